@@ -1,0 +1,128 @@
+"""Resident identity numbers (居民身份证号码, GB 11643-1999), validated on whole arrays.
+
+Structure: 6-digit address code + 8-digit birth date YYYYMMDD + 3-digit sequence + check digit.
+Check digit (ISO 7064 MOD 11-2): r = Σ a_i·w_i mod 11 with w = 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2,
+check = "10X98765432"[r].  Legacy 15-digit numbers (GB 11643-1989) become 18 digits by inserting
+"19" before the two-digit year and appending the computed check digit.
+
+Written by hand rather than with python-stdnum because the engine validates millions of IDs at a
+time: the check digit is a dot product over a (n, 17) digit matrix, one numpy call for the column.
+The address code is deliberately not checked against GB/T 2260 (codes change yearly and hukou
+records keep retired ones).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
+CHECK_CHARS = "10X98765432"
+_CHECK_LUT = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)
+
+#: Reason codes with their bilingual explanation (用于异常清单).
+ID_REASONS: dict[str, str] = {
+    "id_missing": "身份证号为空 / resident ID is empty",
+    "id_as_number": (
+        "身份证号被 Excel 存成了数字，只保留了 15 位有效数字，无法恢复；请把该列设为文本后重新导出 / "
+        "the resident ID was stored as a number (Excel keeps only 15 significant digits, the rest is lost); "
+        "re-export the column as text"
+    ),
+    "id_format": "身份证号应为 18 位（或旧版 15 位）数字，末位可为 X / resident ID must be 18 digits (or legacy 15), last may be X",
+    "id_check_digit": "身份证号校验位错误 / resident ID check digit is wrong",
+    "id_birth_date": "身份证号中的出生日期无效 / birth date inside the resident ID is not a valid date",
+}
+
+_SCI_NOTATION = re.compile(r"^\s*\d+(\.\d+)?[eE]\+?\d+\s*$")
+
+
+def check_digit(body17: str) -> str:
+    """The GB 11643 check character of a 17-digit body."""
+    if len(body17) != 17 or not body17.isdigit():
+        raise ValueError(f"need 17 digits, got {body17!r}")
+    r = int(np.dot(np.frombuffer(body17.encode(), dtype=np.uint8) - 48, WEIGHTS)) % 11
+    return CHECK_CHARS[r]
+
+
+def make_id(area_code: str, birth: str, sequence: int) -> str:
+    """A synthetic but valid 18-digit ID: ``make_id("130434", "19800101", 123)``."""
+    body = f"{area_code}{birth}{sequence:03d}"
+    return body + check_digit(body)
+
+
+@dataclass(frozen=True)
+class IdCheck:
+    """Result of :func:`validate_ids`: normalised 18-character IDs and a reason code where invalid."""
+
+    id_no: pd.Series  # normalised 18-char IDs; <NA> where invalid
+    reason: pd.Series  # reason code from ID_REASONS; <NA> where valid
+
+    @property
+    def valid(self) -> pd.Series:
+        return self.reason.isna()
+
+
+def validate_ids(values: pd.Series) -> IdCheck:
+    """Validate and normalise a column of resident IDs, vectorised.
+
+    Numbers (as Excel stores long digit strings) and scientific notation (``1.30434E+17``) are refused
+    with ``id_as_number``: their last digits are gone and cannot be recovered.
+    """
+    index = values.index
+    is_number = values.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not pd.isna(v))
+    text = values.astype("object").where(~is_number.astype(bool), None)
+    text = pd.Series(text, index=index, dtype="object").map(
+        lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+    )
+    text = text.str.strip().str.upper().str.replace(" ", "", regex=False)
+
+    reason = pd.Series(pd.NA, index=index, dtype="object")
+    missing = text.isna() | (text == "")
+    reason[missing & ~is_number] = "id_missing"
+    reason[is_number.astype(bool)] = "id_as_number"
+    sci = text.fillna("").str.match(_SCI_NOTATION.pattern)
+    reason[sci & reason.isna()] = "id_as_number"
+
+    pending = reason.isna()
+    t = text.where(pending, "")
+    is18 = pending & t.str.fullmatch(r"\d{17}[\dX]")
+    is15 = pending & t.str.fullmatch(r"\d{15}")
+    reason[pending & ~is18 & ~is15] = "id_format"
+
+    # 15 → 18: insert "19" before the year; the check digit is computed below.
+    body = pd.Series("", index=index, dtype="object")
+    body[is18] = t[is18].str.slice(0, 17)
+    body[is15] = t[is15].str.slice(0, 6) + "19" + t[is15].str.slice(6, 15)
+    shape_ok = is18 | is15
+
+    normalised = pd.Series(pd.NA, index=index, dtype="object")
+    if shape_ok.any():
+        bodies = body[shape_ok]
+        digits = (np.frombuffer("".join(bodies.tolist()).encode(), dtype=np.uint8).reshape(-1, 17) - 48).astype(
+            np.int64
+        )
+        check = _CHECK_LUT[(digits @ WEIGHTS) % 11].view("S1").astype(str)
+        full = bodies + pd.Series(check, index=bodies.index)
+        given_check = t[shape_ok].str.slice(17, 18)
+        bad_check = is18[shape_ok] & (given_check != pd.Series(check, index=bodies.index))
+        reason[bad_check[bad_check].index] = "id_check_digit"
+
+        births = pd.to_datetime(bodies.str.slice(6, 14), format="%Y%m%d", errors="coerce")
+        bad_birth = births.isna() | (births.dt.year < 1900) | (births > pd.Timestamp.today())
+        reason[bad_birth[bad_birth & reason[bodies.index].isna()].index] = "id_birth_date"
+        ok = reason[bodies.index].isna()
+        normalised[ok[ok].index] = full[ok]
+    return IdCheck(id_no=normalised, reason=reason)
+
+
+def id_key(id_no: pd.Series) -> np.ndarray:
+    """int64 key of normalised IDs: the 17-digit body (the check digit is derived from it)."""
+    return id_no.str.slice(0, 17).astype("int64").to_numpy()
+
+
+def mask_id(id_no: str) -> str:
+    """Staff-display mask: first 6 and last 4 characters (110105********002X)."""
+    return id_no[:6] + "*" * (len(id_no) - 10) + id_no[-4:]
