@@ -1,0 +1,114 @@
+"""A loaded product version: frozen, validated, amounts in integer fen, rates in ten-thousandths.
+
+The document (YAML/JSON, ``schema: 1``) is validated by :mod:`products.schema`; this module holds the
+in-memory form the engine computes with.  Everything a county configures lives here, never in code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+RATE_SCALE = 10_000  # rates carry at most 4 decimals: rate_e4 = rate × 10 000, an exact integer
+
+#: Which line kinds a peril uses, which department reports feed it and which measure counts by default.
+#:   kind:    bracket (起付线 + 阶梯), lump_sum (升学一次性补助), death, disability, income_drop
+#:   source:  the department report the line reads
+#:   measure: the default measure column of that report (a line may choose another allowed one)
+PERILS: dict[str, dict[str, Any]] = {
+    "illness": {"kind": "bracket", "source": "medical", "measure": "self_paid",
+                "measures": ("self_paid", "policy_self_paid", "medfee_sumamt"), "zh": "因病"},
+    "schooling": {"kind": "bracket", "source": "education", "measure": "net_cost",
+                  "measures": ("net_cost",), "zh": "因学"},
+    "disaster": {"kind": "bracket", "source": "disaster", "measure": "net_loss",
+                 "measures": ("net_loss", "assessed_loss"), "zh": "因灾"},
+    "property": {"kind": "bracket", "source": "disaster", "measure": "net_loss",
+                 "measures": ("net_loss", "assessed_loss"), "zh": "家庭财产"},
+    "farm": {"kind": "bracket", "source": "disaster", "measure": "net_loss",
+             "measures": ("net_loss", "assessed_loss"), "zh": "农业生产"},
+    "accident_medical": {"kind": "bracket", "source": "accident", "measure": "medical_cost",
+                         "measures": ("medical_cost",), "zh": "意外医疗", "accident_kind": "hospital"},
+    "school_entry": {"kind": "lump_sum", "source": "education", "measure": None, "measures": (), "zh": "升学"},
+    "accident_death": {"kind": "death", "source": "accident", "measure": None, "measures": (), "zh": "意外身故",
+                       "accident_kind": "death"},
+    "accident_disability": {"kind": "disability", "source": "accident", "measure": None, "measures": (),
+                            "zh": "意外伤残", "accident_kind": "disability"},
+    "income_drop": {"kind": "income_drop", "source": "income", "measure": None, "measures": (), "zh": "收入骤减"},
+}
+
+#: Reports keyed by household rather than by resident ID.
+HOUSEHOLD_SOURCES = frozenset({"disaster", "income"})
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """One tier (阶梯): pays ``rate_e4 / 10 000`` on the part of the base in (lower, upto]."""
+
+    lower: int  # fen
+    upto: int | None  # fen; None = no upper end
+    rate_e4: int
+
+
+@dataclass(frozen=True)
+class Line:
+    """One cover line (责任) of a product version."""
+
+    id: str
+    peril: str
+    basis: str  # person | household
+    name: str
+    kind: str
+    source: str
+    measure: str | None = None
+    start_line: int = 0  # fen, 起付线
+    trigger: int = 0  # fen, 预警线: nothing is paid unless base > trigger
+    brackets: tuple[Bracket, ...] = ()
+    cap_per_year: int | None = None  # fen, per basis unit per policy year
+    cap_household_per_year: int | None = None  # fen, a person-basis line summed over the household
+    event_types: tuple[str, ...] | None = None  # disaster_type filter for disaster-fed lines
+    lump_sums: dict[str, int] = field(default_factory=dict)  # level -> fen
+    sum_insured: int | None = None  # fen
+    household_cap_by_victims: dict[int, int] = field(default_factory=dict)  # victims -> fen (max key = "or more")
+    grade_rates_e4: dict[int, int] = field(default_factory=dict)
+    protection_line: int | None = None  # fen per capita
+    rate_e4: int = RATE_SCALE  # income_drop rate
+
+    @property
+    def peril_zh(self) -> str:
+        return str(PERILS[self.peril]["zh"])
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    categories: tuple[str, ...] | None = None  # None = all categories
+    exclude_categories: tuple[str, ...] = ()
+    income_line: int | None = None  # fen per capita, household income must be <= this
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product version (产品版本).  ``digest`` is the sha256 of the canonical document."""
+
+    code: str
+    family: str
+    name: str
+    county: str
+    year: int
+    period_start: dt.date
+    period_end: dt.date
+    premium_per_head: int  # fen
+    premium_basis: str
+    eligibility: Eligibility
+    lines: tuple[Line, ...]
+    cap_per_person_year: int | None
+    cap_per_household_year: int | None
+    notice_days: int
+    document: dict[str, Any]
+    digest: str
+
+    def line(self, line_id: str) -> Line:
+        for line in self.lines:
+            if line.id == line_id:
+                return line
+        raise KeyError(line_id)
