@@ -72,9 +72,9 @@ def _stage(claims: pd.DataFrame, mask: np.ndarray, group: pd.Series, order: list
     after = allocate(group[mask], [o[mask] for o in order], before, sub["paid_before"].to_numpy(), cap)
     cut = before - after
     claims.loc[mask, "due"] = after
-    note = pd.Series(cap_label, index=sub.index) if isinstance(cap_label, str) else cap_label[mask]
-    text = label + note + "，削减 " + tr.yuan(cut).set_axis(sub.index)
-    claims.loc[mask, "cap_notes"] = tr.join([sub["cap_notes"], tr.when(cut > 0, text, sub.index)], "；")
+    note = cap_label if isinstance(cap_label, str) else tr.text(cap_label[mask])
+    text = label + note + "，削减 " + tr.yuan(cut)
+    claims.loc[mask, "cap_notes"] = tr.join([tr.text(sub["cap_notes"]), tr.when(cut > 0, text)], "；").astype(object)
 
 
 def _apply_shared_caps(product: Product, claims: pd.DataFrame) -> None:
@@ -92,9 +92,10 @@ def _apply_shared_caps(product: Product, claims: pd.DataFrame) -> None:
             hit = (sub["entitlement"] > 0) | (sub["paid_before"] > 0)
             victims = hit.groupby(sub["household_no"]).transform("sum").to_numpy()
             cap = _victims_cap(line.household_cap_by_victims, victims)
-            label = pd.Series(victims, index=sub.index).astype(str) + " 人受害，户封顶 " + tr.yuan(cap).set_axis(sub.index)
-            _stage(claims, mask, claims["household_no"], order_in_line, cap, "",
-                   label.reindex(claims.index, fill_value=""))
+            label = tr.text(victims) + " 人受害，户封顶 " + tr.yuan(cap)
+            labels = pd.Series("", index=claims.index, dtype="object")
+            labels[mask] = label.astype(object)
+            _stage(claims, mask, claims["household_no"], order_in_line, cap, "", labels)
     # 2. the product's per-person cap across person-basis lines, in the order the lines are listed
     if product.cap_per_person_year is not None:
         mask = (claims["unit_type"] == "person").to_numpy()
@@ -117,7 +118,7 @@ def compute_from_screened(product: Product, screened: Screened, persons: pd.Data
         units["line_pos"] = pos
         frames.append(units)
     claims = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
-    claims["line_id"] = [product.lines[p].id for p in claims["line_pos"]] if len(claims) else []
+    claims["line_id"] = pd.Series([product.lines[p].id for p in claims["line_pos"]], index=claims.index, dtype="object")
 
     # what was already paid, including units that no longer have a base (they stay visible as overpaid)
     paid_f = _paid_frame(paid)
@@ -157,11 +158,10 @@ def compute_from_screened(product: Product, screened: Screened, persons: pd.Data
     claims["product_digest"] = product.digest
     claims["line_name"] = [lines[p].name for p in claims["line_pos"]]
     claims["peril"] = [lines[p].peril for p in claims["line_pos"]]
-    idx = claims.index
-    tail = ("已付 " + tr.yuan(paid_b).set_axis(idx) + "；本次应付 " + tr.yuan(claims["due"]).set_axis(idx)
-            + tr.when(claims["overpaid"] > 0, "；多付 " + tr.yuan(claims["overpaid"]).set_axis(idx) + "，需冲正", idx))
-    claims["trace"] = ("[" + product.code + "/" + claims["line_id"] + "] "
-                       + tr.join([claims["trace"], claims["cap_notes"], tail], "；"))
+    tail = ("已付 " + tr.yuan(paid_b) + "；本次应付 " + tr.yuan(claims["due"])
+            + tr.when(claims["overpaid"] > 0, "；多付 " + tr.yuan(claims["overpaid"]) + "，需冲正"))
+    head = "[" + product.code + "/" + tr.text(claims["line_id"]) + "] "
+    claims["trace"] = (head + tr.join([tr.text(claims["trace"]), tr.text(claims["cap_notes"]), tail], "；")).astype(object)
     keep = (claims["base"] > 0) | (claims["paid_before"] > 0)
     claims = claims[keep][CLAIM_COLUMNS].reset_index(drop=True)
 

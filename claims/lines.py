@@ -32,8 +32,13 @@ UNIT_COLUMNS = ["unit_id", "household_no", "base", "uncapped", "entitlement", "o
                 "last_event", "rows", "trace"]
 
 
+UNIT_DTYPES = {"unit_id": "object", "household_no": "object", "base": "int64", "uncapped": "int64",
+               "entitlement": "int64", "order_date": "datetime64[ns]", "first_event": "datetime64[ns]",
+               "last_event": "datetime64[ns]", "rows": "int64", "trace": "object"}
+
+
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in UNIT_COLUMNS})
+    return pd.DataFrame({c: pd.Series(dtype=UNIT_DTYPES[c]) for c in UNIT_COLUMNS})
 
 
 def _per_unit(events: pd.DataFrame) -> pd.DataFrame:
@@ -50,12 +55,12 @@ def _per_unit(events: pd.DataFrame) -> pd.DataFrame:
     return units
 
 
-def _cap_text(line: Line, units: pd.DataFrame) -> pd.Series:
+def _cap_text(line: Line, units: pd.DataFrame) -> np.ndarray | str:
     if line.cap_per_year is None:
-        return pd.Series("", index=units.index)
-    cut = units["uncapped"] > units["entitlement"]
+        return ""
+    cut = (units["uncapped"] > units["entitlement"]).to_numpy()
     cap = tr.yuan1(line.cap_per_year)
-    return pd.Series(np.where(cut, f"超过年封顶 {cap}，按 {cap}", f"年封顶 {cap}"), index=units.index)
+    return np.where(cut, f"超过年封顶 {cap}，按 {cap}", f"年封顶 {cap}").astype(tr.TEXT)
 
 
 def bracket_units(line: Line, events: pd.DataFrame) -> pd.DataFrame:
@@ -68,22 +73,18 @@ def bracket_units(line: Line, events: pd.DataFrame) -> pd.DataFrame:
     res = bracket_entitlement(units["base"].to_numpy(), line)
     units["uncapped"] = res.uncapped
     units["entitlement"] = res.entitlement
-    idx = units.index
-    lower, width, rates = bracket_bounds(line)
-    head = tr.yuan(units["base"]).set_axis(idx) + "（" + units["rows"].astype(str) + " 条）"
-    pieces: list[pd.Series | str] = []
+    lower, _, rates = bracket_bounds(line)
+    head = tr.yuan(units["base"]) + "（" + tr.text(units["rows"]) + " 条）"
+    pieces: list[tr.Text] = []
     for k in range(len(lower)):
         part = res.parts[:, k]
-        hi = tr.yuan(lower[k] + part).set_axis(idx)
-        seg = ("(" + tr.yuan1(int(lower[k])) + ", " + hi + "]×" + tr.percent(int(rates[k])) + " = "
-               + tr.exact_yuan(res.pays_e4[:, k]).set_axis(idx))
-        pieces.append(tr.when(part > 0, seg, idx))
-    brackets = tr.join(pieces, " + ")
-    paid_txt = (" = " + tr.yuan(res.uncapped).set_axis(idx)).where(units["rows"] > 0, "")
+        seg = ("(" + tr.yuan1(int(lower[k])) + ", " + tr.yuan(lower[k] + part) + "]×" + tr.percent(int(rates[k]))
+               + " = " + tr.exact_yuan(res.pays_e4[:, k]))
+        pieces.append(tr.when(part > 0, seg))
     trig = tr.yuan1(line.trigger)
-    yes = head + f" > 预警线 {trig}：" + brackets + paid_txt
+    yes = head + f" > 预警线 {trig}：" + tr.join(pieces, " + ") + " = " + tr.yuan(res.uncapped)
     no = head + f" 未超过预警线 {trig}，不予赔付"
-    units["trace"] = tr.join([pd.Series(np.where(res.triggered, yes, no), index=idx), _cap_text(line, units)], "；")
+    units["trace"] = tr.join([np.where(res.triggered, yes, no), _cap_text(line, units)], "；")
     return units
 
 
@@ -96,9 +97,8 @@ def lump_sum_units(line: Line, events: pd.DataFrame) -> pd.DataFrame:
     units["uncapped"] = units["base"]
     units["entitlement"] = apply_cap(units["uncapped"].to_numpy(), line.cap_per_year)
     units["order_date"] = units["first_event"]
-    units["trace"] = ("升学“" + best["level"].astype(str) + "”一次性补助 " + tr.yuan(units["base"]).set_axis(units.index)
-                      + "（每人每年一次）")
-    units["trace"] = tr.join([units["trace"], _cap_text(line, units)], "；")
+    lump = "升学“" + tr.text(best["level"]) + "”一次性补助 " + tr.yuan(units["base"]) + "（每人每年一次）"
+    units["trace"] = tr.join([lump, _cap_text(line, units)], "；")
     return units
 
 
@@ -109,7 +109,7 @@ def death_units(line: Line, events: pd.DataFrame) -> pd.DataFrame:
     units["uncapped"] = line.sum_insured
     units["entitlement"] = apply_cap(units["uncapped"].to_numpy(), line.cap_per_year)
     units["order_date"] = units["first_event"]
-    units["trace"] = f"意外身故保额 {tr.yuan1(line.sum_insured)}（" + units["rows"].astype(str) + " 条报告，给付一次）"
+    units["trace"] = f"意外身故保额 {tr.yuan1(line.sum_insured)}（" + tr.text(units["rows"]) + " 条报告，给付一次）"
     return units
 
 
@@ -123,9 +123,9 @@ def disability_units(line: Line, events: pd.DataFrame) -> pd.DataFrame:
     units["uncapped"] = round_half_up_div(line.sum_insured * best["rate_e4"].to_numpy(), RATE_SCALE)
     units["entitlement"] = apply_cap(units["uncapped"].to_numpy(), line.cap_per_year)
     units["order_date"] = units["first_event"]
-    pct = best["rate_e4"].map(tr.percent)
-    units["trace"] = (f"伤残保额 {tr.yuan1(line.sum_insured)} × " + best["grade"].astype(str) + " 级比例 " + pct
-                      + " = " + tr.yuan(units["uncapped"]).set_axis(units.index))
+    pct = tr.text(best["rate_e4"].map(tr.percent))
+    units["trace"] = (f"伤残保额 {tr.yuan1(line.sum_insured)} × " + tr.text(best["grade"]) + " 级比例 " + pct
+                      + " = " + tr.yuan(units["uncapped"]))
     return units
 
 
@@ -142,11 +142,9 @@ def income_drop_units(line: Line, events: pd.DataFrame, households: pd.DataFrame
     units["uncapped"] = np.where(triggered, round_half_up_div(units["base"].to_numpy() * line.rate_e4, RATE_SCALE), 0)
     units["entitlement"] = apply_cap(units["uncapped"].to_numpy(), line.cap_per_year)
     units["order_date"] = units["last_event"]
-    idx = units.index
-    units["trace"] = (f"(保障线 {tr.yuan1(line.protection_line)} − 人均收入 " + tr.yuan(income).set_axis(idx) + ") × "
-                      + members.astype(str) + " 人 = " + tr.yuan(units["base"]).set_axis(idx) + f" × "
-                      f"{tr.percent(line.rate_e4)} = " + tr.yuan(units["uncapped"]).set_axis(idx))
-    units["trace"] = tr.join([units["trace"], _cap_text(line, units)], "；")
+    drop = (f"(保障线 {tr.yuan1(line.protection_line)} − 人均收入 " + tr.yuan(income) + ") × " + tr.text(members)
+            + " 人 = " + tr.yuan(units["base"]) + f" × {tr.percent(line.rate_e4)} = " + tr.yuan(units["uncapped"]))
+    units["trace"] = tr.join([drop, _cap_text(line, units)], "；")
     return units
 
 

@@ -18,7 +18,11 @@ MONEY_REASONS: dict[str, str] = {
     "amount_not_numeric": "金额不是数字 / amount is not a number",
     "amount_negative": "金额为负数 / amount is negative",
     "amount_precision": "金额超过两位小数（分） / amount has more than two decimals (fen)",
+    "amount_out_of_range": "金额超出可处理范围（须小于 10 万亿元） / amount is out of range (must be below 10 trillion yuan)",
 }
+
+#: Largest accepted magnitude in yuan (exclusive): keeps fen well inside int64 and exact in float64.
+MAX_YUAN = 10**13
 
 _MONEY_TEXT = r"(?P<sign>-?)(?P<int>\d+)(?:\.(?P<frac>\d*))?"
 
@@ -51,13 +55,16 @@ def parse_fen(values: pd.Series, *, blank_as_zero: bool = False, allow_negative:
     # numeric cells
     if is_num.any():
         num = obj[is_num].astype("float64").to_numpy()
-        scaled = num * 100.0
-        rounded = np.round(scaled)
         pos = np.flatnonzero(is_num.to_numpy())
+        finite = np.isfinite(num)
+        in_range = finite & (np.abs(np.where(finite, num, 0.0)) < MAX_YUAN)
+        scaled = np.where(in_range, num, 0.0) * 100.0
+        rounded = np.round(scaled)
         not_whole = np.abs(scaled - rounded) > 1e-4  # more than a ten-thousandth of a fen off a whole fen
         fen[pos] = rounded.astype(np.int64)
         reason.iloc[pos[not_whole]] = "amount_precision"
-        reason.iloc[pos[~np.isfinite(num)]] = "amount_not_numeric"
+        reason.iloc[pos[finite & ~in_range]] = "amount_out_of_range"
+        reason.iloc[pos[~finite]] = "amount_not_numeric"
 
     # text cells
     is_text = ~is_num
@@ -73,7 +80,8 @@ def parse_fen(values: pd.Series, *, blank_as_zero: bool = False, allow_negative:
         ok = (parts & ~blank).to_numpy()
         frac = m["frac"].fillna("")
         too_precise = (frac.str.len() > 2).to_numpy() & ok
-        good = ok & ~too_precise
+        too_large = (m["int"].fillna("").str.lstrip("0").str.len() > len(str(MAX_YUAN)) - 1).to_numpy() & ok
+        good = ok & ~too_precise & ~too_large
         if good.any():
             ints = m["int"].to_numpy()[good].astype("int64")
             fr = frac.to_numpy()[good].astype("object")
@@ -81,6 +89,7 @@ def parse_fen(values: pd.Series, *, blank_as_zero: bool = False, allow_negative:
             sign = np.where(m["sign"].to_numpy()[good] == "-", -1, 1)
             fen[pos[good]] = sign * (ints * 100 + fr)
         reason.iloc[pos[too_precise]] = "amount_precision"
+        reason.iloc[pos[too_large & ~too_precise]] = "amount_out_of_range"
         reason.iloc[pos[~ok & ~blank_np]] = "amount_not_numeric"
         if not blank_as_zero:
             reason.iloc[pos[blank_np]] = "amount_missing"
@@ -92,12 +101,20 @@ def parse_fen(values: pd.Series, *, blank_as_zero: bool = False, allow_negative:
     return ParsedMoney(fen=pd.Series(fen, index=index, dtype="int64"), reason=reason)
 
 
+def fen_to_yuan_array(fen: np.ndarray) -> np.ndarray:
+    """int64 fen → '1234.56' strings as a numpy StringDType array (numpy's vectorised string ops)."""
+    f = np.asarray(fen, dtype=np.int64)
+    text = np.dtypes.StringDType()
+    a = np.abs(f)
+    whole = (a // 100).astype(text)
+    cents = np.strings.zfill((a % 100).astype(text), 2)
+    return np.where(f < 0, "-", "").astype(text) + whole + "." + cents
+
+
 def fen_to_yuan_text(fen: pd.Series | np.ndarray) -> pd.Series:
-    """int64 fen → '1234.56' strings, vectorised (for CSV output and traces)."""
-    f = pd.Series(np.asarray(fen, dtype=np.int64))
-    sign = np.where(f < 0, "-", "")
-    a = f.abs()
-    return pd.Series(sign, index=f.index) + (a // 100).astype(str) + "." + (a % 100).astype(str).str.zfill(2)
+    """int64 fen → '1234.56' strings (for CSV output)."""
+    index = fen.index if isinstance(fen, pd.Series) else None
+    return pd.Series(fen_to_yuan_array(np.asarray(fen)), index=index, dtype="object")
 
 
 def fen_to_decimal(fen: int) -> Decimal:

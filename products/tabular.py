@@ -1,0 +1,390 @@
+"""Reading a table file (CSV/TXT, Excel, Parquet) as raw cells with true line numbers.
+
+Used by the insured roster (:mod:`products.roster`) and the department reports (:mod:`claims.reports`).
+
+* CSV/TXT: decoded as ``utf-8-sig`` (strict), else ``gb18030`` (strict), else refused.  Every cell comes
+  back as the text written in the file (no number parsing, ``""`` stays ``""``, ``"NA"`` stays ``"NA"``).
+  The delimiter is a comma, or a tab when the header line has tabs and no commas.
+* Excel (``.xlsx .xlsm .xls .ods``): first sheet, read with ``pandas.read_excel(engine="calamine")``;
+  cells keep their native Python types (str, int, float, datetime, bool), so a caller can tell an ID
+  that Excel stored as a number.  Blank cells are ``""``.
+* Parquet: as stored; nulls are ``None``/``NaN``.
+
+The header is the first non-blank row (normally line 1).  ``source_line`` is the line a person sees:
+header = line 1, first data row = line 2 (for Excel the sheet's row number; CSV lines count the newlines
+inside quoted cells).  Fully blank rows are skipped but do not shift line numbers.  ``source_extra`` holds,
+for a CSV row with more fields than the header, the surplus cells joined by commas (else ``""``): such a
+row is shifted (typically an unquoted comma inside an amount) and callers must not use it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
+TEXT_EXTENSIONS = (".csv", ".txt")
+META_COLUMNS = ["source_file", "source_line", "source_extra"]
+
+
+class TableError(ValueError):
+    """The whole file is refused (undecodable, empty, unreadable, missing required columns …)."""
+
+    def __init__(self, file: str, message: str):
+        super().__init__(f"{file}: {message}")
+        self.file = file
+        self.message = message
+
+
+def _file_name(source: str | Path | IO[bytes], file_name: str | None) -> str:
+    if file_name:
+        return file_name
+    if isinstance(source, (str, Path)):
+        return Path(source).name
+    name = getattr(source, "name", None)
+    return Path(name).name if isinstance(name, str) and name else "<upload>"
+
+
+def _read_bytes(source: str | Path | IO[bytes], name: str) -> bytes:
+    try:
+        if isinstance(source, (str, Path)):
+            return Path(source).read_bytes()
+        data = source.read()
+    except OSError as exc:
+        raise TableError(name, f"无法读取文件 / cannot read the file: {exc}") from exc
+    if isinstance(data, str):  # a text stream: re-encode so both paths decode the same way
+        data = data.encode("utf-8")
+    return data
+
+
+def _kind(name: str, data: bytes) -> str:
+    ext = Path(name).suffix.lower()
+    if ext in TEXT_EXTENSIONS:
+        return "text"
+    if ext in EXCEL_EXTENSIONS:
+        return "excel"
+    if ext == ".parquet":
+        return "parquet"
+    if ext:
+        raise TableError(name, f"不支持的文件类型 {ext}（可用 csv、txt、xlsx、xls、ods、parquet） / "
+                               f"unsupported file type {ext} (use csv, txt, xlsx, xls, ods or parquet)")
+    # no extension (e.g. an upload without a name): sniff the magic bytes
+    if data[:4] == b"PK\x03\x04" or data[:4] == b"\xd0\xcf\x11\xe0":
+        return "excel"
+    if data[:4] == b"PAR1":
+        return "parquet"
+    return "text"
+
+
+def _decode(data: bytes, name: str) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding, errors="strict")
+        except UnicodeDecodeError:
+            continue
+    raise TableError(name, "无法识别的文件编码 / cannot decode file as UTF-8 or GB18030")
+
+
+def _blank_cell(v: Any) -> bool:
+    return (v is None or v is pd.NA or v is pd.NaT or (isinstance(v, str) and not v.strip())
+            or (isinstance(v, (float, np.floating)) and np.isnan(v)))
+
+
+def is_blank(col: pd.Series) -> pd.Series:
+    """True where a cell is empty: None/NaN/NA, or text of only whitespace."""
+    return col.map(_blank_cell).astype(bool)
+
+
+def _header_text(values: Iterable[Any]) -> list[str]:
+    out = []
+    for v in values:  # the header row only, not data rows
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            text = ""
+        elif isinstance(v, float) and v.is_integer():
+            text = str(int(v))
+        else:
+            text = str(v)
+        out.append(text.replace("\ufeff", "").strip())
+    return out
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Blank headers become ``unnamed_<n>`` (1-based column position); repeats get ``__2``, ``__3``."""
+    seen: dict[str, int] = {}
+    out = []
+    for pos, name in enumerate(names, start=1):
+        name = name or f"unnamed_{pos}"
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}__{seen[name]}")
+    return out
+
+
+def _read_text(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Raw grid (object cells, one row per CSV record) and each record's first line number."""
+    text = _decode(data, name)
+    if not text.strip():
+        raise TableError(name, "文件为空 / file is empty")
+    first = next(line for line in text.splitlines() if line.strip())
+    sep = "\t" if ("\t" in first and "," not in first) else ","
+    options = dict(header=None, sep=sep, dtype=object, keep_default_na=False, na_filter=False,
+                   skip_blank_lines=False, quotechar='"')
+    try:
+        grid = pd.read_csv(io.StringIO(text), **options)
+    except pd.errors.ParserError:
+        # some record has more fields than the first one: read wide, the caller flags the surplus
+        width = int(pd.Series(text.split("\n")).str.count(re.escape(sep)).max()) + 1
+        try:
+            grid = pd.read_csv(io.StringIO(text), names=list(range(width)), **options)
+        except pd.errors.ParserError as exc:
+            raise TableError(name, f"CSV 格式错误 / malformed CSV: {exc}") from exc
+    except (ValueError, pd.errors.EmptyDataError) as exc:
+        raise TableError(name, f"CSV 格式错误 / malformed CSV: {exc}") from exc
+    grid = grid.fillna("").astype(object)
+    # first line of each record: 1 + records before + newlines inside quoted cells of those records
+    inner = np.zeros(len(grid), dtype=np.int64)
+    for c in grid.columns:  # loop over columns, vectorised over rows
+        inner += grid[c].astype(str).str.count("\n").to_numpy()
+    lines = 1 + np.arange(len(grid), dtype=np.int64) + np.concatenate(([0], np.cumsum(inner)[:-1]))
+    return grid, lines
+
+
+def _read_excel(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray]:
+    try:
+        grid = pd.read_excel(io.BytesIO(data), sheet_name=0, engine="calamine", header=None, dtype=object,
+                             keep_default_na=False, na_filter=False)
+    except Exception as exc:  # calamine raises its own error types for corrupt files
+        raise TableError(name, f"无法读取 Excel 文件 / cannot read the Excel file: {exc}") from exc
+    # pandas asks calamine for the sheet from A1 (empty leading rows kept), so row i is sheet row i + 1
+    return grid.astype(object), np.arange(1, len(grid) + 1, dtype=np.int64)
+
+
+def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray]:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:
+        raise TableError(name, f"无法读取 Parquet 文件 / cannot read the Parquet file: {exc}") from exc
+    header = pd.DataFrame([list(frame.columns)], dtype=object)
+    body = frame.astype(object)
+    body.columns = range(len(frame.columns))
+    grid = pd.concat([header, body], ignore_index=True)
+    return grid, np.arange(1, len(grid) + 1, dtype=np.int64)
+
+
+def read_table(source: str | Path | IO[bytes], *, file_name: str | None = None) -> pd.DataFrame:
+    """Read the first table of a file: data rows with the file's (cleaned) headers as columns, plus
+    ``source_file`` (str), ``source_line`` (int64) and ``source_extra`` (str, see module docstring).
+
+    ``source`` is a path or a binary file-like object; the format comes from the extension of
+    ``file_name`` (or the path's name) and is sniffed when there is none.  Raises :class:`TableError`.
+    """
+    name = _file_name(source, file_name)
+    data = _read_bytes(source, name)
+    if not data:
+        raise TableError(name, "文件为空 / file is empty")
+    kind = _kind(name, data)
+    reader = {"text": _read_text, "excel": _read_excel, "parquet": _read_parquet}[kind]
+    grid, lines = reader(data, name)
+
+    blank = pd.DataFrame({c: is_blank(grid[c]) for c in grid.columns}, index=grid.index)
+    blank_row = blank.all(axis=1).to_numpy() if len(grid.columns) else np.ones(len(grid), dtype=bool)
+    if blank_row.all():
+        raise TableError(name, "文件为空 / file is empty")
+    head = int(np.flatnonzero(~blank_row)[0])
+    headers = _header_text(grid.iloc[head].tolist())
+    # columns without a header: those beyond the CSV header are "extra fields"; keep the others if not empty
+    n_header = max((i + 1 for i, h in enumerate(headers) if h), default=0)
+    body_rows = np.arange(len(grid)) > head
+    keep = body_rows & ~blank_row
+    body = grid[keep]
+    body_blank = blank[keep]
+    names = _unique(headers)
+    columns = {}
+    for i, c in enumerate(grid.columns):
+        if i >= n_header:
+            continue
+        if not headers[i] and body_blank[c].all():
+            continue  # an unnamed, empty column (Excel formatting, trailing delimiter)
+        columns[names[i]] = body[c].to_numpy(dtype=object)
+    out = pd.DataFrame(columns, index=pd.RangeIndex(len(body)), dtype=object)
+
+    extra = pd.Series("", index=out.index, dtype=object)
+    if kind == "text" and len(grid.columns) > n_header:
+        surplus = body[grid.columns[n_header:]]
+        surplus_blank = body_blank[grid.columns[n_header:]].all(axis=1).to_numpy()
+        joined = surplus.astype(str).agg(",".join, axis=1).str.rstrip(",").to_numpy()
+        extra = pd.Series(np.where(surplus_blank, "", joined), index=out.index, dtype=object)
+    out["source_file"] = pd.Series(name, index=out.index, dtype="str")
+    out["source_line"] = pd.Series(lines[keep], index=out.index, dtype="int64")
+    out["source_extra"] = extra.astype("str")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# header aliases
+
+_PARENS = str.maketrans({"（": "(", "）": ")", "【": "[", "】": "]"})
+
+
+def header_key(header: str) -> str:
+    """Comparison key of a header: no whitespace or BOM, half-width brackets, case-folded, without a
+    leading ``*`` (required-field marker of many templates) and without a trailing ``(元)`` unit."""
+    key = re.sub(r"\s+", "", str(header).replace("\ufeff", "")).translate(_PARENS).casefold()
+    key = key.lstrip("*")
+    return re.sub(r"\(元\)$", "", key)
+
+
+def accepted_headers(canonical: str, column_map: dict[str, list[str]]) -> list[str]:
+    """Headers accepted for a canonical column: its Chinese aliases, then the canonical English name."""
+    return [*column_map.get(canonical, []), canonical]
+
+
+def match_columns(columns: Iterable[str], column_map: dict[str, list[str]], *, required: list[str],
+                  file_name: str) -> dict[str, str]:
+    """Map the file's headers to canonical names: ``{file header: canonical}``.
+
+    Raises :class:`TableError` listing every missing required column with its accepted headers, or a
+    canonical column matched by more than one header.
+    """
+    columns = [c for c in columns if c not in META_COLUMNS]
+    by_key: dict[str, list[str]] = {}
+    for col in columns:
+        base = re.sub(r"__\d+$", "", col)  # a repeated header counts as the same header
+        by_key.setdefault(header_key(base), []).append(col)
+    found: dict[str, str] = {}
+    zh: list[str] = []
+    en: list[str] = []
+    for canonical in column_map:
+        hits = []
+        for alias in dict.fromkeys(header_key(a) for a in accepted_headers(canonical, column_map)):
+            hits += by_key.get(alias, [])
+        if len(hits) > 1:
+            zh.append(f"列 {canonical} 对应多个表头（{'、'.join(hits)}）")
+            en.append(f"column {canonical} matches several headers ({', '.join(hits)})")
+        elif hits:
+            found[hits[0]] = canonical
+    for canonical in (c for c in required if c not in found.values()):
+        names = accepted_headers(canonical, column_map)
+        zh.append(f"缺少必需列 {canonical}（可用表头：{'、'.join(names)}）")
+        en.append(f"missing required column {canonical} (accepted headers: {', '.join(names)})")
+    if zh:
+        raise TableError(file_name, "；".join(zh) + " / " + "; ".join(en))
+    return found
+
+
+def rename_columns(df: pd.DataFrame, column_map: dict[str, list[str]], *, required: list[str],
+                   file_name: str) -> pd.DataFrame:
+    """Rename the file's headers to canonical names (other columns are kept as they are).
+
+    ``column_map`` maps each canonical name to its accepted header aliases; the canonical name itself is
+    always accepted.  Headers compare by :func:`header_key`.  Raises :class:`TableError` naming every
+    missing required column with its accepted headers.
+    """
+    mapping = match_columns(df.columns, column_map, required=required, file_name=file_name)
+    return df.rename(columns=mapping)
+
+
+# ---------------------------------------------------------------------------------------------------
+# cell helpers shared by the roster and the report readers (vectorised; ``Series.map`` only for types)
+
+#: Reason codes of the shared cell helpers, with their bilingual explanation.
+CELL_REASONS: dict[str, str] = {
+    "missing_value": "必填项为空 / required value is empty",
+    "key_as_number": (
+        "编号被存成了数字（超过 15 位、带小数或科学计数法），末位可能已丢失；请把该列设为文本后重新导出 / "
+        "the code was stored as a number (over 15 digits, decimals or scientific notation), its last digits "
+        "may be lost; re-export the column as text"
+    ),
+    "bad_village_code": "村代码应为 12 位数字（统计用区划代码） / village code must be 12 digits (NBS division code)",
+    "bad_count": "应为正整数 / must be a positive whole number",
+}
+
+_SCIENTIFIC = r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$"
+
+
+@dataclass(frozen=True)
+class Cells:
+    """A parsed column: ``values`` (typed; missing where invalid) and ``reason`` (code, <NA> where fine)."""
+
+    values: pd.Series
+    reason: pd.Series
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def number_mask(col: pd.Series) -> pd.Series:
+    """True where the cell is a number (int/float, not bool) rather than text: Excel/Parquet cells."""
+    return col.map(lambda v: _is_number(v) and not _blank_cell(v)).astype(bool)
+
+
+def _as_text(v: Any) -> Any:
+    if _blank_cell(v):
+        return None
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    if isinstance(v, (pd.Timestamp,)) or hasattr(v, "isoformat"):
+        return v.isoformat(sep=" ") if hasattr(v, "hour") else v.isoformat()
+    return str(v).strip()
+
+
+def cell_text(col: pd.Series) -> pd.Series:
+    """Cells as stripped text (object dtype; None where blank).  Integral numbers lose their ``.0``."""
+    return pd.Series(col.map(_as_text), index=col.index, dtype=object)
+
+
+def unwrap_text(text: pd.Series) -> pd.Series:
+    """Undo the tricks exports use to keep Excel from turning codes into numbers: a leading apostrophe
+    (``'130434…``) or a formula wrapper (``="130434…"``); also drops inner spaces."""
+    t = text.str.replace(r'^="(.*)"$', r"\1", regex=True).str.replace(r"^['`‘’]", "", regex=True)
+    return t.str.replace(r"\s+", "", regex=True)
+
+
+def parse_key(col: pd.Series) -> Cells:
+    """A text identifier (household number, settlement ID): stripped text; blank → ``missing_value``;
+    a number cell with more than 15 digits or a fraction, or text in scientific notation → ``key_as_number``
+    (an integral number cell of at most 15 digits is exact and is accepted as its digits)."""
+    is_num = number_mask(col)
+    raw = col.astype(object)
+    text = unwrap_text(cell_text(raw).astype(object))
+    reason = pd.Series(pd.NA, index=col.index, dtype=object)
+    if is_num.any():
+        num = raw[is_num].astype("float64")
+        lossy = ~np.isfinite(num) | (num != np.floor(num)) | (num.abs() >= 1e15)
+        reason[lossy[lossy].index] = "key_as_number"
+    reason[text.fillna("").str.match(_SCIENTIFIC) & reason.isna()] = "key_as_number"
+    reason[(text.isna() | (text == "")) & reason.isna()] = "missing_value"
+    values = text.where(reason.isna(), None)
+    return Cells(values=values.astype("str"), reason=reason)
+
+
+def parse_village_code(col: pd.Series, *, required: bool = True) -> Cells:
+    """12-digit NBS village code as text (a number cell of 12 digits is exact and accepted)."""
+    key = parse_key(col)
+    reason = key.reason.copy()
+    blank = reason == "missing_value"
+    if not required:
+        reason[blank] = pd.NA
+    bad = key.reason.isna() & ~key.values.fillna("").str.fullmatch(r"\d{12}")
+    reason[bad] = "bad_village_code"
+    reason[(key.reason == "key_as_number")] = "bad_village_code"
+    values = key.values.where(reason.isna() & ~blank)
+    return Cells(values=values.astype("str"), reason=reason)
+
+
+def parse_count(col: pd.Series) -> Cells:
+    """A positive whole number (``3``, ``3.0``, ``"3"``, ``"3人"``) as int64 (0 where invalid)."""
+    text = cell_text(col.astype(object)).fillna("").str.replace(r"[人口个]$", "", regex=True)
+    m = text.str.fullmatch(r"0*[1-9]\d{0,5}(?:\.0*)?")
+    reason = pd.Series(pd.NA, index=col.index, dtype=object)
+    reason[text == ""] = "missing_value"
+    reason[~m & (text != "")] = "bad_count"
+    digits = text.where(m, "0").str.replace(r"\..*$", "", regex=True)
+    return Cells(values=digits.astype("int64"), reason=reason)
