@@ -395,11 +395,13 @@ def _medical(hh: dict, ps: dict, seed: int, year: int) -> pd.DataFrame:
     ci_line = np.where(poor, 750_000, 1_500_000)[by_person]
     ci_permille = np.where(poor, 650, 600)[by_person]
     ss, w = scope_self[by_person], who[by_person]
-    first = np.concatenate([[True], w[1:] != w[:-1]])
+    first = np.ones(k, dtype=bool)
+    first[1:] = w[1:] != w[:-1]
     cum = np.cumsum(ss)
     cum = cum - (cum - ss)[first][np.cumsum(first) - 1]
     paid_cum = np.maximum(cum - ci_line, 0) * ci_permille // 1000
-    prev = np.concatenate([[0], paid_cum[:-1]])
+    prev = np.zeros(k, dtype=np.int64)
+    prev[1:] = paid_cum[:-1]
     prev[first] = 0
     hifmi = np.empty(k, dtype=np.int64)
     hifmi[by_person] = paid_cum - prev
@@ -494,7 +496,9 @@ def _accident(hh: dict, ps: dict, seed: int, year: int) -> pd.DataFrame:
     # multi-victim household accidents (e.g. a traffic accident): first three members of a 3+ household
     n_multi = max(1, people // 200_000) if people >= 50_000 else 0
     big = np.flatnonzero(hh["size"] >= 3)
-    multi_hh = rng.choice(big, size=min(n_multi, len(big)), replace=False) if n_multi and len(big) else np.array([], int)
+    multi_hh = np.array([], dtype=np.int64)
+    if n_multi and len(big):
+        multi_hh = rng.choice(big, size=min(n_multi, len(big)), replace=False)
     first = np.concatenate([[0], np.cumsum(hh["size"])[:-1]])
     mv = (first[multi_hh][:, None] + np.arange(3)).ravel()
     m_kind = np.where(rng.random(len(mv)) < 0.5, 0, 1)  # death or disability
@@ -565,7 +569,10 @@ COLUMNS = {"medical": MEDICAL_COLUMNS, "education": EDUCATION_COLUMNS, "disaster
 def _write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+        # UTF-8 with BOM; the BOM by hand because pandas' utf-8-sig path encodes row by row in Python
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write("\ufeff")
+            frame.to_csv(handle, index=False, lineterminator="\n")
     else:
         frame.to_parquet(path, index=False)
 
