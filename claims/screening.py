@@ -4,8 +4,8 @@ Pure and vectorised.  A row is matched to a person (by resident ID) or a househo
 the policy period, the product's eligibility and duplicate settlements, then handed to every line
 that reads it.  A row no line can use becomes an exception with its reason; nothing is dropped silently.
 
-Household per-capita income for eligibility: the latest income-report value within the period
-(``as_of`` order, later file/line wins on ties) where there is one, else the roster's value.
+Household per-capita income for eligibility is the value known on the event date: the latest
+income-report row with ``as_of`` on or before it, else the roster's value (see :func:`income_as_of`).
 """
 
 from __future__ import annotations
@@ -69,16 +69,9 @@ def _reject(frame: pd.DataFrame, mask: pd.Series, reason: str, detail: pd.Series
     return frame[~mask]
 
 
-def household_facts(product: Product, households: pd.DataFrame, income_rows: pd.DataFrame | None) -> pd.DataFrame:
-    """households indexed by household_no with ``income`` (effective per-capita income, fen) and ``eligible``."""
+def household_facts(product: Product, households: pd.DataFrame) -> pd.DataFrame:
+    """households indexed by household_no, with the reason a category makes the household ineligible ('' if none)."""
     hh = households.set_index("household_no", drop=False)
-    income = hh["per_capita_income"].astype("int64")
-    if income_rows is not None and len(income_rows):
-        latest = income_rows.sort_values(["as_of", "source_file", "source_line"], kind="stable")
-        latest = latest.drop_duplicates("household_no", keep="last").set_index("household_no")["per_capita_income"]
-        latest = latest[latest.index.isin(hh.index)]
-        income = income.copy()
-        income.loc[latest.index] = latest.astype("int64")
     el = product.eligibility
     category = hh["category"].astype("object")
     reason = pd.Series("", index=hh.index, dtype="object")
@@ -88,16 +81,43 @@ def household_facts(product: Product, households: pd.DataFrame, income_rows: pd.
     if el.exclude_categories:
         off = category.isin(el.exclude_categories) & (reason == "")
         reason[off] = "户类别“" + category[off].astype(str) + "”被排除 / category excluded"
-    if el.income_line is not None:
-        off = (income > el.income_line) & (reason == "")
-        line_txt = fen_to_yuan_text(np.array([el.income_line]))[0]
-        reason[off] = ("人均收入 " + fen_to_yuan_text(income[off].to_numpy()).to_numpy() + " 高于收入线 " + line_txt
-                       + " / per-capita income above the income line")
     out = hh[["household_no", "village_code", "natural_village", "category", "members"]].copy()
-    out["income"] = income
-    out["ineligible_reason"] = reason
-    out["eligible"] = reason == ""
+    out["income"] = hh["per_capita_income"].astype("int64")
+    out["category_reason"] = reason
     return out
+
+
+def income_as_of(rows: pd.DataFrame, date_col: str, facts: pd.DataFrame,
+                 income_rows: pd.DataFrame | None) -> pd.Series:
+    """Per-capita income known on each row's event date: the latest income-report row with
+    as_of ≤ that date (later file/line wins a tie), else the roster's value.  Judging eligibility as of
+    the event keeps a later re-survey from undoing claims already paid (monthly runs = yearly run)."""
+    roster = rows["household_no"].map(facts["income"]).astype("int64")
+    if income_rows is None or not len(income_rows) or not len(rows):
+        return roster
+    left = pd.DataFrame({"household_no": rows["household_no"].astype(str).to_numpy(),
+                         "date": rows[date_col].astype("datetime64[ns]").to_numpy(),
+                         "pos": np.arange(len(rows))}).sort_values("date", kind="stable")
+    right = pd.DataFrame({"household_no": income_rows["household_no"].astype(str).to_numpy(),
+                          "date": income_rows["as_of"].astype("datetime64[ns]").to_numpy(),
+                          "surveyed": income_rows["per_capita_income"].astype("int64").to_numpy(),
+                          "file": income_rows["source_file"].astype(str).to_numpy(),
+                          "line": income_rows["source_line"].to_numpy()})
+    right = right.sort_values(["date", "file", "line"], kind="stable")[["household_no", "date", "surveyed"]]
+    matched = pd.merge_asof(left, right, on="date", by="household_no", direction="backward").sort_values("pos")
+    surveyed = pd.Series(matched["surveyed"].to_numpy(), index=rows.index)
+    return surveyed.fillna(roster).astype("int64")
+
+
+def eligibility_reason(product: Product, rows: pd.DataFrame, facts: pd.DataFrame, income: pd.Series) -> pd.Series:
+    """'' where the row's household is eligible on the event date, else why not (bilingual)."""
+    reason = rows["household_no"].map(facts["category_reason"]).astype("object")
+    line = product.eligibility.income_line
+    if line is not None:
+        off = ((income > line) & (reason == "")).to_numpy()
+        reason[off] = ("人均收入 " + fen_to_yuan_text(income[off]).to_numpy() + " 高于收入线 "
+                       + fen_to_yuan_text(np.array([line]))[0] + " / per-capita income above the income line")
+    return reason
 
 
 def _line_uses(line: Line, rows: pd.DataFrame) -> pd.Series:
@@ -145,15 +165,16 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
                            + rows["setl_id"].map(where).astype(str), out)
         kept[dept] = rows
 
-    facts = household_facts(product, households, kept.get("income"))
+    facts = household_facts(product, households)
     events: dict[str, pd.DataFrame] = {}
     used: dict[str, pd.Series] = {d: pd.Series(False, index=f.index) for d, f in kept.items()}
     for dept, rows in list(kept.items()):
-        elig = rows["household_no"].map(facts["eligible"]).astype(bool)
-        reasons = rows["household_no"].map(facts["ineligible_reason"])
         if not any(line.source == dept for line in product.lines):
             continue  # rows of an uncovered department are reported as not_covered below
-        kept[dept] = rows = _reject(rows, ~elig, "not_eligible", reasons, out)
+        income = income_as_of(rows, EVENT_DATE[dept], facts, kept.get("income"))
+        reasons = eligibility_reason(product, rows, facts, income)
+        kept[dept] = rows = _reject(rows.assign(per_capita_income_as_of=income), reasons != "", "not_eligible",
+                                    reasons, out)
         used[dept] = used[dept][rows.index]
     for line in product.lines:
         rows = kept.get(line.source)

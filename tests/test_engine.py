@@ -232,11 +232,13 @@ def test_eligibility_by_category_income_and_period():
          {"n": 47, "household_no": "E4"}, {"n": 49, "household_no": "E5"}],
     )
     med = f.medical([(41, "2024-12-31", 700_000), (41, "2025-12-31", 700_000), (43, "2025-03-01", 700_000),
-                     (45, "2025-03-01", 700_000), (47, "2025-03-01", 700_000), (49, "2025-03-01", 700_000)])
-    # E5's income drops to 5,500 in a mid-year survey → eligible again
+                     (45, "2025-03-01", 700_000), (47, "2025-03-01", 700_000), (49, "2025-03-01", 700_000),
+                     (49, "2025-07-01", 700_000)])
+    # E5 (roster income 6,500) is surveyed at 5,500 on 2025-06-01: eligible for events from that date on
+    # only — its March settlement was judged on the income known then (6,500 > 6,000)
     inc = f.income([("E5", "2025-06-01", 550_000)])
     result = run_calculation(FPB, persons, households, {"medical": med, "income": inc})
-    # only E1's in-period row (7,000 → 1,000.00) and E5 (7,000 → 1,000.00) are paid
+    # E1's in-period row (7,000 → 1,000.00) and E5's July row (7,000 → 1,000.00) are paid
     assert amounts(result.claims, "illness") == {f.pid(41): (700_000, 100_000, 100_000),
                                                  f.pid(49): (700_000, 100_000, 100_000)}
     ex = result.exceptions[result.exceptions["file"] == "medical.csv"].set_index("line")
@@ -244,7 +246,8 @@ def test_eligibility_by_category_income_and_period():
     assert ex.loc[4, "reason"] == "not_eligible" and "一般农户" in ex.loc[4, "detail"]
     assert ex.loc[5, "reason"] == "not_eligible" and "特困供养" in ex.loc[5, "detail"]
     assert ex.loc[6, "reason"] == "not_eligible" and "6000.01" in ex.loc[6, "detail"]
-    assert len(ex) == 4
+    assert ex.loc[7, "reason"] == "not_eligible" and "6500.00" in ex.loc[7, "detail"]
+    assert len(ex) == 5
     assert set(result.exceptions["reason"]) == {"outside_period", "not_eligible", "not_covered"}
     # the income row itself is used for eligibility only (no income line in FPB) → info not_covered
     assert result.exceptions.query("reason == 'not_covered'")["severity"].tolist() == ["info"]
