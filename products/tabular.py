@@ -3,18 +3,18 @@
 Used by the insured roster (:mod:`products.roster`) and the department reports (:mod:`claims.reports`).
 
 * CSV/TXT: decoded as ``utf-8-sig`` (strict), else ``gb18030`` (strict), else refused.  Every cell comes
-  back as the text written in the file (no number parsing, ``""`` stays ``""``, ``"NA"`` stays ``"NA"``).
-  The delimiter is a comma, or a tab when the header line has tabs and no commas.
+  back as the text written in the file (``str`` columns, no number parsing, ``""`` stays ``""``, ``"NA"``
+  stays ``"NA"``).  The delimiter is a comma, or a tab when the header line has tabs and no commas.
 * Excel (``.xlsx .xlsm .xls .ods``): first sheet, read with ``pandas.read_excel(engine="calamine")``;
-  cells keep their native Python types (str, int, float, datetime, bool), so a caller can tell an ID
-  that Excel stored as a number.  Blank cells are ``""``.
+  ``object`` columns whose cells keep their native Python types (str, int, float, datetime, bool), so a
+  caller can tell an ID that Excel stored as a number.  Blank cells are ``""``.
 * Parquet: as stored; nulls are ``None``/``NaN``.
 
 The header is the first non-blank row (normally line 1).  ``source_line`` is the line a person sees:
 header = line 1, first data row = line 2 (for Excel the sheet's row number; CSV lines count the newlines
-inside quoted cells).  Fully blank rows are skipped but do not shift line numbers.  ``source_extra`` holds,
-for a CSV row with more fields than the header, the surplus cells joined by commas (else ``""``): such a
-row is shifted (typically an unquoted comma inside an amount) and callers must not use it.
+inside quoted cells).  Fully blank rows are skipped but do not shift line numbers.  ``source_extra`` is
+``""`` except for a CSV row with more fields than the header line, where it describes the surplus: such
+a row is shifted (typically an unquoted comma inside an amount) and callers must not use it.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ class TableError(ValueError):
         self.message = message
 
 
-def _file_name(source: str | Path | IO[bytes], file_name: str | None) -> str:
+def source_name(source: str | Path | IO[bytes], file_name: str | None = None) -> str:
+    """The name a person knows the file by: ``file_name``, else the path's (or stream's) name."""
     if file_name:
         return file_name
     if isinstance(source, (str, Path)):
@@ -99,6 +100,8 @@ def _blank_cell(v: Any) -> bool:
 
 def is_blank(col: pd.Series) -> pd.Series:
     """True where a cell is empty: None/NaN/NA, or text of only whitespace."""
+    if _all_text(col):
+        return (col.astype("str").str.strip().fillna("") == "").astype(bool)
     return col.map(_blank_cell).astype(bool)
 
 
@@ -126,46 +129,52 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _read_text(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Raw grid (object cells, one row per CSV record) and each record's first line number."""
+def _field_counts(text: str, sep: str) -> np.ndarray:
+    """Fields per CSV record, counted on the text with quoted sections removed (so a quoted comma or
+    newline does not count).  With stray quotes the count may not line up with pandas' records."""
+    bare = re.sub(r'"(?:[^"]|"")*"', "", text).replace("\r\n", "\n").replace("\r", "\n")
+    records = bare.split("\n")
+    if records and records[-1] == "":
+        records.pop()
+    return (pd.Series(records, dtype=object).str.count(re.escape(sep)) + 1).to_numpy(dtype=np.int64)
+
+
+def _read_text(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """Raw grid (str cells, one row per CSV record), each record's first line number, fields per record."""
     text = _decode(data, name)
     if not text.strip():
         raise TableError(name, "文件为空 / file is empty")
     first = next(line for line in text.splitlines() if line.strip())
     sep = "\t" if ("\t" in first and "," not in first) else ","
-    options = dict(header=None, sep=sep, dtype=object, keep_default_na=False, na_filter=False,
-                   skip_blank_lines=False, quotechar='"')
+    counts = _field_counts(text, sep)
+    width = int(counts.max()) if len(counts) else 1
     try:
-        grid = pd.read_csv(io.StringIO(text), **options)
-    except pd.errors.ParserError:
-        # some record has more fields than the first one: read wide, the caller flags the surplus
-        width = int(pd.Series(text.split("\n")).str.count(re.escape(sep)).max()) + 1
-        try:
-            grid = pd.read_csv(io.StringIO(text), names=list(range(width)), **options)
-        except pd.errors.ParserError as exc:
-            raise TableError(name, f"CSV 格式错误 / malformed CSV: {exc}") from exc
-    except (ValueError, pd.errors.EmptyDataError) as exc:
+        # names= as wide as the widest record: a record longer than the first is read, not an error
+        grid = pd.read_csv(io.StringIO(text), header=None, names=list(range(width)), sep=sep, dtype="str",
+                           keep_default_na=False, na_filter=False, skip_blank_lines=False, quotechar='"')
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise TableError(name, f"CSV 格式错误 / malformed CSV: {exc}") from exc
-    grid = grid.fillna("").astype(object)
+    grid = grid.fillna("").astype("str")
+    fields = counts if len(counts) == len(grid) else None  # stray quotes: judge by surplus cells instead
     # first line of each record: 1 + records before + newlines inside quoted cells of those records
     inner = np.zeros(len(grid), dtype=np.int64)
     for c in grid.columns:  # loop over columns, vectorised over rows
-        inner += grid[c].astype(str).str.count("\n").to_numpy()
+        inner += grid[c].str.count("\n").to_numpy(dtype=np.int64)
     lines = 1 + np.arange(len(grid), dtype=np.int64) + np.concatenate(([0], np.cumsum(inner)[:-1]))
-    return grid, lines
+    return grid, lines, fields
 
 
-def _read_excel(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_excel(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray, None]:
     try:
         grid = pd.read_excel(io.BytesIO(data), sheet_name=0, engine="calamine", header=None, dtype=object,
                              keep_default_na=False, na_filter=False)
     except Exception as exc:  # calamine raises its own error types for corrupt files
         raise TableError(name, f"无法读取 Excel 文件 / cannot read the Excel file: {exc}") from exc
     # pandas asks calamine for the sheet from A1 (empty leading rows kept), so row i is sheet row i + 1
-    return grid.astype(object), np.arange(1, len(grid) + 1, dtype=np.int64)
+    return grid.astype(object), np.arange(1, len(grid) + 1, dtype=np.int64), None
 
 
-def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray, None]:
     try:
         frame = pd.read_parquet(io.BytesIO(data))
     except Exception as exc:
@@ -174,7 +183,7 @@ def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray]:
     body = frame.astype(object)
     body.columns = range(len(frame.columns))
     grid = pd.concat([header, body], ignore_index=True)
-    return grid, np.arange(1, len(grid) + 1, dtype=np.int64)
+    return grid, np.arange(1, len(grid) + 1, dtype=np.int64), None
 
 
 def read_table(source: str | Path | IO[bytes], *, file_name: str | None = None) -> pd.DataFrame:
@@ -184,22 +193,31 @@ def read_table(source: str | Path | IO[bytes], *, file_name: str | None = None) 
     ``source`` is a path or a binary file-like object; the format comes from the extension of
     ``file_name`` (or the path's name) and is sniffed when there is none.  Raises :class:`TableError`.
     """
-    name = _file_name(source, file_name)
+    name = source_name(source, file_name)
     data = _read_bytes(source, name)
     if not data:
         raise TableError(name, "文件为空 / file is empty")
     kind = _kind(name, data)
     reader = {"text": _read_text, "excel": _read_excel, "parquet": _read_parquet}[kind]
-    grid, lines = reader(data, name)
+    grid, lines, fields = reader(data, name)
 
-    blank = pd.DataFrame({c: is_blank(grid[c]) for c in grid.columns}, index=grid.index)
+    if kind == "text":  # every cell is a str: vectorised string ops
+        blank = pd.DataFrame({c: grid[c].str.strip() == "" for c in grid.columns}, index=grid.index)
+    else:
+        blank = pd.DataFrame({c: is_blank(grid[c]) for c in grid.columns}, index=grid.index)
     blank_row = blank.all(axis=1).to_numpy() if len(grid.columns) else np.ones(len(grid), dtype=bool)
     if blank_row.all():
         raise TableError(name, "文件为空 / file is empty")
     head = int(np.flatnonzero(~blank_row)[0])
     headers = _header_text(grid.iloc[head].tolist())
-    # columns without a header: those beyond the CSV header are "extra fields"; keep the others if not empty
-    n_header = max((i + 1 for i, h in enumerate(headers) if h), default=0)
+    # CSV: fields beyond the header line's are "extra fields" (reported in source_extra, not as columns);
+    # an unnamed column inside the header (or any in Excel/Parquet) is kept when it holds something
+    if kind != "text":
+        width = len(headers)
+    elif fields is not None:
+        width = int(fields[head])
+    else:
+        width = max((i + 1 for i, h in enumerate(headers) if h), default=0)
     body_rows = np.arange(len(grid)) > head
     keep = body_rows & ~blank_row
     body = grid[keep]
@@ -207,19 +225,29 @@ def read_table(source: str | Path | IO[bytes], *, file_name: str | None = None) 
     names = _unique(headers)
     columns = {}
     for i, c in enumerate(grid.columns):
-        if i >= n_header:
+        if i >= width:
             continue
         if not headers[i] and body_blank[c].all():
             continue  # an unnamed, empty column (Excel formatting, trailing delimiter)
-        columns[names[i]] = body[c].to_numpy(dtype=object)
-    out = pd.DataFrame(columns, index=pd.RangeIndex(len(body)), dtype=object)
+        columns[names[i]] = pd.Series(body[c].to_numpy(), index=pd.RangeIndex(len(body)), dtype=body[c].dtype)
+    out = pd.DataFrame(columns, index=pd.RangeIndex(len(body)))
 
     extra = pd.Series("", index=out.index, dtype=object)
-    if kind == "text" and len(grid.columns) > n_header:
-        surplus = body[grid.columns[n_header:]]
-        surplus_blank = body_blank[grid.columns[n_header:]].all(axis=1).to_numpy()
-        joined = surplus.astype(str).agg(",".join, axis=1).str.rstrip(",").to_numpy()
-        extra = pd.Series(np.where(surplus_blank, "", joined), index=out.index, dtype=object)
+    if kind == "text":
+        joined = pd.Series("", index=body.index, dtype=object)
+        for i, c in enumerate(grid.columns[width:]):  # loop over the surplus columns
+            joined = joined + ("," if i else "") + body[c].astype(object)
+        surplus_blank = body_blank[grid.columns[width:]].all(axis=1).to_numpy()
+        if fields is not None:
+            longer = fields[keep] > fields[head]
+            if len(body) and longer.all() and surplus_blank.all() and (fields[keep] == fields[keep][0]).all():
+                longer[:] = False  # every data row ends with the same empty fields: an exporter's habit
+        else:
+            longer = ~surplus_blank
+        count = pd.Series((fields[keep] - fields[head]) if fields is not None else np.ones(len(body), np.int64))
+        text = ("多 " + count.astype(str) + " 个字段 / " + count.astype(str) + " extra field(s): "
+                + pd.Series(joined.to_numpy(), dtype=object).str.rstrip(","))
+        extra = pd.Series(np.where(longer, text.to_numpy(), ""), index=out.index, dtype=object)
     out["source_file"] = pd.Series(name, index=out.index, dtype="str")
     out["source_line"] = pd.Series(lines[keep], index=out.index, dtype="int64")
     out["source_extra"] = extra.astype("str")
@@ -320,8 +348,15 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
+def _all_text(col: pd.Series) -> bool:
+    """True when every non-missing cell is a str (a CSV column): the fast, vectorised paths apply."""
+    return pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty")
+
+
 def number_mask(col: pd.Series) -> pd.Series:
     """True where the cell is a number (int/float, not bool) rather than text: Excel/Parquet cells."""
+    if _all_text(col):
+        return pd.Series(False, index=col.index)
     return col.map(lambda v: _is_number(v) and not _blank_cell(v)).astype(bool)
 
 
@@ -336,8 +371,12 @@ def _as_text(v: Any) -> Any:
 
 
 def cell_text(col: pd.Series) -> pd.Series:
-    """Cells as stripped text (object dtype; None where blank).  Integral numbers lose their ``.0``."""
-    return pd.Series(col.map(_as_text), index=col.index, dtype=object)
+    """Cells as stripped text (``str`` dtype; missing where blank).  Integral numbers lose their ``.0``."""
+    if _all_text(col):
+        text = col.astype("str").str.strip()
+    else:
+        text = pd.Series(col.map(_as_text), index=col.index, dtype=object).astype("str")
+    return text.where(text != "")
 
 
 def unwrap_text(text: pd.Series) -> pd.Series:
@@ -352,8 +391,8 @@ def parse_key(col: pd.Series) -> Cells:
     a number cell with more than 15 digits or a fraction, or text in scientific notation → ``key_as_number``
     (an integral number cell of at most 15 digits is exact and is accepted as its digits)."""
     is_num = number_mask(col)
-    raw = col.astype(object)
-    text = unwrap_text(cell_text(raw).astype(object))
+    raw = col if _all_text(col) else col.astype(object)
+    text = unwrap_text(cell_text(raw))
     reason = pd.Series(pd.NA, index=col.index, dtype=object)
     if is_num.any():
         num = raw[is_num].astype("float64")
@@ -361,8 +400,7 @@ def parse_key(col: pd.Series) -> Cells:
         reason[lossy[lossy].index] = "key_as_number"
     reason[text.fillna("").str.match(_SCIENTIFIC) & reason.isna()] = "key_as_number"
     reason[(text.isna() | (text == "")) & reason.isna()] = "missing_value"
-    values = text.where(reason.isna(), None)
-    return Cells(values=values.astype("str"), reason=reason)
+    return Cells(values=text.where(reason.isna()).astype("str"), reason=reason)
 
 
 def parse_village_code(col: pd.Series, *, required: bool = True) -> Cells:
@@ -381,7 +419,7 @@ def parse_village_code(col: pd.Series, *, required: bool = True) -> Cells:
 
 def parse_count(col: pd.Series) -> Cells:
     """A positive whole number (``3``, ``3.0``, ``"3"``, ``"3人"``) as int64 (0 where invalid)."""
-    text = cell_text(col.astype(object)).fillna("").str.replace(r"[人口个]$", "", regex=True)
+    text = cell_text(col).fillna("").str.replace(r"[人口个]$", "", regex=True)
     m = text.str.fullmatch(r"0*[1-9]\d{0,5}(?:\.0*)?")
     reason = pd.Series(pd.NA, index=col.index, dtype=object)
     reason[text == ""] = "missing_value"

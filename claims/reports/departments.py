@@ -1,0 +1,102 @@
+"""Per-department derivations and cross-column checks, run after every cell has been parsed.
+
+Each function takes the typed frame (canonical columns, one row per data row), the raw cells (for
+details) and the :class:`~claims.reports.parse.Problems` of the file; it returns the frame with the
+derived columns and records errors/warnings.  Rows that already have a cell error are not re-checked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from products.money import fen_to_yuan_text
+
+from .parse import Problems
+
+MEDICAL_FUNDS = ["hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"]
+MEDICAL_OWN = ["fulamt_ownpay_amt", "overlmt_selfpay"]
+
+
+def _yuan(fen: pd.Series) -> pd.Series:
+    return pd.Series(fen_to_yuan_text(fen.to_numpy(dtype=np.int64)).to_numpy(), index=fen.index, dtype=object)
+
+
+def medical(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """``self_paid = medfee_sumamt − hifp_pay − hifmi_pay − maf_pay − oth_pay`` and
+    ``policy_self_paid = self_paid − fulamt_ownpay_amt − overlmt_selfpay``.
+
+    Either negative → ``components_exceed_total``.  Then, among the rows still usable, a ``setl_id`` seen
+    on an earlier line → ``duplicate_settlement`` (the first row is kept).  ``psn_part_amt`` given and more
+    than 1 fen away from ``self_paid`` → warning ``psn_part_mismatch`` (the row is kept with the computed
+    ``self_paid``)."""
+    rows = rows.copy()
+    rows["self_paid"] = rows["medfee_sumamt"] - rows[MEDICAL_FUNDS].sum(axis=1)
+    rows["policy_self_paid"] = rows["self_paid"] - rows[MEDICAL_OWN].sum(axis=1)
+    over = problems.ok & ((rows["self_paid"] < 0) | (rows["policy_self_paid"] < 0))
+    if over.any():
+        detail = ("医疗费总额 " + _yuan(rows["medfee_sumamt"]) + " 元，基金支付合计 "
+                  + _yuan(rows[MEDICAL_FUNDS].sum(axis=1)) + " 元，全自费+超限价自费 "
+                  + _yuan(rows[MEDICAL_OWN].sum(axis=1)) + " 元 / total " + _yuan(rows["medfee_sumamt"])
+                  + ", fund payments " + _yuan(rows[MEDICAL_FUNDS].sum(axis=1)) + ", fully self-paid + above "
+                  "price limit " + _yuan(rows[MEDICAL_OWN].sum(axis=1)) + " yuan")
+        problems.error(over, "components_exceed_total", detail)
+
+    usable = problems.ok
+    ids = rows["setl_id"].where(usable)
+    first_line = rows["source_line"].where(usable).groupby(ids).transform("min")
+    repeat = usable & ids.duplicated(keep="first") & ids.notna()
+    if repeat.any():
+        first = first_line.astype("Int64").astype(str)
+        detail = ("结算ID“" + ids.fillna("").astype(object) + "”已在第 " + first + " 行出现 / settlement ID \""
+                  + ids.fillna("").astype(object) + "\" already on line " + first)
+        problems.error(repeat, "duplicate_settlement", detail)
+
+    psn = rows["psn_part_amt"]
+    gap = (psn - rows["self_paid"]).abs()
+    mismatch = problems.ok & psn.notna() & (gap > 1).fillna(False)
+    if mismatch.any():
+        detail = ("个人负担总金额 " + _yuan(psn.fillna(0)) + " 元，按各项计算的自付 " + _yuan(rows["self_paid"])
+                  + " 元 / psn_part_amt " + _yuan(psn.fillna(0)) + ", computed self_paid "
+                  + _yuan(rows["self_paid"]) + " yuan")
+        problems.warn(mismatch, "psn_part_mismatch", detail)
+    return rows
+
+
+def education(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """``event_date`` = 1 September of the first school year (the date the school year starts: it places
+    the cost in a policy year); ``net_cost = max(0, tuition + accommodation + textbooks − other_aid)``."""
+    rows = rows.copy()
+    year = rows["school_year"].where(rows["school_year"] > 0)
+    rows["event_date"] = pd.to_datetime(
+        year.astype("Int64").astype(str).where(year.notna()) + "-09-01", format="%Y-%m-%d", errors="coerce"
+    ).astype("datetime64[ns]")
+    cost = rows["tuition"] + rows["accommodation"] + rows["textbooks"] - rows["other_aid"]
+    rows["net_cost"] = cost.clip(lower=0).astype("int64")
+    return rows
+
+
+def disaster(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """``net_loss = max(0, assessed_loss − other_compensation)``."""
+    rows = rows.copy()
+    rows["net_loss"] = (rows["assessed_loss"] - rows["other_compensation"]).clip(lower=0).astype("int64")
+    return rows
+
+
+def accident(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """A disability needs a grade 1–10 (``bad_grade`` otherwise); for death and hospital the grade is
+    not used and a blank or unreadable grade is left <NA>."""
+    rows = rows.copy()
+    missing = problems.ok & (rows["kind"] == "disability") & rows["grade"].isna()
+    if missing.any():
+        given = (raw["grade"] if "grade" in raw else pd.Series("", index=rows.index)).astype(str)
+        given = given.where(given.str.strip() != "", "（空）")
+        detail = ("伤残等级“" + given + "”：伤残须填 1–10 级 / grade \"" + given
+                  + "\": a disability needs a grade from 1 to 10")
+        problems.error(missing, "bad_grade", detail)
+    return rows
+
+
+def income(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """Nothing to derive: the household's per-capita income as of a date."""
+    return rows

@@ -1,0 +1,239 @@
+"""Cell parsers of the report readers (whole columns at a time) and the per-row problem collector.
+
+Every parser takes a column of raw cells (text from CSV; native types from Excel/Parquet) and returns
+:class:`~products.tabular.Cells`: typed ``values`` and a ``reason`` code where a cell is unusable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from products.money import parse_fen
+from products.resident_id import validate_ids
+from products.tabular import Cells, cell_text, is_blank, number_mask, parse_key, parse_village_code, unwrap_text
+
+from .reasons import REASONS, split_reason
+
+_DATE = (r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+         r"(?:[ T]+\d{1,2}[:：]\d{2}(?:[:：]\d{2}(?:\.\d+)?)?)?$")
+_COMPACT_DATE = r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$"
+_SCHOOL_YEAR = r"^(?P<first>\d{4})(?:\s*[-/~～—–至]\s*(?P<second>\d{4}))?\s*(?:学年度?|年度?)?$"
+_GRADE = r"^(?:伤残)?第?(?P<n>\d{1,2}|[一二三四五六七八九十])级?(?:伤残)?$"
+_CN_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+              "十": "10"}
+
+TRUE_WORDS = {"1", "true", "t", "y", "yes", "是", "录取", "已录取"}
+FALSE_WORDS = {"", "0", "false", "f", "n", "no", "否", "未录取"}
+KIND_WORDS = {
+    "death": "death", "死亡": "death", "身故": "death",
+    "disability": "disability", "伤残": "disability", "残疾": "disability",
+    "hospital": "hospital", "住院": "hospital", "医疗": "hospital",
+}
+
+
+def _no_reason(index: pd.Index) -> pd.Series:
+    return pd.Series(pd.NA, index=index, dtype=object)
+
+
+def parse_ids(col: pd.Series) -> Cells:
+    """Resident IDs via :func:`products.resident_id.validate_ids` (number cells stay numbers, so an ID
+    Excel stored as a number is refused with ``id_as_number``; ``'1304…`` and ``="1304…"`` are unwrapped)."""
+    is_num = number_mask(col)
+    text = unwrap_text(cell_text(col))
+    cells = col.astype(object).where(is_num, text.astype(object))
+    check = validate_ids(cells)
+    return Cells(values=check.id_no.astype("str"), reason=check.reason)
+
+
+def parse_money(col: pd.Series, blank: str) -> Cells:
+    """Yuan → int64 fen via :func:`products.money.parse_fen`.  ``blank``: ``"error"`` (``amount_missing``),
+    ``"zero"`` (blank reads as 0) or ``"null"`` (blank reads as <NA>; values are nullable Int64)."""
+    empty = is_blank(col)
+    fen = pd.Series(0, index=col.index, dtype="int64")
+    reason = _no_reason(col.index)
+    if blank == "error":
+        reason[empty] = "amount_missing"
+    if (~empty).any():  # only filled cells go through the parser (blank columns are common and cheap)
+        parsed = parse_fen(col[~empty])
+        fen[~empty] = parsed.fen
+        reason[~empty] = parsed.reason
+    if blank == "null":
+        return Cells(values=fen.astype("Int64").mask(empty), reason=reason)
+    return Cells(values=fen, reason=reason)
+
+
+def parse_text(col: pd.Series, missing: str | None = None) -> Cells:
+    """Stripped text; blank → <NA>, with reason ``missing`` when given (a required text)."""
+    text = cell_text(col)
+    reason = _no_reason(col.index)
+    if missing is not None:
+        reason[text.isna()] = missing
+    return Cells(values=text.astype("str"), reason=reason)
+
+
+def _to_ns(values: pd.Series) -> pd.Series:
+    """Timestamps (any unit, naive or aware: wall time kept) → datetime64[ns] midnight; NaT outside
+    the years 1678–2261 that nanoseconds can hold."""
+    stamps = pd.to_datetime(values, errors="coerce")
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_localize(None)
+    stamps = stamps.where(stamps.dt.year.between(1678, 2261))
+    return stamps.dt.normalize().astype("datetime64[ns]")
+
+
+def parse_dates(col: pd.Series) -> Cells:
+    """Dates → ``datetime64[ns]`` at midnight.  Accepts 2025-03-04, 2025/3/4, 2025.3.4, 20250304,
+    2025年3月4日, with or without a time (2025-03-04 10:22:01), Excel date cells and an 8-digit number
+    cell 20250304.  Blank → ``missing_value``; anything else (incl. 31 February) → ``bad_date``."""
+    raw = col.astype(object)
+    index = col.index
+    values = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    reason = _no_reason(index)
+    if pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty"):  # CSV: text only
+        is_dt = pd.Series(False, index=index)
+    else:
+        is_dt = raw.map(lambda v: isinstance(v, (dt.date, np.datetime64)) and not pd.isna(v)).astype(bool)
+    if is_dt.any():
+        values[is_dt] = _to_ns(pd.Series(raw[is_dt].tolist(), index=raw[is_dt].index, dtype=object))
+    text = cell_text(col.where(~is_dt, None) if is_dt.any() else col).fillna("")
+    # fast path: plain ISO dates (the usual export); the regexes below handle the other forms
+    iso_like = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}") & ~is_dt
+    if iso_like.any():
+        values[iso_like] = _to_ns(pd.to_datetime(text[iso_like], format="%Y-%m-%d", errors="coerce"))
+    rest = text.where(~iso_like & ~is_dt, "")
+    if (rest != "").any():
+        parts = rest.str.extract(_DATE).fillna(rest.str.extract(_COMPACT_DATE))
+        has = parts["y"].notna()
+        if has.any():
+            iso = parts["y"] + "-" + parts["m"].str.zfill(2) + "-" + parts["d"].str.zfill(2)
+            values[has] = _to_ns(pd.to_datetime(iso[has], format="%Y-%m-%d", errors="coerce"))
+    blank = (text == "") & ~is_dt
+    reason[blank] = "missing_value"
+    reason[values.isna() & ~blank] = "bad_date"
+    return Cells(values=values, reason=reason)
+
+
+def parse_school_year(col: pd.Series) -> Cells:
+    """School year → int64 first year: 2025, 2025-2026, 2025/2026, 2025学年, 2025-2026学年 (the second
+    year must follow the first); 1950–2100.  Blank → ``missing_value``, else ``bad_school_year``."""
+    text = cell_text(col).fillna("")
+    m = text.str.extract(_SCHOOL_YEAR)
+    first = pd.to_numeric(m["first"], errors="coerce")
+    second = pd.to_numeric(m["second"], errors="coerce")
+    ok = first.between(1950, 2100) & (second.isna() | (second == first + 1))
+    reason = _no_reason(col.index)
+    reason[text == ""] = "missing_value"
+    reason[~ok & (text != "")] = "bad_school_year"
+    return Cells(values=first.where(ok, 0).astype("int64"), reason=reason)
+
+
+def parse_flag(col: pd.Series) -> Cells:
+    """Yes/no → bool: 1/true/Y/yes/是/录取 → True; blank/0/false/N/no/否 → False; else ``bad_flag``."""
+    text = cell_text(col).fillna("").str.lower()
+    true = text.isin(TRUE_WORDS)
+    reason = _no_reason(col.index)
+    reason[~true & ~text.isin(FALSE_WORDS)] = "bad_flag"
+    return Cells(values=true.astype(bool), reason=reason)
+
+
+def parse_kind(col: pd.Series) -> Cells:
+    """Accident kind → ``death|disability|hospital`` (死亡/身故, 伤残/残疾, 住院/医疗 accepted).
+    Blank → ``missing_value``, else ``bad_kind``."""
+    text = cell_text(col).fillna("")
+    kind = text.str.lower().map(KIND_WORDS)
+    reason = _no_reason(col.index)
+    reason[text == ""] = "missing_value"
+    reason[kind.isna() & (text != "")] = "bad_kind"
+    return Cells(values=kind.astype("str"), reason=reason)
+
+
+def parse_grade(col: pd.Series) -> Cells:
+    """Disability grade 1–10 (``3``, ``3级``, ``三级``) → nullable Int64; a filled cell outside that →
+    ``bad_grade``.  Whether a grade is required depends on the kind: see the accident derivation."""
+    text = cell_text(col).fillna("")
+    n = text.str.extract(_GRADE)["n"].replace(_CN_DIGITS)
+    grade = pd.to_numeric(n, errors="coerce")
+    ok = grade.between(1, 10)
+    reason = _no_reason(col.index)
+    reason[~ok & (text != "")] = "bad_grade"
+    return Cells(values=grade.where(ok).astype("Int64"), reason=reason)
+
+
+PARSERS = {
+    "id": parse_ids,
+    "key": parse_key,
+    "text": parse_text,
+    "required_text": lambda c: parse_text(c, "missing_value"),
+    "level": lambda c: parse_text(c, "missing_level"),
+    "date": parse_dates,
+    "money": lambda c: parse_money(c, "error"),
+    "money_or_zero": lambda c: parse_money(c, "zero"),
+    "money_or_null": lambda c: parse_money(c, "null"),
+    "school_year": parse_school_year,
+    "flag": parse_flag,
+    "kind": parse_kind,
+    "grade": parse_grade,
+    "village_code": lambda c: parse_village_code(c, required=False),
+}
+
+#: Value of an optional column the file does not have, per kind.
+ABSENT = {
+    "text": lambda n: pd.Series(pd.NA, index=range(n), dtype="str"),
+    "village_code": lambda n: pd.Series(pd.NA, index=range(n), dtype="str"),
+    "money_or_zero": lambda n: pd.Series(0, index=range(n), dtype="int64"),
+    "money_or_null": lambda n: pd.Series(pd.NA, index=range(n), dtype="Int64"),
+    "flag": lambda n: pd.Series(False, index=range(n), dtype=bool),
+    "grade": lambda n: pd.Series(pd.NA, index=range(n), dtype="Int64"),
+}
+
+
+class Problems:
+    """Per-row problems of one file: the first error's code, all error details joined by "；", and
+    warnings (kept apart: a warning is only reported for a row without errors)."""
+
+    def __init__(self, index: pd.Index):
+        self.reason = _no_reason(index)
+        self.detail = pd.Series("", index=index, dtype=object)
+        self.warnings: list[tuple[pd.Series, str, pd.Series]] = []
+
+    @property
+    def ok(self) -> pd.Series:
+        return self.reason.isna()
+
+    def error(self, mask: pd.Series, code: str | pd.Series, detail: str | pd.Series) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        codes = code if isinstance(code, pd.Series) else pd.Series(code, index=mask.index, dtype=object)
+        first = mask & self.reason.isna()
+        self.reason[first] = codes[first]
+        detail = detail if isinstance(detail, pd.Series) else pd.Series(detail, index=mask.index, dtype=object)
+        joined = self.detail.where(self.detail == "", self.detail + "；") + detail.astype(object)
+        self.detail = self.detail.where(~mask, joined)
+
+    def warn(self, mask: pd.Series, code: str, detail: str | pd.Series) -> None:
+        mask = mask.fillna(False).astype(bool)
+        detail = detail if isinstance(detail, pd.Series) else pd.Series(detail, index=mask.index, dtype=object)
+        self.warnings.append((mask, code, detail))
+
+
+_ZH = {code: split_reason(code)[0] for code in REASONS}
+_EN = {code: split_reason(code)[1] for code in REASONS}
+
+
+def cell_detail(label: str, raw: pd.Series, codes: pd.Series) -> pd.Series:
+    """'列“label”的值“raw”：中文原因 / column "label" value "raw": English reason' for the rows with a
+    code (the others get "")."""
+    out = pd.Series("", index=raw.index, dtype=object)
+    bad = codes.notna()
+    if not bad.any():
+        return out
+    raw, codes = raw[bad], codes[bad]
+    shown = cell_text(raw).fillna("").str.slice(0, 60).astype(object)
+    zh = "列“" + label + "”的值“" + shown + "”：" + codes.map(_ZH).fillna("")
+    en = 'column "' + label + '" value "' + shown + '": ' + codes.map(_EN).fillna("")
+    out[bad] = zh + " / " + en
+    return out

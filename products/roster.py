@@ -1,0 +1,212 @@
+"""The insured roster (参保名单): persons and households, validated whole.
+
+Unlike a department report, a roster with a bad row is refused as a whole: claims are computed against
+it, so a missing person or a wrong household would silently change payouts.  :class:`RosterError` lists
+every bad line (up to 50) as ``persons.csv line 7: 身份证号校验位错误 / resident ID check digit is wrong``.
+
+persons:    id_no (str, 18 chars), name (str), household_no (str), relation (str, <NA> if blank)
+households: household_no (str), village_code (str, 12 digits), natural_village (str, <NA> if blank),
+            category (str), per_capita_income (int64 fen), members (int64 > 0)
+both:       source_file (str), source_line (int64)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+
+from .money import MONEY_REASONS, parse_fen
+from .resident_id import ID_REASONS, validate_ids
+from .tabular import (
+    CELL_REASONS,
+    Cells,
+    cell_text,
+    match_columns,
+    number_mask,
+    parse_count,
+    parse_key,
+    parse_village_code,
+    read_table,
+    source_name,
+    unwrap_text,
+)
+
+PERSON_COLUMNS: dict[str, list[str]] = {
+    "id_no": ["身份证号", "身份证号码", "公民身份号码", "证件号码"],
+    "name": ["姓名"],
+    "household_no": ["户编号", "户号", "家庭编号"],
+    "relation": ["与户主关系", "关系"],
+}
+PERSON_REQUIRED = ["id_no", "name", "household_no"]
+
+HOUSEHOLD_COLUMNS: dict[str, list[str]] = {
+    "household_no": ["户编号", "户号", "家庭编号"],
+    "village_code": ["村代码", "行政村代码", "村级区划代码", "统计用区划代码"],
+    "natural_village": ["自然村"],
+    "category": ["户类型", "户类别", "监测对象类别", "人员类别"],
+    "per_capita_income": ["家庭人均纯收入", "人均纯收入", "人均收入"],
+    "members": ["家庭人口数", "人口数", "家庭人数"],
+}
+HOUSEHOLD_REQUIRED = ["household_no", "village_code", "category", "per_capita_income", "members"]
+
+ROSTER_REASONS: dict[str, str] = {
+    **ID_REASONS,
+    **MONEY_REASONS,
+    **CELL_REASONS,
+    "duplicate_id": "身份证号重复 / duplicate resident ID",
+    "duplicate_household": "户编号重复 / duplicate household number",
+    "unknown_household": "户编号不在户表中 / household number is not in the household list",
+    "extra_fields": "该行字段数多于表头，各列已错位 / the row has more fields than the header; its columns are shifted",
+}
+
+MAX_LISTED = 50
+
+
+class RosterError(ValueError):
+    """The roster is refused.  ``problems``: DataFrame (file, line, reason, detail); ``lines``: the
+    messages, one per problem."""
+
+    def __init__(self, problems: pd.DataFrame):
+        problems = problems.sort_values(["file", "line"], kind="stable").reset_index(drop=True)
+        self.problems = problems
+        self.lines = (problems["file"].astype(str) + " line " + problems["line"].astype(str) + ": "
+                      + problems["reason"].map(ROSTER_REASONS).astype(str) + problems["detail"].astype(str)).tolist()
+        shown = self.lines[:MAX_LISTED]
+        if len(self.lines) > MAX_LISTED:
+            shown.append(f"... 另有 {len(self.lines) - MAX_LISTED} 处 / ... and {len(self.lines) - MAX_LISTED} more")
+        head = f"参保名单有 {len(self.lines)} 处错误 / the roster has {len(self.lines)} problem(s):"
+        super().__init__("\n".join([head, *shown]))
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame, mask: pd.Series, reason: pd.Series | str, detail: pd.Series | str = "") -> None:
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            self.parts.append(pd.DataFrame({
+                "file": frame.loc[mask, "source_file"].astype(object),
+                "line": frame.loc[mask, "source_line"].astype("int64"),
+                "reason": reason[mask] if isinstance(reason, pd.Series) else reason,
+                "detail": detail[mask] if isinstance(detail, pd.Series) else detail,
+            }))
+
+    def cells(self, frame: pd.DataFrame, column: str, parsed: Cells) -> None:
+        self.add(frame, parsed.reason.notna(), parsed.reason, f"（列 {column} / column {column}）")
+
+    def raise_if_any(self) -> None:
+        if self.parts:
+            raise RosterError(pd.concat(self.parts, ignore_index=True))
+
+
+def _prepare(df: pd.DataFrame, column_map: dict[str, list[str]], required: list[str], file_name: str) -> pd.DataFrame:
+    """Canonical columns (absent optional ones as blanks) + source_file/source_line/source_extra."""
+    mapping = match_columns(df.columns, column_map, required=required, file_name=file_name)
+    out = df.rename(columns=mapping).reset_index(drop=True)
+    for name in column_map:
+        if name not in out:
+            out[name] = pd.Series(None, index=out.index, dtype=object)
+    if "source_line" not in out:  # an in-memory frame: lines as if written to a file with a header
+        out["source_line"] = np.arange(2, len(out) + 2, dtype=np.int64)
+    if "source_file" not in out:
+        out["source_file"] = file_name
+    if "source_extra" not in out:
+        out["source_extra"] = ""
+    return out
+
+
+def _duplicates(frame: pd.DataFrame, key: pd.Series, usable: pd.Series, reason: str, problems: _Collector) -> None:
+    k = key.where(usable)
+    repeat = k.duplicated(keep="first") & k.notna()
+    first = frame["source_line"].where(k.notna()).groupby(k).transform("min").astype("Int64").astype(str)
+    problems.add(frame, repeat, reason, "（“" + k.fillna("").astype(object) + "” 首次出现于第 " + first + " 行 / first on line "
+                 + first + "）")
+
+
+def _ids(col: pd.Series) -> Cells:
+    raw = col.astype(object)
+    check = validate_ids(raw.where(number_mask(raw), unwrap_text(cell_text(raw)).astype(object)))
+    return Cells(values=check.id_no.astype("str"), reason=check.reason)
+
+
+def _text(col: pd.Series) -> pd.Series:
+    return cell_text(col.astype(object)).astype("str")
+
+
+def _persons(table: pd.DataFrame) -> pd.DataFrame:
+    problems = _Collector()
+    problems.add(table, table["source_extra"].astype(str) != "", "extra_fields",
+                 "（" + table["source_extra"].astype(object) + "）")
+    ids = _ids(table["id_no"])
+    problems.cells(table, "id_no", ids)
+    name = _text(table["name"])
+    problems.add(table, name.isna(), "missing_value", "（列 name / column name）")
+    household = parse_key(table["household_no"])
+    problems.cells(table, "household_no", household)
+    _duplicates(table, ids.values, ids.reason.isna(), "duplicate_id", problems)
+    problems.raise_if_any()
+    return pd.DataFrame({
+        "id_no": ids.values, "name": name, "household_no": household.values, "relation": _text(table["relation"]),
+        "source_file": table["source_file"].astype("str"), "source_line": table["source_line"].astype("int64"),
+    })
+
+
+def _households(table: pd.DataFrame) -> pd.DataFrame:
+    problems = _Collector()
+    problems.add(table, table["source_extra"].astype(str) != "", "extra_fields",
+                 "（" + table["source_extra"].astype(object) + "）")
+    household = parse_key(table["household_no"])
+    problems.cells(table, "household_no", household)
+    village = parse_village_code(table["village_code"], required=True)
+    problems.cells(table, "village_code", village)
+    category = _text(table["category"])
+    problems.add(table, category.isna(), "missing_value", "（列 category / column category）")
+    income = parse_fen(table["per_capita_income"].astype(object))
+    problems.cells(table, "per_capita_income", Cells(income.fen, income.reason))
+    members = parse_count(table["members"])
+    problems.cells(table, "members", members)
+    _duplicates(table, household.values, household.reason.isna(), "duplicate_household", problems)
+    problems.raise_if_any()
+    return pd.DataFrame({
+        "household_no": household.values, "village_code": village.values,
+        "natural_village": _text(table["natural_village"]), "category": category,
+        "per_capita_income": income.fen.astype("int64"), "members": members.values.astype("int64"),
+        "source_file": table["source_file"].astype("str"), "source_line": table["source_line"].astype("int64"),
+    })
+
+
+def load_persons(source: str | Path | IO[bytes], file_name: str | None = None) -> pd.DataFrame:
+    """Read and validate the persons file; raises :class:`RosterError` (bad rows) or
+    :class:`~products.tabular.TableError` (unreadable file, missing column)."""
+    name = source_name(source, file_name)
+    return _persons(_prepare(read_table(source, file_name=name), PERSON_COLUMNS, PERSON_REQUIRED, name))
+
+
+def load_households(source: str | Path | IO[bytes], file_name: str | None = None) -> pd.DataFrame:
+    """Read and validate the households file (per_capita_income in yuan → fen)."""
+    name = source_name(source, file_name)
+    return _households(_prepare(read_table(source, file_name=name), HOUSEHOLD_COLUMNS, HOUSEHOLD_REQUIRED, name))
+
+
+def normalise_persons(df: pd.DataFrame, file_name: str = "persons") -> pd.DataFrame:
+    """Validate an in-memory persons frame (canonical or Chinese headers).  Without ``source_line``
+    the lines are numbered as in a file with a header (first row = line 2)."""
+    return _persons(_prepare(df.astype(object), PERSON_COLUMNS, PERSON_REQUIRED, file_name))
+
+
+def normalise_households(df: pd.DataFrame, file_name: str = "households") -> pd.DataFrame:
+    """Validate an in-memory households frame; ``per_capita_income`` is in yuan."""
+    return _households(_prepare(df.astype(object), HOUSEHOLD_COLUMNS, HOUSEHOLD_REQUIRED, file_name))
+
+
+def check_roster(persons: pd.DataFrame, households: pd.DataFrame) -> None:
+    """Every person's household must be in the household list; raises :class:`RosterError`."""
+    problems = _Collector()
+    unknown = ~persons["household_no"].isin(households["household_no"])
+    problems.add(persons, unknown, "unknown_household",
+                 "（“" + persons["household_no"].astype(object).fillna("") + "”）")
+    problems.raise_if_any()
