@@ -13,21 +13,20 @@ import pandas as pd
 EXCEPTION_COLUMNS = ["file", "line", "reason", "detail", "severity"]
 
 
-def exceptions_frame(files: Iterable[str] | pd.Series, lines: Iterable[int] | pd.Series,
+def exceptions_frame(files: str | Iterable[str] | pd.Series, lines: Iterable[int] | pd.Series,
                      reasons: Iterable[str] | pd.Series | str, details: Iterable[str] | pd.Series | str,
                      severity: str = "error") -> pd.DataFrame:
-    """Build exception rows; scalar ``reasons``/``details`` are broadcast to every row."""
-    files = pd.Series(list(files) if not isinstance(files, pd.Series) else files.to_numpy(), dtype="object")
-    n = len(files)
+    """Build exception rows; a scalar ``files``, ``reasons`` or ``details`` is repeated for every line."""
+    line_values = lines.to_numpy() if isinstance(lines, pd.Series) else list(lines)
+    n = len(line_values)
 
     def col(v: Iterable[str] | pd.Series | str) -> pd.Series:
         if isinstance(v, str):
             return pd.Series([v] * n, dtype="object")
         return pd.Series(v.to_numpy() if isinstance(v, pd.Series) else list(v), dtype="object")
 
-    line_values = lines.to_numpy() if isinstance(lines, pd.Series) else list(lines)
     return pd.DataFrame({
-        "file": files,
+        "file": col(files),
         "line": pd.Series(line_values, dtype="int64"),
         "reason": col(reasons),
         "detail": col(details),

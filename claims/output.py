@@ -12,6 +12,11 @@ import pandas as pd
 from products.money import fen_to_yuan_text
 
 from .exceptions import EXCEPTION_COLUMNS
+from .reports import REASONS
+from .screening import SCREEN_REASONS
+
+#: Every reason code the readers and the screening can give, with its "中文 / English" text.
+ALL_REASONS: dict[str, str] = {**REASONS, **SCREEN_REASONS}
 
 #: claims.csv: the issue's required columns first, then the helpful extras.
 CLAIMS_CSV_COLUMNS = [
@@ -50,4 +55,7 @@ def write_claims(claims: pd.DataFrame, path: str | Path) -> Path:
 
 
 def write_exceptions(exceptions: pd.DataFrame, path: str | Path) -> Path:
-    return write_csv(exceptions.reindex(columns=EXCEPTION_COLUMNS), path)
+    """exceptions.csv: file, line, reason, detail, severity, reason_text (the code explained, bilingual)."""
+    out = exceptions.reindex(columns=EXCEPTION_COLUMNS)
+    out["reason_text"] = out["reason"].map(ALL_REASONS).fillna("")
+    return write_csv(out, path)

@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 MONEY_REASONS: dict[str, str] = {
     "amount_missing": "金额为空 / amount is empty",
@@ -43,12 +45,30 @@ class ParsedMoney:
     reason: pd.Series  # reason code from MONEY_REASONS, <NA> where valid
 
 
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def split_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(is_number, text): which cells are numbers (Excel/Parquet) and every other cell as str or None.
+
+    A column of text only (every CSV column) takes the vectorised path; the per-cell type check runs
+    only on mixed columns, where it is needed to tell an Excel number from text.
+    """
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        text = values.astype("object").where(values.notna(), None)
+        return pd.Series(False, index=values.index), text
+    obj = values.astype("object")
+    is_num = obj.map(_is_number).astype(bool) & obj.notna()
+    text = obj.where(~is_num & obj.notna(), None).map(lambda v: None if v is None else str(v))
+    return is_num, text
+
+
 def parse_fen(values: pd.Series, *, blank_as_zero: bool = False, allow_negative: bool = False) -> ParsedMoney:
     """Parse a column of yuan amounts to int64 fen, vectorised, with a reason code per bad cell."""
     index = values.index
     obj = values.astype("object")
-    is_num = obj.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool))
-    is_num &= obj.notna()
+    is_num, all_text = split_numbers(values)
     reason = pd.Series(pd.NA, index=index, dtype="object")
     fen = np.zeros(len(values), dtype=np.int64)
 
@@ -66,27 +86,28 @@ def parse_fen(values: pd.Series, *, blank_as_zero: bool = False, allow_negative:
         reason.iloc[pos[finite & ~in_range]] = "amount_out_of_range"
         reason.iloc[pos[~finite]] = "amount_not_numeric"
 
-    # text cells
+    # text cells: pyarrow's compute kernels (RE2, C++) do the parsing; no per-cell Python
     is_text = ~is_num
     if is_text.any():
-        text = obj[is_text].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-        text = text.str.strip().str.replace(",", "", regex=False).str.replace("，", "", regex=False)
-        text = text.str.replace(r"^[¥￥]|元$", "", regex=True).str.strip()
-        blank = text.isna() | (text == "")
-        parts = text.fillna("").str.fullmatch(_MONEY_TEXT)
-        m = text.fillna("").str.extract(f"^{_MONEY_TEXT}$")
         pos = np.flatnonzero(is_text.to_numpy())
-        blank_np = blank.to_numpy()
-        ok = (parts & ~blank).to_numpy()
-        frac = m["frac"].fillna("")
-        too_precise = (frac.str.len() > 2).to_numpy() & ok
-        too_large = (m["int"].fillna("").str.lstrip("0").str.len() > len(str(MAX_YUAN)) - 1).to_numpy() & ok
+        raw = pa.array(all_text[is_text].to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        raw = pc.utf8_trim_whitespace(raw)
+        raw = pc.replace_substring(pc.replace_substring(raw, ",", ""), "，", "")
+        raw = pc.utf8_trim_whitespace(pc.replace_substring_regex(raw, r"^[¥￥]|元$", ""))
+        blank_np = pc.fill_null(pc.equal(raw, ""), True).to_numpy(zero_copy_only=False)
+        match = pc.extract_regex(raw, f"^{_MONEY_TEXT}$")
+        ok = pc.is_valid(match).to_numpy(zero_copy_only=False) & ~blank_np
+        ints_txt = pc.fill_null(match.field("int"), "0")
+        frac_txt = pc.fill_null(match.field("frac"), "")
+        too_precise = ok & (pc.utf8_length(frac_txt).to_numpy(zero_copy_only=False) > 2)
+        int_digits = pc.utf8_length(pc.utf8_ltrim(ints_txt, "0")).to_numpy(zero_copy_only=False)
+        too_large = ok & (int_digits > len(str(MAX_YUAN)) - 1)
         good = ok & ~too_precise & ~too_large
         if good.any():
-            ints = m["int"].to_numpy()[good].astype("int64")
-            fr = frac.to_numpy()[good].astype("object")
-            fr = pd.Series(fr).str.ljust(2, "0").replace("", "00").astype("int64").to_numpy()
-            sign = np.where(m["sign"].to_numpy()[good] == "-", -1, 1)
+            mask = pa.array(good)
+            ints = pc.cast(pc.filter(ints_txt, mask), pa.int64()).to_numpy()
+            fr = pc.cast(pc.utf8_rpad(pc.filter(frac_txt, mask), 2, "0"), pa.int64()).to_numpy()
+            sign = np.where(pc.filter(match.field("sign"), mask).to_numpy(zero_copy_only=False) == "-", -1, 1)
             fen[pos[good]] = sign * (ints * 100 + fr)
         reason.iloc[pos[too_precise]] = "amount_precision"
         reason.iloc[pos[too_large & ~too_precise]] = "amount_out_of_range"

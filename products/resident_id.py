@@ -18,6 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .money import split_numbers
 
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = "10X98765432"
@@ -69,53 +73,54 @@ def validate_ids(values: pd.Series) -> IdCheck:
     """Validate and normalise a column of resident IDs, vectorised.
 
     Numbers (as Excel stores long digit strings) and scientific notation (``1.30434E+17``) are refused
-    with ``id_as_number``: their last digits are gone and cannot be recovered.
+    with ``id_as_number``: their last digits are gone and cannot be recovered.  String handling runs in
+    pyarrow's compute kernels; the check digit is one matrix product over the (n, 17) digits.
     """
     index = values.index
-    is_number = values.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not pd.isna(v))
-    text = values.astype("object").where(~is_number.astype(bool), None)
-    text = pd.Series(text, index=index, dtype="object").map(
-        lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-    )
-    text = text.str.strip().str.upper().str.replace(" ", "", regex=False)
+    n = len(values)
+    is_number, text = split_numbers(values)
+    number = is_number.to_numpy(dtype=bool)
+    t = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    t = pc.replace_substring(pc.utf8_upper(pc.utf8_trim_whitespace(t)), " ", "")
+    t = pc.fill_null(t, "")
 
-    reason = pd.Series(pd.NA, index=index, dtype="object")
-    missing = text.isna() | (text == "")
-    reason[missing & ~is_number] = "id_missing"
-    reason[is_number.astype(bool)] = "id_as_number"
-    sci = text.fillna("").str.match(_SCI_NOTATION.pattern)
-    reason[sci & reason.isna()] = "id_as_number"
+    def matches(pattern: str) -> np.ndarray:
+        return pc.match_substring_regex(t, pattern).to_numpy(zero_copy_only=False)
 
-    pending = reason.isna()
-    t = text.where(pending, "")
-    is18 = pending & t.str.fullmatch(r"\d{17}[\dX]")
-    is15 = pending & t.str.fullmatch(r"\d{15}")
-    reason[pending & ~is18 & ~is15] = "id_format"
+    code = np.full(n, None, dtype=object)
+    empty = pc.equal(t, "").to_numpy(zero_copy_only=False)
+    code[empty & ~number] = "id_missing"
+    code[number | matches(_SCI_NOTATION.pattern)] = "id_as_number"
+    pending = pd.isna(code)
+    is18 = pending & matches(r"^\d{17}[\dX]$")
+    is15 = pending & matches(r"^\d{15}$")
+    code[pending & ~is18 & ~is15] = "id_format"
 
-    # 15 → 18: insert "19" before the year; the check digit is computed below.
-    body = pd.Series("", index=index, dtype="object")
-    body[is18] = t[is18].str.slice(0, 17)
-    body[is15] = t[is15].str.slice(0, 6) + "19" + t[is15].str.slice(6, 15)
+    normalised = np.full(n, None, dtype=object)
     shape_ok = is18 | is15
-
-    normalised = pd.Series(pd.NA, index=index, dtype="object")
     if shape_ok.any():
-        bodies = body[shape_ok]
-        digits = (np.frombuffer("".join(bodies.tolist()).encode(), dtype=np.uint8).reshape(-1, 17) - 48).astype(
-            np.int64
-        )
-        check = _CHECK_LUT[(digits @ WEIGHTS) % 11].view("S1").astype(str)
-        full = bodies + pd.Series(check, index=bodies.index)
-        given_check = t[shape_ok].str.slice(17, 18)
-        bad_check = is18[shape_ok] & (given_check != pd.Series(check, index=bodies.index))
-        reason[bad_check[bad_check].index] = "id_check_digit"
-
-        births = pd.to_datetime(bodies.str.slice(6, 14), format="%Y%m%d", errors="coerce")
-        bad_birth = births.isna() | (births.dt.year < 1900) | (births > pd.Timestamp.today())
-        reason[bad_birth[bad_birth & reason[bodies.index].isna()].index] = "id_birth_date"
-        ok = reason[bodies.index].isna()
-        normalised[ok[ok].index] = full[ok]
-    return IdCheck(id_no=normalised, reason=reason)
+        rows = np.flatnonzero(shape_ok)
+        sub = pc.take(t, pa.array(rows))
+        long_form = pc.utf8_slice_codeunits(sub, 0, 17)
+        # 15 → 18: insert "19" before the two-digit year; the check digit is computed below
+        short_form = pc.binary_join_element_wise(pc.utf8_slice_codeunits(sub, 0, 6), "19",
+                                                 pc.utf8_slice_codeunits(sub, 6, 15), "")
+        bodies = pc.if_else(pa.array(is18[rows]), long_form, short_form)
+        body_list = bodies.to_pylist()
+        digits = (np.frombuffer("".join(body_list).encode(), dtype=np.uint8).reshape(-1, 17) - 48).astype(np.int64)
+        check = _CHECK_LUT[(digits @ WEIGHTS) % 11].view("S1").astype(str).astype(object)
+        given = np.asarray(pc.utf8_slice_codeunits(sub, 17, 18).to_pylist(), dtype=object)
+        bad_check = is18[rows] & (given != check)
+        births = pd.to_datetime(pd.Series(pc.utf8_slice_codeunits(bodies, 6, 14).to_pylist()), format="%Y%m%d",
+                                errors="coerce")
+        bad_birth = (births.isna() | (births.dt.year < 1900) | (births > pd.Timestamp.today())).to_numpy()
+        code[rows[bad_check]] = "id_check_digit"
+        code[rows[bad_birth & ~bad_check]] = "id_birth_date"
+        ok = ~bad_check & ~bad_birth
+        normalised[rows[ok]] = np.char.add(np.asarray(body_list, dtype=object)[ok].astype(str),
+                                           check[ok].astype(str)).astype(object)
+    return IdCheck(id_no=pd.Series(normalised, index=index, dtype="object").where(pd.notna(normalised), pd.NA),
+                   reason=pd.Series(code, index=index, dtype="object").where(pd.notna(code), pd.NA))
 
 
 def id_key(id_no: pd.Series) -> np.ndarray:

@@ -297,3 +297,14 @@ def test_disaster_type_filter_routes_rows_to_lines():
     assert amounts(result.claims, "farm") == {"D1": (2_500_000, 2_000_000, 2_000_000)}
     assert amounts(result.claims, "property") == {"D1": (800_000, 800_000, 800_000)}
     assert result.exceptions[["line", "reason"]].values.tolist() == [[4, "not_covered"]]
+
+
+def test_every_reason_code_has_one_bilingual_text():
+    from claims.output import ALL_REASONS
+    from claims.reports import REASONS
+    from claims.screening import SCREEN_REASONS
+
+    assert not set(REASONS) & set(SCREEN_REASONS)  # one meaning per code
+    for code, text in ALL_REASONS.items():
+        zh, sep, en = text.partition(" / ")
+        assert sep and zh and en, code

@@ -5,16 +5,11 @@ Severity: ``error`` = the row is not used; ``warning`` = the row is used, but a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import pandas as pd
-
 from products.money import MONEY_REASONS
 from products.resident_id import ID_REASONS
 from products.tabular import CELL_REASONS
 
-from ..exceptions import EXCEPTION_COLUMNS
-from ..exceptions import exceptions_frame as _exceptions_frame
+from ..exceptions import EXCEPTION_COLUMNS, exceptions_frame
 
 #: Every reason code a report reader can give, with its "中文 / English" explanation.
 REASONS: dict[str, str] = {
@@ -30,7 +25,8 @@ REASONS: dict[str, str] = {
         "the row has more fields than the header (often an unquoted comma in an amount); its columns are shifted"
     ),
     "duplicate_settlement": (
-        "同一文件中结算ID重复，仅使用首次出现的一行 / settlement ID repeated in the file; only its first row is used"
+        "结算ID重复（同一文件或此前的文件），仅使用首次出现的一行 / "
+        "settlement ID repeated (in this file or an earlier one); only its first row is used"
     ),
     "components_exceed_total": (
         "各项基金支付或自费项目之和超过医疗费总额 / fund payments or self-paid items add up to more than the total cost"
@@ -52,16 +48,6 @@ def split_reason(code: str) -> tuple[str, str]:
     """The Chinese and the English half of a reason text."""
     zh, _, en = REASONS[code].partition(" / ")
     return zh, en
-
-
-def exceptions_frame(file: str | Iterable[str] | pd.Series, lines: Iterable[int] | pd.Series,
-                     reason_codes: Iterable[str] | pd.Series | str, details: Iterable[str] | pd.Series | str,
-                     severity: str = "error") -> pd.DataFrame:
-    """Exception rows with :data:`EXCEPTION_COLUMNS`; a scalar ``file``, ``reason_codes`` or ``details`` is
-    repeated for every line."""
-    lines = lines if isinstance(lines, pd.Series) else pd.Series(list(lines), dtype="int64")
-    files = pd.Series([file] * len(lines), dtype=object) if isinstance(file, str) else file
-    return _exceptions_frame(files, lines, reason_codes, details, severity)
 
 
 __all__ = ["EXCEPTION_COLUMNS", "REASONS", "exceptions_frame", "split_reason"]
