@@ -23,7 +23,7 @@ from products.tabular import read_table, rename_columns
 
 from .engine import CalcResult, run_calculation
 from .exceptions import EXCEPTION_COLUMNS
-from .output import write_claims, write_csv, write_exceptions
+from .output import write_claims, write_exceptions, write_sources
 from .reports import DEPARTMENTS, read_report
 
 TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet"}
@@ -47,27 +47,30 @@ class Inputs:
     files: list[str] = field(default_factory=list)
 
 
-def expand(path: str | Path) -> list[Path]:
-    """A file, or every table file in a directory (sorted by name: monthly files in month order)."""
+def expand(path: str | Path) -> list[tuple[Path, str]]:
+    """(file, label) pairs: a file, or every table file in a directory (sorted by name, so monthly files
+    come in month order).  Files found in a directory are labelled ``dir/name`` (``medical/2025-01.csv``)
+    so that exception rows name them unambiguously."""
     p = Path(path)
     if p.is_dir():
-        return sorted(f for f in p.iterdir() if f.suffix.lower() in TABLE_SUFFIXES)
+        return [(f, f"{p.name}/{f.name}") for f in sorted(p.iterdir()) if f.suffix.lower() in TABLE_SUFFIXES]
     if not p.exists():
         raise InputError(f"文件不存在 / file not found: {p}")
-    return [p]
+    return [(p, p.name)]
 
 
-def parse_report_specs(specs: Iterable[str]) -> list[tuple[str, Path]]:
-    """``["medical=a.csv", "education=dir/"]`` → [(department, file), …]."""
-    out: list[tuple[str, Path]] = []
+def parse_report_specs(specs: Iterable[str]) -> list[tuple[str, Path, str]]:
+    """``["medical=a.csv", "education=dir/"]`` → [(department, file, label), …]; labels unique in the run."""
+    out: list[tuple[str, Path, str]] = []
     for spec in specs:
         dept, sep, path = spec.partition("=")
         dept = dept.strip()
         if not sep or dept not in DEPARTMENTS:
             raise InputError(f"报告参数应为 部门=文件，部门之一 {', '.join(DEPARTMENTS)} / --report must be "
                              f"DEPARTMENT=FILE with DEPARTMENT one of {', '.join(DEPARTMENTS)}: got {spec!r}")
-        out.extend((dept, f) for f in expand(path))
-    return out
+        out.extend((dept, f, label) for f, label in expand(path))
+    labels = [label for _, _, label in out]
+    return [(d, f, label if labels.count(label) == 1 else str(f)) for d, f, label in out]
 
 
 def load_paid(path: str | Path) -> pd.DataFrame:
@@ -84,7 +87,7 @@ def load_paid(path: str | Path) -> pd.DataFrame:
                          "line_id": table["line_id"].astype(str).str.strip(), "paid": money.fen})
 
 
-def load_inputs(persons: str | Path, households: str | Path, reports: Sequence[tuple[str, Path]],
+def load_inputs(persons: str | Path, households: str | Path, reports: Sequence[tuple[str, Path, str]],
                 paid: str | Path | None = None, progress: Progress | None = None) -> Inputs:
     say = progress or (lambda _msg: None)
     say("读取参保名单 / reading the roster")
@@ -94,16 +97,16 @@ def load_inputs(persons: str | Path, households: str | Path, reports: Sequence[t
     by_dept: dict[str, list[pd.DataFrame]] = {}
     exceptions: list[pd.DataFrame] = []
     rows_read: dict[str, int] = {}
-    for dept, path in reports:
-        say(f"读取 {dept} 报告 / reading {dept} report {path.name}")
-        read = read_report(path, dept)
+    for dept, path, label in reports:
+        say(f"读取 {dept} 报告 / reading {dept} report {label}")
+        read = read_report(path, dept, file_name=label)
         by_dept.setdefault(dept, []).append(read.rows)
         exceptions.append(read.exceptions)
         rows_read[dept] = rows_read.get(dept, 0) + read.rows_read
     paid_frame = load_paid(paid) if paid else None
     reader_ex = (pd.concat([e for e in exceptions if len(e)], ignore_index=True)
                  if any(len(e) for e in exceptions) else pd.DataFrame(columns=EXCEPTION_COLUMNS))
-    return Inputs(people, homes, by_dept, paid_frame, reader_ex, rows_read, [str(p) for _, p in reports])
+    return Inputs(people, homes, by_dept, paid_frame, reader_ex, rows_read, [label for _, _, label in reports])
 
 
 def calculate(product: Product, inputs: Inputs) -> CalcResult:
@@ -121,7 +124,7 @@ def write_outputs(result: CalcResult, product: Product, out_dir: str | Path, ext
     out = Path(out_dir)
     write_claims(result.claims, out / "claims.csv")
     write_exceptions(result.exceptions, out / "exceptions.csv")
-    write_csv(result.sources, out / "claim_sources.csv")
+    write_sources(result.sources, out / "claim_sources.csv")
     summary = {"product_code": product.code, "product_digest": product.digest, **result.summary, **(extra or {})}
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     return out

@@ -54,6 +54,13 @@ def write_claims(claims: pd.DataFrame, path: str | Path) -> Path:
     return write_csv(claims_for_export(claims), path)
 
 
+def write_sources(sources: pd.DataFrame, path: str | Path) -> Path:
+    """claim_sources.csv: which report rows (file, line) make up each claim's base, amounts in yuan."""
+    out = sources[["line_id", "unit_id", "source_file", "source_line"]].copy()
+    out["amount"] = fen_to_yuan_text(sources["amount"].astype("int64"))
+    return write_csv(out, path)
+
+
 def write_exceptions(exceptions: pd.DataFrame, path: str | Path) -> Path:
     """exceptions.csv: file, line, reason, detail, severity, reason_text (the code explained, bilingual)."""
     out = exceptions.reindex(columns=EXCEPTION_COLUMNS)

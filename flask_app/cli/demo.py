@@ -41,7 +41,7 @@ def demo(people: int, out_dir: str, seed: int, product_path: str, quiet: bool) -
     click.echo(f"生成模拟县 / generating a synthetic county of {people:,} people (seed {seed}) …")
     synth_county(out / "county", people, seed=seed, year=product.year, county=product.county)
     county = out / "county"
-    specs = [(d, f) for d in DEPARTMENTS if (county / d).is_dir() for f in expand(county / d)]
+    specs = [(d, f, label) for d in DEPARTMENTS if (county / d).is_dir() for f, label in expand(county / d)]
     inputs = load_inputs(county / "persons.csv", county / "households.csv", specs, progress=say)
 
     # split each department's rows into the month of the file they came from (files are named YYYY-MM)
