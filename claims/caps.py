@@ -33,7 +33,7 @@ def allocate(group: pd.Series, order: list[pd.Series], demand: np.ndarray, paid:
                           "pos": np.arange(n)})
     frame = frame.sort_values(["g", *[f"o{i}" for i in range(len(order))], "pos"], kind="stable")
     pos = frame["pos"].to_numpy()
-    g_codes = pd.factorize(frame["g"])[0]
+    g_codes = pd.factorize(frame["g"], use_na_sentinel=False)[0]
     d = demand[pos]
     p = paid[pos]
     c = cap[pos]

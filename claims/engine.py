@@ -24,6 +24,7 @@ from products.model import Product
 
 from . import trace as tr
 from .caps import allocate
+from .exceptions import exceptions_frame
 from .lines import line_units
 from .screening import Screened, screen_reports
 
@@ -109,6 +110,29 @@ def _apply_shared_caps(product: Product, claims: pd.DataFrame) -> None:
                tr.yuan1(product.cap_per_household_year))
 
 
+def _merge_paid(product: Product, claims: pd.DataFrame, paid: pd.DataFrame,
+                persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Attach what was already paid.  A unit paid before but without a base now stays as a claim row
+    (it shows up as overpaid); paid amounts for a line the product does not have are returned apart."""
+    ids = {line.id: pos for pos, line in enumerate(product.lines)}
+    known = paid["line_id"].isin(list(ids))
+    merged = claims.merge(paid[known], on=["line_id", "unit_id"], how="outer", indicator=True)
+    only_paid = (merged["_merge"] == "right_only").to_numpy()
+    if only_paid.any():
+        merged.loc[only_paid, "line_pos"] = merged.loc[only_paid, "line_id"].map(ids)
+        basis = merged["line_pos"].astype(int).map(lambda p: product.lines[p].basis)
+        person_hh = persons.set_index("id_no")["household_no"]
+        hh = pd.Series(np.where(basis == "person", merged["unit_id"].map(person_hh), merged["unit_id"]),
+                       index=merged.index).fillna("(不在名单 / not on roster)")
+        merged.loc[only_paid, "household_no"] = hh[only_paid]
+        merged.loc[only_paid, "trace"] = "本年度已无可计基数 / no base this year"
+    for col in ("base", "uncapped", "entitlement", "paid", "rows"):
+        merged[col] = merged[col].fillna(0).astype("int64")
+    merged = merged.drop(columns="_merge").rename(columns={"paid": "paid_before"})
+    merged["line_pos"] = merged["line_pos"].astype("int64")
+    return merged, paid[~known]
+
+
 def compute_from_screened(product: Product, screened: Screened, persons: pd.DataFrame,
                           paid: pd.DataFrame | None = None) -> CalcResult:
     """The engine proper, after screening."""
@@ -120,24 +144,7 @@ def compute_from_screened(product: Product, screened: Screened, persons: pd.Data
     claims = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
     claims["line_id"] = pd.Series([product.lines[p].id for p in claims["line_pos"]], index=claims.index, dtype="object")
 
-    # what was already paid, including units that no longer have a base (they stay visible as overpaid)
-    paid_f = _paid_frame(paid)
-    claims = claims.merge(paid_f, on=["line_id", "unit_id"], how="outer", indicator=True)
-    only_paid = (claims["_merge"] == "right_only").to_numpy()
-    if only_paid.any():
-        ids = {line.id: pos for pos, line in enumerate(product.lines)}
-        claims.loc[only_paid, "line_pos"] = claims.loc[only_paid, "line_id"].map(ids)
-        claims = claims[claims["line_pos"].notna()].copy()
-        only_paid = (claims["_merge"] == "right_only").to_numpy()
-        basis = claims["line_pos"].astype(int).map(lambda p: product.lines[p].basis)
-        person_hh = persons.set_index("id_no")["household_no"]
-        hh = np.where(basis == "person", claims["unit_id"].map(person_hh), claims["unit_id"])
-        claims.loc[only_paid, "household_no"] = pd.Series(hh, index=claims.index)[only_paid]
-        claims.loc[only_paid, "trace"] = "本年度已无可计基数 / no base this year"
-    for col in ("base", "uncapped", "entitlement", "paid", "rows"):
-        claims[col] = claims[col].fillna(0).astype("int64")
-    claims = claims.drop(columns="_merge").rename(columns={"paid": "paid_before"})
-    claims["line_pos"] = claims["line_pos"].astype("int64")
+    claims, unmatched = _merge_paid(product, claims, _paid_frame(paid), persons)
     claims = claims.sort_values(["line_pos", "household_no", "unit_id"], kind="stable").reset_index(drop=True)
 
     lines = product.lines
@@ -170,8 +177,15 @@ def compute_from_screened(product: Product, screened: Screened, persons: pd.Data
          for lid, ev in screened.events.items() if len(ev)], ignore_index=True,
     ) if any(len(ev) for ev in screened.events.values()) else pd.DataFrame(
         columns=["line_id", "unit_id", "source_file", "source_line", "amount"])
-    return CalcResult(claims=claims, exceptions=screened.exceptions, sources=sources,
-                      summary=summarise(claims, screened.exceptions, screened.rows_in))
+    exceptions = screened.exceptions
+    if len(unmatched):
+        exceptions = pd.concat([exceptions, exceptions_frame(
+            "paid", pd.Series(np.zeros(len(unmatched), dtype=np.int64)), "paid_unknown_line",
+            "责任 / line " + unmatched["line_id"].astype(str) + "，对象 / unit " + unmatched["unit_id"].astype(str)
+            + "，已付 / paid " + pd.Series(tr.yuan(unmatched["paid"]), index=unmatched.index).astype(str))],
+            ignore_index=True)
+    return CalcResult(claims=claims, exceptions=exceptions, sources=sources,
+                      summary=summarise(claims, exceptions, screened.rows_in))
 
 
 def summarise(claims: pd.DataFrame, exceptions: pd.DataFrame, rows_in: int) -> dict[str, Any]:

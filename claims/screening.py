@@ -36,6 +36,7 @@ SCREEN_REASONS: dict[str, str] = {
     "unknown_household": "户编号不在参保名单中 / household number is not on the insured roster",
     "outside_period": "发生日期不在保险期间内 / event date is outside the policy period",
     "not_eligible": "该户不符合承保条件 / household is not eligible under this product",
+    "paid_unknown_line": "已付记录的责任不在本产品中，未计入 / paid amount for a line this product does not have; ignored",
     "not_covered": "本产品没有对应责任，未使用 / no line of this product uses this row",
 }
 

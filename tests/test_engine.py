@@ -277,6 +277,19 @@ def test_overpaid_unit_stays_visible(family):
     assert got.loc[f.pid(5), ["base", "entitlement", "due", "overpaid"]].tolist() == [0, 0, 0, 50_000]
 
 
+def test_paid_for_an_unknown_line_or_person_is_never_lost(family):
+    persons, households = family
+    result = run_calculation(FPB, persons, households, {"medical": f.medical([(1, "2025-02-01", 700_000)])},
+                             paid=f.paid([(f.pid(1), "flood", 30_000), (f.pid(99), "illness", 40_000)]))
+    ex = result.exceptions
+    assert ex[["file", "reason"]].values.tolist() == [["paid", "paid_unknown_line"]]
+    assert "flood" in ex.iloc[0]["detail"] and "300.00" in ex.iloc[0]["detail"]
+    # person 99 is on no roster: kept as an overpaid row under a placeholder household, nothing crashes
+    got = result.claims.set_index("unit_id")
+    assert got.loc[f.pid(99), ["paid_before", "due", "overpaid"]].tolist() == [40_000, 0, 40_000]
+    assert got.loc[f.pid(1), "due"] == 100_000
+
+
 def test_trace_reads_bracket_by_bracket(family):
     persons, households = family
     claims = compute_claims(FPB, persons, households, {"medical": f.medical([(1, "2025-02-01", 2_334_567)])},
