@@ -8,6 +8,17 @@ from typing import Any, NoReturn
 import click
 
 
+def open_db(url: str | None = None) -> Any:
+    """A session factory on ``url`` (or ``DATABASE_URL``, or the embedded SQLite default)."""
+    from claims.database import make_engine, session_factory
+
+    return session_factory(make_engine(url))
+
+
+database_option = click.option("--database", "database_url", envvar="DATABASE_URL", default=None,
+                               help="数据库 URL（默认嵌入式 SQLite）/ database URL (default: embedded SQLite)")
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"错误 / error: {message}", err=True)
     sys.exit(code)

@@ -1,0 +1,129 @@
+"""The persistence foundation on SQLite and PostgreSQL: migrations, exact money, guard triggers, set-based
+transitions with their audit events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from claims.database import transaction
+from claims.models import Claim, ClaimEvent, User
+from claims.transitions import SYSTEM, Actor, ConflictError, advance
+from claims.workflow import TransitionError
+from products.store import Policy, ProductVersion
+
+
+def seed_claims(factory, n: int, amount: str = "100.01") -> tuple[int, list[int]]:
+    with transaction(factory) as s:
+        pv = ProductVersion(code="P", family="fangpinbao", name="p", county="130434", year=2025, digest="d" * 64,
+                            document={})
+        s.add(pv)
+        s.flush()
+        pol = Policy(product_version_id=pv.id, county="130434", year=2025, framed_heads=100,
+                     premium_per_head=Decimal("50.00"), premium_total=Decimal("5000.00"), settlement_rule={},
+                     period_start=dt.date(2025, 1, 1), period_end=dt.date(2025, 12, 31))
+        s.add(pol)
+        s.flush()
+        s.add(User(username="ins", name="理赔员", role="insurer_adjudicator", approval_limit=Decimal("5000.00")))
+        s.add_all(Claim(policy_id=pol.id, product_version_id=pv.id, line_id="illness", peril="illness",
+                        unit_type="person", unit_id=f"U{i}", household_no=f"H{i}", village_code="130434100200",
+                        state="computed", base=Decimal(amount), entitlement=Decimal(amount),
+                        paid_before=Decimal("0.00"), computed_amount=Decimal(amount), amount=Decimal(amount),
+                        trace="t") for i in range(n))
+        s.flush()
+        ids = list(s.scalars(select(Claim.id).order_by(Claim.id)))
+        return pol.id, ids
+
+
+def test_money_is_exact_in_sql_sums(db):
+    _, factory = db
+    # 3 × 100.01 = 300.03 exactly (a REAL column would give 300.03000000000003 on SQLite)
+    seed_claims(factory, 3)
+    with factory() as s:
+        total = s.scalar(select(func.sum(Claim.amount).cast(Claim.amount.type)))
+        assert total == Decimal("300.03")
+        assert s.scalar(select(Claim.amount).limit(1)) == Decimal("100.01")
+
+
+def test_money_refuses_more_than_two_decimals(db):
+    _, factory = db
+    with pytest.raises(Exception, match="two decimals"), transaction(factory) as s:
+        s.add(User(username="x", name="x", role="insurer_adjudicator", approval_limit=Decimal("1.001")))
+        s.flush()
+
+
+def test_advance_moves_claims_and_writes_one_event_each(db):
+    _, factory = db
+    _, ids = seed_claims(factory, 5)
+    actor = Actor(id=1, role="insurer_adjudicator")
+    with transaction(factory) as s:
+        assert advance(s, ids, "computed", "start_investigation", actor, note="batch") == 5
+    with factory() as s:
+        assert set(s.scalars(select(Claim.state))) == {"investigating"}
+        events = s.scalars(select(ClaimEvent).order_by(ClaimEvent.claim_id)).all()
+        assert [(e.claim_id, e.from_state, e.to_state, e.action, e.role) for e in events] == [
+            (i, "computed", "investigating", "start_investigation", "insurer_adjudicator") for i in ids]
+        assert all(c.version == 2 for c in s.scalars(select(Claim)))
+
+
+def test_wrong_role_or_state_is_refused_and_changes_nothing(db):
+    _, factory = db
+    _, ids = seed_claims(factory, 3)
+    with pytest.raises(TransitionError, match="role 'village_clerk' may not 'start_investigation'"):
+        with transaction(factory) as s:
+            advance(s, ids, "computed", "start_investigation", Actor(id=None, role="village_clerk"))
+    with pytest.raises(TransitionError, match="not allowed in state 'computed'"):
+        with transaction(factory) as s:
+            advance(s, ids, "computed", "file", Actor(id=None, role="county_reviewer"))
+    # one of three already moved on: the batch is refused whole
+    with transaction(factory) as s:
+        advance(s, ids[:1], "computed", "start_investigation", Actor(id=1, role="insurer_adjudicator"))
+    with pytest.raises(ConflictError) as info:
+        with transaction(factory) as s:
+            advance(s, ids, "computed", "start_investigation", Actor(id=1, role="insurer_adjudicator"))
+    assert info.value.claim_ids == ids[:1]
+    with factory() as s:
+        assert [c.state for c in s.scalars(select(Claim).order_by(Claim.id))] == ["investigating", "computed", "computed"]
+        assert s.scalar(select(func.count()).select_from(ClaimEvent)) == 1
+
+
+def test_stale_version_loses(db):
+    _, factory = db
+    _, ids = seed_claims(factory, 1)
+    insurer = Actor(id=1, role="insurer_adjudicator")
+    with transaction(factory) as s:
+        advance(s, ids, "computed", "start_investigation", insurer, expected_versions=[1])
+    with pytest.raises(ConflictError):
+        with transaction(factory) as s:
+            advance(s, ids, "investigating", "verify", insurer, expected_versions=[1])  # version is 2 now
+
+
+def test_database_refuses_an_invalid_state_change_and_audit_edits(db):
+    engine, factory = db
+    _, ids = seed_claims(factory, 1)
+    with transaction(factory) as s:
+        advance(s, ids, "computed", "start_investigation", Actor(id=1, role="insurer_adjudicator"))
+    # computed → paid straight away, bypassing the service: the trigger refuses it
+    with pytest.raises((DBAPIError, IntegrityError), match="invalid claim state transition"):
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE claims SET state = 'paid' WHERE id = :i"), {"i": ids[0]})
+    with pytest.raises(DBAPIError, match="append-only"):
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE claim_events SET note = 'x'"))
+    with pytest.raises(DBAPIError, match="append-only"):
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM claim_events"))
+    with factory() as s:
+        assert s.scalar(select(Claim.state)) == "investigating"
+
+
+def test_system_closes_notice_only(db):
+    _, factory = db
+    _, ids = seed_claims(factory, 1)
+    with pytest.raises(TransitionError):
+        with transaction(factory) as s:
+            advance(s, ids, "computed", "start_investigation", SYSTEM)
