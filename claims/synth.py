@@ -608,6 +608,8 @@ def synth_county(out_dir, people: int, *, seed: int = 20250101, year: int = 2025
         "household_no": hh["household_no"], "village_code": hh["village_code"][hh["village"]],
         "natural_village": hh["natural_village"], "category": np.array(CATEGORIES)[hh["category"]],
         "per_capita_income": _yuan(hh["income"]), "members": hh["size"],
+        # a synthetic 19-digit 社保卡/一卡通 account (bank prefix 621799 + 13 random digits), text in the file
+        "bank_account": np.char.add("621799", _fmt_int(_rng(seed, "bank").integers(0, 10**13, len(hh["size"])), 13)),
     })
     _write(households, out / f"households{ext}", fmt)
     del households

@@ -6,7 +6,8 @@ every bad line (up to 50) as ``persons.csv line 7: 身份证号校验位错误 /
 
 persons:    id_no (str, 18 chars), name (str), household_no (str), relation (str, <NA> if blank)
 households: household_no (str), village_code (str, 12 digits), natural_village (str, <NA> if blank),
-            category (str), per_capita_income (int64 fen), members (int64 > 0)
+            category (str), per_capita_income (int64 fen), members (int64 > 0),
+            bank_account (str, <NA> if blank: the 社保卡/一卡通 account payouts go to)
 both:       source_file (str), source_line (int64)
 """
 
@@ -49,6 +50,7 @@ HOUSEHOLD_COLUMNS: dict[str, list[str]] = {
     "category": ["户类型", "户类别", "监测对象类别", "人员类别"],
     "per_capita_income": ["家庭人均纯收入", "人均纯收入", "人均收入"],
     "members": ["家庭人口数", "人口数", "家庭人数"],
+    "bank_account": ["银行账号", "社保卡号", "一卡通账号", "收款账号", "账号"],
 }
 HOUSEHOLD_REQUIRED = ["household_no", "village_code", "category", "per_capita_income", "members"]
 
@@ -169,12 +171,17 @@ def _households(table: pd.DataFrame) -> pd.DataFrame:
     problems.cells(table, "per_capita_income", Cells(income.fen, income.reason))
     members = parse_count(table["members"])
     problems.cells(table, "members", members)
+    # optional 社保卡/一卡通 account for payouts: text (a number cell over 15 digits has lost digits)
+    account = parse_key(table["bank_account"])
+    account_reason = account.reason.where(account.reason != "missing_value")
+    problems.cells(table, "bank_account", Cells(account.values, account_reason))
     _duplicates(table, household.values, household.reason.isna(), "duplicate_household", problems)
     problems.raise_if_any()
     return pd.DataFrame({
         "household_no": household.values, "village_code": village.values,
         "natural_village": _text(table["natural_village"]), "category": category,
         "per_capita_income": income.fen.astype("int64"), "members": members.values.astype("int64"),
+        "bank_account": account.values,
         "source_file": table["source_file"].astype("str"), "source_line": table["source_line"].astype("int64"),
     })
 
