@@ -54,9 +54,15 @@ SYSTEM = Actor(id=None, role="system")
 def _load_ids(session: Session, ids: Sequence[int], versions: Sequence[int] | None) -> None:
     session.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_claim_ids (id INTEGER PRIMARY KEY, version INTEGER)"))
     session.execute(text("DELETE FROM tmp_claim_ids"))
-    rows = [{"id": i, "version": v} for i, v in zip(ids, versions or [None] * len(ids))]
-    if rows:
-        session.execute(insert(_IDS), rows)
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # one statement for any number of ids: two arrays unnested side by side
+        session.execute(text("INSERT INTO tmp_claim_ids (id, version) "
+                             "SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:versions AS integer[]))"),
+                        {"ids": list(ids), "versions": list(versions) if versions is not None else [None] * len(ids)})
+        return
+    session.execute(insert(_IDS), [{"id": i, "version": v} for i, v in zip(ids, versions or [None] * len(ids))])
 
 
 def advance(session: Session, claim_ids: Sequence[int], from_state: str, action: str, actor: Actor, *,
