@@ -1,0 +1,94 @@
+"""``relief notice``: post a village's filed claims on a public notice (公示), close ended notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from .common import database_option, fail, money, open_db
+
+
+def _user(session, username: str):  # noqa: ANN001, ANN202 - Session → Actor
+    from sqlalchemy import select
+
+    from claims.models import User
+    from claims.transitions import Actor
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        fail(f"用户 {username} 不存在或已停用 / user {username!r} does not exist or is inactive")
+    return Actor.of(user)
+
+
+def _date(value: str | None) -> dt.date:
+    if not value:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"日期格式应为 YYYY-MM-DD / date must be YYYY-MM-DD: {value!r}")
+
+
+@click.group()
+def notice() -> None:
+    """公示：张贴与期满 / public notice: post and close."""
+
+
+@notice.command("post")
+@click.option("--village", required=True, help="行政村代码（12位）/ administrative village code (12 digits)")
+@click.option("--date", "posted", default=None, help="张贴日期 / posting date YYYY-MM-DD (default today)")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="公示天数（默认取产品设置，10天）/ notice days (default: the product's, 10)")
+@click.option("--user", "username", required=True, help="县或村用户 / county reviewer or village clerk")
+@click.option("--policy", "policy_id", type=int, default=None,
+              help="保单号（该村只有一个保单有待公示理赔时可省略）/ policy id")
+@click.option("--hotline", default=None, help="监督电话 / hotline shown on the notice")
+@database_option
+def post(village: str, posted: str | None, days: int | None, username: str, policy_id: int | None,
+         hotline: str | None, database_url: str | None) -> None:
+    """张贴一个行政村的已备案理赔 / post a village's filed claims."""
+    from sqlalchemy import select
+
+    from claims.database import transaction
+    from claims.models import Claim
+    from claims.notices import notice_table, post_notice
+
+    posted_on = _date(posted)
+    factory = open_db(database_url)
+    try:
+        with transaction(factory) as s:
+            actor = _user(s, username)
+            if policy_id is None:
+                ids = sorted(set(s.scalars(select(Claim.policy_id).where(Claim.village_code == village,
+                                                                         Claim.state == "filed"))))
+                if len(ids) != 1:
+                    fail(f"请用 --policy 指定保单 / give --policy: village {village} has filed claims in "
+                         f"policies {ids or 'none'}")
+                policy_id = ids[0]
+            n = post_notice(s, policy_id, village, actor, posted_on=posted_on, days=days, hotline=hotline)
+            table = notice_table(s, n.id)
+    except ValueError as exc:  # NoticeError, TransitionError, ConflictError
+        fail(str(exc))
+    click.echo(f"公示 / notice {n.id}: 村 village {village}, {table.attrs['posted_on']} → {table.attrs['end_on']} "
+               f"({table.attrs['days']} 天 / days); {len(table):,} 笔 / claims, 合计 / total "
+               f"{money(int(table.attrs['total'] * 100))}")
+    click.echo(f"期满次日可支付 / payable from {table.attrs['end_on'] + dt.timedelta(days=1)}")
+
+
+@notice.command("close-due")
+@click.option("--today", default=None, help="今天 / today YYYY-MM-DD (default: the real date)")
+@database_option
+def close_due_cmd(today: str | None, database_url: str | None) -> None:
+    """公示期满的理赔转为可支付 / move claims of ended notices to payable."""
+    from claims.database import transaction
+    from claims.notices import close_due
+
+    day = _date(today)
+    try:
+        with transaction(open_db(database_url)) as s:
+            result = close_due(s, today=day)
+    except ValueError as exc:
+        fail(str(exc))
+    click.echo(f"{day}: 期满公示 / notices closed {result['notices_closed']:,}; 转为可支付 / claims now payable "
+               f"{result['claims_payable']:,}")

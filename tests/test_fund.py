@@ -1,0 +1,127 @@
+"""Fund ledger: premiums, summary, balance, and each year-end settlement rule (hand arithmetic in comments)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from claims.database import transaction
+from claims.fund import FundError, fund_summary, record_premium, settle_year, settlement_amount
+from claims.models import FundEntry
+from test_notices import seed
+
+D = Decimal
+P = D("1000000.00")
+CORRIDOR = {"type": "corridor", "bands": [{"upto": 0.9, "government_share": 0.0},
+                                          {"upto": 1.5, "government_share": 0.5},
+                                          {"upto": None, "government_share": 1.0}]}
+
+
+def test_rollover_never_moves_money():
+    assert settlement_amount(P, D("700000.00"), {"type": "rollover"}) == D("0.00")
+    assert settlement_amount(P, D("1300000.00"), None) == D("0.00")  # no rule: rollover
+
+
+def test_refund_surplus_after_insurer_loading():
+    rule = {"type": "refund", "insurer_keep": 0.1}
+    # P(1−e) − L = 1,000,000 × 0.9 − 700,000 = 200,000 refunded → −200,000
+    assert settlement_amount(P, D("700000.00"), rule) == D("-200000.00")
+    # 900,000 − 950,000 < 0: nothing to refund, the refund rule does not fill deficits
+    assert settlement_amount(P, D("950000.00"), rule) == D("0.00")
+    # fen: 0.9 × 1234.57 = 1111.113 − 1000.00 = 111.113 → −111.11
+    assert settlement_amount(D("1234.57"), D("1000.00"), rule) == D("-111.11")
+
+
+def test_topup_fills_deficit():
+    # L − P = 1,250,000 − 1,000,000 = 250,000 paid in by the government
+    assert settlement_amount(P, D("1250000.00"), {"type": "topup"}) == D("250000.00")
+    assert settlement_amount(P, D("600000.00"), {"type": "topup"}) == D("0.00")
+    # with a loading e = 0.13: L − P(1−e) = 1,250,000 − 870,000 = 380,000
+    assert settlement_amount(P, D("1250000.00"), {"type": "topup", "insurer_keep": 0.13}) == D("380000.00")
+
+
+def test_refund_topup_both_ways():
+    rule = {"type": "refund_topup", "insurer_keep": 0.05}
+    # 950,000 retained: L = 800,000 → −150,000; L = 1,000,000 → +50,000
+    assert settlement_amount(P, D("800000.00"), rule) == D("-150000.00")
+    assert settlement_amount(P, D("1000000.00"), rule) == D("50000.00")
+
+
+@pytest.mark.parametrize("loss,expected", [
+    ("800000.00", "0.00"),         # ratio 0.8: inside the insurer's band
+    ("900000.00", "0.00"),         # exactly 0.9
+    ("1200000.00", "150000.00"),   # (1.2 − 0.9) × P × 0.5 = 300,000 × 0.5
+    ("1500000.00", "300000.00"),   # (1.5 − 0.9) × P × 0.5 = 600,000 × 0.5
+    ("1800000.00", "600000.00"),   # 300,000 + (1.8 − 1.5) × P × 1.0 = 300,000 + 300,000
+    ("1200000.01", "150000.01"),   # 300,000.01 × 0.5 = 150,000.005 → half-up 150,000.01
+])
+def test_corridor_bands(loss, expected):
+    assert settlement_amount(P, D(loss), CORRIDOR) == D(expected)
+
+
+def test_corridor_surplus_refund_share():
+    rule = {**CORRIDOR, "insurer_keep": 0.1, "surplus_refund_share": 0.5}
+    # P(1−e) − L = 900,000 − 600,000 = 300,000 surplus; half refunded → −150,000
+    assert settlement_amount(P, D("600000.00"), rule) == D("-150000.00")
+
+
+def test_bad_rules_are_refused():
+    with pytest.raises(FundError, match="unknown settlement rule"):
+        settlement_amount(P, P, {"type": "split"})
+    with pytest.raises(FundError, match="last with upto null"):
+        settlement_amount(P, P, {"type": "corridor", "bands": [{"upto": 0.9, "government_share": 0}]})
+    with pytest.raises(FundError, match="must increase"):
+        settlement_amount(P, P, {"type": "corridor", "bands": [{"upto": 1.2, "government_share": 0},
+                                                               {"upto": 0.9, "government_share": 0.5},
+                                                               {"upto": None, "government_share": 1}]})
+
+
+def test_balance_and_settlement_in_the_ledger(db):
+    _, factory = db
+    sd = seed(factory, ("1.00",), rule={"type": "refund", "insurer_keep": 0.1})
+    pid = sd.policy_id
+    with transaction(factory) as s:
+        record_premium(s, pid, "premium_due", D("50000.00"), reference="invoice 1")
+        record_premium(s, pid, "premium_received", D("30000.00"))
+        record_premium(s, pid, "premium_received", D("20000.00"))
+        s.add_all([FundEntry(policy_id=pid, kind="claim_paid", amount=D("-12345.67"), reference="batch:1"),
+                   FundEntry(policy_id=pid, kind="claim_paid", amount=D("-10000.01"), reference="batch:2"),
+                   FundEntry(policy_id=pid, kind="reversal", amount=D("345.66"), reference="claim:1")])
+    with factory() as s:
+        summary = fund_summary(s, pid)
+    # paid 12,345.67 + 10,000.01 = 22,345.68; balance = 50,000 − 22,345.68 + 345.66 = 27,999.98
+    assert summary["premium_due"] == D("50000.00")
+    assert summary["premium_received"] == D("50000.00")
+    assert summary["claims_paid"] == D("22345.68")
+    assert summary["reversals"] == D("345.66")
+    assert summary["balance"] == D("27999.98")
+    # loss ratio (22,345.68 − 345.66) / 50,000 = 22,000.02 / 50,000 = 0.4400004 → 0.4400
+    assert summary["loss_ratio"] == D("0.4400")
+    with transaction(factory) as s:
+        entry = settle_year(s, pid)  # the policy's rule: refund with e = 0.1
+        # 50,000 × 0.9 − 22,000.02 = 22,999.98 refunded
+        assert entry.amount == D("-22999.98")
+    with factory() as s:
+        after = fund_summary(s, pid)
+    # what stays is the insurer's loading: 27,999.98 − 22,999.98 = 5,000.00 = 0.1 × 50,000
+    assert after["balance"] == D("5000.00") and after["settlements"] == D("-22999.98")
+    with pytest.raises(FundError, match="already been settled"), transaction(factory) as s:
+        settle_year(s, pid)
+
+
+def test_rollover_settlement_writes_nothing_and_premium_checks(db):
+    _, factory = db
+    sd = seed(factory, ("1.00",))
+    with transaction(factory) as s:
+        record_premium(s, sd.policy_id, "premium_received", D("100.00"))
+        assert settle_year(s, sd.policy_id) is None
+    for kind, amount, msg in [("claim_paid", D("1.00"), "kind must be"), ("premium_received", D("-1.00"), "positive"),
+                              ("premium_received", D("1.001"), "two decimals")]:
+        with pytest.raises(FundError, match=msg), transaction(factory) as s:
+            record_premium(s, sd.policy_id, kind, amount)
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(FundEntry)) == 1
+        assert fund_summary(s, sd.policy_id)["loss_ratio"] == D("0.0000")
+        assert fund_summary(s, 999)["loss_ratio"] is None
