@@ -1,12 +1,20 @@
-"""The ``relief`` console script (click).  Each command only wires files to the services below it."""
+"""The ``relief`` console script (click).  Each command only wires files and options to the services."""
 
 from __future__ import annotations
 
 import click
 
 from .calc import calc
+from .claims_cmd import claims_group
+from .db import db
 from .demo import demo
+from .fund import fund
+from .imports import import_
+from .notice import notice
+from .payout import payout
+from .setup import setup
 from .synth import synth
+from .users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,9 +23,8 @@ def relief() -> None:
     """防贫保 / 助农保 理赔与救助资金引擎 — claims and relief-fund engine."""
 
 
-relief.add_command(calc)
-relief.add_command(synth)
-relief.add_command(demo)
+for command in (calc, synth, demo, db, setup, users, import_, claims_group, notice, payout, fund):
+    relief.add_command(command)
 
 
 def main() -> None:

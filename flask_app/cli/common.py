@@ -54,3 +54,41 @@ def print_summary(summary: dict[str, Any], lines: dict[str, str]) -> None:
     click.echo(f"异常 / exceptions: {sum(ex.values()):,}")
     for reason, n in sorted(ex.items(), key=lambda kv: -kv[1]):
         click.echo(f"  {reason}: {n:,}")
+
+
+def default_policy(factory: Any, policy_id: int | None) -> int:
+    """The given policy, or the only one in the database (an error when there are none or several)."""
+    from sqlalchemy import select
+
+    from products.store import Policy
+
+    with factory() as session:
+        ids = list(session.scalars(select(Policy.id).order_by(Policy.id)))
+    if policy_id is not None:
+        if policy_id not in ids:
+            fail(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
+        return policy_id
+    if not ids:
+        fail("数据库中没有保单，请先运行 relief setup / no policy in the database; run relief setup first")
+    if len(ids) > 1:
+        fail(f"数据库中有多张保单（{', '.join(map(str, ids))}），请用 --policy 指定 / several policies in the "
+             f"database ({', '.join(map(str, ids))}); choose one with --policy")
+    return ids[0]
+
+
+def actor_for(session: Any, username: str) -> Any:
+    """The acting user's Actor (id, role, approval limit); exits with a bilingual error if unknown."""
+    from sqlalchemy import select
+
+    from claims.models import User
+    from claims.transitions import Actor
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        fail(f"用户 {username} 不存在或已停用 / user {username!r} does not exist or is inactive")
+    return Actor.of(user)
+
+
+policy_option = click.option("--policy", "policy_id", type=int, default=None,
+                             help="保单号（仅一张时可省略）/ policy id (optional when there is one)")
+user_option = click.option("--user", "username", required=True, help="操作用户名 / acting user")

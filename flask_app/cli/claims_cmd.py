@@ -1,0 +1,116 @@
+"""``relief claims``: the review steps from a terminal (the web pages do the same through the same services).
+
+    relief claims status
+    relief claims advance start_investigation --user ins1 [--village CODE]
+    relief claims verify --user ins1 [--village CODE]        # at the computed amounts; above the limit → 待复核
+    relief claims approve --user sup1
+    relief claims advance village_review --user clerk1 --village CODE
+"""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import func, select
+
+from claims import adjudication as adj
+from claims.database import transaction
+from claims.models import Claim
+from claims.transitions import TransitionError
+from claims.workflow import STATES
+
+from .common import actor_for, database_option, default_policy, fail, money, open_db, policy_option, user_option
+
+FROM_STATE = {"start_investigation": "computed", "village_review": "verified", "township_review": "village_reviewed",
+              "file": "township_reviewed", "reinvestigate": "disputed"}
+
+
+def _ids(session, policy_id: int, state: str, village: str | None) -> list[int]:  # noqa: ANN001
+    query = select(Claim.id).where(Claim.policy_id == policy_id, Claim.state == state)
+    if village:
+        query = query.where(Claim.village_code == village)
+    return list(session.scalars(query.order_by(Claim.id)))
+
+
+@click.group("claims")
+def claims_group() -> None:
+    """理赔审核 / claim review steps."""
+
+
+@claims_group.command()
+@policy_option
+@database_option
+def status(policy_id: int | None, database_url: str | None) -> None:
+    """各状态笔数与金额 / claims and amounts by state."""
+    factory = open_db(database_url)
+    policy_id = default_policy(factory, policy_id)
+    with factory() as s:
+        rows = s.execute(select(Claim.state, func.count(), func.sum(Claim.amount)).where(Claim.policy_id == policy_id)
+                         .group_by(Claim.state)).all()
+    by_state = {state: (n, total) for state, n, total in rows}
+    for state, label in STATES.items():
+        if state in by_state:
+            n, total = by_state[state]
+            click.echo(f"{label:<8} {state:<18} {n:>8,}  {money(int(total * 100))}")
+
+
+@claims_group.command()
+@click.argument("action", type=click.Choice(sorted(FROM_STATE)))
+@click.option("--village", default=None, help="只处理该行政村 / only this administrative village")
+@click.option("--note", default=None)
+@user_option
+@policy_option
+@database_option
+def advance(action: str, village: str | None, note: str | None, username: str, policy_id: int | None,
+            database_url: str | None) -> None:
+    """批量推进（整村名单）/ move a whole list one step (set-based)."""
+    factory = open_db(database_url)
+    policy_id = default_policy(factory, policy_id)
+    try:
+        with transaction(factory) as s:
+            ids = _ids(s, policy_id, FROM_STATE[action], village)
+            moved = adj.bulk(s, ids, action, actor_for(s, username), note=note) if ids else 0
+    except (TransitionError, ValueError) as exc:
+        fail(str(exc))
+    click.echo(f"{action}: {moved:,} 笔 / claims")
+
+
+@claims_group.command()
+@click.option("--village", default=None)
+@user_option
+@policy_option
+@database_option
+def verify(village: str | None, username: str, policy_id: int | None, database_url: str | None) -> None:
+    """按计算金额核定调查中的理赔 / verify investigating claims at their computed amounts."""
+    factory = open_db(database_url)
+    policy_id = default_policy(factory, policy_id)
+    outcome: dict[str, int] = {}
+    try:
+        with transaction(factory) as s:
+            actor = actor_for(s, username)
+            for claim_id in _ids(s, policy_id, "investigating", village):
+                version = s.scalar(select(Claim.version).where(Claim.id == claim_id))
+                result = adj.verify(s, claim_id, actor, expected_version=version)
+                outcome[result] = outcome.get(result, 0) + 1
+    except (TransitionError, ValueError) as exc:
+        fail(str(exc))
+    click.echo(", ".join(f"{STATES[k]} {k}: {n:,}" for k, n in outcome.items()) or "0")
+
+
+@claims_group.command()
+@user_option
+@policy_option
+@database_option
+def approve(username: str, policy_id: int | None, database_url: str | None) -> None:
+    """复核超权限的核定 / approve verifications awaiting a second insurer user."""
+    factory = open_db(database_url)
+    policy_id = default_policy(factory, policy_id)
+    try:
+        with transaction(factory) as s:
+            actor = actor_for(s, username)
+            ids = _ids(s, policy_id, "awaiting_approval", None)
+            for claim_id in ids:
+                version = s.scalar(select(Claim.version).where(Claim.id == claim_id))
+                adj.approve(s, claim_id, actor, expected_version=version)
+    except (TransitionError, ValueError) as exc:
+        fail(str(exc))
+    click.echo(f"approve: {len(ids):,} 笔 / claims")

@@ -1,0 +1,40 @@
+"""``relief setup``: register a product version, create its policy and store the insured roster."""
+
+from __future__ import annotations
+
+import click
+
+from .common import database_option, fail, open_db
+
+
+@click.command()
+@click.option("--product", "product_path", required=True,
+              help="产品定义 YAML/JSON，或目录中的名称 / product document, or a catalog name")
+@click.option("--framed-heads", required=True, type=int, help="承保人数 / framed heads (insured persons paid for)")
+@click.option("--persons", required=True, type=click.Path(exists=True, dir_okay=False), help="人员名单 / persons file")
+@click.option("--households", required=True, type=click.Path(exists=True, dir_okay=False), help="户名单 / households file")
+@database_option
+def setup(product_path: str, framed_heads: int, persons: str, households: str, database_url: str | None) -> None:
+    """登记产品、创建保单并导入参保名单 / Register the product, create the policy and store the roster."""
+    from claims.database import transaction
+    from products import ProductError, load_product
+    from products.registry import RegistryError, create_policy, register_product
+    from products.roster import RosterError, check_roster, load_households, load_persons
+    from products.roster_store import store_roster
+    from products.tabular import TableError
+
+    try:
+        product = load_product(product_path)
+        p, h = load_persons(persons), load_households(households)
+        check_roster(p, h)
+        with transaction(open_db(database_url)) as session:
+            version = register_product(session, product)
+            policy = create_policy(session, version, framed_heads)
+            counts = store_roster(session, p, h)
+            policy_id = policy.id
+    except (ProductError, RosterError, TableError, RegistryError) as exc:
+        fail(str(exc))
+    click.echo(f"产品版本 / product version: {product.code} ({product.digest[:12]})")
+    click.echo(f"户 / households: +{counts['households_inserted']} ~{counts['households_updated']}   "
+               f"人 / persons: +{counts['persons_inserted']} ~{counts['persons_updated']}")
+    click.echo(f"保单 / policy: {policy_id}")
