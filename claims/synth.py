@@ -492,7 +492,7 @@ def _disaster(hh: dict, seed: int, year: int) -> pd.DataFrame:
 def _accident(hh: dict, ps: dict, seed: int, year: int) -> pd.DataFrame:
     rng = _rng(seed, "accident")
     people = len(ps["age"])
-    kinds, victims, grades = [], [], []
+    kinds, victims = [], []
     # multi-victim household accidents (e.g. a traffic accident): first three members of a 3+ household
     n_multi = max(1, people // 200_000) if people >= 50_000 else 0
     big = np.flatnonzero(hh["size"] >= 3)

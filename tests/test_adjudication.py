@@ -4,7 +4,6 @@ concurrent verifies of one claim (exactly one wins)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from decimal import Decimal
 
@@ -16,7 +15,8 @@ from claims.database import transaction
 from claims.models import Claim, ClaimEvent, User, UserVillage
 from claims.transitions import Actor, ConflictError, advance
 from claims.workflow import TransitionError
-from products.store import Policy, ProductVersion
+from db_factories import add_policy
+from db_factories import claim as claim_row
 
 V1, V2, V_OTHER_TOWN = "130434100200", "130434100201", "130434200300"
 
@@ -25,15 +25,7 @@ def seed(factory, amounts: list[str], villages: list[str] | None = None) -> tupl
     """A policy, staff users (with village scopes) and claims in state ``computed``."""
     villages = villages or [V1] * len(amounts)
     with transaction(factory) as s:
-        pv = ProductVersion(code="P", family="fangpinbao", name="p", county="130434", year=2025, digest="d" * 64,
-                            document={})
-        s.add(pv)
-        s.flush()
-        pol = Policy(product_version_id=pv.id, county="130434", year=2025, framed_heads=100,
-                     premium_per_head=Decimal("50.00"), premium_total=Decimal("5000.00"), settlement_rule={},
-                     period_start=dt.date(2025, 1, 1), period_end=dt.date(2025, 12, 31))
-        s.add(pol)
-        s.flush()
+        pv, pol = add_policy(s)
         users = {
             "maker": User(username="maker", name="理赔员甲", role="insurer_adjudicator", approval_limit=Decimal("5000.00")),
             "small": User(username="small", name="理赔员乙", role="insurer_adjudicator", approval_limit=Decimal("1000.00")),
@@ -47,11 +39,7 @@ def seed(factory, amounts: list[str], villages: list[str] | None = None) -> tupl
         s.flush()
         s.add_all([UserVillage(user_id=users["clerk"].id, village_code=V1),
                    UserVillage(user_id=users["town"].id, village_code=V1)])
-        s.add_all(Claim(policy_id=pol.id, product_version_id=pv.id, line_id="illness", peril="illness",
-                        unit_type="person", unit_id=f"U{i}", household_no=f"H{i}", village_code=v,
-                        state="computed", base=Decimal(a), entitlement=Decimal(a), paid_before=Decimal("0.00"),
-                        computed_amount=Decimal(a), amount=Decimal(a), trace="t")
-                  for i, (a, v) in enumerate(zip(amounts, villages)))
+        s.add_all(claim_row(pv, pol, i, a, village_code=v) for i, (a, v) in enumerate(zip(amounts, villages)))
         s.flush()
         actors = {k: Actor.of(u) for k, u in users.items()}
         return actors, list(s.scalars(select(Claim.id).order_by(Claim.id)))

@@ -3,7 +3,6 @@ transitions with their audit events."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -14,26 +13,14 @@ from claims.database import transaction
 from claims.models import Claim, ClaimEvent, User
 from claims.transitions import SYSTEM, Actor, ConflictError, advance
 from claims.workflow import TransitionError
-from products.store import Policy, ProductVersion
+from db_factories import add_policy, claim
 
 
 def seed_claims(factory, n: int, amount: str = "100.01") -> tuple[int, list[int]]:
     with transaction(factory) as s:
-        pv = ProductVersion(code="P", family="fangpinbao", name="p", county="130434", year=2025, digest="d" * 64,
-                            document={})
-        s.add(pv)
-        s.flush()
-        pol = Policy(product_version_id=pv.id, county="130434", year=2025, framed_heads=100,
-                     premium_per_head=Decimal("50.00"), premium_total=Decimal("5000.00"), settlement_rule={},
-                     period_start=dt.date(2025, 1, 1), period_end=dt.date(2025, 12, 31))
-        s.add(pol)
-        s.flush()
+        pv, pol = add_policy(s)
         s.add(User(username="ins", name="理赔员", role="insurer_adjudicator", approval_limit=Decimal("5000.00")))
-        s.add_all(Claim(policy_id=pol.id, product_version_id=pv.id, line_id="illness", peril="illness",
-                        unit_type="person", unit_id=f"U{i}", household_no=f"H{i}", village_code="130434100200",
-                        state="computed", base=Decimal(amount), entitlement=Decimal(amount),
-                        paid_before=Decimal("0.00"), computed_amount=Decimal(amount), amount=Decimal(amount),
-                        trace="t") for i in range(n))
+        s.add_all(claim(pv, pol, i, amount) for i in range(n))
         s.flush()
         ids = list(s.scalars(select(Claim.id).order_by(Claim.id)))
         return pol.id, ids

@@ -3,7 +3,6 @@ stored sample redrawn identically from the database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import numpy as np
@@ -16,7 +15,7 @@ from claims.models import Claim
 from claims.sampling import amount_bands, draw_sample, members, redraw, store_sample
 from claims.transitions import Actor
 from claims.workflow import TransitionError
-from products.store import Policy, ProductVersion
+from db_factories import add_policy, claim
 
 VILLAGES = ["130434100200", "130434100201", "130434200300"]
 LINES = ["illness", "education", "disaster"]
@@ -83,20 +82,9 @@ def test_known_sample_is_stable_across_machines():
 
 def seed_db(factory, df: pd.DataFrame) -> int:
     with transaction(factory) as s:
-        pv = ProductVersion(code="P", family="fangpinbao", name="p", county="130434", year=2025, digest="d" * 64,
-                            document={})
-        s.add(pv)
-        s.flush()
-        pol = Policy(product_version_id=pv.id, county="130434", year=2025, framed_heads=100,
-                     premium_per_head=Decimal("50.00"), premium_total=Decimal("5000.00"), settlement_rule={},
-                     period_start=dt.date(2025, 1, 1), period_end=dt.date(2025, 12, 31))
-        s.add(pol)
-        s.flush()
-        s.add_all(Claim(policy_id=pol.id, product_version_id=pv.id, line_id=r.line_id, peril=r.line_id,
-                        unit_type="person", unit_id=f"U{r.id}", household_no=f"H{r.id}", village_code=r.village_code,
-                        state="filed" if r.id % 2 else "verified", base=r.amount, entitlement=r.amount,
-                        paid_before=Decimal("0.00"), computed_amount=r.amount, amount=r.amount, trace="t")
-                  for r in df.itertuples())
+        pv, pol = add_policy(s)
+        s.add_all(claim(pv, pol, r.id, r.amount, line_id=r.line_id, peril=r.line_id, village_code=r.village_code,
+                        state="filed" if r.id % 2 else "verified") for r in df.itertuples())
         return pol.id
 
 

@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from .common import database_option, fail, open_db
+from .common import database_option, default_policy, fail, open_db
 
 ALREADY_IMPORTED = 3
-
-
-def default_policy(factory: Any, policy_id: int | None) -> int:
-    """The given policy, or the only one in the database (an error when there are none or several)."""
-    from sqlalchemy import select
-
-    from products.store import Policy
-
-    with factory() as session:
-        ids = list(session.scalars(select(Policy.id).order_by(Policy.id)))
-    if policy_id is not None:
-        if policy_id not in ids:
-            fail(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
-        return policy_id
-    if not ids:
-        fail("数据库中没有保单，请先运行 relief setup / no policy in the database; run relief setup first")
-    if len(ids) > 1:
-        fail(f"数据库中有多张保单（{', '.join(map(str, ids))}），请用 --policy 指定 / several policies in the "
-             f"database ({', '.join(map(str, ids))}); choose one with --policy")
-    return ids[0]
 
 
 @click.command("import")

@@ -6,19 +6,7 @@ import datetime as dt
 
 import click
 
-from .common import database_option, fail, money, open_db
-
-
-def _user(session, username: str):  # noqa: ANN001, ANN202 - Session → Actor
-    from sqlalchemy import select
-
-    from claims.models import User
-    from claims.transitions import Actor
-
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active:
-        fail(f"用户 {username} 不存在或已停用 / user {username!r} does not exist or is inactive")
-    return Actor.of(user)
+from .common import actor_for, database_option, fail, money, open_db
 
 
 def _date(value: str | None) -> dt.date:
@@ -58,7 +46,7 @@ def post(village: str, posted: str | None, days: int | None, username: str, poli
     factory = open_db(database_url)
     try:
         with transaction(factory) as s:
-            actor = _user(s, username)
+            actor = actor_for(s, username)
             if policy_id is None:
                 ids = sorted(set(s.scalars(select(Claim.policy_id).where(Claim.village_code == village,
                                                                          Claim.state == "filed"))))

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import database_option, fail, money, open_db
-from .notice import _user
+from .common import actor_for, database_option, fail, money, open_db
 
 
 def _policy(session, policy_id: int | None) -> int:  # noqa: ANN001 - Session
@@ -45,7 +44,7 @@ def build(period: str, policy_id: int | None, username: str, database_url: str |
 
     try:
         with transaction(open_db(database_url)) as s:
-            actor = _user(s, username)
+            actor = actor_for(s, username)
             batch = build_batch(s, _policy(s, policy_id), period, actor)
             bid, total = batch.id, batch.total
             n = s.scalar(select(func.count()).select_from(PayoutLine).where(PayoutLine.batch_id == bid))
@@ -83,7 +82,7 @@ def bank_return(batch_id: int, file: str, username: str, database_url: str | Non
 
     try:
         with transaction(open_db(database_url)) as s:
-            result = import_bank_return(s, batch_id, Path(file), _user(s, username))
+            result = import_bank_return(s, batch_id, Path(file), actor_for(s, username))
     except ValueError as exc:
         fail(str(exc))
     click.echo(f"批次 / batch {batch_id}: 成功 / paid {result['paid']:,}; 失败退回可支付 / failed (back to payable) "
