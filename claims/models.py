@@ -46,6 +46,9 @@ class User(Base):
     approval_limit: Mapped[Decimal | None] = mapped_column(Money())  # insurer users: largest amount they verify alone
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the API token
 
 
 class UserVillage(Base):

@@ -509,3 +509,6 @@ def downgrade() -> None:
     op.drop_table('divisions')
     op.drop_table('allowed_transitions')
     # ### end Alembic commands ###
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS relief_claim_state_guard()")
+        op.execute("DROP FUNCTION IF EXISTS relief_append_only()")
