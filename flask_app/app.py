@@ -1,0 +1,29 @@
+"""``create_app(config)``: the staff web application and the REST API under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from . import auth, db, problems
+from .config import from_env
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(from_env())
+    app.config.update(config or {})
+    db.init_app(app)
+    auth.init_app(app)
+    problems.init_app(app)
+
+    from .views import register_views
+
+    register_views(app)
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,29 @@
+"""Application settings from the environment (RELIEF_* and DATABASE_URL), overridable per app."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+
+def from_env() -> dict[str, Any]:
+    return {
+        "DATABASE_URL": os.environ.get("DATABASE_URL"),
+        # a random key per process unless one is configured: sessions then end with the process
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
+        "RELIEF_NOTICE_HOTLINE": os.environ.get("RELIEF_NOTICE_HOTLINE", "12317"),
+        "RELIEF_TODAY": os.environ.get("RELIEF_TODAY"),  # injected clock (YYYY-MM-DD), for demos and tests
+        "RELIEF_LOCKOUT_AFTER": int(os.environ.get("RELIEF_LOCKOUT_AFTER", "5")),
+        "RELIEF_LOCKOUT_MINUTES": int(os.environ.get("RELIEF_LOCKOUT_MINUTES", "15")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "API_TITLE": "relief-engine API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": None,  # no CDN on a county intranet: the spec is browsable at /api/v1/docs
+    }

@@ -1,0 +1,34 @@
+"""Page blueprints (server-rendered Jinja, Chinese first).  Each module holds one area of the work."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import home
+
+PAGE_MODULES = [home]
+
+
+#: The navigation bar: (endpoint, label); each user sees the links their role may open.
+NAV: list[tuple[str, str]] = [("home.index", "首页")]
+
+
+def register_views(app: Flask) -> None:
+    for module in PAGE_MODULES:
+        app.register_blueprint(module.bp)
+
+    @app.context_processor
+    def _nav() -> dict:
+        from flask_login import current_user
+
+        from ..permissions import allowed
+
+        def nav_links() -> list[tuple[str, str]]:
+            role = getattr(current_user, "role", None)
+            return [(e, label) for e, label in NAV if e in app.view_functions and allowed(e, role)]
+
+        return {"nav_links": nav_links}
+
+    from ..api import init_api
+
+    init_api(app)
