@@ -14,7 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 from ..problems import problem
 
-API_MODULES: list[Any] = []
+from . import claims, fund, imports, notices, payouts, products  # noqa: E402
+
+API_MODULES: list[Any] = [products, imports, claims, notices, payouts, fund]
 
 
 class ProblemApi(Api):

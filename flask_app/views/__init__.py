@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import home
+from . import claims, fund, home, imports, notices, payouts, products
 
-PAGE_MODULES = [home]
+PAGE_MODULES = [home, claims, imports, notices, payouts, fund, products]
 
 
 #: The navigation bar: (endpoint, label); each user sees the links their role may open.
-NAV: list[tuple[str, str]] = [("home.index", "首页")]
+NAV: list[tuple[str, str]] = [
+    ("home.index", "首页"), ("claims.queue", "理赔"), ("imports.index", "导入"), ("notices.index", "公示"),
+    ("payouts.index", "支付"), ("fund.index", "基金"), ("products.index", "产品"),
+]
 
 
 def register_views(app: Flask) -> None:

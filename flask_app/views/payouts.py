@@ -1,0 +1,7 @@
+"""Pages: payouts (filled in by its owner module; see flask_app/views/__init__.py)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("payouts", __name__)
