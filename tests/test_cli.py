@@ -115,15 +115,24 @@ def test_synth_then_calc_end_to_end(tmp_path):
     assert claims["trace"].str.startswith("[FPB-130434-2025/").all()
 
 
-def test_demo_runs_and_reconciles(tmp_path):
-    result = CliRunner().invoke(relief, ["demo", "--people", "2000", "--out", str(tmp_path / "demo")])
+def test_year_runs_and_reconciles(tmp_path):
+    result = CliRunner().invoke(relief, ["year", "--people", "2000", "--out", str(tmp_path / "year")])
     assert result.exit_code == 0, result.output
     assert "equals the yearly run" in result.output
-    assert (tmp_path / "demo" / "results" / "claims.csv").exists()
+    assert (tmp_path / "year" / "results" / "claims.csv").exists()
+
+
+def test_demo_builds_the_web_demo_data(tmp_path):
+    result = CliRunner().invoke(relief, ["demo", "--people", "3000", "--out", str(tmp_path / "demo"), "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "2025-03-05" in result.output
+    for username in ("ins1", "sup1", "county1", "town1", "clerk1", "act1", "admin"):
+        assert username in result.output
+    assert (tmp_path / "demo" / "relief.db").exists()
 
 
 def test_help_lists_the_commands():
     result = CliRunner().invoke(relief, ["--help"])
     assert result.exit_code == 0
-    for command in ("calc", "synth", "demo"):
+    for command in ("demo", "serve", "calc", "year", "synth", "db", "import", "claims", "notice", "payout", "fund"):
         assert command in result.output

@@ -7,7 +7,7 @@ import click
 from .calc import calc
 from .claims_cmd import claims_group
 from .db import db
-from .demo import demo
+from .demo import demo, serve
 from .fund import fund
 from .imports import import_
 from .notice import notice
@@ -15,6 +15,7 @@ from .payout import payout
 from .setup import setup
 from .synth import synth
 from .users import users
+from .year import year
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,7 +24,7 @@ def relief() -> None:
     """防贫保 / 助农保 理赔与救助资金引擎 — claims and relief-fund engine."""
 
 
-for command in (calc, synth, demo, db, setup, users, import_, claims_group, notice, payout, fund):
+for command in (demo, serve, calc, year, synth, db, setup, users, import_, claims_group, notice, payout, fund):
     relief.add_command(command)
 
 

@@ -1,73 +1,57 @@
-"""``relief demo``: generate a county and run its policy year month by month on the embedded default.
-
-Until the web application exists this is the product's main job in miniature: twelve monthly runs of
-the 防贫保 catalog product, each paying only what is newly due, then the year's claims files.
-"""
+"""``relief demo``: the web application on the embedded SQLite default, with a generated county part-way
+through its year and a login for every role.  ``relief serve`` runs the app on a configured database."""
 
 from __future__ import annotations
 
-import re
-import time
+import shutil
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from claims.cycle import run_monthly
-from claims.files import calculate, expand, load_inputs, write_outputs
-from claims.reports import DEPARTMENTS
-from claims.synth import synth_county
-from products import load_product
+from .common import database_option
 
-from .common import money, print_summary, stage_printer
 
-MONTH_FILE = re.compile(r"(\d{4})-(\d{2})")
+def _serve(app, host: str, port: int) -> None:  # noqa: ANN001
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 @click.command()
-@click.option("--people", default=20_000, show_default=True, type=click.IntRange(min=100),
-              help="模拟县人数 / people in the synthetic county")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--people", default=20_000, show_default=True, type=click.IntRange(min=500))
 @click.option("--out", "out_dir", default="relief-demo", show_default=True, type=click.Path(file_okay=False),
-              help="输出目录 / output directory")
-@click.option("--seed", default=20250101, show_default=True)
-@click.option("--product", "product_path", default="fangpinbao-weixian-2025", show_default=True)
-@click.option("--quiet", is_flag=True)
-def demo(people: int, out_dir: str, seed: int, product_path: str, quiet: bool) -> None:
-    """演示：生成模拟县并逐月计算 / Demo: a synthetic county's policy year, month by month."""
-    say = stage_printer(quiet)
-    out = Path(out_dir)
-    product = load_product(product_path)
-    started = time.perf_counter()
-    click.echo(f"生成模拟县 / generating a synthetic county of {people:,} people (seed {seed}) …")
-    synth_county(out / "county", people, seed=seed, year=product.year, county=product.county)
-    county = out / "county"
-    specs = [(d, f, label) for d in DEPARTMENTS if (county / d).is_dir() for f, label in expand(county / d)]
-    inputs = load_inputs(county / "persons.csv", county / "households.csv", specs, progress=say)
+              help="演示数据目录（每次重建）/ demo data folder (rebuilt each time)")
+@click.option("--no-serve", is_flag=True, help="只生成数据，不启动网站 / build the data only")
+def demo(port: int, people: int, out_dir: str, no_serve: bool) -> None:
+    """演示：生成模拟县并启动网站 / Demo: a generated county in the web app on 127.0.0.1."""
+    from flask_app import create_app
+    from flask_app.demo import build_demo
 
-    # split each department's rows into the month of the file they came from (files are named YYYY-MM)
-    months: list[dict[str, pd.DataFrame]] = [{} for _ in range(12)]
-    for dept, frames in inputs.reports.items():
-        rows = pd.concat(frames, ignore_index=True)
-        month = rows["source_file"].str.extract(MONTH_FILE.pattern)[1].fillna("12").astype(int) - 1
-        for m, part in rows.groupby(month):
-            months[int(m)][dept] = part
+    out = Path(out_dir).resolve()
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    url = f"sqlite:///{out / 'relief.db'}"
+    click.echo(f"生成演示数据 / building demo data: {people:,} people …")
+    info = build_demo(url, out, people=people)
+    click.echo(f"演示日期 / demo date: {info.today.isoformat()}   数据库 / database: {out / 'relief.db'}")
+    click.echo("登录 / logins (password 密码: " + next(iter(info.users.values()))[1] + "):")
+    for role, (username, _) in info.users.items():
+        click.echo(f"  {username:<8} {role}")
+    if no_serve:
+        return
+    app = create_app({"DATABASE_URL": url, "RELIEF_TODAY": info.today.isoformat()})
+    click.echo(f"打开 / open http://127.0.0.1:{port}/   (Ctrl+C 结束 / to stop)")
+    _serve(app, "127.0.0.1", port)
 
-    click.echo(f"{product.name} [{product.code}]，逐月计算 / monthly runs:")
-    click.echo("  月份 month | 新报告行 new rows | 本月应付笔数 claims due | 本月应付 due this month")
 
-    def on_month(i: int, result) -> None:  # noqa: ANN001 - CalcResult
-        new_rows = sum(len(f) for f in months[i].values())
-        click.echo(f"  {product.year}-{i + 1:02d}   | {new_rows:>10,} | {result.summary['claims_due']:>10,} | "
-                   f"{money(result.summary['total_due']):>16}")
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@database_option
+def serve(host: str, port: int, database_url: str | None) -> None:
+    """启动网站 / Run the web application on the configured database (DATABASE_URL)."""
+    from flask_app import create_app
 
-    results, paid = run_monthly(product, inputs.persons, inputs.households, months, on_month=on_month)
-    # the year's position: one run on everything with nothing paid = the yearly entitlement, checked against
-    # the sum of the twelve monthly payments
-    year = calculate(product, inputs)
-    write_outputs(year, product, out / "results")
-    paid_total = int(paid["paid"].sum()) if len(paid) else 0
-    click.echo("")
-    print_summary(year.summary, {line.id: line.name for line in product.lines})
-    click.echo(f"十二个月支付合计 / paid over 12 monthly runs: {money(paid_total)}"
-               f"  {'= 年度一次计算 / equals the yearly run' if paid_total == year.summary['total_due'] else '≠ yearly run!'}")
-    click.echo(f"结果 / results: {out / 'results'}/claims.csv, exceptions.csv  ({time.perf_counter() - started:.1f}s)")
+    config = {"DATABASE_URL": database_url} if database_url else {}
+    _serve(create_app(config), host, port)
