@@ -4,8 +4,10 @@
 * ``postgresql+psycopg://user@host/db`` for production (psycopg 3).
 * ``relief db upgrade`` applies the Alembic migrations (:func:`upgrade`).
 
-SQLite connections get ``foreign_keys=ON``, WAL journal and a busy timeout; writers begin with
-``BEGIN IMMEDIATE`` so two writers queue instead of failing half-way.
+SQLite connections get ``foreign_keys=ON``, WAL journal and a busy timeout.  A writing engine begins
+every transaction with ``BEGIN IMMEDIATE`` so two writers queue instead of failing half-way; a
+read-only engine (``immediate=False``, the web pages' reads) begins a deferred ``BEGIN`` and, in WAL
+mode, never blocks or waits for a writer.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def default_url() -> str:
     return f"sqlite:///{instance / 'relief.db'}"
 
 
-def make_engine(url: str | None = None, **kw: Any) -> Engine:
+def make_engine(url: str | None = None, *, immediate: bool = True, **kw: Any) -> Engine:
     url = url or default_url()
     engine = create_engine(url, **kw)
     if engine.dialect.name == "sqlite":
@@ -45,8 +47,8 @@ def make_engine(url: str | None = None, **kw: Any) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
     return engine
 
 

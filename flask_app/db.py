@@ -12,9 +12,12 @@ from claims.database import make_engine, session_factory, transaction
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config.get("DATABASE_URL"))
+    url = app.config.get("DATABASE_URL")
+    engine = make_engine(url)
+    reader = make_engine(url, immediate=False) if engine.dialect.name == "sqlite" else engine
     app.extensions["relief_engine"] = engine
     app.extensions["relief_sessions"] = session_factory(engine)
+    app.extensions["relief_read_sessions"] = session_factory(reader)
 
     @app.teardown_appcontext
     def _close(_exc: BaseException | None) -> None:
@@ -30,12 +33,19 @@ def factory() -> sessionmaker[Session]:
 def session() -> Session:
     """A read session for this request (closed at teardown)."""
     if "relief_session" not in g:
-        g.relief_session = factory()()
+        g.relief_session = current_app.extensions["relief_read_sessions"]()
     return g.relief_session
+
+
+def _end_read() -> None:
+    if "relief_session" in g:
+        g.relief_session.rollback()  # end the read snapshot: later reads see what was just written
 
 
 @contextmanager
 def write() -> Iterator[Session]:
     """One unit of work (commit or roll back as a whole)."""
+    _end_read()
     with transaction(factory()) as s:
         yield s
+    _end_read()

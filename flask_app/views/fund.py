@@ -1,7 +1,105 @@
-"""Pages: fund (filled in by its owner module; see flask_app/views/__init__.py)."""
+"""Pages: the fund (基金) per policy — premiums, claims paid, reversals, balance, loss ratio, monthly chart.
+
+The chart is a server-rendered inline SVG (no JavaScript, no CDN): premiums received against claims paid,
+by month of the fund ledger (:class:`claims.models.FundEntry`).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections import defaultdict
+from decimal import Decimal
+
+from flask import Blueprint, render_template
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from claims.fund import fund_summary
+from claims.models import FundEntry
+from products.store import Policy, ProductVersion
+
+from .. import db
+from ..permissions import INSURER, allow
 
 bp = Blueprint("fund", __name__)
+allow("fund.index", INSURER | {"county_reviewer", "actuary", "admin"})
+
+SERIES = (("premium", "保费收入 Premiums", "#2f6f9f"), ("paid", "赔款支付 Claims paid", "#b42318"))
+
+
+def monthly(session, policy_id: int) -> dict[str, dict[str, Decimal]]:  # noqa: ANN001
+    """month (YYYY-MM) → {"premium": received, "paid": claims paid net of reversals} from the ledger."""
+    months: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"premium": Decimal(0), "paid": Decimal(0)})
+    rows = session.execute(select(FundEntry.at, FundEntry.kind, FundEntry.amount)
+                           .where(FundEntry.policy_id == policy_id)).all()
+    for at, kind, amount in rows:
+        key = at.strftime("%Y-%m")
+        if kind == "premium_received":
+            months[key]["premium"] += amount
+        elif kind == "claim_paid":
+            months[key]["paid"] += -amount
+        elif kind == "reversal":
+            months[key]["paid"] -= amount
+    return dict(sorted(months.items()))
+
+
+def _nice(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    step = 10 ** (len(str(int(value))) - 1)
+    for m in (1, 2, 2.5, 5, 10):
+        if m * step >= value:
+            return m * step
+    return 10.0 * step
+
+
+def bar_chart(data: dict[str, dict[str, Decimal]], *, width: int = 760, height: int = 280) -> Markup:
+    """A grouped bar chart (one group per month, one bar per series) as inline SVG markup."""
+    left, right, top, bottom = 80, 16, 30, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = _nice(float(max([v for m in data.values() for v in m.values()] + [Decimal(0)])))
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
+             f'width="100%" style="max-width:{width}px" '
+             f'aria-label="保费与赔款（按月）premiums vs claims paid by month">')]
+    for i in range(5):
+        v = peak * i / 4
+        y = top + plot_h - plot_h * i / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#d9e2ec"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#616e7c">'
+                     f'{v:,.0f}</text>')
+    n = max(len(data), 1)
+    group = plot_w / n
+    bar = min(group * 0.8 / len(SERIES), 40)
+    for gi, (month, values) in enumerate(data.items()):
+        x0 = left + gi * group + (group - bar * len(SERIES)) / 2
+        for si, (key, label, colour) in enumerate(SERIES):
+            v = float(values.get(key, 0))
+            h = plot_h * max(v, 0) / peak
+            parts.append(f'<rect x="{x0 + si * bar:.1f}" y="{top + plot_h - h:.1f}" width="{bar - 2:.1f}" '
+                         f'height="{h:.1f}" fill="{colour}"><title>{escape(month)} {escape(label)}: '
+                         f'{v:,.2f}</title></rect>')
+        parts.append(f'<text x="{left + gi * group + group / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+                     f'font-size="12" fill="#1f2933">{escape(month)}</text>')
+    if not data:
+        parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle" fill="#616e7c">'
+                     f'暂无资金记录 / no fund entries yet</text>')
+    parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#1f2933"/>')
+    for si, (_, label, colour) in enumerate(SERIES):
+        x = left + si * 200
+        parts.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{colour}"/>'
+                     f'<text x="{x + 18}" y="18" font-size="12" fill="#1f2933">{escape(label)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+@bp.get("/fund")
+def index():  # noqa: ANN201
+    s = db.session()
+    policies = s.execute(select(Policy, ProductVersion.name, ProductVersion.code)
+                         .join(ProductVersion, Policy.product_version_id == ProductVersion.id)
+                         .order_by(Policy.year.desc(), Policy.id)).all()
+    rows = []
+    for policy, name, code in policies:
+        data = monthly(s, policy.id)
+        rows.append({"policy": policy, "name": name, "code": code, "summary": fund_summary(s, policy.id),
+                     "months": data, "chart": bar_chart(data)})
+    return render_template("fund_index.html", rows=rows)

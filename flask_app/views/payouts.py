@@ -1,7 +1,133 @@
-"""Pages: payouts (filled in by its owner module; see flask_app/views/__init__.py)."""
+"""Pages: payout batches (支付批次) — build from payable claims, review, bank file (Excel/CSV), bank return."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import io
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from claims.models import Claim, PayoutBatch, PayoutLine
+from claims.payouts import build_batch, export_bank_file, import_bank_return
+from products.store import Policy, ProductVersion
+
+from .. import db
+from ..clock import today
+from ..permissions import INSURER, allow
 
 bp = Blueprint("payouts", __name__)
+
+PAYOUT_ROLES = INSURER | {"admin"}
+for _endpoint in ("payouts.index", "payouts.create", "payouts.show", "payouts.bank_file", "payouts.bank_return"):
+    allow(_endpoint, PAYOUT_ROLES)
+
+BATCH_STATES = {"exported": "已导出", "reconciled": "已回盘"}
+LINE_STATES = {"pending": "待回盘", "paid": "已支付", "failed": "失败"}
+
+
+def _policy_names(s) -> dict[int, str]:  # noqa: ANN001
+    return dict(s.execute(select(Policy.id, ProductVersion.name)
+                          .join(ProductVersion, Policy.product_version_id == ProductVersion.id)).all())
+
+
+@bp.get("/payouts")
+def index():  # noqa: ANN201
+    s = db.session()
+    batches = s.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())).all()
+    counts: dict[int, dict[str, int]] = {}
+    for batch_id, status, n in s.execute(select(PayoutLine.batch_id, PayoutLine.status, func.count())
+                                         .group_by(PayoutLine.batch_id, PayoutLine.status)).all():
+        counts.setdefault(batch_id, {})[status] = n
+    payable = s.execute(select(Claim.policy_id, func.count(), func.sum(Claim.amount))
+                        .where(Claim.state == "payable").group_by(Claim.policy_id).order_by(Claim.policy_id)).all()
+    return render_template("payouts_index.html", batches=batches, counts=counts, payable=payable,
+                           policy_names=_policy_names(s), states=BATCH_STATES, period=today().strftime("%Y-%m"),
+                           can_build=current_user.role in INSURER)
+
+
+@bp.post("/payouts")
+def create():  # noqa: ANN201
+    period = request.form.get("period", "").strip()
+    try:
+        policy_id = int(request.form.get("policy_id", ""))
+    except ValueError:
+        flash("请选择保单 / choose a policy", "error")
+        return redirect(url_for("payouts.index"))
+    if not period:
+        flash("请填写期间 / the period is required (e.g. 2025-03)", "error")
+        return redirect(url_for("payouts.index"))
+    try:
+        with db.write() as s:
+            batch = build_batch(s, policy_id, period[:20], current_user.actor)
+            batch_id = batch.id
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("payouts.index"))
+    flash(f"已生成支付批次 {batch_id} / payout batch {batch_id} built")
+    return redirect(url_for("payouts.show", batch_id=batch_id))
+
+
+@bp.get("/payouts/<int:batch_id>")
+def show(batch_id: int):  # noqa: ANN201
+    s = db.session()
+    batch = s.get(PayoutBatch, batch_id)
+    if batch is None:
+        abort(404)
+    lines = s.execute(select(PayoutLine, Claim.village_code, Claim.line_id)
+                      .join(Claim, Claim.id == PayoutLine.claim_id)
+                      .where(PayoutLine.batch_id == batch_id).order_by(PayoutLine.id)).all()
+    sums: dict[str, tuple[int, object]] = {}
+    for ln, _, _ in lines:
+        n, total = sums.get(ln.status, (0, 0))
+        sums[ln.status] = (n + 1, total + ln.amount)
+    return render_template("payouts_show.html", batch=batch, lines=lines, sums=sums,
+                           policy_name=_policy_names(s).get(batch.policy_id, batch.policy_id),
+                           states=BATCH_STATES, line_states=LINE_STATES)
+
+
+@bp.get("/payouts/<int:batch_id>/bank.<fmt>")
+def bank_file(batch_id: int, fmt: str):  # noqa: ANN201
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    s = db.session()
+    batch = s.get(PayoutBatch, batch_id)
+    if batch is None:
+        abort(404)
+    tmp = Path(tempfile.mkdtemp(prefix="relief-bank-"))
+    path = export_bank_file(s, batch_id, tmp / f"bank-{batch_id}.{fmt}")
+    data = path.read_bytes()
+    path.unlink()
+    tmp.rmdir()
+    mimetype = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
+                else "text/csv")
+    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
+                     download_name=f"payout-batch-{batch_id}-{batch.period}.{fmt}")
+
+
+@bp.post("/payouts/<int:batch_id>/return")
+def bank_return(batch_id: int):  # noqa: ANN201
+    if db.session().get(PayoutBatch, batch_id) is None:
+        abort(404)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("请选择回盘文件 / choose the bank return file", "error")
+        return redirect(url_for("payouts.show", batch_id=batch_id))
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".xlsm"):
+        flash("回盘文件须为 .csv 或 .xlsx / the bank return must be .csv or .xlsx", "error")
+        return redirect(url_for("payouts.show", batch_id=batch_id))
+    with tempfile.TemporaryDirectory(prefix="relief-return-") as tmp:
+        path = Path(tmp) / f"return{suffix}"
+        upload.save(path)
+        try:
+            with db.write() as s:
+                result = import_bank_return(s, batch_id, path, current_user.actor)
+        except ValueError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("payouts.show", batch_id=batch_id))
+    flash(f"回盘已导入：成功 {result['paid']} 笔，失败 {result['failed']} 笔 / bank return: "
+          f"{result['paid']} paid, {result['failed']} failed")
+    return redirect(url_for("payouts.show", batch_id=batch_id))
