@@ -1,7 +1,361 @@
-"""Pages: claims (filled in by its owner module; see flask_app/views/__init__.py)."""
+"""Pages: the claims queue (filters, sort, pagination, bulk actions) and the claim detail (person,
+household, source rows with file and line, calculation trace, event history, action forms).
+
+Views only wire: every change goes through :mod:`claims.adjudication` (and the transition table);
+the queue reads one page of rows (LIMIT/OFFSET) plus one COUNT, so it stays fast at 100,000 claims.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import and_, func, or_, select
+
+from claims import adjudication
+from claims.adjudication import ADJUST_REASONS, BULK_ACTIONS, REJECT_REASONS
+from claims.models import Claim, ClaimEvent, ImportBatch, ImportRow, User
+from claims.recompute import PERSON_DEPARTMENTS
+from claims.transitions import ConflictError, advance
+from claims.workflow import ACTIONS, ROLE_GROUPS, STATES, TRANSITIONS, TransitionError
+from products.model import PERILS
+from products.resident_id import mask_id
+from products.store import Division, Household, Person
+
+from .. import db
+from ..permissions import STAFF, allow
 
 bp = Blueprint("claims", __name__)
+allow("claims.queue", STAFF)
+allow("claims.detail", STAFF)
+allow("claims.bulk_action", STAFF)
+allow("claims.action", STAFF)
+
+
+
+PER_PAGE = 50
+HEAD = "户主"
+
+#: Amount bands (code → label, low inclusive, high exclusive).
+AMOUNT_BANDS: dict[str, tuple[str, Decimal | None, Decimal | None]] = {
+    "lt1000": ("< 1,000", None, Decimal(1000)),
+    "1000-5000": ("1,000 – 5,000", Decimal(1000), Decimal(5000)),
+    "5000-20000": ("5,000 – 20,000", Decimal(5000), Decimal(20000)),
+    "ge20000": ("≥ 20,000", Decimal(20000), None),
+}
+
+#: Sort keys (code → label, column).
+SORTS = {
+    "id": ("编号 / ID", Claim.id),
+    "amount": ("金额 / amount", Claim.amount),
+    "village": ("村 / village", Claim.village_code),
+    "state": ("状态 / state", Claim.state),
+    "updated": ("更新时间 / updated", Claim.updated_at),
+}
+
+#: Actions done on the detail page (others belong to notices and payouts, or to the system).
+DETAIL_ACTIONS = ("start_investigation", "verify", "approve", "return", "village_review", "township_review", "file",
+                  "reinvestigate", "reject")
+
+
+def _role_may(state: str, action: str, role: str) -> bool:
+    return any(s == state and a == action and role in ROLE_GROUPS[g] for (s, a, g) in TRANSITIONS)
+
+
+def actions_for(state: str, role: str, allowed: tuple[str, ...] = DETAIL_ACTIONS) -> list[str]:
+    """The actions ``role`` may take on a claim in ``state`` (from the transition table)."""
+    return [a for a in allowed if _role_may(state, a, role)]
+
+
+def bulk_actions_for(role: str, state: str | None) -> list[str]:
+    """Bulk actions offered on the queue: those the role may take in the filtered state (or any state)."""
+    states = [state] if state else list(STATES)
+    return [a for a in (*BULK_ACTIONS, "reject") if any(_role_may(s, a, role) for s in states)]
+
+
+def _flash_error(exc: Exception) -> None:
+    flash(str(exc), "error")
+
+
+def _scoped(query):
+    """Village clerks see only the claims of their villages."""
+    if current_user.role == "village_clerk":
+        return query.where(Claim.village_code.in_(current_user.villages or ["-"]))
+    return query
+
+
+def _show_id(id_no: str | None) -> str:
+    if not id_no:
+        return ""
+    return id_no if current_user.sees_full_ids else mask_id(id_no)
+
+
+def _village_names(codes) -> dict[str, str]:
+    codes = sorted({c for c in codes if c})
+    if not codes:
+        return {}
+    return dict(db.session().execute(select(Division.code, Division.name).where(Division.code.in_(codes))).all())
+
+
+def _claimants(claims: list) -> dict[int, tuple[str, str]]:
+    """claim id → (name, resident ID) of the person (or household head) the claim is for."""
+    s = db.session()
+    person_ids = [c.unit_id for c in claims if c.unit_type == "person"]
+    households = [c.household_no for c in claims if c.unit_type != "person"]
+    by_id: dict[str, tuple[str, str]] = {}
+    heads: dict[str, tuple[str, str]] = {}
+    if person_ids:
+        by_id = {i: (n, i) for i, n in s.execute(select(Person.id_no, Person.name).where(Person.id_no.in_(person_ids)))}
+    if households:
+        for hh, n, i in s.execute(select(Person.household_no, Person.name, Person.id_no)
+                                  .where(Person.household_no.in_(households), Person.relation == HEAD)):
+            heads.setdefault(hh, (n, i))
+    out = {}
+    for c in claims:
+        out[c.id] = by_id.get(c.unit_id, ("", "")) if c.unit_type == "person" else heads.get(c.household_no, ("", ""))
+    return out
+
+
+def _line_label(claim) -> str:
+    zh = PERILS.get(claim.peril, {}).get("zh", claim.peril)
+    return f"{zh}" if claim.line_id == claim.peril else f"{zh}（{claim.line_id}）"
+
+
+def _filters() -> dict[str, str]:
+    keys = ("village", "line", "state", "band", "batch", "q", "sort", "dir")
+    return {k: request.args.get(k, "").strip() for k in keys if request.args.get(k, "").strip()}
+
+
+def _apply_filters(query, f: dict[str, str]):
+    if f.get("village"):
+        query = query.where(Claim.village_code == f["village"])
+    if f.get("line"):
+        query = query.where(Claim.line_id == f["line"])
+    if f.get("state") in STATES:
+        query = query.where(Claim.state == f["state"])
+    if f.get("band") in AMOUNT_BANDS:
+        _, low, high = AMOUNT_BANDS[f["band"]]
+        if low is not None:
+            query = query.where(Claim.amount >= low)
+        if high is not None:
+            query = query.where(Claim.amount < high)
+    if f.get("batch", "").isdigit():
+        batch_id = int(f["batch"])
+        department = db.session().scalar(select(ImportBatch.department).where(ImportBatch.id == batch_id))
+        keys = select(ImportRow.unit_key).where(ImportRow.batch_id == batch_id)
+        perils = [p for p, spec in PERILS.items() if spec["source"] == department] or ["-"]
+        query = query.where(or_(Claim.unit_id.in_(keys), Claim.household_no.in_(keys)), Claim.peril.in_(perils))
+    q = f.get("q", "")
+    if q:
+        if any(ch.isdigit() for ch in q):
+            ids = select(Person.id_no).where(Person.id_no.like(f"{q}%"))
+            hhs = select(Person.household_no).where(Person.id_no.like(f"{q}%"))
+            query = query.where(or_(Claim.unit_id.like(f"{q}%"), Claim.household_no == q,
+                                    and_(Claim.unit_type != "person", Claim.household_no.in_(hhs)),
+                                    Claim.unit_id.in_(ids)))
+        else:
+            ids = select(Person.id_no).where(Person.name.like(f"%{q}%"))
+            hhs = select(Person.household_no).where(Person.name.like(f"%{q}%"))
+            query = query.where(or_(and_(Claim.unit_type == "person", Claim.unit_id.in_(ids)),
+                                    and_(Claim.unit_type != "person", Claim.household_no.in_(hhs))))
+    return query
+
+
+@bp.get("/claims")
+def queue():
+    s = db.session()
+    f = _filters()
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    base = _apply_filters(_scoped(select(Claim.id)), f)
+    total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
+    pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
+    page = min(page, pages)
+    sort_key = f.get("sort") if f.get("sort") in SORTS else "id"
+    column = SORTS[sort_key][1]
+    order = column.asc() if f.get("dir") == "asc" else column.desc()
+    rows_query = _apply_filters(_scoped(select(Claim)), f).order_by(order, Claim.id.desc()) \
+        .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+    claims = list(s.scalars(rows_query))
+    people = _claimants(claims)
+    names = _village_names(c.village_code for c in claims)
+
+    if current_user.role == "village_clerk":
+        village_codes = sorted(current_user.villages)
+    else:
+        village_codes = list(s.scalars(select(Division.code).where(Division.level == "village").order_by(Division.code)))
+        if not village_codes:  # no division table loaded: the villages that have claims
+            village_codes = [c for c in s.scalars(select(Claim.village_code).distinct().order_by(Claim.village_code))
+                             if c]
+    known = _village_names(village_codes)
+    village_options = [(c, known.get(c) or c) for c in village_codes]
+    lines = list(s.scalars(select(Claim.line_id).distinct().order_by(Claim.line_id)))
+    batches = s.execute(select(ImportBatch.id, ImportBatch.file_name, ImportBatch.department)
+                        .order_by(ImportBatch.id.desc()).limit(200)).all()
+
+    rows = [{"claim": c, "name": people[c.id][0], "id_no": _show_id(people[c.id][1]),
+             "village": names.get(c.village_code or "", c.village_code or ""), "line": _line_label(c),
+             "state": STATES.get(c.state, c.state)} for c in claims]
+    args = {k: v for k, v in f.items()}
+
+    def page_url(n: int) -> str:
+        return url_for("claims.queue", **args, page=n)
+
+    def sort_url(key: str) -> str:
+        direction = "asc" if sort_key == key and f.get("dir") != "asc" else "desc"
+        return url_for("claims.queue", **{**args, "sort": key, "dir": direction})
+
+    return render_template(
+        "claims_queue.html", rows=rows, total=total, page=page, pages=pages, f=f, states=STATES, lines=lines,
+        villages=village_options, bands=AMOUNT_BANDS, batches=batches, sorts=SORTS, sort_key=sort_key,
+        page_url=page_url, sort_url=sort_url, actions=ACTIONS,
+        bulk_actions=bulk_actions_for(current_user.role, f.get("state")), reject_reasons=REJECT_REASONS,
+        back=request.full_path)
+
+
+def _safe_back(default: str) -> str:
+    back = request.form.get("back", "")
+    return back if back.startswith("/") and not back.startswith("//") else default
+
+
+@bp.post("/claims/bulk")
+def bulk_action():
+    back = _safe_back(url_for("claims.queue"))
+    action = request.form.get("action", "")
+    try:
+        ids = [int(i) for i in request.form.getlist("claim_id")]
+    except ValueError:
+        ids = []
+    if not ids:
+        flash("请先勾选理赔 / select at least one claim", "error")
+        return redirect(back)
+    note = request.form.get("note", "").strip() or None
+    try:
+        with db.write() as s:
+            if action == "reject":
+                adjudication.check_scope(s, ids, current_user.actor)
+                n = adjudication.reject(s, ids, current_user.actor, request.form.get("reason_code", ""), note)
+            else:
+                n = adjudication.bulk(s, ids, action, current_user.actor, note=note)
+    except (TransitionError, ValueError) as exc:
+        _flash_error(exc)
+        return redirect(back)
+    flash(f"已对 {n} 笔理赔执行“{ACTIONS.get(action, action)}” / {action}: {n} claim(s)", "ok")
+    return redirect(back)
+
+
+def _load_claim(claim_id: int) -> Claim:
+    claim = db.session().get(Claim, claim_id)
+    if claim is None:
+        abort(404)
+    if current_user.role == "village_clerk" and claim.village_code not in current_user.villages:
+        abort(404)  # another village's people are not shown, not even their existence
+    return claim
+
+
+def _source_rows(claim: Claim) -> list[dict]:
+    """The imported rows the claim was computed from: its unit's rows of the line's department."""
+    s = db.session()
+    department = PERILS.get(claim.peril, {}).get("source")
+    if department is None:
+        return []
+    if department in PERSON_DEPARTMENTS:
+        if claim.unit_type == "person":
+            keys = [claim.unit_id]
+        else:
+            keys = list(s.scalars(select(Person.id_no).where(Person.household_no == claim.household_no)))
+    else:
+        keys = [claim.household_no]
+    rows = s.execute(
+        select(ImportRow.line, ImportRow.event_date, ImportRow.data, ImportRow.setl_id, ImportBatch.id,
+               ImportBatch.file_name, ImportBatch.period)
+        .join(ImportBatch, ImportBatch.id == ImportRow.batch_id)
+        .where(ImportRow.department == department, ImportRow.unit_key.in_(keys or ["-"]),
+               ImportBatch.policy_id == claim.policy_id)
+        .order_by(ImportRow.event_date, ImportBatch.id, ImportRow.line)).all()
+    out = []
+    for line, date, data, setl_id, batch_id, file_name, period in rows:
+        shown = {k: v for k, v in (data or {}).items() if k not in ("name",)}
+        if not current_user.sees_full_ids and shown.get("id_no"):
+            shown["id_no"] = mask_id(str(shown["id_no"]))
+        out.append({"line": line, "date": date, "setl_id": setl_id, "batch_id": batch_id, "file_name": file_name,
+                    "period": period, "data": shown})
+    return out
+
+
+@bp.get("/claims/<int:claim_id>")
+def detail(claim_id: int):
+    s = db.session()
+    claim = _load_claim(claim_id)
+    household = s.scalar(select(Household).where(Household.household_no == claim.household_no))
+    members = list(s.scalars(select(Person).where(Person.household_no == claim.household_no).order_by(Person.id)))
+    name, id_no = _claimants([claim])[claim.id]
+    village = _village_names([claim.village_code]).get(claim.village_code or "", claim.village_code or "")
+    users = dict(s.execute(select(User.id, User.name)).all())
+    events = list(s.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id)))
+    return render_template(
+        "claims_detail.html", claim=claim, household=household, village=village, name=name,
+        id_no=_show_id(id_no), members=[{"name": p.name, "id_no": _show_id(p.id_no), "relation": p.relation or ""}
+                                        for p in members],
+        line=_line_label(claim), state=STATES.get(claim.state, claim.state), states=STATES, events=events,
+        users=users, actions=ACTIONS, available=actions_for(claim.state, current_user.role),
+        adjust_reasons=ADJUST_REASONS, reject_reasons=REJECT_REASONS, sources=_source_rows(claim))
+
+
+def _amount(text: str) -> Decimal | None:
+    text = text.strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"金额无效 / invalid amount: {text!r}") from None
+
+
+@bp.post("/claims/<int:claim_id>/action")
+def action(claim_id: int):
+    claim = _load_claim(claim_id)
+    target = url_for("claims.detail", claim_id=claim.id)
+    form = request.form
+    act = form.get("action", "")
+    note = form.get("note", "").strip() or None
+    reason = form.get("reason_code", "").strip() or None
+    actor = current_user.actor
+    try:
+        version = int(form.get("expected_version", ""))
+    except ValueError:
+        flash("缺少版本号 / expected_version missing", "error")
+        return redirect(target)
+    try:
+        with db.write() as s:
+            if act == "verify":
+                adjudication.verify(s, claim.id, actor, expected_version=version, amount=_amount(form.get("amount", "")),
+                                    reason_code=reason, note=note)
+            elif act == "approve":
+                adjudication.approve(s, claim.id, actor, expected_version=version, note=note)
+            elif act == "return":
+                adjudication.return_to_investigation(s, claim.id, actor, expected_version=version,
+                                                     reason_code=reason, note=note)
+            elif act == "reject":
+                adjudication.check_scope(s, [claim.id], actor)
+                if reason not in REJECT_REASONS:
+                    raise ValueError(f"请选择拒赔原因 / choose a rejection reason ({', '.join(REJECT_REASONS)})")
+                if s.scalar(select(Claim.version).where(Claim.id == claim.id)) != version:
+                    raise ConflictError(f"理赔 {claim.id} 已被他人修改，未做任何更改 / claim {claim.id} was changed by "
+                                        f"someone else (expected version {version}); nothing was changed", [claim.id])
+                adjudication.reject(s, [claim.id], actor, reason, note)
+            elif act in BULK_ACTIONS:
+                adjudication.check_scope(s, [claim.id], actor)
+                (from_state,) = {st for (st, a, _) in TRANSITIONS if a == act}
+                advance(s, [claim.id], from_state, act, actor, reason_code=reason, note=note,
+                        expected_versions=[version])
+            else:
+                raise TransitionError(f"未知操作 {act!r} / unknown action {act!r}")
+    except (TransitionError, ValueError) as exc:
+        _flash_error(exc)
+        return redirect(target)
+    flash(f"已执行“{ACTIONS.get(act, act)}” / done: {act}", "ok")
+    return redirect(target)
