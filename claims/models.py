@@ -118,6 +118,8 @@ class Claim(Base):
         Index("uq_claims_open_computed", "policy_id", "line_id", "unit_id", unique=True,
               sqlite_where=text("state = 'computed'"), postgresql_where=text("state = 'computed'")),
         Index("ix_claims_state_village", "state", "village_code"),
+        Index("ix_claims_state_amount", "state", "amount"),  # the queue's amount-band filter
+        Index("ix_claims_village_line", "village_code", "line_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)

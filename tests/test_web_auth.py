@@ -78,3 +78,8 @@ def test_api_errors_are_problem_details(app):
     r = app.test_client().get("/api/v1/no-such-thing")
     assert r.status_code == 404 and r.mimetype == "application/problem+json"
     assert r.json["type"] == "/problems/not-found" and r.json["status"] == 404
+    # and the OpenAPI document says so: errors are problem details in application/problem+json
+    spec = app.test_client().get("/api/v1/openapi.json").json
+    content = spec["components"]["responses"]["UNPROCESSABLE_ENTITY"]["content"]
+    assert list(content) == ["application/problem+json"]
+    assert {"type", "title", "status"} <= set(spec["components"]["schemas"]["Problem"]["required"])

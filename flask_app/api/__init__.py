@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from ..problems import problem
@@ -19,7 +21,41 @@ from . import claims, fund, imports, notices, payouts, products  # noqa: E402
 API_MODULES: list[Any] = [products, imports, claims, notices, payouts, fund]
 
 
+class ProblemSchema(Schema):
+    """RFC 9457 problem details (extension members allowed)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"example": "/problems/transition-refused"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict(metadata={"description": "validation errors by location and field"})
+    claim_ids = fields.List(fields.Integer(), metadata={"description": "claims changed by someone else (409)"})
+
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
 class ProblemApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        """Declare every error response as problem details in application/problem+json (what we answer)."""
+        import http
+
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
     def handle_http_exception(self, error: HTTPException) -> Any:  # noqa: D102
         data = getattr(error, "data", None) or {}
         errors = data.get("messages") if isinstance(data, dict) else None

@@ -1,7 +1,114 @@
-"""API /api/v1: imports."""
+"""API /api/v1/imports: upload a department file (multipart), the batch history, a batch's exceptions."""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from dataclasses import asdict
+from typing import Any
 
-blp = Blueprint("api_imports", __name__, url_prefix="/api/v1/imports", description="imports")
+from flask.views import MethodView
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from claims.imports import ImportRefusedError, import_report
+from claims.models import ImportBatch, ImportException
+from claims.reports import DEPARTMENTS
+
+from .. import db
+from ..permissions import INSURER, allow
+from .claims import Timestamp, refuse
+from .products import default_policy_id, known_id
+
+blp = Blueprint("api_imports", __name__, url_prefix="/api/v1/imports",
+                description="导入 / department file imports")
+
+ROLES = INSURER | {"admin"}
+
+
+class ImportBatchSchema(Schema):
+    id = fields.Integer(required=True)
+    policy_id = fields.Integer(required=True)
+    department = fields.String(required=True)
+    file_name = fields.String(required=True)
+    period = fields.String(allow_none=True)
+    rows_read = fields.Integer(required=True)
+    rows_stored = fields.Integer(required=True)
+    rows_exception = fields.Integer(required=True)
+    rows_duplicate = fields.Integer(required=True)
+    imported_by = fields.Integer(allow_none=True)
+    imported_at = Timestamp(required=True)
+
+
+class ImportFormSchema(Schema):
+    department = fields.String(required=True, validate=validate.OneOf(list(DEPARTMENTS)),
+                               metadata={"description": "报送部门 / department"})
+    period = fields.String(validate=validate.Length(max=20), metadata={"description": "期间 / period, e.g. 2025-03"})
+    policy_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                               metadata={"description": "保单 / policy (default: the newest)"})
+
+
+class ImportFileSchema(Schema):
+    file = Upload(required=True, metadata={"description": "部门报表 / the department's file (xlsx or csv)"})
+
+
+class ImportResultSchema(Schema):
+    batch_id = fields.Integer(required=True)
+    rows_read = fields.Integer(required=True)
+    rows_stored = fields.Integer(required=True)
+    rows_exception = fields.Integer(required=True)
+    rows_duplicate = fields.Integer(required=True)
+    claims_created = fields.Integer(required=True)
+    claims_updated = fields.Integer(required=True)
+    claims_withdrawn = fields.Integer(required=True)
+
+
+class ImportExceptionSchema(Schema):
+    id = fields.Integer(required=True)
+    line = fields.Integer(required=True, metadata={"description": "文件行号 / line in the file"})
+    reason = fields.String(required=True)
+    detail = fields.String(required=True)
+    severity = fields.String(required=True)
+
+
+@blp.route("")
+class ImportList(MethodView):
+    @blp.response(200, ImportBatchSchema(many=True))
+    def get(self):
+        """导入批次历史 / import batches, newest first"""
+        return db.session().scalars(select(ImportBatch).order_by(ImportBatch.id.desc())).all()
+
+    @blp.arguments(ImportFormSchema, location="form")
+    @blp.arguments(ImportFileSchema, location="files")
+    @blp.response(201, ImportResultSchema)
+    @blp.alt_response(409, description="文件已导入 / already imported (application/problem+json)")
+    def post(self, form: dict[str, Any], files: dict[str, Any]):
+        """上传部门报表 / import one department file (multipart)"""
+        policy_id = default_policy_id(form.get("policy_id"))
+        upload = files["file"]
+        try:
+            result = import_report(db.factory(), policy_id, form["department"], upload.read(),
+                                   actor=current_user.actor, file_name=upload.filename or "upload",
+                                   period=form.get("period"))
+        except ImportRefusedError:
+            raise
+        except ValueError as exc:
+            refuse(exc, slug="import-refused", title="导入被拒绝 / import refused")
+        return asdict(result)
+
+
+@blp.route("/<int:batch_id>/exceptions")
+class ImportExceptions(MethodView):
+    @blp.response(200, ImportExceptionSchema(many=True))
+    def get(self, batch_id: int):
+        """批次异常行（含行号）/ a batch's exceptions with their line numbers"""
+        session = db.session()
+        if session.get(ImportBatch, known_id(batch_id, "import batch")) is None:
+            abort(404, message=f"导入批次 {batch_id} 不存在 / import batch {batch_id} does not exist")
+        return session.scalars(select(ImportException).where(ImportException.batch_id == batch_id)
+                               .order_by(ImportException.line, ImportException.id)).all()
+
+
+allow("api_imports.ImportList", ROLES)
+allow("api_imports.ImportExceptions", ROLES)

@@ -1,0 +1,186 @@
+"""Acceptance 4: every endpoint × every role (and anonymous) gets the expected allow / deny, never a 500.
+
+The expected matrix is written out here, endpoint by endpoint — deliberately NOT read from
+flask_app/permissions.py, so a wrong entry there fails this test.  The test walks ``app.url_map``: an
+endpoint of the app without an expectation below fails the test, listing it.
+
+Allowed = the request got past the gate (any status but 401/403 and not a redirect to the login
+page; a 422 validation answer to a minimal body counts as allowed).  Denied = 401/403 or, for pages
+and anonymous users, the redirect to /login.
+"""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, update
+from test_api import V1, auth, claim_ids, make_app, upload_march
+
+from claims.models import ImportBatch, Notice, PayoutBatch
+from flask_app import db as web_db
+
+ANON = "anonymous"
+ROLES = ["insurer_adjudicator", "insurer_supervisor", "county_reviewer", "township_reviewer", "village_clerk",
+         "actuary", "admin"]
+ALL = (*ROLES, ANON)
+
+# role shorthands, spelled out once
+ADJ, SUP, COUNTY, TOWN, VILLAGE, ACT, ADMIN = ROLES
+INS = {ADJ, SUP}
+PUBLIC = set(ALL)
+EVERY_USER = set(ROLES)
+STAFF = {ADJ, SUP, COUNTY, TOWN, VILLAGE, ADMIN}  # every user but the actuary
+FUND = {ADJ, SUP, COUNTY, ACT, ADMIN}
+
+#: endpoint → roles allowed (ANON included where the endpoint is public).
+EXPECTED: dict[str, set[str]] = {
+    # public
+    "static": PUBLIC, "health": PUBLIC, "auth.login": PUBLIC, "auth.logout": PUBLIC,
+    "api-docs.openapi_json": PUBLIC, "api-docs.openapi_swagger_ui": PUBLIC,
+    # API
+    "api_products.ProductList": EVERY_USER,
+    "api_products.ProductDetail": EVERY_USER,
+    "api_imports.ImportList": INS | {ADMIN},
+    "api_imports.ImportExceptions": INS | {ADMIN},
+    "api_claims.ClaimList": STAFF,
+    "api_claims.ClaimDetail": STAFF,
+    "api_claims.ClaimTransition": {ADJ, SUP, COUNTY, TOWN, VILLAGE},
+    "api_claims.ClaimBulkTransition": {ADJ, SUP, COUNTY, TOWN, VILLAGE},
+    "api_notices.NoticeList": STAFF,
+    "api_notices.NoticeCreate": {COUNTY, VILLAGE},
+    "api_notices.NoticeDetail": STAFF,
+    "api_notices.NoticeObjections": {VILLAGE},
+    "api_payouts.PayoutList": INS,
+    "api_payouts.PayoutDetail": INS,
+    "api_payouts.PayoutReturn": INS,
+    "api_fund.Fund": FUND,
+    # pages
+    "home.index": EVERY_USER,
+    "claims.queue": STAFF,
+    "claims.detail": STAFF,
+    "claims.bulk_action": STAFF,  # the page refuses a wrong role per action (transition table)
+    "claims.action": STAFF,
+    "imports.index": INS | {ADMIN},
+    "imports.upload": INS | {ADMIN},
+    "imports.report": INS | {ADMIN},
+    "imports.exceptions_csv": INS | {ADMIN},
+    "notices.index": STAFF,
+    "notices.create": {COUNTY, VILLAGE},
+    "notices.show": STAFF,
+    "notices.pdf": STAFF,
+    "notices.objection": {VILLAGE},
+    "notices.close_due": {COUNTY, ADMIN},
+    "payouts.index": INS | {ADMIN},
+    "payouts.create": INS | {ADMIN},
+    "payouts.show": INS | {ADMIN},
+    "payouts.bank_file": INS | {ADMIN},
+    "payouts.bank_return": INS | {ADMIN},
+    "fund.index": FUND,
+    "products.index": EVERY_USER,
+    "products.show": EVERY_USER,
+}
+
+#: Methods not exercised: logging out ends nothing worth testing here; a login POST with an empty
+#: form answers 401 by design (wrong password), not a gate decision.
+SKIP = {("auth.logout", "POST"), ("auth.login", "POST")}
+
+
+def seed(app, client) -> dict[str, int]:
+    """March imported; claim 1 (V1) on a notice, claim 3 paid out in a batch: ids for URL arguments."""
+    from claims.transitions import SYSTEM, Actor, advance
+    from products.store import Household
+
+    upload_march(client)
+    ids = claim_ids(app)
+    with app.app_context(), web_db.write() as s:
+        s.execute(update(Household).values(bank_account="6217000000000001"))
+        for cid in (ids[1], ids[3]):
+            advance(s, [cid], "computed", "start_investigation", Actor(None, SUP))
+            advance(s, [cid], "investigating", "verify", Actor(None, SUP))
+            advance(s, [cid], "verified", "village_review", Actor(None, VILLAGE))
+            advance(s, [cid], "village_reviewed", "township_review", Actor(None, TOWN))
+            advance(s, [cid], "township_reviewed", "file", Actor(None, COUNTY))
+    r = client.post("/api/v1/notices", headers=auth(COUNTY), json={"village_code": V1})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    with app.app_context(), web_db.write() as s:
+        advance(s, [ids[3]], "filed", "post_notice", Actor(None, COUNTY))
+        advance(s, [ids[3]], "on_notice", "notice_ended", SYSTEM)
+    assert client.post("/api/v1/payouts", headers=auth(SUP), json={"period": "2025-04"}).status_code == 201
+    with app.app_context():
+        s = web_db.session()
+        return {"claim_id": ids[1], "notice_id": s.scalar(select(Notice.id)),
+                "import_batch": s.scalar(select(ImportBatch.id)), "payout_batch": s.scalar(select(PayoutBatch.id)),
+                "version_id": 1}
+
+
+def url_for_rule(rule, ids: dict[str, int]) -> str:
+    values: dict[str, object] = {}
+    for arg in rule.arguments:
+        if arg == "batch_id":
+            values[arg] = ids["payout_batch"] if "payout" in rule.endpoint else ids["import_batch"]
+        elif arg == "fmt":
+            values[arg] = "csv"
+        elif arg == "filename":
+            values[arg] = "nothing.css"
+        else:
+            values[arg] = ids[arg]
+    path = rule.rule
+    for arg, value in values.items():
+        path = path.replace(f"<{arg}>", str(value))
+        for conv in ("int", "string", "path"):
+            path = path.replace(f"<{conv}:{arg}>", str(value))
+    return path
+
+
+def denied(response) -> bool:
+    if response.status_code in (401, 403):
+        return True
+    return response.status_code in (301, 302, 303) and urlsplit(response.headers.get("Location", "")).path == "/login"
+
+
+def test_every_endpoint_has_an_expectation(db_url, tmp_path):
+    app = make_app(db_url, tmp_path)
+    try:
+        missing = sorted({r.endpoint for r in app.url_map.iter_rules()} - set(EXPECTED))
+        assert missing == [], f"endpoints without an expectation in the authorization matrix: {missing}"
+    finally:
+        app.extensions["relief_engine"].dispose()
+
+
+def test_authorization_matrix(db_url, tmp_path):
+    app = make_app(db_url, tmp_path)
+    app.config["WTF_CSRF_ENABLED"] = False  # pages' POSTs: the gate, not CSRF, is under test
+    try:
+        client = app.test_client(use_cookies=False)
+        ids = seed(app, client)
+        wrong: list[str] = []
+        checked = 0
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule)):
+            if rule.endpoint not in EXPECTED:
+                continue  # reported by test_every_endpoint_has_an_expectation
+            url = url_for_rule(rule, ids)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                if (rule.endpoint, method) in SKIP:
+                    continue
+                for role in ALL:
+                    headers = {} if role == ANON else auth(role)
+                    if method == "GET":
+                        r = client.get(url, headers=headers)
+                    elif rule.endpoint.startswith("api_"):
+                        r = client.open(url, method=method, headers=headers, json={})
+                    else:
+                        r = client.open(url, method=method, headers=headers, data={"file": (io.BytesIO(b""), "")},
+                                        content_type="multipart/form-data")
+                    checked += 1
+                    expect = role in EXPECTED[rule.endpoint]
+                    if r.status_code >= 500:
+                        wrong.append(f"{method} {url} as {role}: {r.status_code} server error")
+                    elif expect and denied(r):
+                        wrong.append(f"{method} {url} as {role}: denied ({r.status_code}), expected allowed")
+                    elif not expect and not denied(r):
+                        wrong.append(f"{method} {url} as {role}: allowed ({r.status_code}), expected denied")
+        assert checked > 200
+        assert wrong == [], "\n".join(wrong)
+    finally:
+        app.extensions["relief_engine"].dispose()
