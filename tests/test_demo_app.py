@@ -7,6 +7,7 @@ import pytest
 from flask_app import create_app
 from flask_app.auth import ROLE_NAMES
 from flask_app.demo import build_demo
+from web_helpers import login
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +25,7 @@ def test_every_demo_role_logs_in_and_sees_its_start_page(demo):
     app, info = demo
     for role, (username, password) in info.users.items():
         client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = page.split('name="csrf_token" value="')[1].split('"')[0]
-        r = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
-        assert r.status_code == 302, (role, r.get_data(as_text=True)[:300])
+        login(client, username, password)
         home = client.get("/")
         assert home.status_code == 200, role
         text = home.get_data(as_text=True)

@@ -20,22 +20,20 @@ from flask_app import pdf as web_pdf
 from flask_app.auth import hash_password
 from products.store import Division
 from test_notices import VILLAGE, seed
+from web_helpers import login as web_login
 
 VILLAGE_NAME = "张家庄村"
 PASSWORD = "pw-for-tests"
 
 
 def login(client, username: str) -> None:
-    page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 302, r.get_data(as_text=True)
+    web_login(client, username, PASSWORD)
 
 
-@pytest.fixture
-def posted(db_url):
+def notice_app(db_url, **config):
+    """An app on a seeded county (tests/test_notices.seed) with named divisions and passwords set."""
     app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "test", "TESTING": True, "RELIEF_TODAY": "2025-03-01",
-                      "RELIEF_NOTICE_HOTLINE": "0310-1234567"})
+                      "RELIEF_NOTICE_HOTLINE": "0310-1234567", **config})
     with app.app_context():
         factory = web_db.factory()
         sd = seed(factory)
@@ -43,6 +41,14 @@ def posted(db_url):
             s.add(Division(code=VILLAGE[:6], level="county", name="魏县"))
             s.flush()
             s.add(Division(code=VILLAGE, level="village", name=VILLAGE_NAME, parent_code=VILLAGE[:6]))
+    return app, factory, sd
+
+
+@pytest.fixture
+def posted(db_url):
+    app, factory, sd = notice_app(db_url)
+    with app.app_context():
+        with transaction(factory) as s:
             s.execute(update(User).values(password_hash=hash_password(PASSWORD)))
             clerk = s.scalar(select(User).where(User.username == "clerk"))
             s.add(UserVillage(user_id=clerk.id, village_code=VILLAGE))

@@ -17,27 +17,19 @@ from claims.fund import record_premium
 from claims.models import Claim, FundEntry, Notice, Objection, PayoutBatch, User, UserVillage
 from claims.notices import close_due, post_notice
 from claims.users import create_user
-from flask_app import create_app
-from flask_app import db as web_db
 from flask_app.auth import hash_password
 from products.loader import load_product
 from products.registry import register_product
-from products.store import Division
-from test_notice_pdf import PASSWORD, VILLAGE_NAME, login
-from test_notices import VILLAGE, seed
+from test_notice_pdf import PASSWORD, VILLAGE_NAME, login, notice_app
+from web_helpers import token_of
+from test_notices import VILLAGE
 
 
 @pytest.fixture
 def env(db_url):
-    app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "test", "TESTING": True, "RELIEF_TODAY": "2025-03-01",
-                      "RELIEF_NOTICE_HOTLINE": "0310-1234567"})
+    app, factory, sd = notice_app(db_url)
     with app.app_context():
-        factory = web_db.factory()
-        sd = seed(factory)
         with transaction(factory) as s:
-            s.add(Division(code=VILLAGE[:6], level="county", name="魏县"))
-            s.flush()
-            s.add(Division(code=VILLAGE, level="village", name=VILLAGE_NAME, parent_code=VILLAGE[:6]))
             create_user(s, "admin", "管理员", "admin")
             create_user(s, "act", "精算", "actuary")
             create_user(s, "clerk2", "别村村委", "village_clerk", villages=["130434100299"])
@@ -54,9 +46,6 @@ def client_for(app, username):
     login(client, username)
     return client
 
-
-def token_of(page: str) -> str:
-    return page.split('name="csrf_token" value="')[1].split('"')[0]
 
 
 def tok(client) -> str:

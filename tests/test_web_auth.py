@@ -13,6 +13,7 @@ from flask_app import create_app
 from flask_app import db as web_db
 from flask_app.auth import hash_password
 from flask_app.permissions import ENDPOINT_ROLES, PUBLIC
+from web_helpers import csrf_token
 
 
 @pytest.fixture
@@ -24,10 +25,6 @@ def app(db_url):
     yield app
     app.extensions["relief_engine"].dispose()
 
-
-def csrf_token(client) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    return page.split('name="csrf_token" value="')[1].split('"')[0]
 
 
 def test_login_required_then_login_and_logout(app):
