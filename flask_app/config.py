@@ -21,9 +21,10 @@ def from_env() -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "API_TITLE": "relief-engine API",
         "API_VERSION": "v1",
-        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_VERSION": "3.0.3",  # what the bundled Swagger UI (4.x) renders
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": None,  # no CDN on a county intranet: the spec is browsable at /api/v1/docs
+        # Swagger UI's assets come from the swagger-ui-bundle package, served by the app (no CDN on an intranet)
+        "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs-assets/",
     }

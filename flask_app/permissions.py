@@ -14,7 +14,7 @@ EVERYONE = STAFF | {"actuary"}
 
 #: Endpoints anyone may reach without logging in.
 PUBLIC = frozenset({"static", "auth.login", "auth.logout", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",
-                    "health"})
+                    "swagger_assets.asset", "health"})
 
 #: endpoint → roles allowed.  Pages and API alike.
 ENDPOINT_ROLES: dict[str, frozenset[str]] = {

@@ -37,7 +37,7 @@ FUND = {ADJ, SUP, COUNTY, ACT, ADMIN}
 EXPECTED: dict[str, set[str]] = {
     # public
     "static": PUBLIC, "health": PUBLIC, "auth.login": PUBLIC, "auth.logout": PUBLIC,
-    "api-docs.openapi_json": PUBLIC, "api-docs.openapi_swagger_ui": PUBLIC,
+    "api-docs.openapi_json": PUBLIC, "api-docs.openapi_swagger_ui": PUBLIC, "swagger_assets.asset": PUBLIC,
     # API
     "api_products.ProductList": EVERY_USER,
     "api_products.ProductDetail": EVERY_USER,

@@ -80,3 +80,11 @@ def test_api_errors_are_problem_details(app):
     content = spec["components"]["responses"]["UNPROCESSABLE_ENTITY"]["content"]
     assert list(content) == ["application/problem+json"]
     assert {"type", "title", "status"} <= set(spec["components"]["schemas"]["Problem"]["required"])
+
+
+def test_browsable_api_docs_are_served_without_a_cdn(app):
+    client = app.test_client()
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "/api/v1/docs-assets/swagger-ui-bundle.js" in page and "/api/v1/openapi.json" in page
+    asset = client.get("/api/v1/docs-assets/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and len(asset.data) > 100_000

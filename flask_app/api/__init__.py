@@ -64,10 +64,25 @@ class ProblemApi(Api):
         return problem(error.code or 500, slug, error.name, error.description, **({"errors": errors} if errors else {}))
 
 
+def _serve_swagger_assets(app: Flask) -> None:
+    """Swagger UI's files from the swagger-ui-bundle package at /api/v1/docs-assets/ (public, static)."""
+    from flask import Blueprint, send_from_directory
+    from swagger_ui_bundle import swagger_ui_path
+
+    assets = Blueprint("swagger_assets", __name__, url_prefix="/api/v1/docs-assets")
+
+    @assets.get("/<path:filename>")
+    def asset(filename: str) -> Any:
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+    app.register_blueprint(assets)
+
+
 def init_api(app: Flask) -> ProblemApi:
     api = ProblemApi(app, spec_kwargs={"info": {"description": "防贫保 / 助农保 claims and relief-fund engine"}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for module in API_MODULES:
         api.register_blueprint(module.blp)
     app.extensions["relief_api"] = api
+    _serve_swagger_assets(app)
     return api
