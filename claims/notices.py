@@ -18,7 +18,7 @@ Rules (DESIGN §2 step 5, domain §5):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from products.roster_store import chunks
 from products.store import Person, Policy, ProductVersion, now
 
 from .models import Claim, Notice, NoticeLine, Objection, UserVillage
@@ -38,7 +39,6 @@ COMPOUND_SURNAMES = frozenset({
     "端木", "轩辕",
 })
 COLUMNS = ["序号", "姓名", "自然村", "类别/责任", "金额(元)"]
-_CHUNK = 5000
 
 
 class NoticeError(ValueError):
@@ -62,11 +62,6 @@ def mask_name(name: str) -> str:
     return surname + "*" * (rest - 1) + name[-1]
 
 
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
-
-
 def _line_names(document: dict[str, Any]) -> dict[str, str]:
     return {str(line.get("id")): str(line.get("name") or line.get("peril") or line.get("id"))
             for line in document.get("lines") or [] if isinstance(line, dict)}
@@ -77,10 +72,10 @@ def _claimant_names(session: Session, claims: Sequence[Claim]) -> dict[int, str]
     id_nos = sorted({c.unit_id for c in claims if c.unit_type == "person"})
     households = sorted({c.household_no for c in claims})
     by_id: dict[str, str] = {}
-    for part in _chunks(id_nos):
+    for part in chunks(id_nos):
         by_id.update(session.execute(select(Person.id_no, Person.name).where(Person.id_no.in_(part))).all())
     head: dict[str, str] = {}
-    for part in _chunks(households):
+    for part in chunks(households):
         rows = session.execute(select(Person.household_no, Person.name, Person.relation)
                                .where(Person.household_no.in_(part)).order_by(Person.id)).all()
         first: dict[str, str] = {}
@@ -125,7 +120,7 @@ def post_notice(session: Session, policy_id: int, village_code: str, actor: Acto
     else:
         wanted = list(dict.fromkeys(int(i) for i in claim_ids))
         claims = []
-        for part in _chunks(wanted):
+        for part in chunks(wanted):
             claims += session.scalars(query.where(Claim.id.in_(part))).all()
         found = {c.id for c in claims}
         bad = [i for i in wanted if i not in found]
@@ -153,7 +148,7 @@ def post_notice(session: Session, policy_id: int, village_code: str, actor: Acto
         {"notice_id": notice.id, "claim_id": c.id, "masked_name": mask_name(names[c.id]),
          "natural_village": c.natural_village, "line_name": line_names.get(c.line_id, c.peril), "amount": c.amount}
         for c in claims])
-    for part in _chunks(ids):
+    for part in chunks(ids):
         session.execute(update(Claim).where(Claim.id.in_(part)).values(notice_id=notice.id)
                         .execution_options(synchronize_session=False))
     resolve_objections(session, ids)
@@ -165,7 +160,7 @@ def resolve_objections(session: Session, claim_ids: Sequence[int]) -> int:
     """Mark the open objections of these claims resolved (re-posted or rejected); returns how many."""
     total = 0
     ids = list(claim_ids)
-    for part in _chunks(ids):
+    for part in chunks(ids):
         total += session.execute(update(Objection).where(Objection.claim_id.in_(part), Objection.state == "open")
                                  .values(state="resolved", resolved_at=now())
                                  .execution_options(synchronize_session=False)).rowcount

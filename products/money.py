@@ -45,7 +45,8 @@ class ParsedMoney:
     reason: pd.Series  # reason code from MONEY_REASONS, <NA> where valid
 
 
-def _is_number(v: object) -> bool:
+def is_number(v: object) -> bool:
+    """A numeric cell (int/float, numpy included), not a bool: what Excel/Parquet give for numbers."""
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
@@ -59,7 +60,7 @@ def split_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         text = values.astype("object").where(values.notna(), None)
         return pd.Series(False, index=values.index), text
     obj = values.astype("object")
-    is_num = obj.map(_is_number).astype(bool) & obj.notna()
+    is_num = obj.map(is_number).astype(bool) & obj.notna()
     text = obj.where(~is_num & obj.notna(), None).map(lambda v: None if v is None else str(v))
     return is_num, text
 

@@ -29,6 +29,8 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from .money import is_number
+
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 TEXT_EXTENSIONS = (".csv", ".txt")
 META_COLUMNS = ["source_file", "source_line", "source_extra"]
@@ -344,10 +346,6 @@ class Cells:
     reason: pd.Series
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-
-
 def _all_text(col: pd.Series) -> bool:
     """True when every non-missing cell is a str (a CSV column): the fast, vectorised paths apply."""
     return pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty")
@@ -357,7 +355,7 @@ def number_mask(col: pd.Series) -> pd.Series:
     """True where the cell is a number (int/float, not bool) rather than text: Excel/Parquet cells."""
     if _all_text(col):
         return pd.Series(False, index=col.index)
-    return col.map(lambda v: _is_number(v) and not _blank_cell(v)).astype(bool)
+    return col.map(lambda v: is_number(v) and not _blank_cell(v)).astype(bool)
 
 
 def _as_text(v: Any) -> Any:
