@@ -1,22 +1,63 @@
-"""Actuarial models for next year's premium budget: coverage g(x) and its exact moments, compound aggregate
-loss by FFT with a validation table, credibility, reserving (fitting, budget and backtest to come).  numpy/scipy only; no dependency on the reference libraries at run time."""
+"""Actuarial models for next year's premium budget (numpy/scipy only; no reference library at run time).
 
-from .aggregate import Compound, Frequency, Peril, combine, compound_distribution
+* coverage — the payout function g(x) of a product's bracket line and exact moments of g(X);
+* aggregate — the compound aggregate payout by FFT, with its validation table;
+* severity — truncated/censored MLE with a log-linear trend, chosen by AIC;
+* frequency / credibility — claim rates per head by Bühlmann–Straub across counties;
+* reserving — chain ladder with Mack SE, Bornhuetter–Ferguson;
+* premium / budget — premium principles and next year's budget with parameter uncertainty and what-if;
+* history — the claims history from files or the database; report — the Chinese HTML report;
+* backtest — budget adequacy on simulated counties × years.
+"""
+
+from .aggregate import (
+    Compound,
+    Frequency,
+    Peril,
+    combine,
+    compound_batch,
+    compound_distribution,
+    monte_carlo_summary,
+    simulate_annual_payouts,
+)
+from .budget import Assumptions, BudgetResult, budget
 from .coverage import PayoutFunction
 from .credibility import BuhlmannStraub, buhlmann_straub
+from .frequency import FrequencyFit, fit_frequency
+from .history import claims_from_database, read_claims, read_exposure
+from .premium import PRINCIPLES, band, premium_table
 from .reserving import BornhuetterFerguson, ChainLadder, bornhuetter_ferguson, chain_ladder
+from .severity import FAMILIES, SeverityComparison, SeverityFit, fit_severity
 
 __all__ = [
+    "Assumptions",
     "BornhuetterFerguson",
-    "Compound",
-    "Frequency",
-    "PayoutFunction",
-    "Peril",
-    "combine",
-    "compound_distribution",
+    "BudgetResult",
     "BuhlmannStraub",
     "ChainLadder",
+    "Compound",
+    "FAMILIES",
+    "Frequency",
+    "FrequencyFit",
+    "PRINCIPLES",
+    "PayoutFunction",
+    "Peril",
+    "SeverityComparison",
+    "SeverityFit",
+    "band",
     "bornhuetter_ferguson",
+    "budget",
     "buhlmann_straub",
     "chain_ladder",
+    "claims_from_database",
+    "combine",
+    "compound_batch",
+    "compound_distribution",
+    "monte_carlo_summary",
+    "simulate_annual_payouts",
+    "fit_frequency",
+    "fit_severity",
+    "premium_table",
+    "read_claims",
+    "read_exposure",
 ]
