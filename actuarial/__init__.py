@@ -10,6 +10,7 @@
 * backtest — budget adequacy on simulated counties × years.
 """
 
+from .backtest import BacktestResult, run_backtest, simulate_history
 from .aggregate import (
     Compound,
     Frequency,
@@ -25,11 +26,16 @@ from .coverage import PayoutFunction
 from .credibility import BuhlmannStraub, buhlmann_straub
 from .frequency import FrequencyFit, fit_frequency
 from .history import claims_from_database, read_claims, read_exposure
+from .report import write_report
 from .premium import PRINCIPLES, band, premium_table
 from .reserving import BornhuetterFerguson, ChainLadder, bornhuetter_ferguson, chain_ladder
 from .severity import FAMILIES, SeverityComparison, SeverityFit, fit_severity
 
 __all__ = [
+    "BacktestResult",
+    "run_backtest",
+    "simulate_history",
+    "write_report",
     "Assumptions",
     "BornhuetterFerguson",
     "BudgetResult",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .budget import budget
 from .calc import calc
 from .claims_cmd import claims_group
 from .db import db
@@ -24,7 +25,7 @@ def relief() -> None:
     """防贫保 / 助农保 理赔与救助资金引擎 — claims and relief-fund engine."""
 
 
-for command in (demo, serve, calc, year, synth, db, setup, users, import_, claims_group, notice, payout, fund):
+for command in (demo, serve, calc, year, synth, db, setup, users, import_, claims_group, notice, payout, fund, budget):
     relief.add_command(command)
 
 

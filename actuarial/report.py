@@ -1,0 +1,608 @@
+"""The budget report (保费预算测算报告): a Chinese HTML page with matplotlib charts, and the numbers as CSV/JSON.
+
+:func:`write_report` takes a :class:`actuarial.budget.BudgetResult` and writes under ``out_dir``::
+
+    report.html                  Chinese (English in small type), self-contained except the PNGs below
+    charts/loss_distribution.png density of next year's payout S, budget marked, P10–P90 shaded
+    charts/experience.png        paid per head by year and peril, next year's mean and budget per head
+    charts/whatif.png            current vs draft per principle, per head (only with a what-if)
+    budget.json                  result.to_dict()
+    premiums.csv band.csv experience.csv severity.csv [whatif.csv]   UTF-8 with BOM (Excel), like claims/output.py
+
+Charts use the Agg canvas directly (no pyplot state).  Labels are Chinese when a CJK font is installed
+(:data:`CJK_FONTS`, looked up through ``matplotlib.font_manager``), otherwise English, so that no label is
+ever drawn as tofu boxes.  The HTML is rendered by Jinja2 (Flask's template engine) with autoescaping.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from claims.output import write_csv
+
+__all__ = ["CJK_FONTS", "FAMILY_NAMES", "cjk_font", "write_report"]
+
+#: CJK fonts tried in this order (Debian: fonts-wqy-zenhei, fonts-noto-cjk).
+CJK_FONTS = ("WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
+             "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "AR PL UMing CN")
+#: Severity families in words.
+FAMILY_NAMES = {"lognormal": "对数正态 lognormal", "gamma": "伽马 gamma", "lomax": "Lomax（帕累托 II 型）Pareto II",
+                "pareto": "帕累托 Pareto", "weibull": "威布尔 Weibull"}
+CHART_DPI = 110
+
+
+# ------------------------------------------------------------------------------------------ formatting
+def _yuan(x: Any, decimals: int = 0) -> str:
+    """Money for people: thousands separators, ``decimals`` places (per-head figures use 2)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "" if x is None else str(x)
+    if not math.isfinite(v):
+        return "—"
+    return f"{v:,.{decimals}f}"
+
+
+def _pct(x: Any, decimals: int = 1) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return ""
+    return "—" if not math.isfinite(v) else f"{v * 100:.{decimals}f}%"
+
+
+def _num(x: Any, decimals: int = 2) -> str:
+    if isinstance(x, (bool, np.bool_)):
+        return "是 yes" if x else "否 no"
+    if isinstance(x, (int, np.integer)):
+        return f"{int(x):,}"
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        if not math.isfinite(v):
+            return "—"
+        if v != 0 and abs(v) < 1e-3:
+            return f"{v:.2e}"
+        return f"{v:,.{decimals}f}"
+    return "" if x is None else str(x)
+
+
+def _sci(x: Any) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    return "—" if not math.isfinite(v) else f"{v:+.2e}"
+
+
+#: A formatted number (money, count, percentage, ratio or "—"): right-aligned in the tables.
+_NUMERIC = re.compile(r"[-+]?¥?[\d,]+(\.\d+)?(%|e[-+]\d+)?|—|P\d+")
+
+
+def _flat(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """Index levels become columns (named index levels keep their names)."""
+    if frame is None:
+        return pd.DataFrame()
+    if isinstance(frame.index, pd.MultiIndex) or frame.index.name is not None:
+        return frame.reset_index()
+    return frame.copy()
+
+
+def _table(frame: pd.DataFrame, columns: Iterable[tuple[str, str, Callable[[Any], str]]]) -> dict[str, Any]:
+    """Rows of formatted cells: ``columns`` = (column, header, formatter); missing columns are skipped."""
+    cols = [(c, h, f) for c, h, f in columns if c in frame.columns]
+    return {"headers": [h for _c, h, _f in cols],
+            "rows": [[f(row[c]) for c, _h, f in cols] for _i, row in frame.iterrows()]}
+
+
+_QUANTITIES = {"mean": ("期望赔付 expected payout", 0), "sd": ("标准差 sd", 0),
+               "budget_total": ("建议预算 budget", 0), "budget_per_head": ("每人预算 budget per head", 2),
+               "prob_exceed": ("超支概率 P(S > B)", -1)}
+
+
+def _comparison_table(frame: pd.DataFrame) -> dict[str, Any]:
+    """Current vs draft (``BudgetResult.comparison()``) with the quantities in words."""
+    from .premium import PRINCIPLES
+
+    flat = _flat(frame)
+    key = flat.columns[0]
+    rows = []
+    for _i, r in flat.iterrows():
+        q = str(r[key])
+        label, decimals = _QUANTITIES.get(q, (q, 2))
+        if q.startswith("per_head:"):
+            label, decimals = f"每人保费 per head · {PRINCIPLES.get(q.split(':', 1)[1], q)}", 2
+        fmt = (lambda v: _pct(v)) if decimals < 0 else (lambda v, d=decimals: _yuan(v, d))
+        change = _pct(r["change"]) if decimals < 0 else _yuan(r["change"], max(decimals, 0))
+        if change and change[0].isdigit():
+            change = "+" + change
+        rows.append([label, fmt(r["current"]), fmt(r["draft"]), change,
+                     "—" if not math.isfinite(float(r["ratio"])) else f"{float(r['ratio']):.3f}"])
+    return {"headers": ["项目 quantity", "现行 current", "草案 draft", "变化 change", "比值 ratio"], "rows": rows}
+
+
+# ------------------------------------------------------------------------------------------ fonts
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """Name of an installed CJK font from :data:`CJK_FONTS` (None when there is none)."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in installed:
+            return name
+    return None
+
+
+class _Labels:
+    """Chart labels: Chinese (with the English in brackets where short) when a CJK font exists, else English."""
+
+    def __init__(self, chinese: bool) -> None:
+        self.chinese = chinese
+
+    def __call__(self, zh: str, en: str) -> str:
+        return zh if self.chinese else en
+
+
+def _rc(font: str | None) -> dict[str, Any]:
+    family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    return {"font.family": family, "axes.unicode_minus": False, "font.size": 10}
+
+
+# ------------------------------------------------------------------------------------------ charts
+def _coarse_density(pmf: np.ndarray, bucket: float, lo: float, hi: float,
+                    bins: int = 160) -> tuple[np.ndarray, np.ndarray]:
+    """Density of S on ``bins`` equal cells of [lo, hi]: (cell probability from the cdf) / cell width."""
+    cdf = np.cumsum(pmf)
+    edges = np.linspace(lo, hi, bins + 1)
+    idx = np.clip(np.floor(edges / bucket + 0.5).astype(np.int64) - 1, -1, pmf.size - 1)
+    at = np.where(idx >= 0, cdf[np.maximum(idx, 0)], 0.0)
+    dens = np.diff(at) / np.diff(edges)
+    return 0.5 * (edges[:-1] + edges[1:]), dens
+
+
+def _loss_chart(result: Any, path: Path, label: _Labels) -> None:
+    from matplotlib.figure import Figure
+
+    dist = result.predictive
+    pmf = np.asarray(dist.pmf, dtype=float)
+    b = float(dist.bucket)
+
+    def q(p: float) -> float:
+        return float(dist.quantile(p))
+
+    lo, hi = q(0.0005), max(q(0.9995), float(result.budget_total) * 1.05)
+    lo = max(0.0, lo - 0.05 * (hi - lo))
+    scale = 1e4 if hi >= 1e5 else 1.0  # 万元 for county-size totals, 元 for small ones
+    unit_zh, unit_en = ("万元", "10,000 yuan") if scale > 1 else ("元", "yuan")
+    x, dens = _coarse_density(pmf, b, lo, hi)
+    p10, p90 = (float(result.band.loc[p, "total"]) if p in result.band.index else q(p) for p in (0.10, 0.90))
+    fig = Figure(figsize=(8, 4.2), dpi=CHART_DPI)
+    ax = fig.add_subplot()
+    ax.plot(x / scale, dens * scale, color="#1f4e79", lw=1.6,
+            label=label("预测分布（含参数不确定性）", "predictive distribution"))
+    plug = getattr(result, "plug_in", None)
+    if plug is not None:
+        xp, dp = _coarse_density(np.asarray(plug.pmf, dtype=float), float(plug.bucket), lo, hi)
+        ax.plot(xp / scale, dp * scale, color="#7f7f7f", lw=1.0, ls="--", label=label("点估计分布", "plug-in"))
+    band = (x >= p10) & (x <= p90)
+    ax.fill_between(x[band] / scale, 0, dens[band] * scale, color="#9dc3e6", alpha=0.6,
+                    label=label("P10–P90 区间", "P10–P90 band"))
+    budget = float(result.budget_total)
+    ax.axvline(budget / scale, color="#c00000", lw=1.8,
+               label=label(f"建议预算 {budget / scale:,.1f} {unit_zh}", f"budget {budget / scale:,.1f} ({unit_en})"))
+    ax.axvline(float(dist.mean) / scale, color="#548235", lw=1.0, ls=":",
+               label=label("期望赔付", "expected payout"))
+    ax.set_xlabel(label(f"明年赔付总额 S（{unit_zh}）", f"next year's total payout S ({unit_en})"))
+    ax.set_ylabel(label(f"概率密度（每{unit_zh}）", f"density (per {unit_en})"))
+    ax.set_title(label(f"{result.year} 年赔付总额分布", f"Distribution of total payout, {result.year}"))
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+
+
+def _experience_frame(result: Any) -> pd.DataFrame:
+    """The experience table (year × peril) with its index levels as columns."""
+    return _flat(result.experience)
+
+
+def _line_names(result: Any) -> dict[str, str]:
+    """line id → line name, from the modelled perils and the lines priced at experience."""
+    names = {p.line_id: p.name for p in result.perils}
+    extra = getattr(result, "experience_lines", None)
+    if isinstance(extra, pd.DataFrame) and {"line_id", "name"} <= set(extra.columns):
+        names.update(dict(zip(extra["line_id"], extra["name"])))
+    return names
+
+
+def _experience_chart(result: Any, path: Path, label: _Labels) -> None:
+    from matplotlib.figure import Figure
+
+    exp = _experience_frame(result)
+    fig = Figure(figsize=(8, 4.2), dpi=CHART_DPI)
+    ax = fig.add_subplot()
+    names = _line_names(result)
+    per_peril = "peril" in exp.columns and "paid_per_head" in exp.columns
+    if per_peril and not exp.empty:
+        table = exp.pivot_table(index="year", columns="peril", values="paid_per_head", aggfunc="sum").fillna(0.0)
+        years = [int(y) for y in table.index]
+        bottom = np.zeros(len(years))
+        colors = ["#1f4e79", "#ed7d31", "#70ad47", "#ffc000", "#5b9bd5", "#a5a5a5"]
+        for i, peril in enumerate(table.columns):
+            vals = table[peril].to_numpy(dtype=float)
+            name = names.get(peril, peril) if label.chinese else peril
+            ax.bar([str(y) for y in years], vals, bottom=bottom, color=colors[i % len(colors)], label=name, width=0.6)
+            bottom += vals
+    nxt = str(result.year)
+    mean_ph = float(result.predictive.mean) / float(result.heads)
+    ax.bar([nxt], [mean_ph], color="#d9d9d9", edgecolor="#7f7f7f", hatch="//", width=0.6,
+           label=label(f"{result.year} 期望赔付", f"{result.year} expected payout"))
+    ax.scatter([nxt], [float(result.budget_per_head)], color="#c00000", marker="D", zorder=5,
+               label=label(f"{result.year} 建议预算（每人）", f"{result.year} budget per head"))
+    ax.set_xlabel(label("年度", "year"))
+    ax.set_ylabel(label("每人赔付（元）", "paid per head (yuan)"))
+    ax.set_title(label("历年每人赔付（按责任）与明年预算", "Paid per head by year and peril, and next year's budget"))
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+
+
+def _whatif_chart(result: Any, path: Path, label: _Labels) -> None:
+    from matplotlib.figure import Figure
+
+    from .premium import PRINCIPLES
+
+    draft = result.whatif
+    keys = [k for k in PRINCIPLES if k in result.premiums.index and k in draft.premiums.index]
+    cur = [float(result.premiums.loc[k, "per_head"]) for k in keys]
+    new = [float(draft.premiums.loc[k, "per_head"]) for k in keys]
+    short_zh = {"expected_value": "期望值", "standard_deviation": "标准差", "var": "VaR", "tvar": "TVaR",
+                "cost_of_capital": "资本成本"}
+    short_en = {"expected_value": "expected value", "standard_deviation": "std. dev.", "var": "VaR", "tvar": "TVaR",
+                "cost_of_capital": "cost of capital"}
+    ticks = [label(short_zh.get(k, k), short_en.get(k, k)) for k in keys]
+    fig = Figure(figsize=(8, 4.2), dpi=CHART_DPI)
+    ax = fig.add_subplot()
+    xs = np.arange(len(keys))
+    w = 0.38
+    b1 = ax.bar(xs - w / 2, cur, w, color="#1f4e79",
+                label=label(f"现行 {result.product_name}", f"current {result.product_code}"))
+    b2 = ax.bar(xs + w / 2, new, w, color="#ed7d31",
+                label=label(f"草案 {draft.product_name}", f"draft {draft.product_code}"))
+    for bars in (b1, b2):
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)
+    ax.set_xticks(xs, ticks)
+    ax.set_ylabel(label("每人保费（元）", "premium per head (yuan)"))
+    ax.set_title(label("方案比较：各保费原则下的每人保费", "What-if: premium per head by principle"))
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+
+
+def write_charts(result: Any, charts_dir: str | Path) -> dict[str, Path]:
+    """The report's PNG charts under ``charts_dir``; returns {name: path}."""
+    import matplotlib
+
+    out = Path(charts_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    font = cjk_font()
+    label = _Labels(font is not None)
+    paths = {"loss_distribution": out / "loss_distribution.png", "experience": out / "experience.png"}
+    # the CJK fonts are registered at weight 500 only: matplotlib logs a "Failed to find font weight" warning
+    # for every text drawn at the default weight 400 and then uses the 500 face, which is what we want
+    fm_log = logging.getLogger("matplotlib.font_manager")
+    old_level = fm_log.level
+    fm_log.setLevel(logging.ERROR)
+    try:
+        with matplotlib.rc_context(_rc(font)):
+            _draw_all(result, paths, label)
+    finally:
+        fm_log.setLevel(old_level)
+    return paths
+
+
+def _draw_all(result: Any, paths: dict[str, Path], label: _Labels) -> None:
+    _loss_chart(result, paths["loss_distribution"], label)
+    _experience_chart(result, paths["experience"], label)
+    if getattr(result, "whatif", None) is not None:
+        paths["whatif"] = paths["loss_distribution"].parent / "whatif.png"
+        _whatif_chart(result, paths["whatif"], label)
+
+
+# ------------------------------------------------------------------------------------------ numbers
+def severity_frame(result: Any) -> pd.DataFrame:
+    """One row per peril × fitted family: the AIC comparison, with the chosen family flagged."""
+    frames = []
+    for p in result.perils:
+        t = _flat(p.severity.table)
+        if "family" not in t.columns:
+            t = t.rename(columns={t.columns[0]: "family"}) if len(t.columns) else t
+        t.insert(0, "line_id", p.line_id)
+        t.insert(1, "line_name", p.name)
+        t["chosen"] = t["family"] == p.severity.best.family
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def write_numbers(result: Any, out_dir: str | Path) -> dict[str, Path]:
+    """budget.json and the CSV files (UTF-8 with BOM) under ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"budget.json": out / "budget.json"}
+    paths["budget.json"].write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, allow_nan=False) + "\n",
+                                    encoding="utf-8")
+    paths["premiums.csv"] = write_csv(_flat(result.premiums), out / "premiums.csv")
+    paths["band.csv"] = write_csv(_flat(result.band), out / "band.csv")
+    paths["experience.csv"] = write_csv(_flat(result.experience), out / "experience.csv")
+    paths["severity.csv"] = write_csv(severity_frame(result), out / "severity.csv")
+    if getattr(result, "whatif", None) is not None:
+        paths["whatif.csv"] = write_csv(_flat(result.comparison()), out / "whatif.csv")
+    return paths
+
+
+# ------------------------------------------------------------------------------------------ HTML
+def _trend(fit: Any) -> float:
+    try:
+        return float(fit.params.get("trend", 0.0))
+    except AttributeError:
+        return float("nan")
+
+
+def _context(result: Any, charts: dict[str, Path], out_dir: Path) -> dict[str, Any]:
+    from .premium import PRINCIPLES
+
+    a = result.assumptions
+    heads = int(result.heads)
+    premiums = _flat(result.premiums)
+    if "principle" not in premiums.columns:
+        premiums = premiums.rename(columns={"index": "principle"})
+    premiums_rows = []
+    for _i, row in premiums.iterrows():
+        key = row.get("principle", "")
+        premiums_rows.append({
+            "chosen": key == a.principle,
+            "cells": [row.get("label", PRINCIPLES.get(key, key)), _yuan(row["risk_premium"]), _yuan(row["total"]),
+                      _yuan(row["per_head"], 2), _pct(row["prob_exceed"])],
+        })
+    band = _flat(result.band)
+    band_rows = [[f"P{round(float(r['p']) * 100):d}", _yuan(r["total"]), _yuan(r["per_head"], 2)]
+                 for _i, r in band.iterrows()]
+    perils = []
+    for p in result.perils:
+        best = p.severity.best
+        aic = _flat(p.severity.table)
+        if "family" not in aic.columns and len(aic.columns):
+            aic = aic.rename(columns={aic.columns[0]: "family"})
+        perils.append({
+            "name": p.name, "line_id": p.line_id,
+            "cells": [f"{p.name}（{p.line_id}）", FAMILY_NAMES.get(best.family, best.family), _pct(_trend(best)),
+                      _num(float(p.events), 1), f"{float(p.events) / heads * 1000:,.2f}", _yuan(p.mean), _yuan(p.sd),
+                      _yuan(float(p.mean) / heads, 2)],
+            "aic": _table(aic, [
+                ("family", "分布 family", lambda v: FAMILY_NAMES.get(v, v)),
+                ("loglik", "对数似然 log-lik", lambda v: _num(v, 1)),
+                ("k", "参数个数 k", _num),
+                ("aic", "AIC", lambda v: _num(v, 1)),
+                ("delta_aic", "ΔAIC", lambda v: _num(v, 1)),
+                ("converged", "收敛 converged", _num),
+                ("params", "参数 parameters", str),
+            ]),
+            "chosen": best.family,
+            "n": getattr(best, "n", None),
+            "truncation": getattr(best, "truncation", 0.0),
+        })
+    exp = _table(_experience_frame(result), [
+        ("year", "年度 year", lambda v: str(int(v))),
+        ("county", "区划 county", str),
+        ("peril", "责任 line", str),
+        ("claims", "件数 claims", _num),
+        ("heads", "参保人数 heads", lambda v: _yuan(v, 0)),
+        ("ground_up", "费用合计 ground-up（元）", _yuan),
+        ("paid", "赔付合计 paid（元）", _yuan),
+        ("paid_per_head", "每人赔付 per head（元）", lambda v: _yuan(v, 2)),
+    ])
+    val = _table(_flat(result.validation), [
+        ("what", "项目 what", str), ("stat", "统计量 stat", str),
+        ("exact", "精确值 exact", lambda v: _num(v, 2)), ("computed", "计算值 computed", lambda v: _num(v, 2)),
+        ("rel_error", "相对误差 rel. error", _sci),
+    ])
+    whatif = None
+    if getattr(result, "whatif", None) is not None:
+        d = result.whatif
+        whatif = {"name": d.product_name, "code": d.product_code, "budget_total": _yuan(d.budget_total),
+                  "budget_per_head": _yuan(d.budget_per_head, 2), "table": _comparison_table(result.comparison()),
+                  "change": _pct(float(d.budget_total) / float(result.budget_total) - 1.0)
+                  if float(result.budget_total) > 0 else "—"}
+    imgs = {k: p.relative_to(out_dir).as_posix() for k, p in charts.items()}
+    level_text = f"{a.level:.1%}".replace(".0%", "%")
+    return {
+        "r": result, "a": a, "heads": f"{heads:,}",
+        "principle_label": PRINCIPLES.get(a.principle, a.principle),
+        "level_text": level_text,
+        "uses_level": a.principle in ("var", "tvar"),
+        "budget_total": _yuan(result.budget_total), "budget_per_head": _yuan(result.budget_per_head, 2),
+        "prob_exceed": _pct(result.prob_exceed), "mean_total": _yuan(result.predictive.mean),
+        "mean_per_head": _yuan(float(result.predictive.mean) / heads, 2), "sd_total": _yuan(result.predictive.sd),
+        "expense": _pct(a.expense_ratio, 0), "premiums": premiums_rows, "band": band_rows, "perils": perils,
+        "experience": exp, "validation": val, "notes": list(result.notes), "whatif": whatif, "imgs": imgs,
+        "bootstrap": a.bootstrap, "seed": a.seed, "year_cv_floor": _pct(a.year_cv_floor, 0),
+    }
+
+
+TEMPLATE = r"""<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ r.product_name }} {{ r.year }}年度保费预算测算报告</title>
+<style>
+body { font-family: "PingFang SC", "Microsoft YaHei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", sans-serif;
+       margin: 2em auto; max-width: 1000px; padding: 0 1em; color: #222; line-height: 1.6; }
+h1 { font-size: 1.6em; border-bottom: 3px solid #1f4e79; padding-bottom: .3em; }
+h2 { font-size: 1.25em; margin-top: 2em; color: #1f4e79; }
+small, .en { color: #666; font-size: .8em; font-weight: normal; }
+table { border-collapse: collapse; margin: .6em 0; font-size: .92em; }
+th, td { border: 1px solid #ccc; padding: .3em .6em; }
+th { background: #eef3f8; text-align: left; }
+td.num { text-align: right; white-space: nowrap; }
+tr.chosen td { background: #fff2cc; font-weight: bold; }
+.headline { display: flex; flex-wrap: wrap; gap: 1em; margin: 1em 0; }
+.card { border: 1px solid #9dc3e6; border-radius: 6px; padding: .6em 1em; min-width: 12em; background: #f7fbff; }
+.card .value { font-size: 1.5em; font-weight: bold; color: #1f4e79; }
+img.chart { max-width: 100%; border: 1px solid #ddd; }
+ul.notes li { margin: .2em 0; }
+</style>
+</head>
+<body>
+<h1>{{ r.product_name }} {{ r.year }}年度保费预算测算报告
+  <br><small>Premium budget report, {{ r.product_code }}, policy year {{ r.year }}</small></h1>
+
+<section id="headline">
+<h2>测算结论 <small>headline</small></h2>
+<div class="headline">
+  <div class="card"><div>建议预算 <span class="en">budget</span></div>
+    <div class="value" id="budget-total">¥{{ budget_total }}</div></div>
+  <div class="card"><div>每人保费 <span class="en">per head</span></div>
+    <div class="value" id="budget-per-head">¥{{ budget_per_head }}</div></div>
+  <div class="card"><div>超支概率 P(S &gt; 预算) <span class="en">probability of exceeding</span></div>
+    <div class="value" id="prob-exceed">{{ prob_exceed }}</div></div>
+  <div class="card"><div>参保人数 <span class="en">insured heads</span></div>
+    <div class="value" id="heads">{{ heads }}</div></div>
+</div>
+<p>预算按 <b>{{ principle_label }}</b>{% if uses_level %}（置信水平 {{ level_text }}）{% endif %} 确定，
+费用率 {{ expense }}：预算 = 风险保费 ÷ (1 − 费用率)。明年赔付总额期望 ¥{{ mean_total }}（每人 ¥{{ mean_per_head }}），
+标准差 ¥{{ sd_total }}。
+<br><small>The budget follows the {{ principle_label.split(' / ')[-1] }} principle{% if uses_level %} at {{ level_text }}{% endif %},
+grossed up for a {{ expense }} expense ratio. Expected payout ¥{{ mean_total }} (¥{{ mean_per_head }} per head).</small></p>
+</section>
+
+<section id="distribution">
+<h2>明年赔付总额分布 <small>distribution of next year's total payout</small></h2>
+<img class="chart" src="{{ imgs.loss_distribution }}" alt="明年赔付总额的概率分布，红线为建议预算，浅蓝为 P10–P90 区间 / density of next year's total payout with the budget marked and the P10–P90 band shaded">
+</section>
+
+<section id="premiums">
+<h2>各保费原则 <small>premium principles</small></h2>
+<table>
+<tr><th>原则 principle</th><th>风险保费 risk premium（元）</th><th>含费用预算 total（元）</th><th>每人 per head（元）</th><th>P(S &gt; 预算)</th></tr>
+{% for row in premiums %}<tr{% if row.chosen %} class="chosen"{% endif %}>{% for c in row.cells %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+<p><small>期望值 θ = {{ a.theta }}；标准差 κ = {{ a.kappa }}；VaR/TVaR p = {{ level_text }}；资本成本 r = {{ a.coc_rate }}，资本 = TVaR<sub>{{ a.coc_level }}</sub> − E[S]。
+Highlighted: the principle that sets the budget.</small></p>
+</section>
+
+<section id="band">
+<h2>赔付区间 P10–P90 <small>payout band (without expenses)</small></h2>
+<table>
+<tr><th>分位 quantile</th><th>赔付总额 total（元）</th><th>每人 per head（元）</th></tr>
+{% for row in band %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+</section>
+
+<section id="perils">
+<h2>分责任测算 <small>by line (peril)</small></h2>
+<table>
+<tr><th>责任 line</th><th>选用损失分布 severity</th><th>年趋势 trend</th><th>预计事件数 events</th><th>每千人事件 per 1,000 heads</th>
+<th>期望赔付 mean（元）</th><th>标准差 sd（元）</th><th>每人期望赔付 per head（元）</th></tr>
+{% for p in perils %}<tr>{% for c in p.cells %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% for p in perils %}
+<h3>{{ p.name }} <small>{{ p.line_id }}：损失分布 AIC 比较 severity families by AIC{% if p.n %}，{{ p.n }} 个观测 observations{% endif %}{% if p.truncation %}，左截断于 truncated at ¥{{ '{:,.0f}'.format(p.truncation) }}{% endif %}</small></h3>
+<table>
+<tr>{% for h in p.aic.headers %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in p.aic.rows %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% endfor %}
+</section>
+
+<section id="experience">
+<h2>历年赔付经验 <small>experience by year and line</small></h2>
+<img class="chart" src="{{ imgs.experience }}" alt="历年每人赔付（按责任堆叠）及明年期望赔付与建议预算 / paid per head by year and line, with next year's expected payout and budget">
+<table>
+<tr>{% for h in experience.headers %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in experience.rows %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+</section>
+
+{% if whatif %}
+<section id="whatif">
+<h2>方案比较 <small>what-if: draft {{ whatif.code }}</small></h2>
+<p>草案「{{ whatif.name }}」的建议预算 ¥{{ whatif.budget_total }}（每人 ¥{{ whatif.budget_per_head }}），较现行方案变化 {{ whatif.change }}。
+<br><small>Same fitted severity and frequency, priced under the draft schedule.</small></p>
+<img class="chart" src="{{ imgs.whatif }}" alt="现行与草案在各保费原则下的每人保费比较 / current vs draft premium per head by principle">
+<table>
+<tr>{% for h in whatif.table.headers %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in whatif.table.rows %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+</section>
+{% endif %}
+
+<section id="validation">
+<h2>计算校验 <small>validation: exact vs computed moments</small></h2>
+<table>
+<tr>{% for h in validation.headers %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in validation.rows %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+</section>
+
+<section id="notes">
+<h2>说明 <small>notes</small></h2>
+{% if notes %}<ul class="notes">{% for n in notes %}<li>{{ n }}</li>{% endfor %}</ul>{% else %}<p>无 <small>none</small></p>{% endif %}
+</section>
+
+<section id="method">
+<h2>方法说明 <small>method</small></h2>
+<ol>
+<li><b>趋势与现行化</b>：历年费用按年趋势 (1+i)<sup>T+1−t</sup> 调整到明年，再套用明年的赔付方案 g(x)（起付线、分段比例、封顶）。
+ <small>On-level: ground-up amounts trended to next year and next year's schedule re-applied (Loss Models ch. 8).</small></li>
+<li><b>截断极大似然</b>：对数正态、伽马、Lomax 分布以极大似然拟合，数据在报告门槛处左截断、在封顶处右删失，含对数线性趋势，按 AIC 选择。
+ <small>Severity: MLE with left truncation and right censoring, log-linear trend, choice by AIC.</small></li>
+<li><b>信度</b>：出险频率按 Bühlmann–Straub 信度（权重为参保人数）在县间加权，年度系统性波动变异系数下限 {{ year_cv_floor }}。
+ <small>Frequency: Bühlmann–Straub credibility across counties (weights = heads); systemic year cv floored at {{ year_cv_floor }}.</small></li>
+<li><b>FFT 复合分布</b>：每次事件赔付 Y = g(X) 按舍入法离散化，以快速傅里叶变换求复合（负二项）分布，各责任的变换相乘；精确矩用于校验。
+ <small>Aggregate: rounding discretisation of the payout, FFT compound with padding, perils multiplied; exact moments for validation.</small></li>
+<li><b>参数不确定性</b>：参数的 {{ bootstrap }} 次参数自助抽样（种子 {{ seed }}），预测分布为各抽样复合分布的等权混合。
+ <small>Parameter uncertainty: parametric bootstrap, predictive = equal-weight mixture of {{ bootstrap }} compounds.</small></li>
+<li><b>保费原则</b>：期望值、标准差、VaR、TVaR（Acerbi–Tasche 形式 q<sub>p</sub> + E[(S−q<sub>p</sub>)<sub>+</sub>]/(1−p)）、资本成本；各除以 (1 − 费用率)。
+ <small>Premium principles; TVaR in the Acerbi–Tasche (expected shortfall) form, not actuar's CTE.</small></li>
+</ol>
+<p><small>数据文件 Numbers: <a href="budget.json">budget.json</a>, <a href="premiums.csv">premiums.csv</a>, <a href="band.csv">band.csv</a>,
+<a href="experience.csv">experience.csv</a>, <a href="severity.csv">severity.csv</a>{% if whatif %}, <a href="whatif.csv">whatif.csv</a>{% endif %}.</small></p>
+</section>
+</body>
+</html>
+"""
+
+
+def render_html(result: Any, charts: dict[str, Path], out_dir: str | Path) -> str:
+    """The report page as a string (image paths relative to ``out_dir``)."""
+    from jinja2 import Environment
+    from markupsafe import Markup
+
+    env = Environment(autoescape=True, trim_blocks=False, lstrip_blocks=False)
+    env.filters["numclass"] = lambda text: Markup(' class="num"') if _NUMERIC.fullmatch(str(text)) else ""
+    return env.from_string(TEMPLATE).render(**_context(result, charts, Path(out_dir)))
+
+
+def write_report(result: Any, out_dir: str | Path) -> Path:
+    """Write report.html, charts/*.png, budget.json and the CSV files under ``out_dir``; return report.html's path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    charts = write_charts(result, out / "charts")
+    write_numbers(result, out)
+    page = out / "report.html"
+    page.write_text(render_html(result, charts, out), encoding="utf-8")
+    return page

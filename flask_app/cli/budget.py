@@ -1,0 +1,178 @@
+"""``relief budget``: next year's premium budget from the claims history, with its report; ``relief budget backtest``.
+
+Stateless like ``relief year``: files (or the database with ``--database``) in, a report directory out.
+The work is done by :func:`actuarial.budget.budget`, :func:`actuarial.report.write_report` and
+:func:`actuarial.backtest.run_backtest`; this module only wires options, files and messages.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import open_db, stage_printer
+
+PRINCIPLE_CHOICES = ("expected_value", "standard_deviation", "var", "tvar", "cost_of_capital")
+
+
+def _load_product(ref: str, what: str) -> Any:
+    from products import ProductError, load_product
+
+    try:
+        return load_product(ref)
+    except ProductError as exc:
+        raise click.UsageError(f"{what} {ref}: {exc}") from None
+
+
+def _history(claims_path: str | None, exposure_path: str | None, database_url: str | None,
+             product: Any) -> tuple[Any, Any]:
+    """(claims, exposure) from the files or from the database (``--database`` without a URL = the configured one)."""
+    from actuarial.history import claims_from_database, read_claims, read_exposure
+    from products.tabular import TableError
+
+    if database_url is not None:
+        factory = open_db(None if database_url == "" else database_url)
+        with factory() as session:
+            claims, exposure = claims_from_database(session, product.family)
+        if claims.empty:
+            raise click.ClickException(f"数据库中没有 {product.family} 的理赔记录 / no claims of {product.family} in the database")
+        return claims, exposure
+    try:
+        claims = read_claims(claims_path)
+        exposure = read_exposure(exposure_path) if exposure_path else None
+    except TableError as exc:
+        raise click.ClickException(f"文件有误 / bad file: {exc}") from None
+    if claims.empty:
+        raise click.ClickException(f"{claims_path}: 没有理赔记录 / no claims in the file")
+    return claims, exposure
+
+
+def _print_headline(result: Any, report: Path) -> None:
+    from actuarial.premium import PRINCIPLES
+
+    a = result.assumptions
+    heads = int(result.heads)
+    mean = float(result.predictive.mean)
+    click.echo(f"{result.product_name} [{result.product_code}]  {result.year} 年度预算 / budget for {result.year}")
+    click.echo(f"参保人数 / insured heads: {heads:,}")
+    click.echo(f"期望赔付 / expected payout: ¥{mean:,.2f}  (每人 / per head ¥{mean / heads:,.2f})")
+    level = f" {a.level:.1%}" if a.principle in ("var", "tvar") else ""
+    click.echo(f"建议预算 / budget [{PRINCIPLES.get(a.principle, a.principle)}{level}, 费用率 / expense ratio "
+               f"{a.expense_ratio:.0%}]: ¥{float(result.budget_total):,.2f}  "
+               f"每人 / per head ¥{float(result.budget_per_head):,.2f}")
+    click.echo(f"超支概率 / P(S > budget): {float(result.prob_exceed):.1%}")
+    band = result.band
+    if 0.1 in band.index and 0.9 in band.index:
+        click.echo(f"每人赔付 P10–P90 / payout per head P10–P90: ¥{float(band.loc[0.1, 'per_head']):,.2f} – "
+                   f"¥{float(band.loc[0.9, 'per_head']):,.2f}")
+    if result.whatif is not None:
+        d = result.whatif
+        current = float(result.budget_total)
+        change = float(d.budget_total) / current - 1.0 if current > 0 else float("nan")
+        click.echo(f"草案 / draft {d.product_name} [{d.product_code}]: ¥{float(d.budget_total):,.2f}  每人 / per head "
+                   f"¥{float(d.budget_per_head):,.2f}  ({change:+.1%})")
+    for note in result.notes:
+        click.echo(f"  注 / note: {note}")
+    click.echo(f"报告 / report: {report}")
+
+
+@click.group("budget", invoke_without_command=True)
+@click.option("--claims", "claims_path", type=click.Path(exists=True, dir_okay=False),
+              help="理赔历史（历史格式或引擎 claims.csv）/ claims history (history layout or the engine's claims.csv)")
+@click.option("--exposure", "exposure_path", type=click.Path(exists=True, dir_okay=False),
+              help="参保人数 year,county,heads / insured heads by year and county")
+@click.option("--product", "product_ref", help="明年的产品（目录名或 YAML）/ next year's product (catalog name or YAML)")
+@click.option("--year", type=int, help="预算年度 / the policy year to budget")
+@click.option("--heads", type=click.IntRange(min=1), help="明年参保人数 / insured heads next year")
+@click.option("--draft", "draft_ref", help="草案产品（比较方案）/ a draft product version to compare")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="报告目录 / report directory")
+@click.option("--database", "database_url", is_flag=False, flag_value="", default=None,
+              help="从数据库读取理赔历史（可给 URL，默认为已配置的数据库）/ read the history from the database "
+                   "(optionally its URL; default: DATABASE_URL or the embedded SQLite)")
+@click.option("--expense-ratio", default=0.15, show_default=True, type=click.FloatRange(0.0, 1.0, max_open=True),
+              help="费用率 / expense ratio")
+@click.option("--principle", default="var", show_default=True, type=click.Choice(PRINCIPLE_CHOICES),
+              help="确定预算的保费原则 / the premium principle that sets the budget")
+@click.option("--level", default=0.95, show_default=True, type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+              help="VaR/TVaR 置信水平 / VaR/TVaR level")
+@click.option("--bootstrap", default=40, show_default=True, type=click.IntRange(min=0),
+              help="参数自助抽样次数 / parameter bootstrap draws")
+@click.option("--seed", default=20260101, show_default=True, type=int, help="随机种子 / random seed")
+@click.option("--trend", type=float, default=None, help="费用年趋势（默认拟合）/ annual severity trend (default: fitted)")
+@click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages")
+@click.pass_context
+def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | None, product_ref: str | None,
+           year: int | None, heads: int | None, draft_ref: str | None, out_dir: str | None, database_url: str | None,
+           expense_ratio: float, principle: str, level: float, bootstrap: int, seed: int, trend: float | None,
+           quiet: bool) -> None:
+    """保费预算测算 / Next year's premium budget and its report from the claims history."""
+    if ctx.invoked_subcommand is not None:
+        return
+    missing = [name for name, value in (("--product", product_ref), ("--year", year), ("--out", out_dir))
+               if value is None]
+    if missing:
+        raise click.UsageError(f"缺少参数 {', '.join(missing)} / missing option(s) {', '.join(missing)}")
+    if claims_path is None and database_url is None:
+        raise click.UsageError("请给出 --claims 文件或 --database / give a --claims file or --database")
+    if claims_path is not None and database_url is not None:
+        raise click.UsageError("--claims 与 --database 只能选一个 / use either --claims or --database, not both")
+    if exposure_path is None and heads is None and database_url is None:
+        raise click.UsageError("请给出 --exposure 文件或 --heads / give an --exposure file or --heads")
+    say = stage_printer(quiet)
+    from actuarial.budget import Assumptions
+    from actuarial.budget import budget as run_budget
+    from actuarial.report import write_report
+
+    product = _load_product(product_ref, "产品 / product")
+    draft = _load_product(draft_ref, "草案 / draft") if draft_ref else None
+    say("读取理赔历史 / reading the claims history")
+    claims, exposure = _history(claims_path, exposure_path, database_url, product)
+    assumptions = Assumptions(expense_ratio=expense_ratio, principle=principle, level=level, bootstrap=bootstrap,
+                              seed=seed, trend=trend)
+    say("拟合与测算 / fitting and pricing")
+    started = time.perf_counter()
+    try:
+        result = run_budget(claims, exposure, product, year, heads=heads, draft=draft, assumptions=assumptions)
+    except (ValueError, KeyError) as exc:
+        message = exc.args[0] if exc.args else str(exc)
+        raise click.ClickException(f"无法测算 / cannot compute the budget: {message}") from None
+    say(f"写出报告 / writing {out_dir}")
+    report = write_report(result, out_dir)
+    _print_headline(result, report)
+    click.echo(f"用时 / time: {time.perf_counter() - started:.1f}s")
+
+
+@budget.command("backtest")
+@click.option("--counties", default=40, show_default=True, type=click.IntRange(min=2), help="模拟县数 / counties")
+@click.option("--years", default=6, show_default=True, type=click.IntRange(min=4),
+              help="模拟年数（最后一年用于检验）/ years simulated (the last is scored)")
+@click.option("--replications", default=30, show_default=True, type=click.IntRange(min=1), help="重复次数 / replications")
+@click.option("--level", default=0.95, show_default=True, type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+              help="预算分位 / budget quantile level")
+@click.option("--bootstrap", default=20, show_default=True, type=click.IntRange(min=0),
+              help="每次拟合的参数抽样次数 / parameter draws per fit")
+@click.option("--seed", default=20260101, show_default=True, type=int, help="随机种子 / random seed")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="结果目录（backtest.json、counties.csv）/ output directory")
+def backtest(counties: int, years: int, replications: int, level: float, bootstrap: int, seed: int,
+             out_dir: str | None) -> None:
+    """预算充足性回测 / Backtest of budget adequacy on simulated counties (actuarial.md G7)."""
+    from actuarial.backtest import run_backtest
+
+    progress = None
+    if sys.stderr.isatty():
+        def progress(done: int, total: int) -> None:
+            click.echo(f"\r… 回测 / backtest {done}/{total}", err=True, nl=done == total)
+    started = time.perf_counter()
+    result = run_backtest(counties, years, replications, level=level, seed=seed, bootstrap=bootstrap,
+                          progress=progress)
+    for line in result.format_lines():
+        click.echo(line)
+    click.echo(f"用时 / time: {time.perf_counter() - started:.1f}s")
+    if out_dir:
+        path = result.write(out_dir)
+        click.echo(f"结果 / results: {path}")
