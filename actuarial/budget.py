@@ -43,7 +43,7 @@ claims/exposure row of an earlier year.  ``product`` is the version whose schedu
    the point estimates, independent lines, transforms multiplied; its bucket is refined (next smaller
    step) until the computed mean and sd agree with the exact ones within 1e-4 (at most 2^18 points).
    Exact payout moments E[g(X)^k] come from :meth:`PayoutFunction.moments`, with a closed form for the
-   Lomax family added here (:class:`_Payout`; the parent integrates Lomax numerically).
+   Lomax family too (:mod:`actuarial.coverage`).
 
 4. **predictive** (parameter uncertainty, step 7) = the equal-weight mixture of ``bootstrap`` compounds
    on ONE common grid (the plug-in bucket; shorter draws padded with zeros), so its pmf is the average
@@ -72,7 +72,7 @@ import pandas as pd
 
 from products.model import Line, Product
 
-from .aggregate import Compound, Frequency, Peril, compound_batch, compound_distribution
+from .aggregate import Compound, Frequency, Peril, _nice_floor, compound_batch, compound_distribution
 from .coverage import PayoutFunction
 from .premium import PRINCIPLES, band, premium_table
 
@@ -283,63 +283,6 @@ class _EmpiricalAmounts:
         keep = out.probs > 0
         out.values, out.probs = out.values[keep], out.probs[keep]
         return out
-
-
-# ------------------------------------------------------------------------------------- Lomax moments
-class _Payout(PayoutFunction):
-    """:class:`PayoutFunction` with closed-form moments for a Lomax (Pareto II) severity too.
-
-    ``PayoutFunction.moments`` has closed forms for lognormal and gamma only and integrates any other
-    family by adaptive quadrature (about 1 s for the 40 bootstrap draws of one line).  For Lomax(α, λ),
-    T = X/(λ + X) ~ Beta(1, α), so the raw partial moments are
-
-        ∫_l^u x^j f(x) dx = λ^j · α · B(j + 1, α − j) · [I(t_u; j + 1, α − j) − I(t_l; j + 1, α − j)]
-
-    (t = x/(λ + x), I the regularised incomplete beta, α > j), and E[g(X)^k] follows as in
-    :mod:`actuarial.coverage`: Σ over pieces (l, u] of Σ_j C(k, j)(c − s·l)^(k−j) s^j ∫_l^u x^j f, plus
-    cap^k·S(x_cap).  Other families, or α ≤ k, use the parent's method.
-    """
-
-    @classmethod
-    def of(cls, g: PayoutFunction) -> _Payout:
-        return cls(g.lower, g.width, g.rate, g.trigger, g.cap, g.start_line, g.name)
-
-    def moments(self, severity: Any, k: Any = (1, 2)) -> Any:
-        name = getattr(getattr(severity, "dist", None), "name", None)
-        ks = np.atleast_1d(np.asarray(k, dtype=int))
-        if name != "lomax":
-            return super().moments(severity, k)
-        shapes, loc, scale = severity.dist._parse_args(*severity.args, **severity.kwds)
-        alpha = float(shapes[0])
-        if loc != 0.0 or not alpha > float(ks.max()):
-            return super().moments(severity, k)
-        out = np.array([self._lomax_moment(alpha, float(scale), int(kk)) for kk in ks])
-        return float(out[0]) if np.ndim(k) == 0 else out
-
-    def _lomax_moment(self, alpha: float, lam: float, k: int) -> float:
-        from math import comb
-
-        from scipy import special
-
-        def partial(l: float, u: float, j: int) -> float:
-            a, b = j + 1.0, alpha - j
-            tl = l / (lam + l) if l > 0 else 0.0
-            tu = 1.0 if not np.isfinite(u) else u / (lam + u)
-            upper = special.betainc(a, b, tu) - special.betainc(a, b, tl)
-            if upper < 0.5:  # the difference on the survival side where it is small (no cancellation)
-                upper = special.betaincc(a, b, tl) - (special.betaincc(a, b, tu) if tu < 1.0 else 0.0)
-            return float(lam**j * alpha * special.beta(a, b) * upper)
-
-        total = 0.0
-        for l, u, c, s in self.pieces():
-            base = c - s * l
-            for j in range(k + 1):
-                coef = comb(k, j) * base ** (k - j) * s**j
-                if coef != 0.0:
-                    total += coef * partial(l, u, j)
-        if np.isfinite(self.x_cap):
-            total += self.cap**k * float((1.0 + self.x_cap / lam) ** (-alpha))
-        return total
 
 
 # ------------------------------------------------------------------------------------- fitted models
@@ -604,12 +547,6 @@ def _on_grid(perils: list[Peril], bucket: float) -> list[Peril]:
             else p for p in perils]
 
 
-def _nice_floor(b: float) -> float:
-    """Largest step in {1, 2, 2.5, 5} × 10^k not above b (the steps :mod:`actuarial.aggregate` uses)."""
-    e = math.floor(math.log10(b))
-    return max(m * 10.0**k for k in (e - 1, e) for m in (1.0, 2.0, 2.5, 5.0) if m * 10.0**k <= b * (1 + 1e-12))
-
-
 def _finer(bucket: float) -> float:
     """The next smaller step in {1, 2, 2.5, 5} × 10^k (the steps :mod:`actuarial.aggregate` chooses from)."""
     e = math.floor(math.log10(bucket) + 1e-9)
@@ -654,7 +591,7 @@ def _price(product: Product, models: dict[str, _LineModel], experience: dict[str
     for line in product.lines:
         if line.kind == "bracket" and line.id in models:
             m = models[line.id]
-            g = _Payout.of(PayoutFunction.from_line(line))
+            g = PayoutFunction.from_line(line)
             best = m.severity.best
             sev = best.frozen(float(year))
             freq = Frequency(m.events, math.sqrt(m.year_cv**2 + m.parameter_cv**2))

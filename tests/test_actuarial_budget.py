@@ -234,15 +234,3 @@ def test_no_exposure_file_assumes_the_given_heads():
     # the sampling error of ≈ 4,900 claims (Poisson SE 1.4%; 10 simulated histories: sd 1.8%), 3 × 1.8% ≈ 5.5%
     (illness,) = result.perils
     assert illness.events * fitted_paid_share(illness) == pytest.approx(5000 * true_paid_share(), rel=0.055)
-
-
-def test_lomax_moments_in_closed_form_match_quadrature():
-    from actuarial.budget import _Payout
-
-    for line_id in ("illness", "schooling", "disaster"):
-        g = PayoutFunction.from_line(product().line(line_id))
-        fast = _Payout.of(g)
-        for alpha, scale in ((2.4, 11_700.0), (3.5, 2_000.0), (40.0, 300_000.0)):
-            severity = stats.lomax(alpha, scale=scale)
-            # reference: the parent's adaptive quadrature of ∫ (x − l)^j f(x) dx on each piece (rel. tol 1e-13)
-            assert np.allclose(fast.moments(severity, (1, 2)), g.moments(severity, (1, 2)), rtol=1e-10, atol=0)

@@ -89,6 +89,17 @@ def test_exact_moments_against_quadrature(illness, name):
     assert g.var(sev) == pytest.approx(exact[1] - exact[0] ** 2, rel=1e-12)
 
 
+@pytest.mark.parametrize("line_id", ["illness", "schooling", "disaster"])
+def test_lomax_closed_form_on_every_catalog_line(line_id):
+    """Lomax partial moments via T = X/(λ + X) ~ Beta(1, α) against quadrature of g(x)^k f(x), for a heavy tail
+    (α = 2.4: no third moment of X, but g is capped), a light one and an almost exponential one."""
+    g = PayoutFunction.from_line(load_product("fangpinbao-weixian-2025").line(line_id))
+    for alpha, scale in ((2.4, 11_700.0), (3.5, 2_000.0), (40.0, 300_000.0)):
+        sev = stats.lomax(alpha, scale=scale)
+        for k, value in zip((1, 2, 3), g.moments(sev, (1, 2, 3))):
+            assert value == pytest.approx(_quad_moment(g, sev, k), rel=1e-9), (alpha, k)
+
+
 def test_lev_is_the_limited_moment(illness):
     g = PayoutFunction.from_line(illness)
     sev = SEVERITIES["lognormal"]
