@@ -23,12 +23,16 @@ claims/exposure row of an earlier year.  ``product`` is the version whose schedu
      ``year_cv_floor``.  Next year's events λ_c = rate_c × E_c,next; E_next: ``heads`` split across
      counties in proportion to the latest year's exposure, else the latest exposure × (1 + g)^(year −
      latest), g the log-linear growth of the total insured heads (flat with one year of exposure; noted);
+   * **development** (报案进展, step 2): when the claims carry ``report_lag`` (quarters from the start of
+     the policy year to the report) over ≥ 3 years, each year's count is multiplied by its chain-ladder
+     factor ultimate/reported (:func:`actuarial.reserving.count_development`, quarterly ages) before the
+     rates are fitted, and the latest year's Mack cv (SE/ultimate) joins the parameter cv below;
    * N ~ negative binomial with mean Σ_c λ_c and mixing cv sqrt(year_cv² + cv_par²), where
      cv_par² = (Σ_c λ_c·cv_par,c / Σ_c λ_c)² + 1/N_obs: the county parameter cvs of ``fit_frequency``
      combined by weight (fully correlated, the cautious choice, since every county's estimate leans on
      the same collective m̂), plus — with several counties — the Poisson cv of the collective level
      itself, 1/sqrt(N_obs) with N_obs the claims observed above d (the credibility cv sqrt((1 − z)â)/λ̂
-     leaves it out and is 0 when â ≤ 0).
+     leaves it out and is 0 when â ≤ 0), plus the development cv² when development was applied.
 
 2. **Other lines** (lump sums, death/disability tables, income drop) have no payout function: each is
    priced at its experience — claims per head (Σ claims / Σ heads over the history) × next year's heads
@@ -356,6 +360,8 @@ def _clean_claims(claims: pd.DataFrame) -> pd.DataFrame:
         "ground_up": pd.to_numeric(claims["ground_up"], errors="coerce").astype("float64"),
         "paid": pd.to_numeric(claims["paid"], errors="coerce").fillna(0.0).astype("float64"),
     })
+    if "report_lag" in claims.columns:
+        out["report_lag"] = pd.to_numeric(claims["report_lag"], errors="coerce").to_numpy(float)
     return out.reset_index(drop=True)
 
 
@@ -428,6 +434,8 @@ def _line_amounts(rows: pd.DataFrame, g: PayoutFunction, d_mode: str, notes: lis
                      "rows with neither amount nor payout were not used")
     out = pd.DataFrame({"year": rows["year"].to_numpy(), "county": rows["county"].to_numpy(), "x": x,
                         "censored": censored})
+    if "report_lag" in rows.columns:
+        out["report_lag"] = rows["report_lag"].to_numpy(float)
     out["in_sample"] = np.isfinite(x) & (x > d)
     below = int((np.isfinite(x) & ~out["in_sample"]).sum())
     if below and d > 0:
@@ -487,7 +495,8 @@ def _fit_line(line: Line, rows: pd.DataFrame, heads: pd.DataFrame, heads_next: p
         notes.append(f"{line.id}: {n_out} 条赔案所在县/年度无承保人数，未计入频率 / {n_out} claims in county-years "
                      "without exposure were left out of the frequency")
     s_d = np.array([float(best.frozen(float(t)).sf(d)) if d > 0 else 1.0 for t in heads.columns])
-    ground_up = counts.to_numpy(float) / s_d[None, :]
+    develop, dev_cv = _development(counted, line.id, notes)
+    ground_up = counts.to_numpy(float) * develop.reindex(heads.columns).fillna(1.0).to_numpy()[None, :] / s_d[None, :]
     h = heads.to_numpy(float)
     ground_up[~np.isfinite(h)] = np.nan
     freq = fit_frequency(ground_up, h, units=list(heads.index), years=list(heads.columns),
@@ -502,12 +511,50 @@ def _fit_line(line: Line, rows: pd.DataFrame, heads: pd.DataFrame, heads_next: p
         # the credibility cv sqrt((1 − z)â)/λ̂ leaves out the error of the collective level m̂ itself (it is 0
         # when â ≤ 0): add the Poisson cv of the pooled rate, 1/sqrt(claims observed above d)
         par_cv = math.sqrt(par_cv**2 + 1.0 / observed)
+    par_cv = math.sqrt(par_cv**2 + dev_cv**2)
     year_cv = float(freq.year_cv) if math.isfinite(float(freq.year_cv)) else float(a.year_cv_floor)
     year_cv = max(year_cv, float(a.year_cv_floor))
     b = int(a.bootstrap)
     return _LineModel(line=line, severity=sev, frequency=freq, truncation=d, county_events=lam, year_cv=year_cv,
                       parameter_cv=par_cv, theta_draws=_antithetic_theta(best, rng, b),
                       count_factors=_stratified_gamma(rng, par_cv, b))
+
+
+def _development(counted: pd.DataFrame, line_id: str, notes: list[str]) -> tuple[pd.Series, float]:
+    """Per origin year the chain-ladder factor ultimate/reported of the claim counts (1 without report lags),
+    and the cv it adds to next year's rate: Mack SE / ultimate of the latest year (step 2 of actuarial.md §3).
+
+    Used when the claims carry ``report_lag`` and span ≥ 3 origin years; otherwise the history is taken as
+    fully reported (noted when lags were given)."""
+    if "report_lag" not in counted.columns:
+        return pd.Series(dtype=float), 0.0
+    known = counted[np.isfinite(counted["report_lag"].to_numpy(float))]
+    if known.empty:
+        return pd.Series(dtype=float), 0.0
+    if known["year"].nunique() < 3:
+        notes.append(f"{line_id}: 报案滞后数据不足 3 个年度，未做进展调整 / fewer than 3 years with report lags: "
+                     "no development applied")
+        return pd.Series(dtype=float), 0.0
+    from .reserving import count_development
+
+    try:
+        dev = count_development(known["year"].to_numpy(int), known["report_lag"].to_numpy(int))
+    except (ValueError, FloatingPointError, ZeroDivisionError) as exc:
+        notes.append(f"{line_id}: 进展因子无法估计，未做调整 / development could not be estimated: {exc}")
+        return pd.Series(dtype=float), 0.0
+    table = dev.table
+    if not np.all(np.isfinite(table["factor"].to_numpy(float))):
+        notes.append(f"{line_id}: 进展因子无法估计，未做调整 / development could not be estimated")
+        return pd.Series(dtype=float), 0.0
+    latest = table.index.max()
+    row = table.loc[latest]
+    cv = float(row["mack_se"] / row["ultimate"]) if row["ultimate"] > 0 and np.isfinite(row["mack_se"]) else 0.0
+    vy, vq = dev.valuation
+    notes.append(f"{line_id}: 链梯法进展（评估时点 {vy} 年第 {vq} 季度）：{latest} 年已报 {row['reported']:.0f} 件，"
+                 f"最终 {row['ultimate']:.1f} 件（×{row['factor']:.3f}，Mack 标准误 {row['mack_se']:.1f}） / "
+                 f"chain-ladder development (valued at {vy} Q{vq}): {latest} reported {row['reported']:.0f}, "
+                 f"ultimate {row['ultimate']:.1f} (×{row['factor']:.3f}, Mack SE {row['mack_se']:.1f})")
+    return table["factor"].astype(float), cv
 
 
 def _experience_line(line: Line, rows: pd.DataFrame, exposure: pd.DataFrame, heads_next: float, year: int,

@@ -5,7 +5,8 @@ The frames :func:`actuarial.budget.budget` takes (one row per claim = unit × li
 * claims: ``year`` int, ``county`` str (6-digit division code, 县级区划代码), ``peril`` str (the product
   LINE id: illness / schooling / disaster …), ``ground_up`` float yuan (the unit's year total of the
   line's measure, the engine's ``base``; NaN when unknown), ``paid`` float yuan (what the line paid or
-  owes for it, the engine's ``entitlement``);
+  owes for it, the engine's ``entitlement``); optional ``report_lag`` (quarters from the start of the
+  policy year to the claim's first report, 0 = first quarter; for the development of the latest year);
 * exposure: ``year`` int, ``county`` str, ``heads`` int (insured heads, 参保人数), one row per county-year
   (rows repeated for the same county-year are summed).
 
@@ -52,6 +53,7 @@ CLAIMS_COLUMNS: dict[str, list[str]] = {
     "peril": ["责任", "责任代码", "保险责任", "险种责任"],
     "ground_up": ["费用", "基数", "损失金额", "费用金额", "自付费用", "测算基数"],
     "paid": ["赔付", "赔付金额", "赔款", "救助金额", "应赔金额"],
+    "report_lag": ["报案滞后季度", "报告滞后季度", "滞后季度"],
 }
 #: Engine claims.csv: the columns the reader needs.
 ENGINE_COLUMNS = ["line_id", "base", "entitlement", "first_event", "village_code"]
@@ -118,6 +120,15 @@ def _county(values: pd.Series, lines: pd.Series, name: str, col: str) -> pd.Seri
     return text.str.slice(0, 6).astype("str")
 
 
+def _lag(values: pd.Series, lines: pd.Series, name: str) -> pd.Series:
+    """Whole quarters ≥ 0; blank → <NA> (no development information for that claim)."""
+    text = cell_text(values).str.replace(r"\.0+$", "", regex=True)
+    ok = text.isna() | text.str.fullmatch(r"\d{1,3}").fillna(False)
+    if not ok.all():
+        _fail(name, lines[~ok], "列 report_lag 应为不小于 0 的整数季度", "column report_lag must be whole quarters ≥ 0")
+    return pd.to_numeric(text, errors="coerce").astype("Int64")
+
+
 def _text(values: pd.Series, lines: pd.Series, name: str, col: str) -> pd.Series:
     text = cell_text(values)
     if text.isna().any():
@@ -169,6 +180,8 @@ def read_claims(source: str | Path | IO[bytes], *, file_name: str | None = None)
             "ground_up": _money(df, "ground_up", name, blank_nan=True),
             "paid": _money(df, "paid", name, blank_nan=False),
         })
+        if "report_lag" in df.columns:
+            out["report_lag"] = _lag(df["report_lag"], lines, name)
     out["source_file"] = name
     out["source_line"] = lines.astype("int64")
     return out.reset_index(drop=True)
@@ -205,7 +218,8 @@ def claims_from_database(session: Any, product_code: str | None = None) -> tuple
     Claims: every :class:`claims.models.Claim` not in :data:`EXCLUDED_STATES` with base > 0; year = its
     policy's year (保单年度), county = ``village_code[:6]`` (the policy's county when the claim has no
     village), peril = ``line_id``, ground_up = ``base``, paid = ``entitlement`` (the computed amount owed;
-    the insurer's adjustments in ``amount`` are not a property of the risk).
+    the insurer's adjustments in ``amount`` are not a property of the risk), report_lag = quarters from the
+    policy year's start to the claim's ``created_at`` (when the engine first computed it from a report).
     Exposure: the policies' ``framed_heads`` (承保人数) summed per county and year.
     ``product_code`` keeps the product versions whose code **or family** equals it (e.g. all years of
     ``"fangpinbao"``); None keeps all.
@@ -225,10 +239,10 @@ def claims_from_database(session: Any, product_code: str | None = None) -> tuple
     exposure = (pol.astype({"year": "int64", "heads": "int64", "county": "str"})
                 .groupby(["year", "county"], as_index=False, sort=True)["heads"].sum())
     rows = session.execute(
-        select(Claim.policy_id, Claim.line_id, Claim.village_code, Claim.base, Claim.entitlement)
+        select(Claim.policy_id, Claim.line_id, Claim.village_code, Claim.base, Claim.entitlement, Claim.created_at)
         .where(Claim.policy_id.in_(pol["policy_id"].tolist()), Claim.state.not_in(EXCLUDED_STATES))
     ).all()
-    cl = pd.DataFrame(rows, columns=["policy_id", "line_id", "village_code", "base", "entitlement"])
+    cl = pd.DataFrame(rows, columns=["policy_id", "line_id", "village_code", "base", "entitlement", "created_at"])
     if cl.empty:
         return empty_claims(), exposure
     cl = cl.merge(pol[["policy_id", "county", "year"]], on="policy_id", how="left")
@@ -242,5 +256,8 @@ def claims_from_database(session: Any, product_code: str | None = None) -> tuple
         "ground_up": base,
         "paid": cl["entitlement"].astype("float64"),
     })
+    created = pd.to_datetime(cl["created_at"])
+    lag = (created.dt.year - cl["year"].astype("int64")) * 4 + (created.dt.month - 1) // 3
+    claims["report_lag"] = lag.where(lag >= 0).astype("Int64")
     claims = claims[base > 0].sort_values(["year", "county", "peril"], kind="stable")
     return claims.reset_index(drop=True), exposure

@@ -18,8 +18,10 @@ import pandas as pd
 __all__ = [
     "BornhuetterFerguson",
     "ChainLadder",
+    "CountDevelopment",
     "bornhuetter_ferguson",
     "chain_ladder",
+    "count_development",
 ]
 
 
@@ -279,3 +281,53 @@ def bornhuetter_ferguson(triangle, apriori_ultimate) -> BornhuetterFerguson:
         ibnr=ibnr,
         ibnr_total=float(ibnr.sum()),
     )
+
+
+# ---------------------------------------------------------------------------------------- claim counts
+@dataclass(frozen=True, eq=False)
+class CountDevelopment:
+    """Chain-ladder completion of claim counts reported so far, by origin (accident/policy) year.
+
+    ``table`` (index: origin year): ``reported`` (claims reported by the valuation quarter), ``ultimate``,
+    ``factor`` = ultimate / reported (报案进展因子, 1 for a mature year) and ``mack_se`` (of the ultimate).
+    ``triangle`` is the cumulative count triangle (origins × quarterly ages), ``fit`` the chain ladder.
+    """
+
+    table: pd.DataFrame
+    triangle: pd.DataFrame
+    fit: ChainLadder
+    valuation: tuple[int, int]  # (year, quarter 1–4) of the latest report in the data
+
+
+def count_development(origin, lag) -> CountDevelopment:
+    """Count triangle by origin year and quarterly report lag, completed by chain ladder (Mack SE).
+
+    ``origin``: the policy year of each claim; ``lag``: quarters from the start of that year to the
+    report (0 = reported in the year's first quarter, 4 = in the next year's first quarter …).
+    The valuation quarter is the latest report in the data, V = max(4·origin + lag); origin y is
+    observed for ages q ≤ V − 4y, so the cumulative triangle C[y, q] = #{claims of y with lag ≤ q} has
+    NaN below the diagonal.  Ages run to the oldest origin's last observed age (no tail beyond it).
+    """
+    origin = np.asarray(origin, dtype=np.int64)
+    lag = np.asarray(lag, dtype=np.int64)
+    if origin.shape != lag.shape or origin.size == 0:
+        raise ValueError("origin and lag must be non-empty arrays of one length / 年度与滞后须等长且非空")
+    if (lag < 0).any():
+        raise ValueError("report lags must be ≥ 0 quarters / 报案滞后季度不能为负")
+    years = np.arange(origin.min(), origin.max() + 1)
+    valuation = int((4 * origin + lag).max())
+    last_age = valuation - 4 * years  # per origin
+    ages = np.arange(int(last_age.max()) + 1)
+    counts = np.zeros((years.size, ages.size))
+    np.add.at(counts, (origin - years[0], np.minimum(lag, ages[-1])), 1.0)
+    triangle = np.cumsum(counts, axis=1)
+    triangle[ages[None, :] > last_age[:, None]] = np.nan
+    fit = chain_ladder(triangle)
+    reported = fit.latest
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(reported > 0, fit.ultimate / reported, 1.0)
+    table = pd.DataFrame({"reported": reported, "ultimate": fit.ultimate, "factor": factor,
+                          "mack_se": fit.mack_se}, index=pd.Index(years, name="origin"))
+    return CountDevelopment(table=table, triangle=pd.DataFrame(triangle, index=table.index,
+                                                                columns=pd.Index(ages, name="age_quarters")),
+                            fit=fit, valuation=(valuation // 4, valuation % 4 + 1))

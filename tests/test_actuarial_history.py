@@ -147,3 +147,17 @@ def test_claims_from_the_database(db):
     assert len(everything) == 3
     # 2025: 100 (防贫保) + 7 (助农保) heads in county 130434
     assert all_exposure.values.tolist() == [[2024, "130434", 80], [2025, "130434", 107]]
+
+
+def test_report_lag_column_is_read_in_quarters(tmp_path):
+    path = write(tmp_path, "history.csv",
+                 "年度,区划代码,责任,费用,赔付,报案滞后季度\n"
+                 "2023,130434,illness,12000,3500,0\n"
+                 "2023,130434,illness,9000,2000,5\n"
+                 "2024,130434,illness,7000,1000,\n")
+    out = read_claims(path)
+    assert out["report_lag"].tolist()[:2] == [0, 5]
+    assert pd.isna(out["report_lag"].iloc[2])  # blank: no development information for that claim
+    bad = write(tmp_path, "bad.csv", "年度,区划代码,责任,赔付,报案滞后季度\n2023,130434,illness,3500,-1\n")
+    with pytest.raises(TableError, match=r"第 2 行.*report_lag.*line\(s\) 2"):
+        read_claims(bad)
