@@ -26,27 +26,58 @@ def allocate(group: pd.Series, order: list[pd.Series], demand: np.ndarray, paid:
 
     ``cap`` is per row (the group's cap, repeated); rows with a negative cap are not capped.
     """
+    if len(demand) == 0:
+        return demand
+    group_codes = pd.factorize(group, use_na_sentinel=False)[0]
+    order_codes = [pd.factorize(o, sort=True, use_na_sentinel=False)[0] for o in order]
+    return allocate_codes(group_codes, order_codes, demand, paid, cap)
+
+
+DAY_NS = 86_400_000_000_000
+
+
+def sort_order(keys: list[np.ndarray]) -> np.ndarray:
+    """``np.lexsort`` with the most significant key first, as one argsort of a packed int64 when the keys'
+    ranges fit in 63 bits together (integer keys shifted to start at 0; dates at midnight as days).
+    Ties keep the row order."""
+    packed = np.zeros(len(keys[0]) if keys else 0, dtype=np.int64)
+    bits = 0
+    for key in reversed(keys):
+        k = np.asarray(key)
+        if k.dtype.kind == "M":
+            k = k.astype("datetime64[ns]").view(np.int64)
+        if k.dtype.kind not in "iub" or not len(k):
+            return np.lexsort([np.asarray(x) for x in reversed(keys)])
+        k = k.astype(np.int64) - int(k.min())
+        if k.max() > 0 and not (k % DAY_NS).any():
+            k = k // DAY_NS
+        width = int(k.max()).bit_length()
+        if bits + width > 63:
+            return np.lexsort([np.asarray(x) for x in reversed(keys)])
+        packed |= k << bits
+        bits += width
+    return np.argsort(packed, kind="stable")
+
+
+def allocate_codes(group: np.ndarray, order: list[np.ndarray], demand: np.ndarray, paid: np.ndarray,
+                   cap: np.ndarray) -> np.ndarray:
+    """:func:`allocate` on int64 keys: ``group`` codes and ``order`` keys (compared as integers; ties keep
+    the row order).  One sort (:func:`sort_order`), then running sums — no group-by."""
     n = len(demand)
     if n == 0:
         return demand
-    frame = pd.DataFrame({"g": group.to_numpy(), **{f"o{i}": o.to_numpy() for i, o in enumerate(order)},
-                          "pos": np.arange(n)})
-    frame = frame.sort_values(["g", *[f"o{i}" for i in range(len(order))], "pos"], kind="stable")
-    pos = frame["pos"].to_numpy()
-    g_codes = pd.factorize(frame["g"], use_na_sentinel=False)[0]
-    d = demand[pos]
-    p = paid[pos]
-    c = cap[pos]
-    paid_in_group = np.zeros(g_codes.max() + 1, dtype=np.int64)
-    np.add.at(paid_in_group, g_codes, p)
-    room = np.maximum(0, c - paid_in_group[g_codes])
+    group = np.asarray(group, dtype=np.int64)
+    pos = sort_order([group, *order])
+    g = group[pos]
+    d = np.asarray(demand, dtype=np.int64)[pos]
+    c = np.asarray(cap, dtype=np.int64)[pos]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))  # the group's run number per row
+    paid_in_group = np.add.reduceat(np.asarray(paid, dtype=np.int64)[pos], starts)
+    room = np.maximum(0, c - paid_in_group[run])
     cum = np.cumsum(d)
-    start = np.zeros(g_codes.max() + 1, dtype=np.int64)
-    firsts = np.flatnonzero(np.r_[True, g_codes[1:] != g_codes[:-1]])
-    start[g_codes[firsts]] = cum[firsts] - d[firsts]
-    before = cum - d - start[g_codes]
-    granted = np.clip(room - before, 0, d)
-    granted = np.where(c < 0, d, granted)
+    before = cum - d - (cum[starts] - d[starts])[run]
+    granted = np.where(c < 0, d, np.clip(room - before, 0, d))
     out = np.empty(n, dtype=np.int64)
     out[pos] = granted
     return out

@@ -19,13 +19,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from products.model import Product
 
 from . import trace as tr
-from .caps import allocate
+from .caps import allocate_codes
 from .exceptions import exceptions_frame
-from .lines import line_units
+from .lines import bracket_trace, line_units
 from .screening import Screened, screen_reports
 
 CLAIM_COLUMNS = [
@@ -63,30 +65,65 @@ def _victims_cap(table: dict[int, int], victims: np.ndarray) -> np.ndarray:
     return np.where(idx >= 0, values[np.clip(idx, 0, None)], 0)
 
 
-def _stage(claims: pd.DataFrame, mask: np.ndarray, group: pd.Series, order: list[pd.Series],
-           cap: np.ndarray, label: str, cap_label: pd.Series | str) -> None:
-    """Apply one shared cap to the rows under ``mask``: cut ``due`` and note the cut in the trace."""
+def _take_text(values: pd.Series, positions: np.ndarray) -> pd.Series:
+    """values[positions] as text, taken by Arrow (no Python string per row)."""
+    arr = pa.array(values.astype(str).array)
+    return pd.Series(pd.array(arr.take(pa.array(positions)), dtype="str"))
+
+
+def _labels(names: list[str], codes: np.ndarray) -> pd.Series:
+    """A per-line label (line id, name, peril …) repeated per claim, as text taken by Arrow."""
+    return _take_text(pd.Series(names, dtype="str"), codes)
+
+
+def _codes(claims: pd.DataFrame, code_col: str, text_col: str) -> np.ndarray:
+    """int64 key of a column: the screening's roster code where every row has one, else factorised text."""
+    if code_col in claims.columns:
+        codes = claims[code_col].to_numpy()
+        if len(codes) and codes.min() >= 0:
+            return codes.astype(np.int64)
+    return pd.factorize(claims[text_col], use_na_sentinel=False)[0].astype(np.int64)
+
+
+def _stage(claims: pd.DataFrame, notes: np.ndarray, mask: np.ndarray, group: np.ndarray, order: list[np.ndarray],
+           cap: np.ndarray, label: str, cap_label: np.ndarray | str) -> None:
+    """Apply one shared cap to the rows under ``mask``: cut ``due`` and note the cut in ``notes`` (the
+    cap notes of the trace, only for rows actually cut).  ``order`` keys are int64 (row position last)."""
     if not mask.any():
         return
-    sub = claims[mask]
-    before = sub["due"].to_numpy()
-    after = allocate(group[mask], [o[mask] for o in order], before, sub["paid_before"].to_numpy(), cap)
+    where = np.flatnonzero(mask)
+    due = claims["due"].to_numpy().copy()
+    before = due[where]
+    after = allocate_codes(group[where], [o[where] for o in order], before,
+                           claims["paid_before"].to_numpy()[where], cap)
     cut = before - after
-    claims.loc[mask, "due"] = after
-    note = cap_label if isinstance(cap_label, str) else tr.text(cap_label[mask])
-    text = label + note + "，削减 " + tr.yuan(cut)
-    claims.loc[mask, "cap_notes"] = tr.join([tr.text(sub["cap_notes"]), tr.when(cut > 0, text)], "；").astype(object)
+    due[where] = after
+    claims["due"] = due
+    hit = np.flatnonzero(cut > 0)
+    if len(hit):
+        note = cap_label if isinstance(cap_label, str) else np.asarray(cap_label, dtype=tr.TEXT)[hit]
+        text = (label + note + "，削减 " + tr.yuan(cut[hit])).astype(object)
+        rows = where[hit]
+        notes[rows] = np.where(notes[rows] == "", text, notes[rows] + "；" + text)
 
 
-def _apply_shared_caps(product: Product, claims: pd.DataFrame) -> None:
-    line_pos = claims["line_pos"]
-    order_in_line = [claims["order_date"], claims["unit_id"]]
+def _apply_shared_caps(product: Product, claims: pd.DataFrame) -> np.ndarray:
+    """The shared caps in their order (see module docstring); returns the cap notes per claim row.
+
+    Claims arrive sorted by (line, household, unit), so within a line and household the row position
+    is the unit-id order: order keys are (…, order_date, position) as int64."""
+    n = len(claims)
+    notes = np.full(n, "", dtype=object)
+    line_pos = claims["line_pos"].to_numpy(dtype=np.int64)
+    position = np.arange(n, dtype=np.int64)
+    order_date = claims["order_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    household = _codes(claims, "household_code", "household_no")
     # 1. a line's household cap (household_per_year, or by number of victims)
     for pos, line in enumerate(product.lines):
-        mask = (line_pos == pos).to_numpy()
+        mask = line_pos == pos
         if line.cap_household_per_year is not None:
             cap = np.full(mask.sum(), line.cap_household_per_year, dtype=np.int64)
-            _stage(claims, mask, claims["household_no"], order_in_line, cap, "户内同责任合计封顶 ",
+            _stage(claims, notes, mask, household, [order_date, position], cap, "户内同责任合计封顶 ",
                    tr.yuan1(line.cap_household_per_year))
         elif line.household_cap_by_victims:
             sub = claims[mask]
@@ -94,26 +131,33 @@ def _apply_shared_caps(product: Product, claims: pd.DataFrame) -> None:
             victims = hit.groupby(sub["household_no"]).transform("sum").to_numpy()
             cap = _victims_cap(line.household_cap_by_victims, victims)
             label = tr.text(victims) + " 人受害，户封顶 " + tr.yuan(cap)
-            labels = pd.Series("", index=claims.index, dtype="object")
-            labels[mask] = label.astype(object)
-            _stage(claims, mask, claims["household_no"], order_in_line, cap, "", labels)
+            labels = np.full(n, "", dtype=tr.TEXT)
+            labels[mask] = label
+            _stage(claims, notes, mask, household, [order_date, position], cap, "", labels[mask])
     # 2. the product's per-person cap across person-basis lines, in the order the lines are listed
     if product.cap_per_person_year is not None:
         mask = (claims["unit_type"] == "person").to_numpy()
         cap = np.full(mask.sum(), product.cap_per_person_year, dtype=np.int64)
-        _stage(claims, mask, claims["unit_id"], [line_pos], cap, "产品每人年度封顶 ", tr.yuan1(product.cap_per_person_year))
+        unit = _codes(claims, "unit_code", "unit_id")  # person rows only: unit codes are person positions
+        _stage(claims, notes, mask, unit, [line_pos, position], cap, "产品每人年度封顶 ",
+               tr.yuan1(product.cap_per_person_year))
     # 3. the product's per-household cap across all lines and units
     if product.cap_per_household_year is not None:
-        mask = np.ones(len(claims), dtype=bool)
-        cap = np.full(len(claims), product.cap_per_household_year, dtype=np.int64)
-        _stage(claims, mask, claims["household_no"], [line_pos, *order_in_line], cap, "产品每户年度封顶 ",
+        mask = np.ones(n, dtype=bool)
+        cap = np.full(n, product.cap_per_household_year, dtype=np.int64)
+        _stage(claims, notes, mask, household, [line_pos, order_date, position], cap, "产品每户年度封顶 ",
                tr.yuan1(product.cap_per_household_year))
+    return notes
 
 
 def _merge_paid(product: Product, claims: pd.DataFrame, paid: pd.DataFrame,
                 persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Attach what was already paid.  A unit paid before but without a base now stays as a claim row
     (it shows up as overpaid); paid amounts for a line the product does not have are returned apart."""
+    if len(paid) == 0:  # nothing paid before: no join (the first run of a year, and the benchmark)
+        claims = claims.rename(columns={}).assign(paid_before=np.zeros(len(claims), dtype=np.int64))
+        claims["line_pos"] = claims["line_pos"].astype("int64")
+        return claims, paid
     ids = {line.id: pos for pos, line in enumerate(product.lines)}
     known = paid["line_id"].isin(list(ids))
     merged = claims.merge(paid[known], on=["line_id", "unit_id"], how="outer", indicator=True)
@@ -128,49 +172,143 @@ def _merge_paid(product: Product, claims: pd.DataFrame, paid: pd.DataFrame,
         merged.loc[only_paid, "trace"] = "本年度已无可计基数 / no base this year"
     for col in ("base", "uncapped", "entitlement", "paid", "rows"):
         merged[col] = merged[col].fillna(0).astype("int64")
+    for col in ("unit_code", "household_code"):
+        if col in merged.columns:
+            merged[col] = merged[col].fillna(-1).astype("int64")
     merged = merged.drop(columns="_merge").rename(columns={"paid": "paid_before"})
     merged["line_pos"] = merged["line_pos"].astype("int64")
     return merged, paid[~known]
 
 
-def compute_from_screened(product: Product, screened: Screened, persons: pd.DataFrame,
-                          paid: pd.DataFrame | None = None) -> CalcResult:
-    """The engine proper, after screening."""
-    frames = []
+def _text_sort(claims: pd.DataFrame) -> np.ndarray:
+    table = pa.table({"line_pos": claims["line_pos"].to_numpy(),
+                      "household_no": pa.array(claims["household_no"].astype(str).array),
+                      "unit_id": pa.array(claims["unit_id"].astype(str).array),
+                      "position": np.arange(len(claims))})
+    return pc.sort_indices(table, sort_keys=[("line_pos", "ascending"), ("household_no", "ascending"),
+                                             ("unit_id", "ascending"), ("position", "ascending")]).to_numpy()
+
+
+def _household_rank(households: pd.DataFrame) -> np.ndarray:
+    """Lexicographic rank of each roster household (position when the roster is already sorted)."""
+    names = households["household_no"].astype(str)
+    if names.is_monotonic_increasing:
+        return np.arange(len(names), dtype=np.int64)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[pc.sort_indices(pa.array(names.array)).to_numpy()] = np.arange(len(names))
+    return rank
+
+
+def _sort_claims(claims: pd.DataFrame, households: pd.DataFrame, person_rows: np.ndarray) -> pd.DataFrame:
+    """Claims in (line, household_no, unit_id) text order, on int64 keys where possible: the household's
+    lexicographic rank in the roster, and for persons the 17-digit ID body (equal-length digit strings
+    sort as their numbers; the check digit follows from the body).  Otherwise Arrow sorts the text."""
+    n = len(claims)
+    codes = claims["household_code"].to_numpy() if "household_code" in claims.columns else np.full(n, -1)
+    order = None
+    if n and codes.min() >= 0:
+        unit_key = np.zeros(n, dtype=np.int64)
+        ids = pa.array(claims["unit_id"].iloc[np.flatnonzero(person_rows)].astype(str).array)
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks()
+        try:
+            body_text = pc.utf8_slice_codeunits(ids, 0, 17)
+            same_length = (pc.all(pc.equal(pc.utf8_length(ids), 18)).as_py() is not False
+                           and pc.all(pc.utf8_is_digit(body_text)).as_py() is not False)
+            body = pc.cast(body_text, pa.int64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            same_length = False
+        if same_length:
+            unit_key[person_rows] = body
+            hh_key = _household_rank(households)[codes]
+            order = np.lexsort((unit_key, hh_key, claims["line_pos"].to_numpy()))
+    if order is None:
+        order = _text_sort(claims)
+    return claims.take(order).reset_index(drop=True)
+
+
+def claim_traces(product: Product, claims: pd.DataFrame, cap_notes: np.ndarray) -> np.ndarray:
+    """计算过程 per claim: ``[code/line] `` + the line's own text + the cap notes + ``已付 …；本次应付 …``
+    (+ ``；多付 …，需冲正``).  Bracket lines' own text is built here (only for the claims kept)."""
+    n = len(claims)
+    line_pos = claims["line_pos"].to_numpy()
+    rows = claims["rows"].to_numpy()
+    own_text = np.full(n, "", dtype=tr.TEXT)
+    built = np.zeros(n, dtype=bool)
     for pos, line in enumerate(product.lines):
-        units = line_units(line, screened.events.get(line.id), screened.households)
+        if line.kind != "bracket":
+            continue
+        sel = np.flatnonzero((line_pos == pos) & (rows > 0))
+        if len(sel):
+            own_text[sel] = bracket_trace(line, claims["base"].to_numpy()[sel], rows[sel],
+                                          claims["uncapped"].to_numpy()[sel],
+                                          claims["line_entitlement"].to_numpy()[sel])
+            built[sel] = True
+    other = np.flatnonzero(~built)  # other kinds' own text, and paid-only rows
+    if len(other):
+        own_text[other] = np.asarray(claims["trace"].iloc[other].fillna("").astype(object).to_numpy(dtype=object)
+                                     .astype(str), dtype=tr.TEXT)
+    notes = np.full(n, "", dtype=tr.TEXT)
+    noted = np.flatnonzero(cap_notes != "")
+    notes[noted] = cap_notes[noted].astype(str)
+    heads = np.array(["[" + product.code + "/" + line.id + "] " for line in product.lines], dtype=tr.TEXT)
+    overpaid = claims["overpaid"].to_numpy()
+    tail = "已付 " + tr.yuan(claims["paid_before"]) + "；本次应付 " + tr.yuan(claims["due"])
+    over = np.flatnonzero(overpaid > 0)
+    if len(over):
+        tail[over] = tail[over] + "；多付 " + tr.yuan(overpaid[over]) + "，需冲正"
+    body = np.where(np.strings.str_len(own_text) > 0, own_text + "；", own_text)
+    body = np.where(np.strings.str_len(notes) > 0, body + notes + "；", body)
+    return heads[line_pos] + body + tail if n else np.array([], dtype=tr.TEXT)
+
+
+def compute_from_screened(product: Product, screened: Screened, persons: pd.DataFrame,
+                          paid: pd.DataFrame | None = None, *, traces: bool = True) -> CalcResult:
+    """The engine proper, after screening.  ``traces=False`` leaves the trace column empty (amounts only)."""
+    lines = product.lines
+    frames = []
+    for pos, line in enumerate(lines):
+        units = line_units(line, screened.events.get(line.id), screened.households, trace=False)
         units["line_pos"] = pos
         frames.append(units)
     claims = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
-    claims["line_id"] = pd.Series([product.lines[p].id for p in claims["line_pos"]], index=claims.index, dtype="object")
+    for col in ("unit_code", "household_code"):  # roster codes (−1: none, e.g. a line without events)
+        if col in claims.columns:
+            claims[col] = claims[col].fillna(-1).astype("int64")
+    claims["line_id"] = _labels([line.id for line in lines], claims["line_pos"].to_numpy(dtype=np.int64))
 
     claims, unmatched = _merge_paid(product, claims, _paid_frame(paid), persons)
-    claims = claims.sort_values(["line_pos", "household_no", "unit_id"], kind="stable").reset_index(drop=True)
+    person_rows = np.array([line.basis == "person" for line in lines])[claims["line_pos"].to_numpy()]
+    claims = _sort_claims(claims, screened.households, person_rows)
 
-    lines = product.lines
-    claims["unit_type"] = [lines[p].basis for p in claims["line_pos"]]
+    line_pos = claims["line_pos"].to_numpy()
+    claims["unit_type"] = _labels([line.basis for line in lines], line_pos)
     claims["due"] = np.maximum(0, claims["entitlement"].to_numpy() - claims["paid_before"].to_numpy())
-    claims["cap_notes"] = ""
-    _apply_shared_caps(product, claims)
+    cap_notes = _apply_shared_caps(product, claims)
 
     paid_b = claims["paid_before"].to_numpy()
     unit_ent = claims["entitlement"].to_numpy()
+    claims["line_entitlement"] = unit_ent
     claims["entitlement"] = np.minimum(unit_ent, paid_b + claims["due"].to_numpy())
     claims["overpaid"] = np.maximum(0, paid_b - unit_ent)
+    keep = np.flatnonzero((claims["base"].to_numpy() > 0) | (paid_b > 0))
+    claims = claims.take(keep).reset_index(drop=True)
+    cap_notes = cap_notes[keep]
+    line_pos = claims["line_pos"].to_numpy()
 
     facts = screened.households
-    claims["village_code"] = claims["household_no"].map(facts["village_code"])
-    claims["natural_village"] = claims["household_no"].map(facts["natural_village"])
+    household = claims["household_code"].to_numpy() if "household_code" in claims.columns else np.full(len(claims), -1)
+    for col in ("village_code", "natural_village"):
+        if len(household) and household.min() >= 0:
+            claims[col] = _take_text(facts[col], household)
+        else:
+            claims[col] = claims["household_no"].map(facts[col])
     claims["product_code"] = product.code
     claims["product_digest"] = product.digest
-    claims["line_name"] = [lines[p].name for p in claims["line_pos"]]
-    claims["peril"] = [lines[p].peril for p in claims["line_pos"]]
-    tail = ("已付 " + tr.yuan(paid_b) + "；本次应付 " + tr.yuan(claims["due"])
-            + tr.when(claims["overpaid"] > 0, "；多付 " + tr.yuan(claims["overpaid"]) + "，需冲正"))
-    head = "[" + product.code + "/" + tr.text(claims["line_id"]) + "] "
-    claims["trace"] = (head + tr.join([tr.text(claims["trace"]), tr.text(claims["cap_notes"]), tail], "；")).astype(object)
-    keep = (claims["base"] > 0) | (claims["paid_before"] > 0)
-    claims = claims[keep][CLAIM_COLUMNS].reset_index(drop=True)
+    claims["line_name"] = _labels([line.name for line in lines], line_pos)
+    claims["peril"] = _labels([line.peril for line in lines], line_pos)
+    claims["trace"] = claim_traces(product, claims, cap_notes).astype(object) if traces else ""
+    claims = claims[CLAIM_COLUMNS]
 
     sources = pd.concat(
         [ev.assign(line_id=lid)[["line_id", "unit_id", "source_file", "source_line", "amount"]]
@@ -207,10 +345,11 @@ def summarise(claims: pd.DataFrame, exceptions: pd.DataFrame, rows_in: int) -> d
 
 def run_calculation(product: Product, persons: pd.DataFrame, households: pd.DataFrame,
                     reports: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]],
-                    paid: pd.DataFrame | None = None) -> CalcResult:
-    """Screen the reports and compute every claim the product owes (see module docstring)."""
+                    paid: pd.DataFrame | None = None, *, traces: bool = True) -> CalcResult:
+    """Screen the reports and compute every claim the product owes (see module docstring).
+    ``traces=False``: amounts only, the trace column left empty (for bulk runs that do not print it)."""
     screened = screen_reports(product, persons, households, reports)
-    return compute_from_screened(product, screened, persons, paid)
+    return compute_from_screened(product, screened, persons, paid, traces=traces)
 
 
 def compute_claims(product: Product, persons: pd.DataFrame, households: pd.DataFrame,

@@ -89,6 +89,8 @@ def load_paid(path: str | Path) -> pd.DataFrame:
 
 def load_inputs(persons: str | Path, households: str | Path, reports: Sequence[tuple[str, Path, str]],
                 paid: str | Path | None = None, progress: Progress | None = None) -> Inputs:
+    """Roster, every report file (rows with the int64 ``id_key``) and the paid file; ``progress(message)``
+    is told the stage and the rows read so far before each file."""
     say = progress or (lambda _msg: None)
     say("读取参保名单 / reading the roster")
     people = load_persons(persons)
@@ -97,12 +99,15 @@ def load_inputs(persons: str | Path, households: str | Path, reports: Sequence[t
     by_dept: dict[str, list[pd.DataFrame]] = {}
     exceptions: list[pd.DataFrame] = []
     rows_read: dict[str, int] = {}
-    for dept, path, label in reports:
-        say(f"读取 {dept} 报告 / reading {dept} report {label}")
-        read = read_report(path, dept, file_name=label)
+    total = 0
+    for i, (dept, path, label) in enumerate(reports, start=1):
+        say(f"读取报告 / reading reports {i}/{len(reports)} {label} — 已读 {total:,} 行 / {total:,} rows read")
+        read = read_report(path, dept, file_name=label, key=True)
         by_dept.setdefault(dept, []).append(read.rows)
         exceptions.append(read.exceptions)
         rows_read[dept] = rows_read.get(dept, 0) + read.rows_read
+        total += read.rows_read
+    say(f"读取完毕 / reports read — {total:,} 行 / rows")
     paid_frame = load_paid(paid) if paid else None
     reader_ex = (pd.concat([e for e in exceptions if len(e)], ignore_index=True)
                  if any(len(e) for e in exceptions) else pd.DataFrame(columns=EXCEPTION_COLUMNS))

@@ -17,6 +17,8 @@ unusable rows (severity ``error``); warnings are stored as exception rows too bu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import hashlib
 import io
 from dataclasses import dataclass
@@ -99,8 +101,11 @@ def _affected_households(session: Session, department: str, keys: list[str]) -> 
 
 def import_report(factory: sessionmaker[Session], policy_id: int, department: str,
                   source: str | Path | IO[bytes] | bytes, *, actor: Actor, file_name: str | None = None,
-                  period: str | None = None) -> ImportResult:
-    """Import one department file for a policy (see module docstring); returns what landed."""
+                  period: str | None = None, progress: Callable[[str], None] | None = None) -> ImportResult:
+    """Import one department file for a policy (see module docstring); returns what landed.
+    ``progress(message)`` hears the stage and the rows so far (for a progress line on a terminal)."""
+    say = progress or (lambda _message: None)
+    say("读取文件 / reading the file")
     data = _read_bytes(source)
     name = file_name or (source_name(source) if not isinstance(source, bytes) else "upload")
     sha = hashlib.sha256(data).hexdigest()
@@ -111,7 +116,9 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
             raise AlreadyImportedError(earlier[0], earlier[1], name)
         if session.get(Policy, policy_id) is None:
             raise ImportRefusedError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
+        say(f"校验 / checking {name}")
         read = read_report(io.BytesIO(data), department, file_name=name)
+        say(f"已读 {read.rows_read:,} 行 / {read.rows_read:,} rows read")
         batch = ImportBatch(policy_id=policy_id, department=department, file_name=name, sha256=sha, period=period,
                             rows_read=read.rows_read, imported_by=actor.id, imported_at=now())
         session.add(batch)
@@ -153,6 +160,7 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
             done += len(part)
             if part:
                 _after_rows_inserted(done)
+                say(f"入库 / storing rows {done:,}/{len(stored):,}")
 
         n_dup = int(dup.sum())
         batch.rows_stored = len(stored)
@@ -160,6 +168,7 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
         batch.rows_exception = int((read.exceptions["severity"] == "error").sum()) if len(read.exceptions) else 0
         session.flush()
         households = _affected_households(session, department, [r["unit_key"] for r in stored])
+        say(f"重新计算 / recomputing the claims of {len(households):,} 户 / households")
         result = recompute(session, policy_id, households)
         return ImportResult(batch_id=batch.id, rows_read=read.rows_read, rows_stored=len(stored),
                             rows_exception=batch.rows_exception, rows_duplicate=n_dup,

@@ -27,6 +27,7 @@ from products.money import round_half_up_div
 from products.schedule import apply_cap, bracket_bounds, bracket_entitlement
 
 from . import trace as tr
+from .caps import sort_order
 
 UNIT_COLUMNS = ["unit_id", "household_no", "base", "uncapped", "entitlement", "order_date", "first_event",
                 "last_event", "rows", "trace"]
@@ -63,29 +64,124 @@ def _cap_text(line: Line, units: pd.DataFrame) -> np.ndarray | str:
     return np.where(cut, f"超过年封顶 {cap}，按 {cap}", f"年封顶 {cap}").astype(tr.TEXT)
 
 
-def bracket_units(line: Line, events: pd.DataFrame) -> pd.DataFrame:
-    ev = events.sort_values(["unit_id", "event_date", "source_file", "source_line"], kind="stable")
-    units = _per_unit(ev)
-    # order_date: the date of the row whose running total first exceeds the trigger
-    running = ev.groupby("unit_id", sort=False)["amount"].cumsum()
-    crossed = ev[running > line.trigger].groupby("unit_id")["event_date"].first()
-    units["order_date"] = crossed.reindex(units.index).fillna(units["last_event"])
-    res = bracket_entitlement(units["base"].to_numpy(), line)
-    units["uncapped"] = res.uncapped
-    units["entitlement"] = res.entitlement
+def unit_keys(events: pd.DataFrame, key: str = "unit") -> tuple[np.ndarray, np.ndarray]:
+    """(codes, firsts): a dense int64 code per event row for its unit, and one row position per unit.
+
+    With the screening's ``unit_code`` (the unit's roster position) the codes are the present positions
+    renumbered in roster order — a counting pass, no hashing of text; otherwise the unit ids are
+    factorised.  ``key`` is "unit" or "household"."""
+    code_col, text_col = ("unit_code", "unit_id") if key == "unit" else ("household_code", "household_no")
+    n = len(events)
+    if code_col in events.columns and n:
+        raw = events[code_col].to_numpy(dtype=np.int64)
+        present = np.bincount(raw) > 0
+        renumber = np.cumsum(present) - 1
+        codes = renumber[raw]
+    else:
+        codes = pd.factorize(events[text_col], use_na_sentinel=False)[0].astype(np.int64)
+    k = int(codes.max()) + 1 if n else 0
+    firsts = np.full(k, n, dtype=np.int64)
+    np.minimum.at(firsts, codes, np.arange(n, dtype=np.int64))
+    return codes, firsts
+
+
+def sum_by(codes: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """Σ values per code, exact in int64: np.bincount adds in float64, exact while every partial sum
+    stays below 2**53 fen (checked with margin: Σ|values| < 2**52); otherwise an exact integer np.add.at."""
+    values = np.asarray(values, dtype=np.int64)
+    if len(values) == 0 or float(np.abs(values).sum(dtype=np.float64)) < 2**52:
+        return np.bincount(codes, weights=values, minlength=k).astype(np.int64)
+    out = np.zeros(k, dtype=np.int64)
+    np.add.at(out, codes, values)
+    return out
+
+
+def first_crossing(codes: np.ndarray, order_keys: list[np.ndarray], amount: np.ndarray, trigger: int,
+                   k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit, the row at which the running total (rows in ``order_keys`` order) first exceeds ``trigger``.
+
+    Returns (units, rows): unit codes that cross and the row position where they do.  Only the rows of
+    units that can cross (Σ of their positive amounts > trigger) are sorted."""
+    reach = sum_by(codes, np.maximum(amount, 0), k)
+    rows = np.flatnonzero(reach[codes] > trigger)
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = rows[sort_order([codes[rows], *(key[rows] for key in order_keys)])]
+    c = codes[order]
+    starts = np.r_[True, c[1:] != c[:-1]]
+    running = np.cumsum(amount[order])
+    running = running - (running - amount[order])[starts][np.cumsum(starts) - 1]
+    crossed = np.flatnonzero(running > trigger)
+    if not len(crossed):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    first = crossed[np.r_[True, c[crossed][1:] != c[crossed][:-1]]]
+    return c[first], order[first]
+
+
+def bracket_trace(line: Line, base: np.ndarray, rows: np.ndarray, uncapped: np.ndarray,
+                  entitlement: np.ndarray) -> np.ndarray:
+    """基数 … > 预警线 …：(lower_k, …]×rate_k = pay_k + … = uncapped；年封顶 … — built per bracket count.
+
+    The brackets a base reaches are a prefix (part_k > 0 only if bracket k−1 is full), so units are
+    grouped by how many brackets they reach and each group is plain concatenation (no per-piece masks)."""
+    res = bracket_entitlement(base, line)
     lower, _, rates = bracket_bounds(line)
-    head = tr.yuan(units["base"]) + "（" + tr.text(units["rows"]) + " 条）"
-    pieces: list[tr.Text] = []
-    for k in range(len(lower)):
-        part = res.parts[:, k]
-        seg = ("(" + tr.yuan1(int(lower[k])) + ", " + tr.yuan(lower[k] + part) + "]×" + tr.percent(int(rates[k]))
-               + " = " + tr.exact_yuan(res.pays_e4[:, k]))
-        pieces.append(tr.when(part > 0, seg))
     trig = tr.yuan1(line.trigger)
-    yes = head + f" > 预警线 {trig}：" + tr.join(pieces, " + ") + " = " + tr.yuan(res.uncapped)
-    no = head + f" 未超过预警线 {trig}，不予赔付"
-    units["trace"] = tr.join([np.where(res.triggered, yes, no), _cap_text(line, units)], "；")
-    return units
+    out = np.empty(len(base), dtype=tr.TEXT)
+    head = tr.yuan(base) + "（" + np.asarray(rows, dtype=np.int64).astype(tr.TEXT) + " 条）"
+    reached = (res.parts > 0).sum(axis=1)
+    no = ~res.triggered
+    out[no] = head[no] + f" 未超过预警线 {trig}，不予赔付"
+    for count in range(0, len(lower) + 1):
+        sel = np.flatnonzero(res.triggered & (reached == count))
+        if not len(sel):
+            continue
+        text = head[sel] + f" > 预警线 {trig}："
+        for j in range(count):
+            seg = ("(" + tr.yuan1(int(lower[j])) + ", " + tr.yuan(lower[j] + res.parts[sel, j]) + "]×"
+                   + tr.percent(int(rates[j])) + " = " + tr.exact_yuan(res.pays_e4[sel, j]))
+            text = text + (" + " if j else "") + seg
+        out[sel] = text + " = " + tr.yuan(res.uncapped[sel])
+    if line.cap_per_year is None:
+        return out
+    cap = tr.yuan1(line.cap_per_year)
+    cut = np.asarray(uncapped) > np.asarray(entitlement)
+    return np.where(cut, out + f"；超过年封顶 {cap}，按 {cap}", out + f"；年封顶 {cap}")
+
+
+def bracket_units(line: Line, events: pd.DataFrame, *, trace: bool = True) -> pd.DataFrame:
+    """Per-unit sums by dense int64 codes and np.bincount (no generic group-by); order_date by sorting
+    only the rows of units whose total exceeds the trigger.  ``trace=False`` leaves the trace empty
+    (the engine builds it afterwards for the claims it keeps, with :func:`bracket_trace`)."""
+    codes, firsts = unit_keys(events)
+    k = len(firsts)
+    amount = events["amount"].to_numpy(dtype=np.int64)
+    dates = events["event_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    base = sum_by(codes, amount, k)
+    n_rows = np.bincount(codes, minlength=k).astype(np.int64)
+    first_event = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    last_event = np.full(k, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first_event, codes, dates)
+    np.maximum.at(last_event, codes, dates)
+    files = pd.factorize(events["source_file"], sort=True)[0]
+    crossing_units, crossing_rows = first_crossing(
+        codes, [dates, files, events["source_line"].to_numpy(dtype=np.int64)], amount, line.trigger, k)
+    order_date = last_event.copy()
+    order_date[crossing_units] = dates[crossing_rows]
+    res = bracket_entitlement(base, line)
+    units = pd.DataFrame({
+        "unit_id": events["unit_id"].iloc[firsts].reset_index(drop=True),
+        "household_no": events["household_no"].iloc[firsts].reset_index(drop=True),
+        "base": base, "uncapped": res.uncapped, "entitlement": res.entitlement,
+        "order_date": order_date.view("datetime64[ns]"), "first_event": first_event.view("datetime64[ns]"),
+        "last_event": last_event.view("datetime64[ns]"), "rows": n_rows,
+    })
+    if "unit_code" in events.columns:
+        units["unit_code"] = events["unit_code"].to_numpy()[firsts]
+        units["household_code"] = events["household_code"].to_numpy()[firsts]
+    units["trace"] = (bracket_trace(line, base, n_rows, res.uncapped, res.entitlement).astype(object) if trace
+                      else "")
+    return units.set_index("unit_id")
 
 
 def lump_sum_units(line: Line, events: pd.DataFrame) -> pd.DataFrame:
@@ -156,12 +252,23 @@ KIND_FUNCTIONS: dict[str, Callable[..., pd.DataFrame]] = {
 }
 
 
-def line_units(line: Line, events: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
-    """Dispatch by line kind (the product's table of kinds, not a chain of ifs)."""
+def line_units(line: Line, events: pd.DataFrame, households: pd.DataFrame, *, trace: bool = True) -> pd.DataFrame:
+    """Dispatch by line kind (the product's table of kinds, not a chain of ifs).
+
+    One row per unit (in no particular order; the engine sorts the claims).  With the screening's
+    int64 keys the result also has ``unit_code``/``household_code``.  ``trace=False``: bracket lines
+    leave the trace empty for the caller to build (see :func:`bracket_trace`)."""
     if events is None or len(events) == 0:
         return _empty()
     if line.kind == "income_drop":
         units = income_drop_units(line, events, households)
+    elif line.kind == "bracket":
+        units = bracket_units(line, events, trace=trace)
     else:
         units = KIND_FUNCTIONS[line.kind](line, events)
-    return units.reset_index()[UNIT_COLUMNS]
+    codes = [c for c in ("unit_code", "household_code") if c in events.columns]
+    if codes and not set(codes) <= set(units.columns):  # the other kinds: carry the roster codes along
+        first = events.drop_duplicates("unit_id").set_index("unit_id")[codes]
+        units = units.join(first.astype("int64"), how="left")
+    units = units.reset_index()
+    return units[UNIT_COLUMNS + codes]

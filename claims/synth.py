@@ -38,7 +38,8 @@ import pandas as pd
 from products.money import fen_to_yuan_text
 from products.resident_id import CHECK_CHARS, WEIGHTS
 
-__all__ = ["CATEGORIES", "MEDICAL_COLUMNS", "MEDICAL_HEADERS_ZH", "synth_county"]
+__all__ = ["CATEGORIES", "MEDICAL_COLUMNS", "MEDICAL_HEADERS_ZH", "county_roster", "medical_chunk", "province_counties",
+           "synth_county", "synth_province"]
 
 # ---------------------------------------------------------------------------------------------------
 # Tables
@@ -253,7 +254,10 @@ def _households(people: int, seed: int, county: str) -> dict:
     }
 
 
-def _persons(hh: dict, people: int, seed: int, year: int, county: str) -> dict:
+def _persons(hh: dict, people: int, seed: int, year: int, county: str,
+             neighbours: np.ndarray | None = None) -> dict:
+    """People of the households; in-migrants carry an area code from ``neighbours`` (default: the
+    neighbouring counties of the same prefecture, :data:`NEIGHBOUR_SUFFIXES`)."""
     rng = _rng(seed, "persons")
     size = hh["size"]
     hh_of = np.repeat(np.arange(hh["n"]), size)
@@ -324,7 +328,8 @@ def _persons(hh: dict, people: int, seed: int, year: int, county: str) -> dict:
     # resident IDs: county area code, neighbouring codes for in-migrants
     mig_p = np.select([rel == R_SPOUSE, rel == R_INLAW], [0.18, 0.6], 0.015)
     migrant = rng.random(people) < mig_p
-    neigh = np.array([int(county[:4] + f"{k:02d}") for k in NEIGHBOUR_SUFFIXES if f"{k:02d}" != county[4:]])
+    neigh = (np.asarray(neighbours, dtype=np.int64) if neighbours is not None else
+             np.array([int(county[:4] + f"{k:02d}") for k in NEIGHBOUR_SUFFIXES if f"{k:02d}" != county[4:]]))
     area = np.where(migrant, neigh[rng.integers(0, len(neigh), people)], int(county))
     days = birth.astype(np.int64)
     key = ((area.astype(np.int64) * 100_000 + (days + 50_000)) * 2) + male
@@ -355,22 +360,16 @@ def _persons(hh: dict, people: int, seed: int, year: int, county: str) -> dict:
 # Department reports (each returns a frame of canonical columns with fen amounts plus a "month" column)
 
 
-def _medical(hh: dict, ps: dict, seed: int, year: int) -> pd.DataFrame:
-    rng = _rng(seed, "medical")
-    n = len(ps["age"])
-    age = ps["age"]
-    cat = hh["category"][ps["hh"]]
-    p = np.select([age < 15, age < 45, age < 65], [0.07, 0.08, 0.15], 0.26)
-    p = p * np.select([cat == TEKUN, cat == DIBAO, cat == 2], [1.3, 1.3, 1.6], 1.0)
-    patient = np.flatnonzero(rng.random(n) < p)
-    n_pat = len(patient)
-    major = rng.random(n_pat) < 0.03  # serious illness: repeated, expensive inpatient stays
-    count = np.where(major, rng.geometric(0.35, n_pat), rng.geometric(0.6, n_pat))
-    count = np.minimum(count, 24)
-    who = np.repeat(patient, count)
-    is_major = np.repeat(major, count)
-    k = len(who)
+def _settlement_amounts(rng: np.random.Generator, who: np.ndarray, is_major: np.ndarray, pcat: np.ndarray,
+                        year: int) -> dict[str, np.ndarray]:
+    """Amounts (fen) and dates of the settlements of patients ``who`` (person index per settlement).
 
+    ``medfee_sumamt`` heavy-tailed; ``hifp_pay`` = 55–65 % of the policy scope above the hospital level's
+    deductible (inpatient); ``hifmi_pay`` (大病保险) = the increment of
+    ``max(cumulative scope self-pay − line, 0) × rate`` per person in date order; ``maf_pay`` (医疗救助)
+    by category; ``psn_part_amt = medfee_sumamt − hifp_pay − hifmi_pay − maf_pay − oth_pay`` exactly.
+    """
+    k = len(who)
     inpatient = is_major | (rng.random(k) < 0.55)
     body = np.where(inpatient, rng.lognormal(np.log(4800), 0.75, k), rng.lognormal(np.log(1100), 0.75, k))
     tail = 15_000 * (1.0 - rng.random(k)) ** (-1 / 2.2)  # Pareto(x_m=15,000, α=2.2)
@@ -385,7 +384,6 @@ def _medical(hh: dict, ps: dict, seed: int, year: int) -> pd.DataFrame:
     hifp = ((np.maximum(scope - deductible, 0)) * rng.uniform(0.55, 0.65, k)).astype(np.int64)
     hifp = np.minimum(hifp, 20_000_000)  # pooled-fund ceiling 200,000 yuan
     scope_self = scope - hifp
-    pcat = cat[who]
     poor = MONITORED[pcat] | (pcat == TEKUN) | (pcat == DIBAO)
     # 大病保险 works on the yearly cumulative policy-scope self-pay above its start line (halved, with a
     # higher rate, for poor households); each settlement gets the increment, exactly in fen
@@ -415,6 +413,29 @@ def _medical(hh: dict, ps: dict, seed: int, year: int) -> pd.DataFrame:
     psn = total - hifp - hifmi - maf - oth
     assert (psn >= full_own + overlmt).all() and (np.stack([hifp, hifmi, maf, oth]) >= 0).all()
 
+    return {"medfee_sumamt": total, "hifp_pay": hifp, "hifmi_pay": hifmi, "maf_pay": maf, "oth_pay": oth,
+            "fulamt_ownpay_amt": full_own, "overlmt_selfpay": overlmt, "psn_part_amt": psn, "month": month,
+            "date": date}
+
+
+def _medical(hh: dict, ps: dict, seed: int, year: int) -> pd.DataFrame:
+    rng = _rng(seed, "medical")
+    n = len(ps["age"])
+    age = ps["age"]
+    cat = hh["category"][ps["hh"]]
+    p = np.select([age < 15, age < 45, age < 65], [0.07, 0.08, 0.15], 0.26)
+    p = p * np.select([cat == TEKUN, cat == DIBAO, cat == 2], [1.3, 1.3, 1.6], 1.0)
+    patient = np.flatnonzero(rng.random(n) < p)
+    n_pat = len(patient)
+    major = rng.random(n_pat) < 0.03  # serious illness: repeated, expensive inpatient stays
+    count = np.where(major, rng.geometric(0.35, n_pat), rng.geometric(0.6, n_pat))
+    count = np.minimum(count, 24)
+    who = np.repeat(patient, count)
+    is_major = np.repeat(major, count)
+    k = len(who)
+
+    a = _settlement_amounts(rng, who, is_major, cat[who], year)
+    date = a["date"]
     order = np.lexsort((who, date))  # settlement ids in date order
     serial = np.cumsum(rng.integers(1, 10, size=k))
     setl = np.empty(k, dtype=np.int64)
@@ -422,8 +443,7 @@ def _medical(hh: dict, ps: dict, seed: int, year: int) -> pd.DataFrame:
     setl_id = np.char.add("S", _fmt_int(year * 100_000_000 + setl, 12))
     frame = pd.DataFrame({
         "setl_id": setl_id, "id_no": ps["id_no"][who], "name": ps["name"][who], "setl_date": _date_text(date),
-        "medfee_sumamt": total, "hifp_pay": hifp, "hifmi_pay": hifmi, "maf_pay": maf, "oth_pay": oth,
-        "fulamt_ownpay_amt": full_own, "overlmt_selfpay": overlmt, "psn_part_amt": psn, "month": month,
+        **{c: a[c] for c in MEDICAL_COLUMNS[4:]}, "month": a["month"],
     })
     return frame.iloc[order].reset_index(drop=True)
 
@@ -657,4 +677,266 @@ def synth_county(out_dir, people: int, *, seed: int = 20250101, year: int = 2025
     }
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     report("done", stages, stages)
+    return manifest
+
+
+# ---------------------------------------------------------------------------------------------------
+# Province scale: many counties, medical reports streamed chunk by chunk
+
+#: people per generated county in province mode (a typical Hebei county has 300–600 thousand people)
+PROVINCE_COUNTY_PEOPLE = 400_000
+PROVINCE_CODE = "13"
+#: medical settlements per patient-year are drawn from these person weights (age × category)
+MAJOR_SHARE = 0.01  # people with a serious illness: about 20 × the settlements of others
+
+
+def province_counties(people: int, county_people: int = PROVINCE_COUNTY_PEOPLE,
+                      province: str = PROVINCE_CODE) -> list[tuple[str, int]]:
+    """``[(county code, people), …]``: ⌈people / county_people⌉ counties of equal size (±1).
+
+    Codes are ``province + prefecture (01, 02 …) + county (02 … 19)``, 18 counties per prefecture."""
+    n = max(1, -(-int(people) // int(county_people)))
+    sizes = np.full(n, people // n, dtype=np.int64)
+    sizes[: people % n] += 1
+    return [(f"{province}{1 + c // 18:02d}{2 + c % 18:02d}", int(sizes[c])) for c in range(n)]
+
+
+def _split(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split ``total`` in proportion to ``weights`` exactly (largest remainder)."""
+    w = np.asarray(weights, dtype=float)
+    exact = total * w / w.sum()
+    out = np.floor(exact).astype(np.int64)
+    rest = int(total - out.sum())
+    if rest:
+        out[np.argsort(-(exact - out), kind="stable")[:rest]] += 1
+    return out
+
+
+def _migrant_codes(county_index: int) -> np.ndarray:
+    """13 area codes (other provinces, 41xxxx …) used only by the in-migrants of this county, so IDs
+    stay unique across the counties of a province."""
+    j = county_index * 13 + np.arange(13)
+    return (41 + j // 9000) * 10_000 + 1000 + j % 9000
+
+
+def _county_seed(seed: int, county_index: int) -> int:
+    return int(np.random.SeedSequence([int(seed), 6, int(county_index)]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def _chunk_rng(seed: int, county_index: int, chunk: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), zlib.crc32(b"province-medical"), int(county_index), int(chunk)])
+
+
+def _yuan_arrow(fen: np.ndarray):
+    """int64 fen → pyarrow strings '1234.56' (pyarrow kernels: about 20 × faster than Python formatting)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    f = pa.array(np.asarray(fen, dtype=np.int64))
+    whole = pc.cast(pc.divide(f, 100), pa.string())
+    cents = pc.utf8_lpad(pc.cast(pc.subtract(f, pc.multiply(pc.divide(f, 100), 100)), pa.string()), 2, "0")
+    return pc.binary_join_element_wise(whole, cents, ".")
+
+
+def county_roster(seed: int, county_index: int, county: str, people: int, year: int = 2025) -> tuple[dict, dict]:
+    """Households and persons (arrays) of county ``county_index`` of a province: the county generator's
+    roster with the county's own seed and in-migrant area codes (:func:`_migrant_codes`)."""
+    import pyarrow as pa
+
+    cseed = _county_seed(seed, county_index)
+    hh = _households(people, cseed, county)
+    ps = _persons(hh, people, cseed, year, county, neighbours=_migrant_codes(county_index))
+    ps["id_arrow"] = pa.array(ps["id_no"].astype(object), type=pa.string())
+    ps["name_arrow"] = pa.array(ps["name"].astype(object), type=pa.string())
+    return hh, ps
+
+
+def medical_chunk(seed: int, county_index: int, county: str, chunk: int, persons: dict, households: dict,
+                  first: int, stop: int, rows: int, year: int = 2025):
+    """One chunk of a county's medical settlements as a pyarrow table with the Chinese headers.
+
+    The chunk covers the people ``first … stop−1`` of the county (all their settlements of the year, so
+    the 大病保险 cumulation per person is exact) and has exactly ``rows`` rows.  Each person's share of
+    the rows ∝ p(age) × p(category) × (20 if seriously ill), drawn as one multinomial; the generator is
+    seeded by ``(seed, county, chunk)`` only, so a chunk can be rebuilt alone.  Rows are in date order.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rng = _chunk_rng(seed, county_index, chunk)
+    age = persons["age"][first:stop]
+    cat = households["category"][persons["hh"][first:stop]]
+    n = stop - first
+    p = np.select([age < 15, age < 45, age < 65], [0.07, 0.08, 0.15], 0.26)
+    p = p * np.select([cat == TEKUN, cat == DIBAO, cat == 2], [1.3, 1.3, 1.6], 1.0)
+    major = rng.random(n) < MAJOR_SHARE
+    weight = p * np.where(major, 20.0, 1.0)
+    count = rng.multinomial(rows, weight / weight.sum())
+    who = np.repeat(np.arange(n), count)
+    a = _settlement_amounts(rng, who, major[who], cat[who], year)
+    order = np.lexsort((who, a["date"]))
+    serial = np.cumsum(rng.integers(1, 10, size=rows))  # increasing settlement numbers in date order
+    who_sorted = pa.array(first + who[order])
+    setl_prefix = f"S{county}{chunk:03d}"
+    days = pa.array(a["date"][order].astype("datetime64[D]").astype(np.int32), type=pa.date32())
+    columns = {
+        "setl_id": pc.binary_join_element_wise(setl_prefix, pc.utf8_lpad(pc.cast(pa.array(serial), pa.string()),
+                                                                           9, "0"), ""),
+        "id_no": pc.take(persons["id_arrow"], who_sorted),
+        "name": pc.take(persons["name_arrow"], who_sorted),
+        "setl_date": pc.strftime(pc.cast(days, pa.timestamp("s")), "%Y-%m-%d"),
+    }
+    for c in MEDICAL_COLUMNS[4:]:
+        columns[c] = _yuan_arrow(a[c][order])
+    return pa.table({MEDICAL_HEADERS_ZH[c]: columns[c] for c in MEDICAL_COLUMNS})
+
+
+def _write_arrow(table, path: Path, fmt: str) -> None:
+    """Write a pyarrow table: Parquet, or CSV (UTF-8 with BOM, quoting only where needed, \\n)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        pq.write_table(table, path)
+        return
+    with open(path, "wb") as handle:
+        handle.write(b"\xef\xbb\xbf")
+        pacsv.write_csv(table, handle, pacsv.WriteOptions(quoting_style="none"))
+
+
+def _frame_to_arrow(frame: pd.DataFrame, amounts: tuple[str, ...]):
+    import pyarrow as pa
+
+    return pa.table({c: (_yuan_arrow(frame[c].to_numpy()) if c in amounts else
+                         pa.array(frame[c].astype(str).to_numpy(dtype=object), type=pa.string()))
+                     for c in frame.columns})
+
+
+def synth_province(out_dir, people: int, medical_rows: int, *, seed: int = 20250101, fmt: str = "parquet",
+                   chunk_rows: int = 1_000_000, progress: Progress = None, year: int = 2025,
+                   county_people: int = PROVINCE_COUNTY_PEOPLE, province: str = PROVINCE_CODE,
+                   other_departments: bool = True) -> dict:
+    """Write a synthetic province under ``out_dir``, streamed county by county and chunk by chunk.
+
+    Layout (``ext`` = ``.parquet`` or ``.csv``)::
+
+        persons.ext, households.ext            the whole roster (written county by county)
+        medical/<county>-<chunk>.ext           ≤ chunk_rows settlements each, Chinese 医保 headers
+        education|disaster|accident|income/<county>.ext   (when other_departments)
+        manifest.json
+
+    Counties: :func:`province_counties` (``county_people`` each).  ``medical_rows`` is split over the
+    counties ∝ people and, within a county, over ⌈rows / chunk_rows⌉ chunks, each covering a block of
+    the county's people (listed in the manifest, ``departments.medical.chunks``); memory holds one
+    county's roster and one chunk of report rows at a time.
+    Deterministic by ``seed``: county ``c`` uses its own seed, medical chunk ``k`` of county ``c`` the
+    generator ``(seed, c, k)`` (see :func:`medical_chunk`).  ``progress(stage, done, total)`` is called
+    after every file with ``done``/``total`` in medical rows.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if fmt not in ("csv", "parquet"):
+        raise ValueError("fmt must be 'csv' or 'parquet'")
+    if people < 10 or medical_rows < 0 or chunk_rows < 1:
+        raise ValueError("people must be ≥ 10, medical_rows ≥ 0 and chunk_rows ≥ 1")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ext = "." + fmt
+    report = progress or (lambda stage, done, total: None)
+    counties = province_counties(people, county_people, province)
+    rows_per_county = _split(medical_rows, np.array([size for _, size in counties]))
+    writers: dict[str, object] = {}
+    done = 0
+    files: dict[str, list[str]] = {d: [] for d in COLUMNS}
+    rows: dict[str, int] = {d: 0 for d in COLUMNS}
+    n_households = 0
+    chunks: list[dict] = []
+
+    def append_roster(name: str, table) -> None:
+        path = out / f"{name}{ext}"
+        if fmt == "parquet":
+            if name not in writers:
+                writers[name] = pq.ParquetWriter(path, table.schema)
+            writers[name].write_table(table)
+        else:
+            import pyarrow.csv as pacsv
+
+            first = name not in writers
+            writers[name] = True
+            with open(path, "wb" if first else "ab") as handle:
+                if first:
+                    handle.write(b"\xef\xbb\xbf")
+                pacsv.write_csv(table, handle, pacsv.WriteOptions(quoting_style="none", include_header=first))
+
+    try:
+        for c, (code, size) in enumerate(counties):
+            cseed = _county_seed(seed, c)
+            hh, ps = county_roster(seed, c, code, size, year)
+            n_households += hh["n"]
+            append_roster("persons", pa.table({
+                "id_no": ps["id_arrow"], "name": ps["name_arrow"],
+                "household_no": pa.array(hh["household_no"][ps["hh"]].astype(object), type=pa.string()),
+                "relation": pa.array(np.array(RELATIONS, dtype=object)[ps["relation"]], type=pa.string())}))
+            append_roster("households", pa.table({
+                "household_no": pa.array(hh["household_no"].astype(object), type=pa.string()),
+                "village_code": pa.array(hh["village_code"][hh["village"]].astype(object), type=pa.string()),
+                "natural_village": pa.array(hh["natural_village"].astype(object), type=pa.string()),
+                "category": pa.array(np.array(CATEGORIES, dtype=object)[hh["category"]], type=pa.string()),
+                "per_capita_income": _yuan_arrow(hh["income"]),
+                "members": pa.array(hh["size"].astype(str).astype(object), type=pa.string()),
+                "bank_account": pa.array(np.char.add("621799", _fmt_int(
+                    _rng(cseed, "bank").integers(0, 10**13, hh["n"]), 13)).astype(object), type=pa.string()),
+            }))
+            report("roster", c + 1, len(counties))
+
+            county_rows = int(rows_per_county[c])
+            n_chunks = max(1, -(-county_rows // chunk_rows)) if county_rows else 0
+            bounds = np.linspace(0, size, n_chunks + 1).round().astype(np.int64)
+            chunk_sizes = _split(county_rows, np.diff(bounds)) if n_chunks else []
+            for k in range(n_chunks):
+                table = medical_chunk(seed, c, code, k, ps, hh, int(bounds[k]), int(bounds[k + 1]),
+                                      int(chunk_sizes[k]), year)
+                rel = f"medical/{code}-{k:03d}{ext}"
+                _write_arrow(table, out / rel, fmt)
+                files["medical"].append(rel)
+                chunks.append({"file": rel, "county": c, "chunk": k, "first_person": int(bounds[k]),
+                               "stop_person": int(bounds[k + 1]), "rows": table.num_rows})
+                rows["medical"] += table.num_rows
+                done += table.num_rows
+                del table
+                report("medical", done, medical_rows)
+
+            if other_departments:
+                for dept, build in (("education", lambda: _education(hh, ps, cseed, year)),
+                                    ("disaster", lambda: _disaster(hh, cseed, year)),
+                                    ("accident", lambda: _accident(hh, ps, cseed, year)),
+                                    ("income", lambda: _income(hh, cseed, year))):
+                    frame = build()
+                    if not len(frame):
+                        continue
+                    rel = f"{dept}/{code}{ext}"
+                    _write_arrow(_frame_to_arrow(frame[list(COLUMNS[dept])], AMOUNT_COLUMNS[dept]), out / rel, fmt)
+                    files[dept].append(rel)
+                    rows[dept] += len(frame)
+    finally:
+        for writer in writers.values():
+            if fmt == "parquet":
+                writer.close()
+
+    manifest = {
+        "generator": "claims.synth.synth_province",
+        "seed": int(seed), "year": int(year), "province": province, "format": fmt, "chunk_rows": int(chunk_rows),
+        "people": int(people), "households": int(n_households),
+        "counties": [{"code": code, "people": size, "medical_rows": int(r)}
+                     for (code, size), r in zip(counties, rows_per_county)],
+        "roster": {"persons": f"persons{ext}", "households": f"households{ext}"},
+        "departments": {d: {"rows": rows[d], "files": files[d], **({"chunks": chunks} if d == "medical" else {})}
+                        for d in COLUMNS if files[d]},
+        "encoding": "utf-8-sig" if fmt == "csv" else None,
+        "medical_headers": "zh",
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    report("done", done, medical_rows)
     return manifest

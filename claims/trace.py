@@ -22,8 +22,13 @@ Text = np.ndarray | str
 
 
 def yuan(fen: np.ndarray | pd.Series | int) -> np.ndarray:
-    """fen → '1234.56' text array."""
-    return fen_to_yuan_array(np.atleast_1d(np.asarray(fen, dtype=np.int64)))
+    """fen → '1234.56' text array (one value repeated, e.g. nothing paid before: formatted once)."""
+    a = np.atleast_1d(np.asarray(fen, dtype=np.int64))
+    if len(a) and a.min() == a.max():
+        return np.full(len(a), yuan1(int(a[0])), dtype=TEXT)
+    if len(a) and a.min() >= 0:  # no sign to place
+        return (a // 100).astype(TEXT) + "." + np.strings.zfill((a % 100).astype(TEXT), 2)
+    return fen_to_yuan_array(a)
 
 
 def yuan1(fen: int) -> str:

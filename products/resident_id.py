@@ -123,9 +123,25 @@ def validate_ids(values: pd.Series) -> IdCheck:
                    reason=pd.Series(code, index=index, dtype="object").where(pd.notna(code), pd.NA))
 
 
-def id_key(id_no: pd.Series) -> np.ndarray:
-    """int64 key of normalised IDs: the 17-digit body (the check digit is derived from it)."""
-    return id_no.str.slice(0, 17).astype("int64").to_numpy()
+def id_key(id_no: pd.Series | np.ndarray | pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """int64 key of normalised 18-character IDs: the 17-digit body as a number (< 10¹⁷ < 2⁶³); the check
+    digit is not needed because it is derived from the body (:func:`id_from_key`).  Arrow kernels."""
+    arr = id_no if isinstance(id_no, (pa.Array, pa.ChunkedArray)) else pa.array(
+        np.asarray(id_no, dtype=object), type=pa.string(), from_pandas=True)
+    if arr.null_count:
+        raise ValueError("missing resident ID: no int64 key")
+    return np.asarray(pc.cast(pc.utf8_slice_codeunits(arr, 0, 17), pa.int64()).to_numpy(), dtype=np.int64)
+
+
+def id_from_key(key: np.ndarray) -> np.ndarray:
+    """The 18-character IDs of int64 keys: 17 zero-padded digits + the GB 11643 check character
+    ``"10X98765432"[Σ d_i·w_i mod 11]``, on the (n, 17) digit matrix."""
+    k = np.asarray(key, dtype=np.int64)
+    digits = (k[:, None] // 10 ** np.arange(16, -1, -1, dtype=np.int64)) % 10
+    chars = np.empty((len(k), 18), dtype=np.uint8)
+    chars[:, :17] = digits + 48
+    chars[:, 17] = _CHECK_LUT[(digits @ WEIGHTS) % 11]
+    return chars.view("S18").ravel().astype("U18")
 
 
 def mask_id(id_no: str) -> str:

@@ -137,3 +137,58 @@ def test_deterministic_by_seed(county, tmp_path):
     assert differ["persons.csv"] != base["persons.csv"]
     assert differ["households.csv"] != base["households.csv"]
     assert json.loads(differ["manifest.json"])["seed"] == 7
+
+
+# --- the CLI: province mode and progress on a terminal ------------------------------------------------
+
+def invoke(args: list[str]):
+    from click.testing import CliRunner
+
+    from flask_app.cli import relief
+
+    return CliRunner().invoke(relief, args)
+
+
+def test_synth_province_cli_and_progress(tmp_path):
+    # 3,000 people, 4,000 rows in files of at most 1,500 rows: one county (400,000 per county), ⌈4,000 /
+    # 1,500⌉ = 3 chunks
+    args = ["synth", "--people", "3000", "--medical-rows", "4000", "--chunk-rows", "1500", "--format", "csv"]
+    quiet = invoke([*args, "--out", str(tmp_path / "a")])
+    assert quiet.exit_code == 0, quiet.output
+    assert "medical: 4,000" in quiet.output and "3 个文件 / files" in quiet.output
+    assert "…" not in quiet.stderr  # CliRunner is not a terminal: no progress line
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["departments"]["medical"]["files"] == [f"medical/130102-00{k}.csv" for k in range(3)]
+    shown = invoke([*args, "--out", str(tmp_path / "b"), "--progress"])
+    assert shown.exit_code == 0, shown.output
+    assert "\r… medical 4,000/4,000 (100 %)" in shown.stderr  # one updating line, rows written so far
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+    assert invoke(["synth", "--out", str(tmp_path / "c")]).exit_code == 2  # neither --county nor --people
+
+
+def test_calc_and_import_progress_only_when_asked_or_on_a_terminal(tmp_path):
+    county = tmp_path / "county"
+    synth_county(county, 2_000, seed=4)
+    calc = ["calc", "--product", "fangpinbao-weixian-2025", "--persons", str(county / "persons.csv"),
+            "--households", str(county / "households.csv"), "--report", f"medical={county / 'medical'}"]
+    plain = invoke([*calc, "--out", str(tmp_path / "o1")])
+    assert plain.exit_code == 0, plain.output
+    assert plain.stderr == ""
+    shown = invoke([*calc, "--out", str(tmp_path / "o2"), "--progress"])
+    assert shown.exit_code == 0, shown.output
+    assert "reading reports 12/12 medical/2025-12.csv" in shown.stderr and "rows read" in shown.stderr
+    assert "computing claims" in shown.stderr and shown.stderr.endswith("\n")
+    assert plain.stdout.splitlines()[1:4] == shown.stdout.splitlines()[1:4]  # the same summary
+
+    url = f"sqlite:///{tmp_path / 'relief.db'}"
+    assert invoke(["db", "upgrade", "--database", url]).exit_code == 0
+    setup = invoke(["setup", "--product", "fangpinbao-weixian-2025", "--framed-heads", "2000", "--persons",
+                    str(county / "persons.csv"), "--households", str(county / "households.csv"), "--database", url])
+    assert setup.exit_code == 0, setup.output
+    first = invoke(["import", "--department", "medical", str(county / "medical" / "2025-01.csv"), "--database", url])
+    assert first.exit_code == 0, first.output
+    assert first.stderr == ""
+    second = invoke(["import", "--department", "medical", str(county / "medical" / "2025-02.csv"), "--database", url,
+                     "--progress"])
+    assert second.exit_code == 0, second.output
+    assert "rows read" in second.stderr and "recomputing" in second.stderr

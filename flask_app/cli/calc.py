@@ -12,7 +12,7 @@ from products import ProductError, load_product
 from products.roster import RosterError
 from products.tabular import TableError
 
-from .common import fail, print_summary, stage_printer
+from .common import ProgressLine, fail, print_summary, progress_option
 
 
 @click.command()
@@ -26,10 +26,11 @@ from .common import fail, print_summary, stage_printer
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录 / output directory")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出摘要 / print the summary as JSON")
 @click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages")
+@progress_option
 def calc(product_path: str, persons: str, households: str, reports: tuple[str, ...], paid: str | None,
-         out_dir: str, as_json: bool, quiet: bool) -> None:
+         out_dir: str, as_json: bool, quiet: bool, show_progress: bool | None) -> None:
     """计算理赔（无状态）/ Compute every claim the product owes from files (stateless)."""
-    say = stage_printer(quiet)
+    say = ProgressLine(False if quiet else show_progress)
     try:
         product = load_product(product_path)
         specs = parse_report_specs(reports)
@@ -37,10 +38,12 @@ def calc(product_path: str, persons: str, households: str, reports: tuple[str, .
         say("计算 / computing claims")
         result, t_calc = timed(lambda: calculate(product, inputs))
     except (ProductError, RosterError, ReportFileError, TableError, InputError) as exc:
+        say.close()
         fail(str(exc))
     say(f"写出 / writing {out_dir}")
     write_outputs(result, product, out_dir, {"seconds": {"read": round(t_read, 3), "compute": round(t_calc, 3)},
                                              "files": inputs.files})
+    say.close()
     if as_json:
         click.echo(json.dumps(result.summary, ensure_ascii=False, indent=2))
         return

@@ -1,8 +1,11 @@
-"""Shared bits of the CLI: bilingual error exits, amounts for people, stage messages on a terminal."""
+"""Shared bits of the CLI: bilingual error exits, amounts for people, stage messages and progress on a
+terminal."""
 
 from __future__ import annotations
 
+import shutil
 import sys
+import time
 from typing import Any, NoReturn
 
 import click
@@ -35,6 +38,47 @@ def stage_printer(quiet: bool = False) -> Any:
     if quiet or not sys.stderr.isatty():
         return lambda _msg: None
     return lambda msg: click.echo(f"… {msg}", err=True)
+
+
+progress_option = click.option(
+    "--progress/--no-progress", "show_progress", default=None,
+    help="显示进度（默认：仅在终端上）/ show progress (default: only when stderr is a terminal)")
+
+
+class ProgressLine:
+    """One updating line on stderr: ``⠿ stage — message (12.3 s)``, rewritten in place with ``\r``.
+
+    On by default only when stderr is a terminal (quiet in pipes, CI logs and under ``CliRunner``);
+    ``enabled`` forces it on or off.  Call it with a message (``progress("reading medical …")``) or, as
+    the synth generator does, with ``(stage, done, total)``; :meth:`close` ends the line.
+    """
+
+    def __init__(self, enabled: bool | None = None, *, stream: Any = None):
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else bool(enabled)
+        self.start = time.perf_counter()
+        self.width = 0
+
+    def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None:
+        if not self.enabled:
+            return
+        text = stage
+        if done is not None:
+            text += f" {done:,}" + (f"/{total:,}" if total else "")
+            if total:
+                text += f" ({100 * done / total:.0f} %)"
+        text = f"… {text}  [{time.perf_counter() - self.start:.1f} s]"
+        columns = shutil.get_terminal_size((120, 20)).columns
+        text = text[: max(columns - 1, 20)]
+        self.stream.write("\r" + text + " " * max(self.width - len(text), 0))
+        self.stream.flush()
+        self.width = len(text)
+
+    def close(self) -> None:
+        if self.enabled and self.width:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.width = 0
 
 
 def print_summary(summary: dict[str, Any], lines: dict[str, str]) -> None:

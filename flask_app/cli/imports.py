@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import database_option, default_policy, fail, open_db
+from .common import ProgressLine, database_option, default_policy, fail, open_db, progress_option
 
 ALREADY_IMPORTED = 3
 
@@ -18,8 +18,9 @@ ALREADY_IMPORTED = 3
 @click.option("--user", "username", default=None, help="操作用户名 / importing user (default: system)")
 @click.option("--period", default=None, help="报送期间，如 2025-03 / reporting period, e.g. 2025-03")
 @database_option
+@progress_option
 def import_(department: str, file: str, policy_id: int | None, username: str | None, period: str | None,
-            database_url: str | None) -> None:
+            database_url: str | None, show_progress: bool | None) -> None:
     """导入部门报告并重新计算理赔 / Import a department report and recompute the claims it touches."""
     from claims.imports import AlreadyImportedError, ImportRefusedError, import_report
     from claims.reports import ReportFileError
@@ -35,12 +36,16 @@ def import_(department: str, file: str, policy_id: int | None, username: str | N
                 actor = actor_of(get_user(session, username))
         except UserError as exc:
             fail(str(exc))
+    say = ProgressLine(show_progress)
     try:
-        r = import_report(factory, policy, department, file, actor=actor, period=period)
+        r = import_report(factory, policy, department, file, actor=actor, period=period, progress=say)
     except AlreadyImportedError as exc:
+        say.close()
         fail(str(exc), ALREADY_IMPORTED)
     except (ImportRefusedError, ReportFileError) as exc:
+        say.close()
         fail(str(exc))
+    say.close()
     click.echo(f"批次 / batch: {r.batch_id}")
     click.echo(f"读取 / rows read: {r.rows_read:,}   入库 / stored: {r.rows_stored:,}   异常 / exceptions: "
                f"{r.rows_exception:,}   重复 / duplicates: {r.rows_duplicate:,}")
