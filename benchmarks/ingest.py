@@ -20,16 +20,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# run as a script, this directory comes first on sys.path, and benchmarks/queue.py would shadow the
-# standard library's queue (which pyarrow imports)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import resource  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import argparse
+import json
+import resource
+import subprocess
+import tempfile
+import time
 
 
 def join_files(files: list[Path], out: Path, fmt: str) -> int:

@@ -27,22 +27,40 @@ from .common import ProgressLine, fail, print_summary, progress_option
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出摘要 / print the summary as JSON")
 @click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages")
 @progress_option
+@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True,
+              help="计算引擎：本机 pandas，或 Dask 集群（见 docs/dask.md）/ engine: pandas on this machine, or a "
+                   "Dask cluster (see docs/dask.md)")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Dask 调度器地址 tcp://host:8786；不给则启动本机集群 / Dask scheduler address; without it a "
+                   "local cluster of two workers")
+@click.option("--memory-limit", default="4GB", show_default=True,
+              help="本机集群每个 worker 的内存上限 / memory limit of each local Dask worker")
 def calc(product_path: str, persons: str, households: str, reports: tuple[str, ...], paid: str | None,
-         out_dir: str, as_json: bool, quiet: bool, show_progress: bool | None) -> None:
+         out_dir: str, as_json: bool, quiet: bool, show_progress: bool | None, engine: str,
+         scheduler: str | None, memory_limit: str) -> None:
     """计算理赔（无状态）/ Compute every claim the product owes from files (stateless)."""
     say = ProgressLine(False if quiet else show_progress)
     try:
         product = load_product(product_path)
         specs = parse_report_specs(reports)
-        inputs, t_read = timed(lambda: load_inputs(persons, households, specs, paid, progress=say))
-        say("计算 / computing claims")
-        result, t_calc = timed(lambda: calculate(product, inputs))
+        if scheduler and engine != "dask":
+            raise InputError("--scheduler 需与 --engine dask 一起使用 / --scheduler needs --engine dask")
+        if engine == "dask":
+            from claims.dask_engine import calc_files_dask
+
+            result, files, t_read, t_calc = calc_files_dask(product, persons, households, specs, paid,
+                                                            scheduler=scheduler, memory_limit=memory_limit, say=say)
+        else:
+            inputs, t_read = timed(lambda: load_inputs(persons, households, specs, paid, progress=say))
+            say("计算 / computing claims")
+            result, t_calc = timed(lambda: calculate(product, inputs))
+            files = inputs.files
     except (ProductError, RosterError, ReportFileError, TableError, InputError) as exc:
         say.close()
         fail(str(exc))
     say(f"写出 / writing {out_dir}")
     write_outputs(result, product, out_dir, {"seconds": {"read": round(t_read, 3), "compute": round(t_calc, 3)},
-                                             "files": inputs.files})
+                                             "files": files})
     say.close()
     if as_json:
         click.echo(json.dumps(result.summary, ensure_ascii=False, indent=2))

@@ -6,19 +6,14 @@ client (in-process, no network), median and p95.  Reference in the same run: the
 (COUNT, then LIMIT/OFFSET) as SQLAlchemy Core on the engine, so the ratio is the API's own overhead
 (auth, argument parsing, marshmallow, JSON).
 
-    python benchmarks/queue.py [--claims 100000] [--repeat 50]
+    python benchmarks/claims_queue.py [--claims 100000] [--repeat 50]
 
 The database is the migrated schema (with the queue indexes of migration 0003) plus ANALYZE.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 
-# this file is called queue.py: keep its folder off sys.path, or it would shadow the standard library's queue
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import argparse
 import datetime as dt
