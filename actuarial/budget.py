@@ -39,7 +39,7 @@ claims/exposure row of an earlier year.  ``product`` is the version whose schedu
    events, each paying one of the historical paid amounts (empirical distribution) trended by
    (1 + i)^(year − t) with i = ``Assumptions.trend`` or ``default_trend`` — and listed in ``notes``.  A
    line without history is left out, with a note.  Claims of lines the product does not have are ignored
-   (noted).  A bracket line whose severity cannot be fitted (fewer than 2 usable amounts, or no family
+   (noted).  A bracket line whose severity cannot be fitted (fewer than ``MIN_SEVERITY_SAMPLE`` = 10 exact amounts, or no family
    converged) falls back to this experience pricing, noted.  On the FFT grid each historical amount
    v = (j + w)·b is split into 1 − w at j·b and w at (j + 1)·b (mean kept exactly).
 
@@ -85,6 +85,10 @@ __all__ = ["Assumptions", "BudgetError", "BudgetResult", "PerilBudget", "budget"
 _TRUNCATIONS = ("auto", "none", "trigger")
 _MAX_POINTS = 2**18  # largest plug-in grid the bucket refinement goes to
 _CAP_TOLERANCE = 0.005  # yuan: paid within half a fen of the cap counts as "reached the cap"
+#: Fewest exact (uncensored) amounts above the truncation point for a severity fit; below it the line is
+#: priced at experience.  Two or three points "fit" any two-parameter family (the MLE exists, the AIC
+#: ranking and the SEs mean nothing), so a county's two disaster claims must not set a tail.
+MIN_SEVERITY_SAMPLE = 10
 
 
 class BudgetError(ValueError):
@@ -456,7 +460,7 @@ def _fit_line(line: Line, rows: pd.DataFrame, heads: pd.DataFrame, heads_next: p
     g = PayoutFunction.from_line(line)
     data, d = _line_amounts(rows, g, a.truncation, notes, line.id)
     sample = data[data["in_sample"]]
-    if int((~sample["censored"]).sum()) < 2:
+    if int((~sample["censored"]).sum()) < MIN_SEVERITY_SAMPLE:
         return None
     years_seen = sorted(set(int(y) for y in sample["year"]))
     kwargs: dict[str, Any] = {}
@@ -781,8 +785,9 @@ def budget(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Product
         if line.kind == "bracket":
             model = _fit_line(line, rows, heads_matrix, heads_next, int(year), a, rng, notes)
             if model is None:
-                notes.append(f"{line_id}: 无法拟合费用分布（可用金额少于 2 条或拟合失败），改按经验赔付计价 / no "
-                             "severity model (fewer than 2 usable amounts or the fit failed): priced at experience")
+                notes.append(f"{line_id}: 无法拟合费用分布（确切金额少于 {MIN_SEVERITY_SAMPLE} 条或拟合失败），改按经验赔付计价 / "
+                             f"no severity model (fewer than {MIN_SEVERITY_SAMPLE} exact amounts or the fit failed): "
+                             "priced at experience")
         if model is not None:
             models[line_id] = model
         else:

@@ -199,6 +199,22 @@ def test_experience_priced_line():
     assert result.plug_in.exact_mean == pytest.approx(result.perils[0].mean + 15_000.0)
 
 
+def test_a_bracket_line_with_few_claims_is_priced_at_experience():
+    """Three disaster claims in two years (paid 5,000, 10,000, 20,000 above the 10,000 start line) cannot set a
+    tail: the line is priced at experience.  3 claims over 2 × 250,000 heads = 6e-6 per head → 1.5 claims next
+    year; mean paid (5,000 + 10,000 + 20,000)/3 = 11,666.67 (trend 0) → expected 1.5 × 11,666.67 = 17,500."""
+    claims, exposure = simulate((2023, 2024))
+    disaster = pd.DataFrame({"year": [2023, 2024, 2024], "county": "130434", "peril": "disaster",
+                             "ground_up": [15_000.0, 20_000.0, 30_000.0], "paid": [5_000.0, 10_000.0, 20_000.0]})
+    result = budget(pd.concat([claims, disaster]), exposure, product(), 2025, heads=250_000,
+                    assumptions=Assumptions(trend=0.0, bootstrap=4))
+    assert [p.line_id for p in result.perils] == ["illness"]
+    row = result.experience_lines.set_index("line_id").loc["disaster"]
+    assert row["events"] == pytest.approx(1.5)
+    assert row["mean"] == pytest.approx(17_500.0)
+    assert any("disaster" in n and "fewer than 10 exact amounts" in n for n in result.notes)
+
+
 def test_bad_inputs_are_refused():
     claims, exposure = simulate((2024,))
     with pytest.raises(BudgetError, match="保费原则.*premium principle"):
