@@ -9,21 +9,38 @@ households: household_no (str), village_code (str, 12 digits), natural_village (
             category (str), per_capita_income (int64 fen), members (int64 > 0),
             bank_account (str, <NA> if blank: the 社保卡/一卡通 account payouts go to)
 both:       source_file (str), source_line (int64)
+
+A province roster (millions of rows, a machine export: CSV/Parquet, one canonical form per cell) is read
+by a fast path: pyarrow reads the file (:mod:`products.simple_table`) and the cells are checked on whole
+columns with the kernels of :mod:`products.plain` (the same as the report readers').  Rows with a cell
+that is not plain (``4,800.50``, a 15-digit ID, ``3人`` …) are parsed by the general code below on a
+table of just those rows.  Whenever the roster has a problem — a bad cell, a repeated ID or household
+number — or the file is not simple, the general reader reads the whole file, so the frames and the
+:class:`RosterError` are always the general reader's (tests/test_roster_scale.py compares both).
 """
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from . import plain
 from .money import MONEY_REASONS, parse_fen
-from .resident_id import ID_REASONS, validate_ids
+from .resident_id import ID_REASONS, id_key, validate_ids
+from .simple_table import NotSimple, general_table, read_simple
 from .tabular import (
     CELL_REASONS,
     Cells,
+    TableError,
+    _read_bytes,
     cell_text,
     match_columns,
     number_mask,
@@ -186,17 +203,206 @@ def _households(table: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def load_persons(source: str | Path | IO[bytes], file_name: str | None = None) -> pd.DataFrame:
+# ---------------------------------------------------------------------------------------------------
+# fast path (see the module docstring)
+
+#: Largest share of rows the general code may parse before the whole file is given to it.
+MAX_GENERAL_SHARE = 0.5
+
+
+def _columns(table: pa.Table, headers: list[str], mapping: dict[str, str], column_map: dict[str, list[str]]
+             ) -> dict[str, pa.Array | None]:
+    """Each canonical column as one Arrow chunk without nulls (``None`` when the file lacks it)."""
+    where = {canonical: f"c{headers.index(header)}" for header, canonical in mapping.items()}
+    out: dict[str, pa.Array | None] = {}
+    for canonical in column_map:
+        if canonical not in where:
+            out[canonical] = None
+            continue
+        col = table[where[canonical]]
+        out[canonical] = (pc.fill_null(col, "") if col.null_count else col).combine_chunks()
+    return out
+
+
+def _absent_text(n: int) -> pd.Series:
+    return plain.str_series(pa.nulls(n, pa.string()))
+
+
+def _general_rows(table: pa.Table, headers: list[str], rows: np.ndarray, name: str,
+                  column_map: dict[str, list[str]], required: list[str],
+                  check: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame | None:
+    """The general checks (``check`` = :func:`_persons` or :func:`_households`) on a table of the rows
+    ``rows`` in :func:`~products.tabular.read_table`'s shape (fully blank rows skipped) → their typed
+    frame, or ``None`` when one of them has a problem (the whole file then goes to the general reader)."""
+    sub, _ = general_table(table, headers, rows, name)
+    try:
+        return check(_prepare(sub, column_map, required, name))
+    except RosterError:
+        return None
+
+
+def _has_repeats(values: np.ndarray) -> bool:
+    """True when an int64 value occurs twice (one sort)."""
+    ordered = np.sort(values)
+    return bool((ordered[1:] == ordered[:-1]).any())
+
+
+def _assemble(frame: pd.DataFrame, general: pd.DataFrame | None) -> pd.DataFrame:
+    """Plain rows + the general code's rows, in line order."""
+    if general is None or not len(general):
+        return frame
+    both = pd.concat([frame, general[frame.columns]], ignore_index=True)
+    return both.iloc[np.argsort(both["source_line"].to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def _fast_persons(source: str | Path | bytes, name: str) -> pd.DataFrame | None:
+    """The persons frame of a simple file without problems, else ``None``.
+
+    Plain row: ID of 18 characters with a correct check digit and birth date, name not blank, household
+    number a code ``[0-9A-Za-z_-]+``, no surrounding white space; no ID may repeat (compared as the int64
+    key of the 17-digit body: the check digit follows from it)."""
+    headers, table = read_simple(source, name)
+    try:
+        mapping = match_columns(headers, PERSON_COLUMNS, required=PERSON_REQUIRED, file_name=name)
+    except TableError:
+        return None
+    n = table.num_rows
+    cols = _columns(table, headers, mapping, PERSON_COLUMNS)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # numpy/Arrow kernels release the GIL: both cores
+        ids = pool.submit(plain.resident_ids, cols["id_no"])
+        names = pool.submit(plain.required_text, cols["name"])
+        households = pool.submit(plain.codes, cols["household_no"])
+        relations = pool.submit(plain.trimmed_text, cols["relation"]) if cols["relation"] is not None else None
+        key, ok = ids.result()
+        name_values, name_ok = names.result()
+        ok &= name_ok & households.result()
+        relation = None
+        if relations is not None:
+            relation, relation_ok = relations.result()
+            ok &= relation_ok
+    rows = np.flatnonzero(~ok)
+    if len(rows) > MAX_GENERAL_SHARE * n:
+        return None
+    general = None
+    keys = key
+    if len(rows):
+        general = _general_rows(table, headers, rows, name, PERSON_COLUMNS, PERSON_REQUIRED, _persons)
+        if general is None:
+            return None
+        keys = np.concatenate([key[ok], id_key(general["id_no"])])
+    if _has_repeats(keys):
+        return None
+    every = not len(rows)
+    mask = None if every else pa.array(ok)
+
+    def kept(values: pa.Array) -> pd.Series:
+        return plain.str_series(values if every else pc.filter(values, mask))
+
+    lines = np.arange(2, n + 2, dtype=np.int64)
+    frame = pd.DataFrame({
+        "id_no": kept(cols["id_no"]), "name": kept(name_values), "household_no": kept(cols["household_no"]),
+        "relation": kept(relation) if relation is not None else _absent_text(int(ok.sum())),
+    })
+    frame["source_file"] = plain.str_series(pa.repeat(pa.scalar(name, pa.string()), len(frame)))
+    frame["source_line"] = lines if every else lines[ok]
+    return _assemble(frame, general)
+
+
+def _fast_households(source: str | Path | bytes, name: str) -> pd.DataFrame | None:
+    """The households frame of a simple file without problems, else ``None``.
+
+    Plain row: household number a code, village code 12 digits, category not blank, income in yuan
+    ``^\\d{1,13}(\\.\\d\\d)?$``, members 1–6 digits not starting with 0, bank account blank or a code,
+    texts without surrounding white space; no household number may repeat."""
+    headers, table = read_simple(source, name)
+    try:
+        mapping = match_columns(headers, HOUSEHOLD_COLUMNS, required=HOUSEHOLD_REQUIRED, file_name=name)
+    except TableError:
+        return None
+    n = table.num_rows
+    cols = _columns(table, headers, mapping, HOUSEHOLD_COLUMNS)
+    household = cols["household_no"]
+    if plain.repeated(household).any():
+        return None  # a repeated household number (or a hash collision): the general reader judges
+    ok = plain.codes(household)
+    village, village_ok = plain.village_codes(cols["village_code"])
+    ok &= village_ok & (np.diff(plain.buffers(cols["village_code"])[1]) > 0)
+    category, category_ok = plain.required_text(cols["category"])
+    income, _, income_ok = plain.yuan_fen(cols["per_capita_income"], False)
+    members, members_ok = plain.counts(cols["members"])
+    ok &= category_ok & income_ok & members_ok
+    texts: dict[str, pa.Array | None] = {"natural_village": None, "bank_account": None}
+    if cols["natural_village"] is not None:
+        texts["natural_village"], village_name_ok = plain.trimmed_text(cols["natural_village"])
+        ok &= village_name_ok
+    if cols["bank_account"] is not None:
+        account = cols["bank_account"]
+        blank = np.diff(plain.buffers(account)[1]) == 0
+        ok &= blank | plain.codes(account)
+        texts["bank_account"] = pc.if_else(pa.array(blank), pa.scalar(None, account.type), account)
+    rows = np.flatnonzero(~ok)
+    if len(rows) > MAX_GENERAL_SHARE * n:
+        return None
+    general = None
+    if len(rows):
+        general = _general_rows(table, headers, rows, name, HOUSEHOLD_COLUMNS, HOUSEHOLD_REQUIRED, _households)
+        if general is None:
+            return None
+        here = pc.filter(household, pa.array(ok))
+        if pc.any(pc.is_in(here, value_set=pa.array(general["household_no"].array, household.type))).as_py():
+            return None  # a normalised household number equals a plain row's: the general reader judges
+    every = not len(rows)
+    mask = None if every else pa.array(ok)
+    count = n if every else int(ok.sum())
+
+    def kept(values: pa.Array | None) -> pd.Series:
+        if values is None:
+            return _absent_text(count)
+        return plain.str_series(values if every else pc.filter(values, mask))
+
+    lines = np.arange(2, n + 2, dtype=np.int64)
+    frame = pd.DataFrame({
+        "household_no": kept(household), "village_code": kept(village),
+        "natural_village": kept(texts["natural_village"]), "category": kept(category),
+        "per_capita_income": income if every else income[ok], "members": members if every else members[ok],
+        "bank_account": kept(texts["bank_account"]),
+    })
+    frame["source_file"] = plain.str_series(pa.repeat(pa.scalar(name, pa.string()), len(frame)))
+    frame["source_line"] = lines if every else lines[ok]
+    return _assemble(frame, general)
+
+
+def _load(source: str | Path | IO[bytes], file_name: str | None, fast: bool,
+          fast_reader: Callable[[str | Path | bytes, str], pd.DataFrame | None],
+          column_map: dict[str, list[str]], required: list[str],
+          check: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+    name = source_name(source, file_name)
+    if not isinstance(source, (str, Path)):  # a stream is read once, for both readers
+        source = _read_bytes(source, name)
+    if fast:
+        try:
+            frame = fast_reader(source, name)
+        except NotSimple:
+            frame = None
+        if frame is not None:
+            return frame
+    table = read_table(io.BytesIO(source) if isinstance(source, bytes) else source, file_name=name)
+    return check(_prepare(table, column_map, required, name))
+
+
+def load_persons(source: str | Path | IO[bytes], file_name: str | None = None, *, fast: bool = True
+                 ) -> pd.DataFrame:
     """Read and validate the persons file; raises :class:`RosterError` (bad rows) or
-    :class:`~products.tabular.TableError` (unreadable file, missing column)."""
-    name = source_name(source, file_name)
-    return _persons(_prepare(read_table(source, file_name=name), PERSON_COLUMNS, PERSON_REQUIRED, name))
+    :class:`~products.tabular.TableError` (unreadable file, missing column).  ``fast=False``: always the
+    general reader (same result; see the module docstring)."""
+    return _load(source, file_name, fast, _fast_persons, PERSON_COLUMNS, PERSON_REQUIRED, _persons)
 
 
-def load_households(source: str | Path | IO[bytes], file_name: str | None = None) -> pd.DataFrame:
-    """Read and validate the households file (per_capita_income in yuan → fen)."""
-    name = source_name(source, file_name)
-    return _households(_prepare(read_table(source, file_name=name), HOUSEHOLD_COLUMNS, HOUSEHOLD_REQUIRED, name))
+def load_households(source: str | Path | IO[bytes], file_name: str | None = None, *, fast: bool = True
+                    ) -> pd.DataFrame:
+    """Read and validate the households file (per_capita_income in yuan → fen); ``fast`` as in
+    :func:`load_persons`."""
+    return _load(source, file_name, fast, _fast_households, HOUSEHOLD_COLUMNS, HOUSEHOLD_REQUIRED, _households)
 
 
 def normalise_persons(df: pd.DataFrame, file_name: str = "persons") -> pd.DataFrame:

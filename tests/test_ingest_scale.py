@@ -304,3 +304,72 @@ def test_optional_columns_absent_and_a_bad_row():
     assert read.rows["name"].isna().all() and read.rows["psn_part_amt"].isna().all()
     same_read(read_report(io.BytesIO(data), "medical", file_name="report.csv", key=True),
               general(io.BytesIO(data), file_name="report.csv"))
+
+
+def test_re_sent_settlements_read_fast_equal_the_general_reader(big):
+    """Re-sent settlements (a setl_id repeated later in the file, as 0.1 % of a province file): the first
+    usable row of each is kept, the later ones are duplicate_settlement errors.  The rows of a repeated
+    setl_id are judged by the general reader; its plain rows keep the values typed here, in place."""
+    data = big["csv"].read_bytes()
+    lines = data.split(b"\n")
+    setl = {line: lines[line - 1].split(b",")[0].decode() for line in (2, 10, 500, 90_000)}
+    bad = corrupt(data, {
+        11: (0, setl[10]), 1_000: (0, setl[10]),   # line 10 re-sent twice: lines 11 and 1,000 refused
+        20_000: (0, setl[2]),                      # line 2 re-sent
+        500: (3, "2025-02-30"), 600: (0, setl[500]),  # first row unusable (bad date): line 600 is kept
+    })
+    assert read_plain(bad, "medical", SPECS["medical"], "big.csv") is not None  # the mixed path answers
+    fast = read_report(bad, "medical", file_name="big.csv", key=True)
+    assert list(zip(fast.exceptions["line"], fast.exceptions["reason"])) == [
+        (11, "duplicate_settlement"), (500, "bad_date"), (1_000, "duplicate_settlement"),
+        (20_000, "duplicate_settlement")]
+    # 200,000 rows − 4 errors
+    assert len(fast.rows) == 199_996 and fast.rows["source_line"].is_monotonic_increasing
+    kept = fast.rows.set_index("source_line")
+    assert kept.loc[600, "setl_id"] == setl[500] and 10 in kept.index and 2 in kept.index
+    assert (fast.rows["id_key"].to_numpy() == id_key(fast.rows["id_no"])).all()
+    same_read(fast, general(io.BytesIO(bad), file_name="big.csv"))
+
+    # a padded code (not plain) that equals a plain row's code once stripped: the general reader decides
+    padded = corrupt(bad, {150_000: (0, f" {setl[90_000]}")})
+    assert read_plain(padded, "medical", SPECS["medical"], "big.csv") is None
+    fast = read_report(padded, "medical", file_name="big.csv", key=True)
+    assert (150_000, "duplicate_settlement") in list(zip(fast.exceptions["line"], fast.exceptions["reason"]))
+    same_read(fast, general(io.BytesIO(padded), file_name="big.csv"))
+
+
+def test_a_kept_row_with_a_cell_that_is_not_plain_among_re_sent_settlements():
+    """A re-sent settlement whose kept (first) row has a cell the fast path does not type (an amount
+    "1,234.50"): the general reader's values are spliced in at its line."""
+    rows = [PLAIN_MED2[:], PLAIN_MED2[:], PLAIN_MED2[:], PLAIN_MED2[:]]
+    for i, row in enumerate(rows):
+        row[0] = f"S{i}"
+    rows[1][4] = '"2,345.67"'
+    rows[3][0] = "S1"  # re-sends line 3
+    text = ",".join(catalog.MED) + "\n" + "\n".join(",".join(r) for r in rows) + "\n"
+    data = text.encode("utf-8")
+    read = read_plain(data, "medical", SPECS["medical"], "report.csv")
+    assert read is not None
+    assert list(zip(read.exceptions["line"], read.exceptions["reason"])) == [(5, "duplicate_settlement")]
+    # line 3: 2,345.67 yuan = 234,567 fen
+    assert read.rows["source_line"].tolist() == [2, 3, 4] and read.rows["medfee_sumamt"].tolist()[1] == 234_567
+    same_read(read_report(io.BytesIO(data), "medical", file_name="report.csv", key=True),
+              general(io.BytesIO(data), file_name="report.csv"))
+
+
+def test_columns_checked_slice_by_slice_join_the_same(big, monkeypatch):
+    """Columns are checked a slice of rows at a time (1,048,576 rows in a real run); with slices of 30,011
+    rows, 200,000 rows make 7 slices (6 × 30,011 = 180,066, then 19,934), bad rows included."""
+    from claims.reports import fast
+
+    monkeypatch.setattr(fast, "SLICE_ROWS", 30_011)
+    data = big["csv"].read_bytes()
+    setl = data.split(b"\n")[29_999].split(b",")[0].decode()  # line 30,000: the last row of slice 1
+    bad = corrupt(data, {30_001: (1, "130102198001010115"), 30_013: (0, setl), 60_024: (3, "2025-13-01")})
+    fast_read = read_report(bad, "medical", file_name="big.csv", key=True)
+    assert list(zip(fast_read.exceptions["line"], fast_read.exceptions["reason"])) == [
+        (30_001, "id_check_digit"), (30_013, "duplicate_settlement"), (60_024, "bad_date")]
+    assert read_plain(bad, "medical", SPECS["medical"], "big.csv") is not None
+    same_read(fast_read, general(io.BytesIO(bad), file_name="big.csv"))
+    parquet = read_report(big["parquet"], "medical", key=True)
+    same_read(parquet, general(big["parquet"]))

@@ -4,9 +4,10 @@ The general reader (:mod:`products.tabular` + :mod:`claims.reports.parse`) accep
 (GB18030, Excel number cells, ``="…"`` wrappers, 2025年3月4日 dates …) and explains every bad cell; it
 runs at tens of thousands of rows per second, with ~50 ms of pandas overhead per file.  Province files
 (医保 settlements, millions of rows a month) and most county files are machine exports in one canonical
-form, so this module reads them with pyarrow's multithreaded CSV/Parquet readers and checks every cell
-with the array kernels of :mod:`claims.reports.plain` (numpy on the Arrow byte buffers, columns in two
-threads, no per-row Python).
+form, so this module reads them with pyarrow's multithreaded CSV/Parquet readers
+(:mod:`products.simple_table`) and checks every cell with the array kernels of :mod:`products.plain`
+and :mod:`claims.reports.plain` (numpy on the Arrow byte buffers, columns in two threads, a slice of
+rows at a time, no per-row Python).
 
 A row is *plain* when every cell has the canonical form — resident ID ``^\\d{17}[\\dX]$`` with a correct
 GB 11643 check digit and a real birth date; date ``YYYY-MM-DD``; amount ``^\\d{1,13}(\\.\\d\\d)?$`` (blank
@@ -17,6 +18,10 @@ words of flags and accident kinds — and the department's derivation has nothin
 every other row (usually none, a few in a real file) goes through the general reader's own checks
 (:func:`claims.reports.reader.check_table`) on a table of just those rows, so its exception, reason,
 detail and line are the general reader's; a fully blank row is skipped as the general reader does.
+Every occurrence of a repeated ``setl_id`` (a re-sent settlement, ~0.1 % of a province file) is among
+those rows, so the general reader decides which one is kept; a kept row whose cells are all plain keeps
+the values typed here and stays in place (no merge of the big frame), only a kept row with a cell that
+is not plain is spliced in with the general reader's values.
 
 The file itself must be simple for the line numbers to be row index + 2: header on line 1 with distinct,
 non-blank names, no ragged row, no line break inside a quoted cell, no bare carriage return, UTF-8,
@@ -27,8 +32,6 @@ tests/test_ingest_scale.py checks that both give identical frames (the bad-input
 
 from __future__ import annotations
 
-import csv
-import mmap
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,11 +41,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from products.tabular import TableError, _header_text, _unique, match_columns
+from products.simple_table import NotSimple, general_table, read_simple
+from products.tabular import TableError, match_columns
 
 from .columns import Spec
-from .plain import (accident_kinds, buffers, codes, flags, grades, iso_dates, repeated, required_text,
-                    resident_ids, school_years, trimmed_text, village_codes, yuan_fen)
+from .plain import (accident_kinds, codes, flags, grades, iso_dates, repeated, required_text, resident_ids,
+                    school_years, str_series, trimmed_text, village_codes, yuan_fen)
 from .reasons import EXCEPTION_COLUMNS, exceptions_frame
 
 #: Departments the fast path reads; every other department goes to the general reader.
@@ -51,120 +55,30 @@ FAST_DEPARTMENTS = {"medical", "education", "disaster", "accident", "income"}
 THREADS = min(4, os.cpu_count() or 1)
 #: Largest share of rows that may need the general reader before the whole file is given to it.
 MAX_GENERAL_SHARE = 0.5
+#: Rows checked, typed and derived at a time (see ``bounds`` in :func:`_read`).
+SLICE_ROWS = 1 << 20
 
 
-class NotSimple(Exception):
-    """The file's layout is not simple: the general reader takes the whole file."""
-
-
-# ---------------------------------------------------------------------------------------------------
-# reading
-
-
-def _file_bytes(path: str | Path) -> bytes | mmap.mmap:
-    """The file's bytes, memory-mapped (no copy of a gigabyte file into Python; pyarrow parses from the
-    map).  An empty file cannot be mapped: its (empty) bytes are returned."""
-    with open(path, "rb") as handle:
-        try:
-            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:
-            return b""
-
-
-def _csv_table(data: bytes | mmap.mmap) -> tuple[list[str], pa.Table]:
-    """Header names (line 1) and the body as a table of strings, or :class:`NotSimple`."""
-    import pyarrow.csv as pacsv
-
-    if data.find(b"\r") >= 0:
-        whole = bytes(data)
-        if whole.count(b"\r") != whole.count(b"\r\n"):
-            raise NotSimple  # bare carriage returns: line numbers are the general reader's business
-    end = data.find(b"\n")
-    head = data[: end if end >= 0 else len(data)]
-    try:
-        first = head.decode("utf-8-sig", errors="strict").rstrip("\r")
-    except UnicodeDecodeError as exc:
-        raise NotSimple from exc
-    if not first.strip() or first.count('"') % 2 or end < 0:
-        raise NotSimple
-    sep = "\t" if ("\t" in first and "," not in first) else ","
-    try:
-        headers = next(csv.reader([first], delimiter=sep))
-    except csv.Error as exc:
-        raise NotSimple from exc
-    quoted = data.find(b'"', end) >= 0  # quotes in the body (a quoted header line is common and harmless)
-    names = [f"c{i}" for i in range(len(headers))]
-    try:
-        table = pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(data)),
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quoted, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
-    except pa.ArrowException as exc:  # ragged or blank line, bad UTF-8 …
-        raise NotSimple from exc
-    if quoted:
-        for col in table.columns:  # a line break inside a quoted cell shifts the line numbers
-            cells = buffers(col)[0]
-            if ((cells == 10) | (cells == 13)).any():
-                raise NotSimple
-    return headers, table
-
-
-def _parquet_table(data: bytes | str | Path) -> tuple[list[str], pa.Table]:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(pa.BufferReader(data) if isinstance(data, bytes) else data)
-    except (pa.ArrowException, OSError) as exc:
-        raise NotSimple from exc
-    if not all(pa.types.is_string(t) or pa.types.is_large_string(t) for t in table.schema.types):
-        raise NotSimple  # number/date cells have their own rules (id_as_number …)
-    headers = list(table.column_names)
-    return headers, table.rename_columns([f"c{i}" for i in range(len(headers))])
-
-
-# ---------------------------------------------------------------------------------------------------
-# byte-level helpers
-
-
-def _str_series(values: pa.ChunkedArray | pa.Array) -> pd.Series:
-    """A pandas ``str`` column over one Arrow chunk, as the general reader gives."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    return pd.Series(pd.array(values, dtype="str"))
-
-
-# ---------------------------------------------------------------------------------------------------
-
-
-def read_plain(source: str | Path | bytes, department: str, spec: Spec, name: str):
+def read_plain(source: str | Path | bytes, department: str, spec: Spec, name: str, *, key: bool = True):
     """The general reader's :class:`~claims.reports.reader.ReportRead` for a simple file (see the module
-    docstring), else ``None``.  Raises nothing of its own: a file it cannot judge is left to the general
-    reader, which words every whole-file error."""
-    suffix = Path(name).suffix.lower()
-    if department not in FAST_DEPARTMENTS or suffix not in (".csv", ".txt", ".parquet"):
+    docstring), else ``None``; ``key``: with the int64 ``id_key`` column (person departments).  Raises
+    nothing of its own: a file it cannot judge is left to the general reader, which words every
+    whole-file error."""
+    if department not in FAST_DEPARTMENTS:
         return None
     try:
-        if suffix == ".parquet":
-            headers, table = _parquet_table(source)
-        else:
-            headers, table = _csv_table(source if isinstance(source, bytes) else _file_bytes(source))
-        cleaned = _header_text(headers)
-        if any(not h for h in cleaned) or _unique(cleaned) != cleaned or table.num_rows == 0:
-            return None
+        cleaned, table = read_simple(source, name)
         try:
             mapping = match_columns(cleaned, spec.column_map, required=list(spec.required), file_name=name)
         except TableError:
             return None
-        return _read(table, cleaned, mapping, department, spec, name, parquet=suffix == ".parquet")
-    except (NotSimple, OSError):
+        return _read(table, cleaned, mapping, department, spec, name, with_key=key)
+    except NotSimple:
         return None
 
 
 def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], department: str, spec: Spec,
-          name: str, *, parquet: bool):
+          name: str, *, with_key: bool = True):
     """Plain rows typed here, the others checked by the general reader; merged in line order."""
     from products.resident_id import id_key
 
@@ -172,18 +86,24 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
 
     n = table.num_rows
     where = {canonical: f"c{headers.index(header)}" for header, canonical in mapping.items()}
-    # each column once as one Arrow chunk (the byte-level checks read its buffers directly), nulls as blanks
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        cells = dict(zip(where, pool.map(
-            lambda c: (pc.fill_null(table[where[c]], "") if table[where[c]].null_count else table[where[c]])
-            .combine_chunks(), where)))
-    out: dict[str, object] = {}
+    # each column with nulls as blanks (still in the reader's chunks: the checks combine a slice at a time)
+    cells = {c: pc.fill_null(table[where[c]], "") if table[where[c]].null_count else table[where[c]]
+             for c in where}
     plain = np.ones(n, dtype=bool)
-    key = None
+    # the rows in slices of SLICE_ROWS: every column is checked, typed and derived a slice at a time, so
+    # the kernels' temporary arrays stay small enough for the allocator to reuse them (a fresh 80 MB
+    # array per step of a 10M-row column costs more in page faults than the step itself); each output
+    # column is joined once, from the kept rows of its slices
+    bounds = [(start, min(start + SLICE_ROWS, n)) for start in range(0, n, SLICE_ROWS)]
 
-    def parse(col_name: str, kind: str) -> tuple[object, np.ndarray, np.ndarray | None]:
-        """(typed values, plain mask, int64 key for an ID column) of one column."""
-        c = cells[col_name]
+    def parse(col_name: str, kind: str) -> tuple[list[object], np.ndarray, list[np.ndarray] | None]:
+        """(typed values per slice, plain mask, int64 keys per slice for an ID column) of one column."""
+        column = cells[col_name]
+        parts = [parse_slice(column.slice(start, stop - start).combine_chunks(), kind) for start, stop in bounds]
+        keys = None if parts[0][2] is None else [p[2] for p in parts]
+        return [p[0] for p in parts], np.concatenate([p[1] for p in parts]), keys
+
+    def parse_slice(c: pa.Array, kind: str) -> tuple[object, np.ndarray, np.ndarray | None]:
         if kind == "id":
             key, ok = resident_ids(c)
             return c, ok, key
@@ -213,90 +133,132 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
             return (*village_codes(c), None)
         raise NotSimple
 
+    def absent(kind: str, m: int) -> object:
+        """The general reader's value of a column the file lacks, for ``m`` rows."""
+        if kind in ("text", "village_code"):
+            return pa.nulls(m, pa.string())
+        if kind == "money_or_zero":
+            return np.zeros(m, dtype=np.int64)
+        if kind in ("money_or_null", "grade"):
+            return pd.arrays.IntegerArray(np.zeros(m, dtype=np.int64), np.ones(m, dtype=bool))
+        if kind == "flag":
+            return np.zeros(m, dtype=bool)
+        raise NotSimple
+
     for col_name, col in spec.columns.items():
-        if col_name in where:
-            continue
-        if col.kind in ("text", "village_code"):
-            out[col_name] = pd.array(np.full(n, None, dtype=object), dtype="str")
-        elif col.kind == "money_or_zero":
-            out[col_name] = np.zeros(n, dtype=np.int64)
-        elif col.kind == "money_or_null":
-            out[col_name] = pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
-        elif col.kind == "flag":
-            out[col_name] = np.zeros(n, dtype=bool)
-        elif col.kind == "grade":
-            out[col_name] = pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
-        else:
-            raise NotSimple
+        if col_name not in where:
+            absent(col.kind, 0)  # NotSimple before any work for a required kind
     # columns in parallel: numpy and Arrow kernels release the GIL, so two threads use both cores
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         # the repeat check (a sort) first, beside the column parsers
         repeats = pool.submit(repeated, cells["setl_id"]) if "setl_id" in cells else None
         parsed = dict(zip(where, pool.map(lambda c: parse(c, spec.columns[c].kind), where)))
-        if repeats is not None:
-            cells["setl_id repeated"] = repeats.result()
-    for col_name in spec.columns:
+        repeats = repeats.result() if repeats is not None else None
+    pieces: list[dict[str, object]] = [{} for _ in bounds]  # canonical columns (then derived ones) per slice
+    key_parts = None
+    for col_name, col in spec.columns.items():
         if col_name in parsed:
-            out[col_name], ok, column_key = parsed[col_name]
+            values, ok, keys = parsed[col_name]
             plain &= ok
-            key = column_key if column_key is not None else key
-    out = {c: out[c] for c in spec.columns}
-    plain &= DERIVE[department](out, cells)
+            key_parts = keys if keys is not None else key_parts
+        else:
+            values = [absent(col.kind, stop - start) for start, stop in bounds]
+        for piece, value in zip(pieces, values):
+            piece[col_name] = value
+    plain &= np.concatenate([DERIVE[department](piece, cells) for piece in pieces])
+    # plain: every cell plain and nothing for the derivation to say — except, maybe, a repeated setl_id
+    # (only the general reader knows which occurrence is kept, so those rows are judged by it too)
+    answered = plain & ~repeats if repeats is not None else plain
 
-    general = np.flatnonzero(~plain)
+    general = np.flatnonzero(~answered)
     if len(general) > MAX_GENERAL_SHARE * n:
         raise NotSimple
     lines = np.arange(2, n + 2, dtype=np.int64)
-    keep = np.flatnonzero(plain)
-    frame = pd.DataFrame({c: (_str_series(v.take(pa.array(keep)) if len(general) else v)
-                              if isinstance(v, (pa.Array, pa.ChunkedArray)) else
-                              (v[keep] if len(general) else v))
-                          for c, v in out.items()}, copy=False)
-    frame["source_file"] = _str_series(pa.repeat(pa.scalar(name, pa.string()), len(keep)))
-    frame["source_line"] = lines[keep]
-    frame = frame[spec.output]
-    if key is not None:
-        frame[ID_KEY] = key[keep] if len(general) else key
     rows_read = n
-    empty = pd.Series([], dtype=object)
-    exceptions = exceptions_frame(frame["source_file"].iloc[:0], frame["source_line"].iloc[:0], empty, empty,
-                                  "error")[EXCEPTION_COLUMNS]
+    exceptions = None
+    spliced = None  # rows the general reader keeps that hold a cell that is not plain: its values are used
+    keep = answered
     if len(general):
         # the rows that are not plain: the general reader's checks on a table of just those rows, in the
-        # shape read_table gives (CSV: str cells; Parquet: object cells, missing as NaN)
-        sub = table.take(pa.array(general)).to_pandas()
-        sub.columns = headers
-        text = sub.astype(object).where(sub.notna(), "").astype(str)
-        blank_row = np.column_stack([text[c].str.strip().eq("").to_numpy() for c in text.columns]).all(axis=1)
-        sub = sub[~blank_row].reset_index(drop=True)  # fully blank rows are skipped, as read_table does
-        rows_read -= int(blank_row.sum())
+        # shape read_table gives (CSV: str cells; Parquet: object cells, missing as NaN).  Every
+        # occurrence of a repeated setl_id is among them, so its duplicate check sees them all.
+        sub, blank_rows = general_table(table, headers, general, name)
+        rows_read -= blank_rows
         if len(sub):
-            sub = sub.astype(object) if parquet else sub.fillna("").astype("str")
-            sub["source_file"] = pd.Series(name, index=sub.index, dtype="str")
-            sub["source_line"] = pd.Series(lines[general[~blank_row]], index=sub.index, dtype="int64")
-            sub["source_extra"] = pd.Series("", index=sub.index, dtype="str")
             rows, exceptions = check_table(spec, sub, mapping)
-            if "setl_id" in rows and len(rows) and len(frame) and pc.any(pc.is_in(
-                    pa.array(rows["setl_id"].array), value_set=pa.array(frame["setl_id"].array))).as_py():
-                raise NotSimple  # a normalised code repeats a plain row's: the general reader decides
-            if key is not None:
-                rows[ID_KEY] = id_key(rows["id_no"])
-            frame = pd.concat([frame, rows], ignore_index=True)
-            frame = frame.iloc[np.argsort(frame["source_line"].to_numpy(), kind="stable")].reset_index(drop=True)
+            # a kept row whose every cell is plain (typically the first of a re-sent settlement) has the
+            # values typed here, identical to the general reader's: it is taken in place, in line order
+            position = rows["source_line"].to_numpy() - 2
+            same = plain[position]
+            keep = answered.copy()
+            keep[position[same]] = True
+            if not same.all():
+                spliced = rows[~same]
+                if "setl_id" in spliced and len(spliced):
+                    # a spliced row's normalised setl_id may equal the code of a row read here (plain codes
+                    # of the rows judged by the general reader cannot: every occurrence of a repeated code
+                    # is judged there): then the general reader decides the whole file
+                    codes_here = cells["setl_id"]
+                    clash = pc.is_in(codes_here, value_set=pa.array(spliced["setl_id"].array, codes_here.type))
+                    if (clash.to_numpy(zero_copy_only=False) & answered).any():
+                        raise NotSimple
+                if key_parts is not None and with_key:
+                    spliced[ID_KEY] = id_key(spliced["id_no"])
+    every = bool(keep.all())
+    keep_rows = None if every else np.flatnonzero(keep)
+
+    def kept(parts: list[object]) -> object:
+        """One column of the kept rows, joined from its slices (no copy for one slice, all kept)."""
+        if not every:
+            parts = [p.filter(pa.array(keep[start:stop])) if isinstance(p, pa.Array) else p[keep[start:stop]]
+                     for p, (start, stop) in zip(parts, bounds)]
+        if isinstance(parts[0], pa.Array):
+            return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+        if len(parts) == 1:
+            return parts[0]
+        if isinstance(parts[0], np.ndarray):
+            return np.concatenate(parts)
+        return type(parts[0])._concat_same_type(parts)  # pandas IntegerArray
+
+    count = n if every else len(keep_rows)
+
+    def column(c: str) -> object:
+        if c in where or c not in spec.columns:
+            return kept([piece[c] for piece in pieces])
+        return absent(spec.columns[c].kind, count)  # a column the file lacks: made whole, not joined
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:  # the joins write fresh memory: both cores
+        columns = dict(zip(pieces[0], pool.map(column, list(pieces[0]))))
+    for c, value in columns.items():
+        if isinstance(value, pa.Array):
+            columns[c] = str_series(value)
+    columns["source_file"] = str_series(pa.repeat(pa.scalar(name, pa.string()), count))
+    columns["source_line"] = lines if every else keep_rows + 2
+    if key_parts is not None and with_key:
+        columns[ID_KEY] = kept(key_parts)  # numpy: ready as it is
+    # one frame over the columns as they are (no column set one by one: each would be copied)
+    frame = pd.DataFrame({c: columns[c] for c in [*spec.output, *([ID_KEY] if ID_KEY in columns else [])]},
+                         copy=False)
+    if exceptions is None:
+        empty = pd.Series([], dtype=object)
+        exceptions = exceptions_frame(frame["source_file"].iloc[:0], frame["source_line"].iloc[:0], empty, empty,
+                                      "error")[EXCEPTION_COLUMNS]
+    if spliced is not None:
+        frame = pd.concat([frame, spliced], ignore_index=True)
+        frame = frame.iloc[np.argsort(frame["source_line"].to_numpy(), kind="stable")].reset_index(drop=True)
     return ReportRead(department=department, file=name, rows=frame, exceptions=exceptions, rows_read=rows_read)
 
 
 def _medical_checks(out: dict[str, object], cells: dict[str, pa.ChunkedArray]) -> np.ndarray:
     """``self_paid = medfee_sumamt − Σ funds`` and ``policy_self_paid = self_paid − fulamt_ownpay_amt −
     overlmt_selfpay`` (columns added to ``out``) → plain where both are ≥ 0, ``psn_part_amt`` (when
-    given) is within 1 fen of ``self_paid`` and the ``setl_id`` is not repeated in the file."""
+    given) is within 1 fen of ``self_paid`` (a repeated ``setl_id`` is checked apart, in :func:`_read`)."""
     self_paid = out["medfee_sumamt"] - out["hifp_pay"] - out["hifmi_pay"] - out["maf_pay"] - out["oth_pay"]
     policy = self_paid - out["fulamt_ownpay_amt"] - out["overlmt_selfpay"]
     psn = out["psn_part_amt"]
     given = ~psn.isna()
     ok = (self_paid >= 0) & (policy >= 0)
     ok &= ~given | (np.abs(psn.to_numpy(dtype=np.int64, na_value=0) - self_paid) <= 1)
-    ok &= ~cells["setl_id repeated"]
     out["self_paid"] = self_paid
     out["policy_self_paid"] = policy
     return ok
@@ -326,4 +288,4 @@ def _accident(out: dict[str, object], cells: dict[str, pa.ChunkedArray]) -> np.n
 
 
 DERIVE = {"medical": _medical_checks, "education": _education, "disaster": _disaster, "accident": _accident,
-          "income": lambda out, cells: np.ones(len(next(iter(cells.values()))), dtype=bool)}
+          "income": lambda out, cells: np.ones(len(next(iter(out.values()))), dtype=bool)}

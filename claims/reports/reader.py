@@ -121,10 +121,8 @@ def read_report(source: str | Path | IO[bytes] | bytes, department: str, *, file
             raise ReportFileError(name, f"无法读取文件 / cannot read the file: {exc}") from exc
         if isinstance(source, str):
             source = source.encode("utf-8")
-    plain = read_plain(source, department, spec, name) if fast else None
+    plain = read_plain(source, department, spec, name, key=key) if fast else None
     if plain is not None:
-        if not key and ID_KEY in plain.rows:
-            plain.rows = plain.rows.drop(columns=ID_KEY)
         return plain
     try:
         table = read_table(io.BytesIO(source) if isinstance(source, bytes) else source, file_name=name)
