@@ -17,21 +17,6 @@ between a monthly and a yearly run when reports arrive out of order; the group t
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-
-
-def allocate(group: pd.Series, order: list[pd.Series], demand: np.ndarray, paid: np.ndarray,
-             cap: np.ndarray) -> np.ndarray:
-    """Grant each row its demand while the group's room lasts; rows are taken in ``order`` within a group.
-
-    ``cap`` is per row (the group's cap, repeated); rows with a negative cap are not capped.
-    """
-    if len(demand) == 0:
-        return demand
-    group_codes = pd.factorize(group, use_na_sentinel=False)[0]
-    order_codes = [pd.factorize(o, sort=True, use_na_sentinel=False)[0] for o in order]
-    return allocate_codes(group_codes, order_codes, demand, paid, cap)
-
 
 DAY_NS = 86_400_000_000_000
 
@@ -61,8 +46,11 @@ def sort_order(keys: list[np.ndarray]) -> np.ndarray:
 
 def allocate_codes(group: np.ndarray, order: list[np.ndarray], demand: np.ndarray, paid: np.ndarray,
                    cap: np.ndarray) -> np.ndarray:
-    """:func:`allocate` on int64 keys: ``group`` codes and ``order`` keys (compared as integers; ties keep
-    the row order).  One sort (:func:`sort_order`), then running sums — no group-by."""
+    """Grant each row its demand while its group's room lasts, rows taken in ``order`` within a group.
+
+    ``group`` codes and ``order`` keys are int64 (compared as integers; ties keep the row order); ``cap``
+    is per row (the group's cap, repeated), a negative cap meaning not capped.  One sort
+    (:func:`sort_order`), then running sums — no group-by."""
     n = len(demand)
     if n == 0:
         return demand

@@ -28,7 +28,7 @@ from . import trace as tr
 from .caps import allocate_codes
 from .exceptions import exceptions_frame
 from .lines import bracket_trace, line_units
-from .screening import Screened, screen_reports
+from .screening import Screened, _id_bodies, screen_reports
 
 CLAIM_COLUMNS = [
     "product_code", "product_digest", "line_id", "line_name", "peril", "unit_type", "unit_id", "household_no",
@@ -211,15 +211,9 @@ def _sort_claims(claims: pd.DataFrame, households: pd.DataFrame, person_rows: np
         ids = pa.array(claims["unit_id"].iloc[np.flatnonzero(person_rows)].astype(str).array)
         if isinstance(ids, pa.ChunkedArray):
             ids = ids.combine_chunks()
-        try:
-            body_text = pc.utf8_slice_codeunits(ids, 0, 17)
-            same_length = (pc.all(pc.equal(pc.utf8_length(ids), 18)).as_py() is not False
-                           and pc.all(pc.utf8_is_digit(body_text)).as_py() is not False)
-            body = pc.cast(body_text, pa.int64()).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            same_length = False
-        if same_length:
-            unit_key[person_rows] = body
+        bodies = _id_bodies(ids) if len(ids) else (np.zeros(0, dtype=np.int64), None)
+        if bodies is not None:  # every person's unit_id an 18-character ID with 17 leading digits
+            unit_key[person_rows] = bodies[0]
             hh_key = _household_rank(households)[codes]
             order = np.lexsort((unit_key, hh_key, claims["line_pos"].to_numpy()))
     if order is None:

@@ -227,20 +227,6 @@ def _income_text(product: Product, income: np.ndarray) -> np.ndarray:
             + " / per-capita income above the income line")
 
 
-def eligibility_reason(product: Product, rows: pd.DataFrame, facts: pd.DataFrame, income: pd.Series,
-                       household_pos: np.ndarray | None = None) -> pd.Series:
-    """'' where the row's household is eligible on the event date, else why not (bilingual)."""
-    if household_pos is None:
-        household_pos = key_positions(facts["household_no"], rows["household_no"])
-    reasons = facts["category_reason"].to_numpy(dtype=object)
-    reason = pd.Series(np.where(household_pos >= 0, reasons[household_pos], None), index=rows.index, dtype="object")
-    line = product.eligibility.income_line
-    if line is not None:
-        off = ((income > line) & (reason == "")).to_numpy()
-        reason[off] = _income_text(product, income[off].to_numpy())
-    return reason
-
-
 def _eligibility_off(product: Product, facts: pd.DataFrame, household_pos: np.ndarray, income: np.ndarray,
                      from_roster: bool) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
     """Rows whose household is not eligible on the event date, and a builder of their reasons.
