@@ -516,8 +516,7 @@ def _fit_line(line: Line, rows: pd.DataFrame, heads: pd.DataFrame, heads_next: p
         # when â ≤ 0): add the Poisson cv of the pooled rate, 1/sqrt(claims observed above d)
         par_cv = math.sqrt(par_cv**2 + 1.0 / observed)
     par_cv = math.sqrt(par_cv**2 + dev_cv**2)
-    year_cv = float(freq.year_cv) if math.isfinite(float(freq.year_cv)) else float(a.year_cv_floor)
-    year_cv = max(year_cv, float(a.year_cv_floor))
+    year_cv = float(freq.year_cv)  # fit_frequency applies the floor (year_cv_floor above)
     b = int(a.bootstrap)
     return _LineModel(line=line, severity=sev, frequency=freq, truncation=d, county_events=lam, year_cv=year_cv,
                       parameter_cv=par_cv, theta_draws=_antithetic_theta(best, rng, b),
@@ -599,10 +598,8 @@ def _on_grid(perils: list[Peril], bucket: float) -> list[Peril]:
 
 
 def _finer(bucket: float) -> float:
-    """The next smaller step in {1, 2, 2.5, 5} × 10^k (the steps :mod:`actuarial.aggregate` chooses from)."""
-    e = math.floor(math.log10(bucket) + 1e-9)
-    steps = [m * 10.0**k for k in (e - 1, e) for m in (1.0, 2.0, 2.5, 5.0)]
-    return max(s for s in steps if s < bucket * (1 - 1e-9))
+    """The next smaller step in {1, 2, 2.5, 5} × 10^k (the ladder of :mod:`actuarial.aggregate`)."""
+    return _nice_floor(bucket * (1 - 1e-9))
 
 
 def _mixture(parts: list[Compound]) -> Compound:

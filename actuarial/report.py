@@ -28,8 +28,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from claims.output import write_csv
-
 __all__ = ["CJK_FONTS", "FAMILY_NAMES", "cjk_font", "write_report"]
 
 #: CJK fonts tried in this order (Debian: fonts-wqy-zenhei, fonts-noto-cjk).
@@ -339,6 +337,8 @@ def severity_frame(result: Any) -> pd.DataFrame:
 
 def write_numbers(result: Any, out_dir: str | Path) -> dict[str, Path]:
     """budget.json and the CSV files (UTF-8 with BOM) under ``out_dir``."""
+    from claims.output import write_csv  # here, not at import: ``import actuarial`` need not load the engine
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"budget.json": out / "budget.json"}
