@@ -6,8 +6,9 @@
    deterministically (seeded, vectorised) and written as CSV (UTF-8, canonical headers) and Parquet.  About
    0.2 % of the rows name a person not on the roster, 0.1 % repeat an earlier settlement ID, 0.5 % fall
    outside the policy year; household categories and incomes make ~30 % of the rows ineligible.
-2. Ours: the engine's readers (``load_persons``/``load_households``, ``read_report`` on the medical CSV,
-   rows/s printed: acceptance 2 of issue 6) and ``claims.engine.run_calculation`` on the benchmark product
+2. Ours: the engine's readers (``load_persons``/``load_households``, ``read_report(..., key=True)`` on the
+   medical CSV as ``relief calc`` reads it, with the int64 resident-ID key the reader derives while checking
+   the check digit; rows/s printed: acceptance 2 of issue 6) and ``claims.engine.run_calculation`` on the benchmark product
    ``benchmarks/engine-product.yaml`` (illness brackets + caps, a household-basis line, per-person and
    per-household caps, the catalog's eligibility).
 3. Reference in the same run: DuckDB SQL from the same CSV files — screening (roster match, period,
@@ -514,7 +515,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             persons, t_persons = timed(lambda: load_persons(paths["persons"]))
             households, t_households = timed(lambda: load_households(paths["households"]))
             t_roster = t_persons + t_households
-            read, t_ingest = timed(lambda: read_report(paths["medical"], "medical"))
+            read, t_ingest = timed(lambda: read_report(paths["medical"], "medical", key=True))
             rows, rows_read, reader_exceptions = read.rows, read.rows_read, len(read.exceptions)
             del read
         except Exception as exc:  # noqa: BLE001 — say so loudly and measure the engine anyway

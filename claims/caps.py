@@ -21,11 +21,36 @@ import numpy as np
 DAY_NS = 86_400_000_000_000
 
 
+def _in_row_order(keys: list[np.ndarray]) -> int:
+    """How many leading keys are enough: the smallest j such that the rows are already in order on
+    ``keys[j:]`` (a stable sort by ``keys[:j]`` then keeps them so).  Row positions, or file and line
+    numbers of rows read in file order, cost nothing to sort by."""
+    n = len(keys[0]) if keys else 0
+    pair_ok = np.ones(max(n - 1, 0), dtype=bool)
+    need = len(keys)
+    for j in range(len(keys) - 1, -1, -1):
+        k = np.asarray(keys[j])
+        if k.dtype.kind not in "iubM":
+            break
+        later, earlier = k[1:], k[:-1]
+        pair_ok = (later > earlier) | ((later == earlier) & pair_ok)
+        if pair_ok.all():
+            need = j
+    return need
+
+
 def sort_order(keys: list[np.ndarray]) -> np.ndarray:
-    """``np.lexsort`` with the most significant key first, as one argsort of a packed int64 when the keys'
-    ranges fit in 63 bits together (integer keys shifted to start at 0; dates at midnight as days).
-    Ties keep the row order."""
-    packed = np.zeros(len(keys[0]) if keys else 0, dtype=np.int64)
+    """``np.lexsort`` with the most significant key first (ties keep the row order).
+
+    Trailing keys the rows already follow are dropped (:func:`_in_row_order`); the others are packed into
+    one int64 when their ranges fit in 63 bits together (integer keys shifted to start at 0; dates at
+    midnight as days).  With the row position in the low bits as well, the packed values are unique and
+    a plain (SIMD) ``np.sort`` gives the order; otherwise a stable argsort of the packed key."""
+    n = len(keys[0]) if keys else 0
+    keys = keys[: _in_row_order(keys)]
+    if not keys:
+        return np.arange(n, dtype=np.int64)
+    packed = np.zeros(n, dtype=np.int64)
     bits = 0
     for key in reversed(keys):
         k = np.asarray(key)
@@ -41,6 +66,12 @@ def sort_order(keys: list[np.ndarray]) -> np.ndarray:
             return np.lexsort([np.asarray(x) for x in reversed(keys)])
         packed |= k << bits
         bits += width
+    position_bits = max(n - 1, 0).bit_length()
+    if bits + position_bits <= 63:
+        packed <<= position_bits
+        packed |= np.arange(n, dtype=np.int64)
+        packed.sort()
+        return packed & ((1 << position_bits) - 1)
     return np.argsort(packed, kind="stable")
 
 

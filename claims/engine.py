@@ -13,8 +13,8 @@ so twelve monthly runs pay exactly what one yearly run pays, and re-running the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -25,10 +25,10 @@ import pyarrow.compute as pc
 from products.model import Product
 
 from . import trace as tr
-from .caps import allocate_codes
+from .caps import allocate_codes, sort_order
 from .exceptions import exceptions_frame
-from .lines import bracket_trace, line_units
-from .screening import Screened, _id_bodies, screen_reports
+from .lines import bracket_trace, line_units, sum_by
+from .screening import Screened, screen_reports
 
 CLAIM_COLUMNS = [
     "product_code", "product_digest", "line_id", "line_name", "peril", "unit_type", "unit_id", "household_no",
@@ -39,14 +39,27 @@ MONEY_COLUMNS = ["base", "uncapped", "entitlement", "paid_before", "due", "overp
 NO_CAP = -1
 
 
-@dataclass
 class CalcResult:
-    """Claims (one row per unit and line), the exception list, per-claim source rows and a summary."""
+    """Claims (one row per unit and line), the exception list, per-claim source rows and a summary.
 
-    claims: pd.DataFrame
-    exceptions: pd.DataFrame
-    sources: pd.DataFrame
-    summary: dict[str, Any] = field(default_factory=dict)
+    ``sources`` may be given as a function that builds the frame: it is then built on first use (a
+    province run has tens of millions of source rows; a run that never writes them never builds them)."""
+
+    def __init__(self, claims: pd.DataFrame, exceptions: pd.DataFrame,
+                 sources: pd.DataFrame | Callable[[], pd.DataFrame], summary: dict[str, Any] | None = None) -> None:
+        self.claims = claims
+        self.exceptions = exceptions
+        self._sources = sources
+        self.summary = summary if summary is not None else {}
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        if callable(self._sources):
+            self._sources = self._sources()
+        return self._sources
+
+    def __repr__(self) -> str:
+        return f"CalcResult({len(self.claims)} claims, {len(self.exceptions)} exceptions)"
 
 
 def _paid_frame(paid: pd.DataFrame | None) -> pd.DataFrame:
@@ -107,7 +120,7 @@ def _stage(claims: pd.DataFrame, notes: np.ndarray, mask: np.ndarray, group: np.
         notes[rows] = np.where(notes[rows] == "", text, notes[rows] + "；" + text)
 
 
-def _apply_shared_caps(product: Product, claims: pd.DataFrame) -> np.ndarray:
+def _apply_shared_caps(product: Product, claims: pd.DataFrame, person_rows: np.ndarray) -> np.ndarray:
     """The shared caps in their order (see module docstring); returns the cap notes per claim row.
 
     Claims arrive sorted by (line, household, unit), so within a line and household the row position
@@ -127,8 +140,8 @@ def _apply_shared_caps(product: Product, claims: pd.DataFrame) -> np.ndarray:
                    tr.yuan1(line.cap_household_per_year))
         elif line.household_cap_by_victims:
             sub = claims[mask]
-            hit = (sub["entitlement"] > 0) | (sub["paid_before"] > 0)
-            victims = hit.groupby(sub["household_no"]).transform("sum").to_numpy()
+            hit = ((sub["entitlement"] > 0) | (sub["paid_before"] > 0)).to_numpy()
+            victims = sum_by(household[mask], hit, int(household.max()) + 1)[household[mask]]
             cap = _victims_cap(line.household_cap_by_victims, victims)
             label = tr.text(victims) + " 人受害，户封顶 " + tr.yuan(cap)
             labels = np.full(n, "", dtype=tr.TEXT)
@@ -136,7 +149,7 @@ def _apply_shared_caps(product: Product, claims: pd.DataFrame) -> np.ndarray:
             _stage(claims, notes, mask, household, [order_date, position], cap, "", labels[mask])
     # 2. the product's per-person cap across person-basis lines, in the order the lines are listed
     if product.cap_per_person_year is not None:
-        mask = (claims["unit_type"] == "person").to_numpy()
+        mask = person_rows
         cap = np.full(mask.sum(), product.cap_per_person_year, dtype=np.int64)
         unit = _codes(claims, "unit_code", "unit_id")  # person rows only: unit codes are person positions
         _stage(claims, notes, mask, unit, [line_pos, position], cap, "产品每人年度封顶 ",
@@ -199,26 +212,65 @@ def _household_rank(households: pd.DataFrame) -> np.ndarray:
     return rank
 
 
-def _sort_claims(claims: pd.DataFrame, households: pd.DataFrame, person_rows: np.ndarray) -> pd.DataFrame:
-    """Claims in (line, household_no, unit_id) text order, on int64 keys where possible: the household's
-    lexicographic rank in the roster, and for persons the 17-digit ID body (equal-length digit strings
-    sort as their numbers; the check digit follows from the body).  Otherwise Arrow sorts the text."""
+def _with_ids(claims: pd.DataFrame, screened: Screened, person_rows: np.ndarray) -> pd.DataFrame:
+    """unit_id and household_no text for the claim rows that carry roster codes only (bracket lines),
+    taken from the roster by code."""
     n = len(claims)
-    codes = claims["household_code"].to_numpy() if "household_code" in claims.columns else np.full(n, -1)
-    order = None
-    if n and codes.min() >= 0:
+    unit = claims["unit_id"] if "unit_id" in claims.columns else pd.Series(np.full(n, None, dtype=object))
+    missing = unit.isna().to_numpy()
+    if not missing.any():
+        return claims
+    where = np.flatnonzero(missing)
+    unit_code = claims["unit_code"].to_numpy()[where]
+    household_code = claims["household_code"].to_numpy()[where]
+    unit_text = screened.unit_ids(person_rows[where], unit_code)
+    household_text = screened.household_ids.take(pa.array(household_code))
+    claims = claims.assign()
+    if len(where) == n:
+        claims["unit_id"] = pd.array(unit_text, dtype="str")
+        claims["household_no"] = pd.array(household_text, dtype="str")
+        return claims
+    for col, text in (("unit_id", unit_text), ("household_no", household_text)):
+        values = (claims[col].to_numpy(dtype=object, copy=True) if col in claims.columns
+                  else np.full(n, None, dtype=object))
+        values[where] = text.to_numpy(zero_copy_only=False)
+        claims[col] = pd.array(values, dtype="str")
+    return claims
+
+
+def _claim_order(claims: pd.DataFrame, screened: Screened, person_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``rows`` (positions in ``claims``) in (line, household_no, unit_id) text order, on int64 keys where
+    possible: the household's lexicographic rank in the roster, and for persons the 17-digit ID body
+    (equal-length digit strings sort as their numbers; the check digit follows from the body).
+    Otherwise Arrow sorts the text."""
+    n = len(rows)
+    codes = claims["household_code"].to_numpy()[rows] if "household_code" in claims.columns else np.full(n, -1)
+    person = person_rows[rows]
+    person_keys = screened.person_keys
+    if n and codes.min() >= 0 and (person_keys is not None or not person.any()):
         unit_key = np.zeros(n, dtype=np.int64)
-        ids = pa.array(claims["unit_id"].iloc[np.flatnonzero(person_rows)].astype(str).array)
-        if isinstance(ids, pa.ChunkedArray):
-            ids = ids.combine_chunks()
-        bodies = _id_bodies(ids) if len(ids) else (np.zeros(0, dtype=np.int64), None)
-        if bodies is not None:  # every person's unit_id an 18-character ID with 17 leading digits
-            unit_key[person_rows] = bodies[0]
-            hh_key = _household_rank(households)[codes]
-            order = np.lexsort((unit_key, hh_key, claims["line_pos"].to_numpy()))
-    if order is None:
-        order = _text_sort(claims)
-    return claims.take(order).reset_index(drop=True)
+        if person.any():
+            unit_key[person] = person_keys[claims["unit_code"].to_numpy()[rows][person]]
+        hh_key = _household_rank(screened.households)[codes]
+        return rows[sort_order([claims["line_pos"].to_numpy()[rows], hh_key, unit_key])]
+    return rows[_text_sort(_with_ids(claims, screened, person_rows).iloc[rows])]
+
+
+def claim_sources(product: Product, screened: Screened) -> pd.DataFrame:
+    """Which report rows (file, line, amount) make up each claim's base: one row per event of each line."""
+    frames = []
+    for pos, line in enumerate(product.lines):
+        ev = screened.events.get(line.id)
+        if ev is None or not len(ev):
+            continue
+        unit = (ev["unit_id"].to_numpy() if "unit_id" in ev.columns else pd.array(
+            screened.unit_ids(np.full(len(ev), line.basis == "person"), ev["unit_code"].to_numpy()), dtype="str"))
+        frames.append(pd.DataFrame({"line_id": _labels([line.id], np.zeros(len(ev), dtype=np.int64)).array,
+                                    "unit_id": unit, "source_file": ev["source_file"].to_numpy(),
+                                    "source_line": ev["source_line"].to_numpy(), "amount": ev["amount"].to_numpy()}))
+    if not frames:
+        return pd.DataFrame(columns=["line_id", "unit_id", "source_file", "source_line", "amount"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def claim_traces(product: Product, claims: pd.DataFrame, cap_notes: np.ndarray) -> np.ndarray:
@@ -258,57 +310,63 @@ def claim_traces(product: Product, claims: pd.DataFrame, cap_notes: np.ndarray) 
 
 def compute_from_screened(product: Product, screened: Screened, persons: pd.DataFrame,
                           paid: pd.DataFrame | None = None, *, traces: bool = True) -> CalcResult:
-    """The engine proper, after screening.  ``traces=False`` leaves the trace column empty (amounts only)."""
+    """The engine proper, after screening.  ``traces=False`` leaves the trace column empty (amounts only).
+
+    Units with neither a base nor a payment are dropped before the claims are sorted and capped (they
+    owe nothing and take no room under a shared cap); text columns are taken for the claims kept only."""
     lines = product.lines
-    frames = []
-    for pos, line in enumerate(lines):
-        units = line_units(line, screened.events.get(line.id), screened.households, trace=False)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # lines are independent (numpy releases the GIL)
+        frames = list(pool.map(lambda line: line_units(line, screened.events.get(line.id), screened.households,
+                                                       trace=False), lines))
+    for pos, units in enumerate(frames):
         units["line_pos"] = pos
-        frames.append(units)
     claims = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
     for col in ("unit_code", "household_code"):  # roster codes (−1: none, e.g. a line without events)
         if col in claims.columns:
             claims[col] = claims[col].fillna(-1).astype("int64")
-    claims["line_id"] = _labels([line.id for line in lines], claims["line_pos"].to_numpy(dtype=np.int64))
+    is_person = np.array([line.basis == "person" for line in lines])
+    paid_frame = _paid_frame(paid)
+    if len(paid_frame):  # what was paid is keyed by text: every claim needs its ids first
+        claims = _with_ids(claims, screened, is_person[claims["line_pos"].to_numpy(dtype=np.int64)])
+        claims["line_id"] = _labels([line.id for line in lines], claims["line_pos"].to_numpy(dtype=np.int64))
+    claims, unmatched = _merge_paid(product, claims, paid_frame, persons)
 
-    claims, unmatched = _merge_paid(product, claims, _paid_frame(paid), persons)
-    person_rows = np.array([line.basis == "person" for line in lines])[claims["line_pos"].to_numpy()]
-    claims = _sort_claims(claims, screened.households, person_rows)
-
+    kept = np.flatnonzero((claims["base"].to_numpy() > 0) | (claims["paid_before"].to_numpy() > 0))
+    claims = claims.take(_claim_order(claims, screened, is_person[claims["line_pos"].to_numpy()], kept))
+    claims = claims.reset_index(drop=True)
     line_pos = claims["line_pos"].to_numpy()
-    claims["unit_type"] = _labels([line.basis for line in lines], line_pos)
     claims["due"] = np.maximum(0, claims["entitlement"].to_numpy() - claims["paid_before"].to_numpy())
-    cap_notes = _apply_shared_caps(product, claims)
+    cap_notes = _apply_shared_caps(product, claims, is_person[line_pos])
+    claims = _with_ids(claims, screened, is_person[line_pos])
 
+    n = len(claims)
     paid_b = claims["paid_before"].to_numpy()
     unit_ent = claims["entitlement"].to_numpy()
-    claims["line_entitlement"] = unit_ent
-    claims["entitlement"] = np.minimum(unit_ent, paid_b + claims["due"].to_numpy())
-    claims["overpaid"] = np.maximum(0, paid_b - unit_ent)
-    keep = np.flatnonzero((claims["base"].to_numpy() > 0) | (paid_b > 0))
-    claims = claims.take(keep).reset_index(drop=True)
-    cap_notes = cap_notes[keep]
-    line_pos = claims["line_pos"].to_numpy()
-
     facts = screened.households
-    household = claims["household_code"].to_numpy() if "household_code" in claims.columns else np.full(len(claims), -1)
-    for col in ("village_code", "natural_village"):
-        if len(household) and household.min() >= 0:
-            claims[col] = _take_text(facts[col], household)
-        else:
-            claims[col] = claims["household_no"].map(facts[col])
-    claims["product_code"] = product.code
-    claims["product_digest"] = product.digest
-    claims["line_name"] = _labels([line.name for line in lines], line_pos)
-    claims["peril"] = _labels([line.peril for line in lines], line_pos)
-    claims["trace"] = claim_traces(product, claims, cap_notes).astype(object) if traces else ""
-    claims = claims[CLAIM_COLUMNS]
+    household = claims["household_code"].to_numpy() if "household_code" in claims.columns else np.full(n, -1)
+    by_code = bool(n) and household.min() >= 0
+    out = {
+        "product_code": _labels([product.code], np.zeros(n, dtype=np.int64)),
+        "product_digest": _labels([product.digest], np.zeros(n, dtype=np.int64)),
+        "line_id": _labels([line.id for line in lines], line_pos),
+        "line_name": _labels([line.name for line in lines], line_pos),
+        "peril": _labels([line.peril for line in lines], line_pos),
+        "unit_type": _labels([line.basis for line in lines], line_pos),
+        "unit_id": claims["unit_id"], "household_no": claims["household_no"],
+        **{col: (_take_text(facts[col], household) if by_code else claims["household_no"].map(facts[col]).reset_index(
+            drop=True)) for col in ("village_code", "natural_village")},
+        "base": claims["base"], "uncapped": claims["uncapped"],
+        "entitlement": np.minimum(unit_ent, paid_b + claims["due"].to_numpy()),
+        "paid_before": paid_b, "due": claims["due"], "overpaid": np.maximum(0, paid_b - unit_ent),
+        "rows": claims["rows"], "first_event": claims["first_event"], "last_event": claims["last_event"],
+    }
+    if traces:
+        traced = claims.assign(line_entitlement=unit_ent, entitlement=out["entitlement"], overpaid=out["overpaid"])
+        out["trace"] = claim_traces(product, traced, cap_notes).astype(object)
+    else:
+        out["trace"] = np.array([""], dtype=object)[np.zeros(n, dtype=np.intp)]
+    claims = pd.DataFrame(out, columns=CLAIM_COLUMNS, copy=False)
 
-    sources = pd.concat(
-        [ev.assign(line_id=lid)[["line_id", "unit_id", "source_file", "source_line", "amount"]]
-         for lid, ev in screened.events.items() if len(ev)], ignore_index=True,
-    ) if any(len(ev) for ev in screened.events.values()) else pd.DataFrame(
-        columns=["line_id", "unit_id", "source_file", "source_line", "amount"])
     exceptions = screened.exceptions
     if len(unmatched):
         exceptions = pd.concat([exceptions, exceptions_frame(
@@ -316,7 +374,7 @@ def compute_from_screened(product: Product, screened: Screened, persons: pd.Data
             "责任 / line " + unmatched["line_id"].astype(str) + "，对象 / unit " + unmatched["unit_id"].astype(str)
             + "，已付 / paid " + pd.Series(tr.yuan(unmatched["paid"]), index=unmatched.index).astype(str))],
             ignore_index=True)
-    return CalcResult(claims=claims, exceptions=exceptions, sources=sources,
+    return CalcResult(claims=claims, exceptions=exceptions, sources=lambda: claim_sources(product, screened),
                       summary=summarise(claims, exceptions, screened.rows_in))
 
 

@@ -33,6 +33,17 @@ UNIT_COLUMNS = ["unit_id", "household_no", "base", "uncapped", "entitlement", "o
                 "last_event", "rows", "trace"]
 
 
+#: Event columns each kind of line reads besides the int64 roster codes (unit_code, household_code),
+#: event_date, amount, source_file and source_line: screening takes only these.  The bracket maths run on
+#: the codes alone; the other kinds group by the text ids.
+KIND_COLUMNS: dict[str, tuple[str, ...]] = {
+    "bracket": (),
+    "lump_sum": ("unit_id", "household_no", "level"),
+    "death": ("unit_id", "household_no"),
+    "disability": ("unit_id", "household_no", "grade"),
+    "income_drop": ("unit_id", "household_no", "per_capita_income"),
+}
+
 UNIT_DTYPES = {"unit_id": "object", "household_no": "object", "base": "int64", "uncapped": "int64",
                "entitlement": "int64", "order_date": "datetime64[ns]", "first_event": "datetime64[ns]",
                "last_event": "datetime64[ns]", "rows": "int64", "trace": "object"}
@@ -87,9 +98,9 @@ def unit_keys(events: pd.DataFrame, key: str = "unit") -> tuple[np.ndarray, np.n
 
 def sum_by(codes: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
     """Σ values per code, exact in int64: np.bincount adds in float64, exact while every partial sum
-    stays below 2**53 fen (checked with margin: Σ|values| < 2**52); otherwise an exact integer np.add.at."""
+    stays below 2**53 fen (checked with margin: n · max|value| < 2**52); otherwise an exact integer np.add.at."""
     values = np.asarray(values, dtype=np.int64)
-    if len(values) == 0 or float(np.abs(values).sum(dtype=np.float64)) < 2**52:
+    if len(values) == 0 or max(-int(values.min()), int(values.max())) * len(values) < 2**52:
         return np.bincount(codes, weights=values, minlength=k).astype(np.int64)
     out = np.zeros(k, dtype=np.int64)
     np.add.at(out, codes, values)
@@ -170,8 +181,6 @@ def bracket_units(line: Line, events: pd.DataFrame, *, trace: bool = True) -> pd
     order_date[crossing_units] = dates[crossing_rows]
     res = bracket_entitlement(base, line)
     units = pd.DataFrame({
-        "unit_id": events["unit_id"].iloc[firsts].reset_index(drop=True),
-        "household_no": events["household_no"].iloc[firsts].reset_index(drop=True),
         "base": base, "uncapped": res.uncapped, "entitlement": res.entitlement,
         "order_date": order_date.view("datetime64[ns]"), "first_event": first_event.view("datetime64[ns]"),
         "last_event": last_event.view("datetime64[ns]"), "rows": n_rows,
@@ -181,6 +190,10 @@ def bracket_units(line: Line, events: pd.DataFrame, *, trace: bool = True) -> pd
         units["household_code"] = events["household_code"].to_numpy()[firsts]
     units["trace"] = (bracket_trace(line, base, n_rows, res.uncapped, res.entitlement).astype(object) if trace
                       else "")
+    if "unit_id" not in events.columns:  # roster codes only: the engine takes the text for the claims kept
+        return units
+    units.insert(0, "household_no", events["household_no"].iloc[firsts].reset_index(drop=True))
+    units.insert(0, "unit_id", events["unit_id"].iloc[firsts].reset_index(drop=True))
     return units.set_index("unit_id")
 
 
@@ -255,7 +268,8 @@ KIND_FUNCTIONS: dict[str, Callable[..., pd.DataFrame]] = {
 def line_units(line: Line, events: pd.DataFrame, households: pd.DataFrame, *, trace: bool = True) -> pd.DataFrame:
     """Dispatch by line kind (the product's table of kinds, not a chain of ifs).
 
-    One row per unit (in no particular order; the engine sorts the claims).  With the screening's
+    One row per unit (in no particular order; the engine sorts the claims).  A bracket line's events
+    with roster codes only give units without ``unit_id``/``household_no`` text (the engine adds it).  With the screening's
     int64 keys the result also has ``unit_code``/``household_code``.  ``trace=False``: bracket lines
     leave the trace empty for the caller to build (see :func:`bracket_trace`)."""
     if events is None or len(events) == 0:
@@ -270,5 +284,6 @@ def line_units(line: Line, events: pd.DataFrame, households: pd.DataFrame, *, tr
     if codes and not set(codes) <= set(units.columns):  # the other kinds: carry the roster codes along
         first = events.drop_duplicates("unit_id").set_index("unit_id")[codes]
         units = units.join(first.astype("int64"), how="left")
-    units = units.reset_index()
-    return units[UNIT_COLUMNS + codes]
+    if units.index.name == "unit_id":
+        units = units.reset_index()
+    return units[[c for c in UNIT_COLUMNS if c in units.columns] + codes]

@@ -11,6 +11,7 @@ income-report row with ``as_of`` on or before it, else the roster's value (see :
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,9 @@ from products.model import PERILS, Line, Product
 from products.money import fen_to_yuan_text
 
 from .exceptions import exceptions_frame
+from .keys import as_arrow, id_bodies, key_positions, repeated
+from .lines import KIND_COLUMNS
+from .reports.reader import ID_KEY
 
 #: Date column of each department's canonical rows.
 EVENT_DATE = {
@@ -46,13 +50,23 @@ SCREEN_REASONS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Screened:
-    """Events per line id (unit_id, household_no, event_date, amount, source_file, source_line, …),
-    household facts used by the lines, and the exception rows."""
+    """Events per line id (unit_code, household_code, event_date, amount, source_file, source_line and
+    the columns :data:`claims.lines.KIND_COLUMNS` names for the line's kind), household facts used by the
+    lines, the exception rows, and the roster's text by position (what the int64 codes stand for)."""
 
     events: dict[str, pd.DataFrame]
     households: pd.DataFrame  # indexed by household_no: village_code, natural_village, category, income, members
     exceptions: pd.DataFrame
     rows_in: int
+    person_ids: pa.Array  # resident ID of each roster person, by position (= a person line's unit_code)
+    household_ids: pa.Array  # household_no of each household in ``households``, by position
+    person_keys: np.ndarray | None = None  # the IDs' 17-digit bodies (their text order), None if not all IDs
+
+    def unit_ids(self, person: np.ndarray, unit_code: np.ndarray) -> pa.Array:
+        """unit_id text of units by roster code: a resident ID where ``person``, else a household_no."""
+        names = pa.concat_arrays([self.person_ids.cast(pa.large_string()),
+                                  self.household_ids.cast(pa.large_string())])
+        return names.take(pa.array(np.where(person, unit_code, len(self.person_ids) + unit_code)))
 
 
 def _concat(frames: pd.DataFrame | Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -65,7 +79,7 @@ def _concat(frames: pd.DataFrame | Iterable[pd.DataFrame]) -> pd.DataFrame:
 def _block_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """``pd.factorize(values, sort=True)`` for a column made of long runs (a file name on each of its
     rows): compare neighbours once, factorise only the first value of each run."""
-    arr = _as_arrow(values.astype(str))
+    arr = as_arrow(values.astype(str))
     n = len(arr)
     if n < 2 or arr.null_count:
         codes, names = pd.factorize(values.astype(str), sort=True)
@@ -83,96 +97,11 @@ def _note(rows: pd.DataFrame, mask: np.ndarray, reason: str, detail: Callable[[n
     ``files``: the rows' source files factorised (codes, names), so no text is copied per exception."""
     where = np.flatnonzero(mask)
     if len(where):
-        names = (pd.Series(pd.Categorical.from_codes(files[0][where], files[1])) if files is not None
+        names = (files[1].to_numpy(dtype=object)[files[0][where]] if files is not None
                  else rows["source_file"].iloc[where])
         text = detail(where)
         text = pd.Series(text, dtype=object) if isinstance(text, np.ndarray) else text
         out.append(exceptions_frame(names, rows["source_line"].iloc[where], reason, text, severity))
-
-
-def _as_arrow(values: pd.Series) -> pa.Array:
-    """A text column as one contiguous Arrow string array."""
-    arr = pa.array(values.astype(str).array if values.dtype != "str" else values.array)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-def fixed_width_bytes(arr: pa.Array) -> np.ndarray | None:
-    """(n, w) uint8 view of a string array whose values all have w bytes and no nulls, else None.
-
-    Machine exports are fixed-width codes (resident IDs, settlement numbers): viewing Arrow's data buffer
-    as a byte matrix lets numpy do with integers what would otherwise be text hashing."""
-    if len(arr) == 0 or arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        return None
-    kind = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(arr.buffers()[1], dtype=kind)[arr.offset: arr.offset + len(arr) + 1]
-    width = int(offsets[1] - offsets[0])
-    if width == 0 or int(offsets[-1] - offsets[0]) != width * len(arr) or not (np.diff(offsets) == width).all():
-        return None
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[int(offsets[0]): int(offsets[-1])]
-    return data.reshape(len(arr), width)
-
-
-def _id_bodies(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
-    """(17-digit body as int64, last byte) of 18-character IDs, or None when they are not all such.
-    Digit by digit over the byte matrix's columns (17 passes, no (n, 17) int64 temporaries)."""
-    m = fixed_width_bytes(arr)
-    if m is None or m.shape[1] != 18:
-        return None
-    if ((m[:, :17] - np.uint8(48)) > 9).any():  # uint8 wraps: anything but '0'…'9' is > 9
-        return None
-    body = np.zeros(len(m), dtype=np.int64)
-    for j in range(17):
-        body *= 10
-        body += m[:, j]
-    body -= 48 * 11111111111111111  # the 17 '0' characters added along the way
-    return body, m[:, 17].copy()
-
-
-def key_positions(keys: pd.Series, values: pd.Series) -> np.ndarray:
-    """Position of each value in ``keys`` (unique), −1 where absent — a hash join done once, in C.
-
-    Normalised 18-character resident IDs are matched on their int64 body (17 digits; the check digit
-    is derived from it; a roster sorted by ID stays sorted, which pandas' index exploits), then the last
-    character is compared so a wrong check digit never matches; other keys are matched as text
-    (pyarrow ``index_in``).  (Folding any fixed-width code into a hashed int64 was tried: 3× slower on
-    10M IDs than the order-preserving body.)"""
-    k, v = _as_arrow(keys), _as_arrow(values)
-    k_id = _id_bodies(k)
-    v_id = _id_bodies(v) if k_id is not None else None
-    index = pd.Index(k_id[0]) if k_id is not None and v_id is not None else None
-    if index is None or not index.is_unique:  # not IDs, or bodies repeat: match the whole text
-        return pc.index_in(v, value_set=k).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    pos = index.get_indexer(v_id[0]).astype(np.int64)
-    hit = np.flatnonzero(pos >= 0)
-    pos[hit[v_id[1][hit] != k_id[1][pos[hit]]]] = -1
-    return pos
-
-
-def repeated(values: pd.Series) -> np.ndarray:
-    """True where the value already appeared on an earlier row (``duplicated(keep="first")``): for
-    fixed-width codes by a stable sort of their bytes, otherwise by dictionary-encoding the text once in
-    Arrow and keeping the first row of each code."""
-    if len(values) == 0 or values.isna().any():  # blanks: pandas' own rule (they repeat each other)
-        return values.duplicated(keep="first").to_numpy()
-    arr = _as_arrow(values)
-    m = fixed_width_bytes(arr)
-    if m is not None and m.shape[1] <= 64:
-        # fixed-width codes: big-endian 8-byte words sort like the text; a stable sort puts each value's
-        # first row first, and equal neighbours are the repeats (exact, no hashing of 10⁷ keys; exports
-        # come nearly sorted, which the sort exploits)
-        words = np.zeros((len(m), -(-m.shape[1] // 8) * 8), dtype=np.uint8)
-        words[:, : m.shape[1]] = m
-        keys = words.view(">u8").astype(np.uint64)
-        order = np.lexsort([keys[:, j] for j in reversed(range(keys.shape[1]))])
-        ordered = keys[order]
-        same = (ordered[1:] == ordered[:-1]).all(axis=1)
-        out = np.zeros(len(m), dtype=bool)
-        out[order[1:][same]] = True
-        return out
-    codes = arr.dictionary_encode().indices.to_numpy(zero_copy_only=False)
-    first = np.full(int(codes.max()) + 1, len(codes), dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(len(codes), dtype=np.int64))
-    return first[codes] != np.arange(len(codes))
 
 
 def household_facts(product: Product, households: pd.DataFrame) -> pd.DataFrame:
@@ -180,8 +109,8 @@ def household_facts(product: Product, households: pd.DataFrame) -> pd.DataFrame:
     hh = households.set_index("household_no", drop=False)
     el = product.eligibility
     # one reason per distinct category (a handful), then taken per household
-    codes, names = pd.factorize(hh["category"].astype("object"), use_na_sentinel=False)
-    category = pd.Series(names, dtype="object")
+    codes, names = pd.factorize(hh["category"], use_na_sentinel=False)  # (no Python string per household)
+    category = pd.Series(np.asarray(names, dtype=object), dtype="object")
     by_category = pd.Series("", index=category.index, dtype="object")
     if el.categories is not None:
         off = ~category.isin(el.categories)
@@ -270,23 +199,31 @@ def _take(values: pd.Series, positions: np.ndarray) -> pd.Series:
     return pd.Series(values.array.take(positions), dtype=values.dtype).reset_index(drop=True)
 
 
+def _text_series(values: pa.Array) -> pd.Series:
+    return pd.Series(pd.array(values, dtype="str"))
+
+
 def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataFrame,
                    reports: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]]) -> Screened:
     """Match, filter and route report rows to the product's lines (see module docstring).
 
-    Rows are matched once to roster positions (int64: person and household), and each check works on
-    whole boolean arrays over the rows still standing; the big frame is never copied per check — only
-    the columns an event table needs are taken, once per line.  Event tables carry ``unit_code`` and
-    ``household_code``: the unit's and household's position in the roster (the engine's int64 keys)."""
+    Rows are matched once to roster positions (int64: person and household; a report's ``id_key``
+    column, the reader's, spares parsing the IDs again), and each check works on whole boolean arrays
+    over the rows still standing; the big frame is never copied per check — only the columns an event
+    table needs (:data:`claims.lines.KIND_COLUMNS`) are taken, once per line.  Event tables carry
+    ``unit_code`` and ``household_code``: the unit's and household's position in the roster."""
     out: list[pd.DataFrame] = []
     frames = {dept: _concat(f) for dept, f in reports.items()}
     frames = {d: f for d, f in frames.items() if len(f)}
     rows_in = sum(len(f) for f in frames.values())
     start, end = pd.Timestamp(product.period_start), pd.Timestamp(product.period_end)
-    facts = household_facts(product, households)
-    hh_of_person = key_positions(facts["household_no"], persons["household_no"])
-    household_text = facts["household_no"].reset_index(drop=True)
-    person_text = persons["id_no"].reset_index(drop=True)
+    person_text = as_arrow(persons["id_no"].reset_index(drop=True))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the roster's two keys at once (numpy releases the GIL)
+        bodies = pool.submit(id_bodies, person_text)
+        facts = household_facts(product, households)
+        household_text = as_arrow(facts["household_no"].reset_index(drop=True))
+        hh_of_person = key_positions(household_text, persons["household_no"])
+        person_bodies = bodies.result()
 
     # source files as categories: a handful of names repeated on every row (no text copied per row)
     files = {d: _block_codes(f["source_file"]) for d, f in frames.items()}
@@ -296,14 +233,15 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
     for dept, rows in frames.items():
         n = len(rows)
         if dept in PERSON_KEYED:
-            ppos = key_positions(persons["id_no"], rows["id_no"])
-            hpos = np.where(ppos >= 0, hh_of_person[ppos], -1)
+            ppos = key_positions(person_text, rows["id_no"], key_bodies=person_bodies,
+                                 value_bodies=rows[ID_KEY].to_numpy() if ID_KEY in rows.columns else None)
+            hpos = np.append(hh_of_person, -1)[ppos]  # position −1 (not on the roster) → −1
             live = ppos >= 0
             _note(rows, ~live, "unknown_person",
                   lambda w: "身份证号 / id_no " + rows["id_no"].iloc[w].astype(str).str.slice(0, 6) + "…", out)
             person_pos[dept] = ppos
         else:
-            hpos = key_positions(facts["household_no"], rows["household_no"])
+            hpos = key_positions(household_text, rows["household_no"])
             live = hpos >= 0
             _note(rows, ~live, "unknown_household",
                   lambda w: "户编号 / household_no " + rows["household_no"].iloc[w].astype(str), out)
@@ -315,14 +253,15 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
         live &= ~outside
         if dept == "medical":
             standing = np.flatnonzero(live)
-            setl = rows["setl_id"].iloc[standing].reset_index(drop=True)
             dup = np.zeros(n, dtype=bool)
-            dup[standing] = repeated(setl)
+            dup[standing] = repeated(rows["setl_id"], standing)
             if dup.any():
-                first = ~pd.Series(dup[standing])
-                where_first = pd.Series((rows["source_file"].iloc[standing].astype(str) + ":"
-                                         + rows["source_line"].iloc[standing].astype(str)).to_numpy()[first.to_numpy()],
-                                        index=setl[first].to_numpy())
+                seen = np.flatnonzero(live & ~dup)
+                setl = rows["setl_id"].iloc[seen]
+                wanted = setl.isin(rows["setl_id"].iloc[np.flatnonzero(dup)].unique()).to_numpy()
+                where_first = pd.Series((rows["source_file"].iloc[seen[wanted]].astype(str) + ":"
+                                         + rows["source_line"].iloc[seen[wanted]].astype(str)).to_numpy(),
+                                        index=setl[wanted].to_numpy())
                 _note(rows, dup, "duplicate_settlement",
                       lambda w: ("结算ID / setl_id " + rows["setl_id"].iloc[w].astype(str) + " 首次出现于 / first at "
                                  + rows["setl_id"].iloc[w].map(where_first).astype(str)), out)
@@ -340,8 +279,8 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
         hpos = household_pos[dept][standing]
         if income_rows is not None and len(income_rows):
             sub = rows.iloc[standing]
-            income = income_as_of(sub.assign(household_no=household_text.to_numpy()[hpos]), EVENT_DATE[dept], facts,
-                                  income_rows, hpos).to_numpy()
+            income = income_as_of(sub.assign(household_no=household_text.take(pa.array(hpos)).to_numpy(
+                zero_copy_only=False)), EVENT_DATE[dept], facts, income_rows, hpos).to_numpy()
         else:
             income = facts["income"].to_numpy()[hpos]
         off, detail = _eligibility_off(product, facts, hpos, income, income_rows is None or not len(income_rows))
@@ -350,7 +289,7 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
         off_at = np.flatnonzero(off)  # the same rows, as positions among the standing ones
         _note(rows, off_full, "not_eligible", lambda w, d=detail, o=off_at: d(o), out, files=files[dept])
         alive[dept][standing[off]] = False
-    # lines reading the same rows share their text columns (household, person, date: one copy each)
+    # lines reading the same rows share their columns (household, person, date: one copy each)
     shared: dict[str, tuple[np.ndarray, dict[str, pd.Series]]] = {}
     for line in product.lines:
         rows = frames.get(line.source)
@@ -373,33 +312,29 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
             return columns[name]
 
         hpos = household_pos[line.source][take]
-        household = column("household_no", lambda: _take(household_text, hpos).astype(str))
-        if line.basis == "person":
-            upos = person_pos[line.source][take]
-            unit = column("person", lambda: _take(person_text, upos).astype(str))
-        else:
-            upos = hpos
-            unit = household
-        amount = (rows[line.measure].to_numpy()[take] if line.measure else np.zeros(len(take), dtype=np.int64))
+        upos = person_pos[line.source][take] if line.basis == "person" else hpos
         frame = pd.DataFrame({
-            "unit_id": unit,
-            "household_no": household,
+            "unit_code": upos.astype(np.int64),
+            "household_code": hpos.astype(np.int64),
             "event_date": column("event_date", lambda: rows[EVENT_DATE[line.source]].iloc[take].reset_index(drop=True)),
-            "amount": pd.Series(amount, dtype="int64"),
+            "amount": pd.Series(rows[line.measure].to_numpy()[take] if line.measure
+                                else np.zeros(len(take), dtype=np.int64), dtype="int64"),
             "source_file": pd.Categorical.from_codes(files[line.source][0][take], files[line.source][1]),
             "source_line": pd.Series(rows["source_line"].to_numpy()[take], dtype="int64"),
-        })
-        for extra in ("level", "grade", "per_capita_income", "id_no"):
-            if extra == "id_no" and line.basis == "person" and extra in rows.columns:
-                frame[extra] = unit  # the same text: no second copy
-            elif extra in rows.columns:
-                frame[extra] = column(extra, lambda e=extra: rows[e].iloc[take].reset_index(drop=True))
-        frame["unit_code"] = upos.astype(np.int64)
-        frame["household_code"] = hpos.astype(np.int64)
+        }, copy=False)
+        for name in KIND_COLUMNS[line.kind]:  # what this kind reads beyond the codes (text for group-bys)
+            if name == "household_no" or (name == "unit_id" and line.basis == "household"):
+                frame[name] = column("household_no", lambda: _text_series(household_text.take(pa.array(hpos))))
+            elif name == "unit_id":
+                frame[name] = column("person", lambda: _text_series(person_text.take(pa.array(upos))))
+            elif name in rows.columns:
+                frame[name] = column(name, lambda e=name: rows[e].iloc[take].reset_index(drop=True))
         frame.index = pd.Index(take)
         events[line.id] = frame
     for dept, rows in frames.items():
         _note(rows, alive[dept] & ~used[dept], "not_covered", lambda w: f"{dept} 报告行 / {dept} report row", out,
               severity="info", files=files[dept])
     exceptions = pd.concat(out, ignore_index=True) if out else exceptions_frame([], [], [], [])
-    return Screened(events=events, households=facts, exceptions=exceptions, rows_in=rows_in)
+    return Screened(events=events, households=facts, exceptions=exceptions, rows_in=rows_in,
+                    person_ids=person_text, household_ids=household_text,
+                    person_keys=person_bodies[0] if person_bodies is not None else None)

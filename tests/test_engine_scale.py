@@ -25,7 +25,7 @@ import factories as f
 from claims import run_calculation
 from claims.caps import allocate_codes, sort_order
 from claims.lines import bracket_trace, bracket_units, first_crossing, sum_by, unit_keys
-from claims.screening import fixed_width_bytes, key_positions, repeated
+from claims.keys import fixed_width_bytes, key_positions, lookup, radix_codes, repeated
 from claims import trace as tr
 from products import load_product
 from products.money import fen_to_yuan_array
@@ -169,10 +169,64 @@ def test_key_positions_ids_and_text():
     wrong_check = f.pid(2)[:17] + ("0" if f.pid(2)[17] != "0" else "1")
     values = pd.Series([f.pid(3), f.pid(9), wrong_check, f.pid(1)], dtype="str")
     assert key_positions(keys, values).tolist() == [2, -1, -1, 0]
+    # the reader's id_key (17-digit bodies) gives the same matches; the check digit is still compared
+    bodies = np.array([int(x[:17]) for x in values], dtype=np.int64)
+    assert key_positions(keys, values, value_bodies=bodies).tolist() == [2, -1, -1, 0]
     fixed = pd.Series(["H01", "H02", "H03"], dtype="str")
     assert key_positions(fixed, pd.Series(["H02", "H09", "H01", "h01"], dtype="str")).tolist() == [1, -1, 0, -1]
     households = pd.Series(["H1", "H2", "0012"], dtype="str")
     assert key_positions(households, pd.Series(["H2", "12", "0012", "H3"], dtype="str")).tolist() == [1, -1, 2, -1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet="AB09Z", min_size=3, max_size=3), min_size=1, max_size=20, unique=True),
+       st.lists(st.text(alphabet="AB09Zx", min_size=3, max_size=3), max_size=20))
+def test_radix_codes_keep_the_text_order_and_miss_unknown_bytes(keys, values):
+    km = np.frombuffer("".join(keys).encode(), dtype=np.uint8).reshape(len(keys), 3)
+    vm = np.frombuffer("".join(values).encode(), dtype=np.uint8).reshape(len(values), 3)
+    k, v = radix_codes(km, vm)
+    # order-preserving: sorting the codes sorts the text; equal codes ⇔ equal text
+    assert [keys[i] for i in np.argsort(k, kind="stable")] == sorted(keys)
+    position = {key: i for i, key in enumerate(keys)}
+    assert [int(np.flatnonzero(k == c)[0]) if c >= 0 and (k == c).any() else -1 for c in v] == [
+        position.get(x, -1) for x in values]
+
+
+def test_radix_codes_give_up_beyond_63_bits():
+    # 20 columns each taking all of '0'…'9' need 10²⁰ > 2⁶³ codes
+    km = np.array([[48 + (i + j) % 10 for j in range(20)] for i in range(10)], dtype=np.uint8)
+    assert radix_codes(km) is None
+    assert radix_codes(km[:, :18]) is not None  # 10¹⁸ < 2⁶³
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=12, unique=True), st.lists(st.integers(-2, 32), max_size=40),
+       st.booleans(), st.booleans())
+def test_lookup_equals_a_dict(keys, values, sort_keys, sort_values):
+    keys = sorted(keys) if sort_keys else keys  # sorted keys and values: binary search; runs: looked up once
+    values = sorted(values) if sort_values else values
+    position = {key: i for i, key in enumerate(keys)}
+    assert lookup(pd.Index(np.array(keys, dtype=np.int64)), np.array(values, dtype=np.int64)).tolist() == [
+        position.get(v, -1) for v in values]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["S0000000001", "S0000000002", "S0000000010", "S1000000001"]), max_size=30),
+       st.data())
+def test_repeated_among_some_rows(values, data):
+    s = pd.Series(values, dtype="str")
+    rows = np.array(sorted(data.draw(st.sets(st.integers(0, max(len(values) - 1, 0)), max_size=len(values)))),
+                    dtype=np.int64) if values else np.zeros(0, dtype=np.int64)
+    assert repeated(s, rows).tolist() == s.iloc[rows].duplicated(keep="first").tolist()
+
+
+def test_sort_order_drops_keys_the_rows_already_follow():
+    # (unit, file, line) with rows read in file and line order: the last two keys cost nothing
+    unit = np.array([2, 1, 2, 1, 0])
+    file = np.array([0, 0, 1, 1, 1])
+    line = np.array([2, 3, 2, 5, 9])
+    assert sort_order([unit, file, line]).tolist() == np.lexsort([line, file, unit]).tolist() == [4, 1, 3, 0, 2]
+    assert sort_order([file, line]).tolist() == [0, 1, 2, 3, 4]
 
 
 # ---------------------------------------------------------------------------------------------------
