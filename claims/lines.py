@@ -24,7 +24,7 @@ import pandas as pd
 
 from products.model import RATE_SCALE, Line
 from products.money import round_half_up_div
-from products.schedule import apply_cap, bracket_bounds, bracket_entitlement
+from products.schedule import BracketResult, apply_cap, bracket_bounds, bracket_entitlement
 
 from . import trace as tr
 from .caps import sort_order
@@ -67,12 +67,17 @@ def _per_unit(events: pd.DataFrame) -> pd.DataFrame:
     return units
 
 
-def _cap_text(line: Line, units: pd.DataFrame) -> np.ndarray | str:
+def _cap_words(line: Line, uncapped: np.ndarray, entitlement: np.ndarray) -> np.ndarray | str:
+    """年封顶 … (or 超过年封顶 …，按 … where the per-year cap cut the amount); "" for a line without one."""
     if line.cap_per_year is None:
         return ""
-    cut = (units["uncapped"] > units["entitlement"]).to_numpy()
     cap = tr.yuan1(line.cap_per_year)
-    return np.where(cut, f"超过年封顶 {cap}，按 {cap}", f"年封顶 {cap}").astype(tr.TEXT)
+    return np.where(np.asarray(uncapped) > np.asarray(entitlement), f"超过年封顶 {cap}，按 {cap}",
+                    f"年封顶 {cap}").astype(tr.TEXT)
+
+
+def _cap_text(line: Line, units: pd.DataFrame) -> np.ndarray | str:
+    return _cap_words(line, units["uncapped"].to_numpy(), units["entitlement"].to_numpy())
 
 
 def unit_keys(events: pd.DataFrame, key: str = "unit") -> tuple[np.ndarray, np.ndarray]:
@@ -130,12 +135,13 @@ def first_crossing(codes: np.ndarray, order_keys: list[np.ndarray], amount: np.n
 
 
 def bracket_trace(line: Line, base: np.ndarray, rows: np.ndarray, uncapped: np.ndarray,
-                  entitlement: np.ndarray) -> np.ndarray:
+                  entitlement: np.ndarray, res: BracketResult | None = None) -> np.ndarray:
     """基数 … > 预警线 …：(lower_k, …]×rate_k = pay_k + … = uncapped；年封顶 … — built per bracket count.
 
     The brackets a base reaches are a prefix (part_k > 0 only if bracket k−1 is full), so units are
-    grouped by how many brackets they reach and each group is plain concatenation (no per-piece masks)."""
-    res = bracket_entitlement(base, line)
+    grouped by how many brackets they reach and each group is plain concatenation (no per-piece masks).
+    ``res``: :func:`bracket_entitlement` of ``base`` when the caller has it."""
+    res = bracket_entitlement(base, line) if res is None else res
     lower, _, rates = bracket_bounds(line)
     trig = tr.yuan1(line.trigger)
     out = np.empty(len(base), dtype=tr.TEXT)
@@ -153,11 +159,8 @@ def bracket_trace(line: Line, base: np.ndarray, rows: np.ndarray, uncapped: np.n
                    + tr.percent(int(rates[j])) + " = " + tr.exact_yuan(res.pays_e4[sel, j]))
             text = text + (" + " if j else "") + seg
         out[sel] = text + " = " + tr.yuan(res.uncapped[sel])
-    if line.cap_per_year is None:
-        return out
-    cap = tr.yuan1(line.cap_per_year)
-    cut = np.asarray(uncapped) > np.asarray(entitlement)
-    return np.where(cut, out + f"；超过年封顶 {cap}，按 {cap}", out + f"；年封顶 {cap}")
+    words = _cap_words(line, uncapped, entitlement)
+    return out + "；" + words if len(words) else out
 
 
 def bracket_units(line: Line, events: pd.DataFrame, *, trace: bool = True) -> pd.DataFrame:
@@ -188,7 +191,7 @@ def bracket_units(line: Line, events: pd.DataFrame, *, trace: bool = True) -> pd
     if "unit_code" in events.columns:
         units["unit_code"] = events["unit_code"].to_numpy()[firsts]
         units["household_code"] = events["household_code"].to_numpy()[firsts]
-    units["trace"] = (bracket_trace(line, base, n_rows, res.uncapped, res.entitlement).astype(object) if trace
+    units["trace"] = (bracket_trace(line, base, n_rows, res.uncapped, res.entitlement, res).astype(object) if trace
                       else "")
     if "unit_id" not in events.columns:  # roster codes only: the engine takes the text for the claims kept
         return units
