@@ -93,7 +93,7 @@ def _codes(claims: pd.DataFrame, code_col: str, text_col: str) -> np.ndarray:
     """int64 key of a column: the screening's roster code where every row has one, else factorised text."""
     if code_col in claims.columns:
         codes = claims[code_col].to_numpy()
-        if len(codes) and codes.min() >= 0:
+        if not len(codes) or codes.min() >= 0:
             return codes.astype(np.int64)
     return pd.factorize(claims[text_col], use_na_sentinel=False)[0].astype(np.int64)
 
@@ -216,9 +216,9 @@ def _with_ids(claims: pd.DataFrame, screened: Screened, person_rows: np.ndarray)
     """unit_id and household_no text for the claim rows that carry roster codes only (bracket lines),
     taken from the roster by code."""
     n = len(claims)
-    unit = claims["unit_id"] if "unit_id" in claims.columns else pd.Series(np.full(n, None, dtype=object))
-    missing = unit.isna().to_numpy()
-    if not missing.any():
+    has_text = "unit_id" in claims.columns
+    missing = claims["unit_id"].isna().to_numpy() if has_text else np.ones(n, dtype=bool)
+    if has_text and not missing.any():
         return claims
     where = np.flatnonzero(missing)
     unit_code = claims["unit_code"].to_numpy()[where]
@@ -259,7 +259,7 @@ def _claim_order(claims: pd.DataFrame, screened: Screened, person_rows: np.ndarr
 def claim_sources(product: Product, screened: Screened) -> pd.DataFrame:
     """Which report rows (file, line, amount) make up each claim's base: one row per event of each line."""
     frames = []
-    for pos, line in enumerate(product.lines):
+    for line in product.lines:
         ev = screened.events.get(line.id)
         if ev is None or not len(ev):
             continue

@@ -283,6 +283,15 @@ def test_bracket_trace_example_of_the_trace_module():
                              "20000.00]×60% = 6000.00 + (20000.00, 23345.67]×70% = 2341.969 = 10841.97；年封顶 50000.00"]
 
 
+def test_units_without_a_base_give_no_claims_and_no_error(household):
+    persons, households = household
+    med = f.medical([(1, "2025-02-01", 0), (3, "2025-03-01", 0)])  # two rows, nothing self-paid
+    result = run_calculation(BENCH, persons, households, {"medical": med}, traces=False)
+    assert len(result.claims) == 0 and list(result.claims.columns)[:8] == [
+        "product_code", "product_digest", "line_id", "line_name", "peril", "unit_type", "unit_id", "household_no"]
+    assert len(result.sources) == 4  # both rows under both lines
+
+
 def test_paid_before_still_goes_through_the_join(household):
     persons, households = household
     med = f.medical([(1, "2025-02-01", 1_000_000)])
