@@ -54,11 +54,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from claims.synth import _digits
+from products.resident_id import CHECK_CHARS, WEIGHTS
+
 HERE = Path(__file__).resolve().parent
 PRODUCT_FILE = HERE / "engine-product.yaml"
 YEAR = 2025
-ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
+CHECK_BYTES = np.frombuffer(CHECK_CHARS.encode("ascii"), dtype=np.uint8)  # GB 11643 check character by Σ mod 11
 CATEGORIES = np.array(["脱贫不稳定户", "边缘易致贫户", "突发严重困难户", "稳定脱贫户", "一般农户", "特困供养", "低保户"])
 CATEGORY_SHARES = np.array([0.15, 0.20, 0.05, 0.30, 0.20, 0.05, 0.05])
 SIZE_PMF = np.array([0.14, 0.22, 0.22, 0.20, 0.12, 0.07, 0.03])  # 1..7 members
@@ -70,12 +72,6 @@ SLICE_ROWS = 100_000
 
 # ---------------------------------------------------------------------------------------------------
 # Inputs
-
-
-def _digit_matrix(values: np.ndarray, width: int) -> np.ndarray:
-    """(n,) non-negative ints → (n, width) ASCII digits, zero-padded."""
-    pow10 = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return ((np.asarray(values, dtype=np.int64)[:, None] // pow10) % 10 + 48).astype(np.uint8)
 
 
 def _ascii_column(matrix: np.ndarray) -> pa.Array:
@@ -94,9 +90,9 @@ def resident_ids(index: np.ndarray) -> pa.Array:
     birth = np.datetime64("2010-01-01") - (index // 1000).astype("timedelta64[D]")
     ymd = birth.astype("datetime64[D]").astype(str)  # 'YYYY-MM-DD'
     yyyymmdd = np.char.replace(ymd, "-", "").astype(np.int64)
-    body = np.concatenate([_digit_matrix(np.full(len(index), 130434), 6), _digit_matrix(yyyymmdd, 8),
-                           _digit_matrix(index % 1000, 3)], axis=1)
-    check = CHECK_CHARS[((body.astype(np.int64) - 48) @ ID_WEIGHTS) % 11]
+    body = np.concatenate([_digits(np.full(len(index), 130434), 6), _digits(yyyymmdd, 8),
+                           _digits(index % 1000, 3)], axis=1)
+    check = CHECK_BYTES[((body.astype(np.int64) - 48) @ WEIGHTS) % 11]
     return _ascii_column(np.concatenate([body, check[:, None]], axis=1))
 
 
@@ -106,8 +102,8 @@ def _yuan_column(fen: np.ndarray) -> pa.Array:
     whole = fen // 100
     width = np.maximum(1, np.floor(np.log10(np.maximum(whole, 1))).astype(np.int64) + 1)
     # fixed 10-digit buffer, then cut the leading zeros per row via offsets
-    digits = np.concatenate([_digit_matrix(whole, 10), np.full((len(fen), 1), ord("."), np.uint8),
-                             _digit_matrix(fen % 100, 2)], axis=1)
+    digits = np.concatenate([_digits(whole, 10), np.full((len(fen), 1), ord("."), np.uint8),
+                             _digits(fen % 100, 2)], axis=1)
     keep = np.arange(13)[None, :] >= (10 - width)[:, None]
     data = digits[keep]
     lengths = width + 3
@@ -125,11 +121,11 @@ def generate(people: int, rows: int, seed: int) -> dict[str, pa.Table]:
     size = np.bincount(hh_of, minlength=n_hh)
     category = rng.choice(len(CATEGORIES), size=n_hh, p=CATEGORY_SHARES)
     income = np.round(rng.lognormal(np.log(5200), 0.30, n_hh) * 100).astype(np.int64)  # fen
-    hh_no = _ascii_column(np.concatenate([np.full((n_hh, 1), ord("H"), np.uint8), _digit_matrix(np.arange(n_hh), 9)],
+    hh_no = _ascii_column(np.concatenate([np.full((n_hh, 1), ord("H"), np.uint8), _digits(np.arange(n_hh), 9)],
                                          axis=1))
     village = 130434_100_000 + np.arange(n_hh) // 400
     households = pa.table({
-        "household_no": hh_no, "village_code": _ascii_column(_digit_matrix(village, 12)),
+        "household_no": hh_no, "village_code": _ascii_column(_digits(village, 12)),
         "natural_village": pa.array(np.where(np.arange(n_hh) % 3 == 0, "东庄", "西营")),
         "category": pa.array(CATEGORIES[category]), "per_capita_income": _yuan_column(income), "members": size,
     })
@@ -159,7 +155,7 @@ def generate(people: int, rows: int, seed: int) -> dict[str, pa.Table]:
     serial = np.arange(rows, dtype=np.int64)
     repeat = np.flatnonzero(rng.random(rows) < 0.001)
     serial[repeat] = serial[np.maximum(repeat - rng.integers(1, 1000, len(repeat)), 0)]  # a re-sent settlement
-    setl_id = _ascii_column(np.concatenate([np.full((rows, 1), ord("S"), np.uint8), _digit_matrix(serial, 12)], axis=1))
+    setl_id = _ascii_column(np.concatenate([np.full((rows, 1), ord("S"), np.uint8), _digits(serial, 12)], axis=1))
     medical = pa.table({
         "setl_id": setl_id, "id_no": resident_ids(who), "setl_date": pa.array(date),
         "medfee_sumamt": _yuan_column(total), "hifp_pay": _yuan_column(hifp), "hifmi_pay": _yuan_column(hifmi),

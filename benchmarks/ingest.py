@@ -56,7 +56,7 @@ def join_files(files: list[Path], out: Path, fmt: str) -> int:
     return rows
 
 
-def measure(kind: str, path: str, limit: int) -> dict:
+def measure(kind: str, path: str) -> dict:
     """One measurement in this process: seconds, rows, peak RSS (MB); imports are not timed."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -83,8 +83,8 @@ def measure(kind: str, path: str, limit: int) -> dict:
     return {"kind": kind, "seconds": seconds, "rows": rows, "peak_mb": peak}
 
 
-def child(kind: str, path: Path, limit: int = 0) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--measure", kind, str(path), "--limit", str(limit)],
+def child(kind: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--measure", kind, str(path)],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -126,10 +126,9 @@ def main() -> None:
     ap.add_argument("--county-people", type=int, default=0,
                     help="instead: a synthetic county of this size, every monthly file read both ways")
     ap.add_argument("--measure", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
-    ap.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure[0], args.measure[1], args.limit)))
+        print(json.dumps(measure(*args.measure)))
         return
 
     from claims.synth import synth_province
