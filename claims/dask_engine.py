@@ -51,13 +51,14 @@ Pure core (routing, chunk reading, the per-partition function, duplicate resolut
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import math
 import sys
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -105,11 +106,15 @@ def household_partition(household_no: Iterable[Any], nparts: int) -> np.ndarray:
 def id_body(id_no: pd.Series | np.ndarray) -> np.ndarray:
     """The 17-digit body of an 18-character resident ID as int64 (≤ 10^17 − 1 < 2^63), as the reader's
     ``id_key`` (:func:`products.resident_id.id_key`); −1 where it is not digits.  The check digit is a
-    function of the body (GB 11643), so the body identifies a valid ID."""
+    function of the body (GB 11643), so the body identifies a valid ID.  A ``str`` column (the roster's) goes
+    to ``id_key`` as its own Arrow array, not copied into Python strings first (4× faster on 10⁶ IDs)."""
+    import pyarrow as pa
+
     from products.resident_id import id_key
 
+    arrow = isinstance(id_no, pd.Series) and id_no.dtype == "str"
     try:
-        return id_key(np.asarray(id_no, dtype=object))
+        return id_key(pa.array(id_no.array) if arrow else np.asarray(id_no, dtype=object))
     except (ValueError, TypeError):  # pyarrow.ArrowInvalid is a ValueError: some cell is not an ID
         text = pd.Series(id_no, dtype=object).astype(str).str.slice(0, 17)
         digits = text.str.fullmatch(r"\d{17}").fillna(False).to_numpy(dtype=bool)
@@ -253,8 +258,17 @@ def keep_columns(product: Product, department: str, available: Iterable[str] | N
     return [c for c in names if c in cols]
 
 
-def _clean(name: Any) -> str:
-    return str(name).replace("\ufeff", "").strip()
+def parquet_columns(pf: Any, department: str, label: str | None) -> dict[str, str]:
+    """Canonical column → the Parquet file's own column name, the headers matched as the reader matches
+    them (cleaned by :mod:`products.tabular`'s header rule, then :func:`~products.tabular.match_columns`).
+    ``pf``: a ``pyarrow.parquet.ParquetFile``.  Raises :class:`~products.tabular.TableError`."""
+    from products.tabular import _header_text, match_columns
+
+    raw = pf.schema_arrow.names
+    names = _header_text(raw)
+    spec = SPECS[department]
+    found = match_columns(names, spec.column_map, required=list(spec.required), file_name=label)
+    return {canonical: raw[names.index(header)] for header, canonical in found.items()}
 
 
 def setl_hashes(chunk: Chunk, frame: pd.DataFrame | None = None) -> np.ndarray:
@@ -267,19 +281,15 @@ def setl_hashes(chunk: Chunk, frame: pd.DataFrame | None = None) -> np.ndarray:
     if frame is not None:
         keys = frame["setl_id"].dropna()
     else:
-        spec = SPECS["medical"]
         if chunk.groups is None:
+            spec = SPECS["medical"]
             table = read_table(chunk.path, file_name=chunk.label)
-            names = [str(c) for c in table.columns]
+            found = match_columns([str(c) for c in table.columns], spec.column_map, required=list(spec.required),
+                                  file_name=chunk.label)
+            raw = table[{c: h for h, c in found.items()}["setl_id"]]
         else:
             pf = pq.ParquetFile(chunk.path)
-            names = [_clean(n) for n in pf.schema_arrow.names]
-        found = match_columns(names, spec.column_map, required=list(spec.required), file_name=chunk.label)
-        header = {c: h for h, c in found.items()}["setl_id"]
-        if chunk.groups is None:
-            raw = table[header]
-        else:
-            column = pf.schema_arrow.names[names.index(header)]
+            column = parquet_columns(pf, "medical", chunk.label)["setl_id"]
             col = pf.read_row_groups(list(chunk.groups), columns=[column]).column(0)
             if chunk.part is not None:
                 col = col.slice(chunk.part[0], chunk.part[1] - chunk.part[0])
@@ -460,14 +470,34 @@ def report_specs(reports: Mapping[str, Any] | Sequence[tuple[str, Path, str]]
     return parse_report_specs(paths), frames
 
 
+#: Rows (Parquet) or lines (CSV) read on the client to learn a department's dtypes.
+META_ROWS = 200
+
+
+def _text_head(path: str, lines: int = META_ROWS) -> bytes:
+    """The first ``lines`` + 1 lines of a file as bytes (header and data; a line ends at ``\\n``, which no
+    UTF-8 or GB18030 character contains, so the cut never splits a character)."""
+    with open(path, "rb") as fh:
+        return b"".join(itertools.islice(fh, lines + 1))
+
+
 def _meta(chunk: Chunk, columns: list[str], frame_meta: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The reader's dtypes for one department (from the first rows of its first file, or the frame's meta)."""
+    """The reader's dtypes for one department, from the first rows of its first file (the dtypes do not
+    depend on the values) or the frame's meta.  A CSV/TXT file is cut after :data:`META_ROWS` lines; should
+    the cut leave no data row or a malformed record (a quoted cell across the cut), the whole file is read."""
+    from products.tabular import TEXT_EXTENSIONS
+
     if frame_meta is not None:
         rows = frame_meta
-    elif chunk.groups is None:
-        rows = read_report(chunk.path, chunk.department, file_name=chunk.label).rows
+    elif chunk.groups is not None:
+        rows = read_report(_parquet_slice(chunk, limit=META_ROWS), chunk.department, file_name=chunk.label).rows
     else:
-        rows = read_report(_parquet_slice(chunk, limit=200), chunk.department, file_name=chunk.label).rows
+        rows = None
+        if Path(chunk.label or chunk.path).suffix.lower() in TEXT_EXTENSIONS:
+            with suppress(ReportFileError):
+                rows = read_report(_text_head(chunk.path), chunk.department, file_name=chunk.label).rows
+        if rows is None or not len(rows):
+            rows = read_report(chunk.path, chunk.department, file_name=chunk.label).rows
     meta = rows[columns].iloc[:0].copy()
     meta[FILE] = pd.Series(dtype="int32")
     meta[ROW] = pd.Series(dtype="int64")
@@ -479,17 +509,15 @@ def _check_headers(chunks: list[Chunk]) -> None:
     """Refuse a Parquet file without a required column before the run starts (as the reader would)."""
     import pyarrow.parquet as pq
 
-    from products.tabular import TableError, match_columns
+    from products.tabular import TableError
 
     seen: set[str] = set()
     for c in chunks:
         if c.groups is None or c.path in seen:
             continue
         seen.add(str(c.path))
-        spec = SPECS[c.department]
-        names = [_clean(n) for n in pq.ParquetFile(c.path).schema_arrow.names]
         try:
-            match_columns(names, spec.column_map, required=list(spec.required), file_name=c.label)
+            parquet_columns(pq.ParquetFile(c.path), c.department, c.label)
         except TableError as exc:
             raise ReportFileError(exc.file, exc.message) from exc
 
