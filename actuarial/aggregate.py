@@ -75,15 +75,10 @@ class Frequency:
     def var(self) -> float:
         return self.mean + (self.cv * self.mean) ** 2
 
-    def log_pgf(self, z: np.ndarray) -> np.ndarray:
-        """log P_N(z): λ(z − 1), or −log(1 − c²λ(z − 1))/c² (principal branch: Re(1 − c²λ(z − 1)) ≥ 1 on |z| ≤ 1)."""
-        if self.cv == 0.0:
-            return self.mean * (z - 1.0)
-        c2 = self.cv**2
-        return -_log1p_right(-c2 * self.mean * (z - 1.0)) / c2
-
     def pgf(self, z: np.ndarray) -> np.ndarray:
-        return np.exp(self.log_pgf(z))
+        """P_N(z) = exp(λ(z − 1)), or (1 − c²λ(z − 1))^(−1/c²) (by :func:`_log_pgf_rows`)."""
+        z = np.asarray(z)
+        return np.exp(_log_pgf_rows(np.array([self.mean]), self.cv, z.ravel())[0]).reshape(z.shape)
 
 
 def _log1p_right(w: np.ndarray) -> np.ndarray:
@@ -227,18 +222,54 @@ class Compound:
                 f"n={self.pmf.size}, valid={self.valid})")
 
 
-# ---------------------------------------------------------------------------------------- engine
-def _nice_floor(b: float) -> float:
-    """Largest step of the form {1, 2, 2.5, 5} × 10^k not above b."""
+# ---------------------------------------------------------------------------------------- grid rule
+#: Mantissas of the grid steps {1, 2, 2.5, 5} × 10^k.
+_STEP_MANTISSAS = (1.0, 2.0, 2.5, 5.0)
+
+
+def nice_step(b: float, *, up: bool = False) -> float:
+    """Largest step of the form {1, 2, 2.5, 5} × 10^k not above b (``up``: smallest not below b)."""
     if not (b > 0 and math.isfinite(b)):
         raise ValueError(f"cannot choose a bucket from {b!r}")
     e = math.floor(math.log10(b))
-    for m in (5.0, 2.5, 2.0, 1.0):
+    if up:
+        for m in _STEP_MANTISSAS + (10.0,):
+            if m * 10.0**e >= b * (1 - 1e-12):
+                return m * 10.0**e
+        return 10.0 ** (e + 1)
+    for m in reversed(_STEP_MANTISSAS):
         if m * 10.0**e <= b * (1 + 1e-12):
             return m * 10.0**e
     return 10.0 ** (e - 1) * 5.0
 
 
+def exact_moments(frequency: Frequency, m1: float, m2: float) -> tuple[float, float]:
+    """E[S] = E[N]E[Y] and Var[S] = E[N]Var[Y] + Var[N]E[Y]² of one peril, from E[Y] = m1, E[Y²] = m2."""
+    return frequency.mean * m1, frequency.mean * (m2 - m1**2) + frequency.var * m1**2
+
+
+def peril_moments(peril: Peril) -> tuple[float, float]:
+    """Exact (E[S], Var[S]) of one peril: :func:`exact_moments` with E[Y], E[Y²] of its payout."""
+    y = _payout(peril.severity, peril.payout)
+    return exact_moments(peril.frequency, y.m1, y.m2)
+
+
+def grid_span(mean: float, var: float) -> float:
+    """E[S] + 12 sd: the length the grid (before padding) must cover."""
+    return mean + SD_SPAN * math.sqrt(var)
+
+
+def default_bucket(span: float, caps: Sequence[float] = (), log2: int | None = None) -> float:
+    """The default bucket: the largest :func:`nice_step` with 2^16 (or 2^log2) steps spanning ``span``
+    and at least 64 steps below the smallest finite positive maximum payout in ``caps``."""
+    b = span / 2 ** (DEFAULT_LOG2 if log2 is None else log2)
+    finite = [c for c in caps if math.isfinite(c) and c > 0]
+    if finite:
+        b = min(b, min(finite) / MIN_POINTS_PER_CAP)
+    return nice_step(b)
+
+
+# ---------------------------------------------------------------------------------------- engine
 def _discretise(pay: _Payout, b: float, size: int) -> np.ndarray:
     """Rounding discretisation p_j = S_Y((j − ½)b) − S_Y((j + ½)b) on j = 0..size−1."""
     edges = (np.arange(size + 1) - 0.5) * b
@@ -288,7 +319,7 @@ class _County:
 
     @property
     def span(self) -> float:
-        return self.mean + SD_SPAN * math.sqrt(self.var)
+        return grid_span(self.mean, self.var)
 
 
 #: Memory bound for one stack of transforms (complex128 rows of n + 1 values): 16 MB (4–64 MB measured alike).
@@ -307,10 +338,8 @@ def _prepare(portfolios: Sequence[Sequence[Peril]]) -> list[_County]:
                 pay_cache[key] = _payout(peril.severity, peril.payout)
             keys.append(key)
             pays.append(pay_cache[key])
-        freqs = [p.frequency for p in perils]
-        means = [f.mean * y.m1 for f, y in zip(freqs, pays)]
-        variances = [f.mean * (y.m2 - y.m1**2) + f.var * y.m1**2 for f, y in zip(freqs, pays)]
-        mean, var = float(sum(means)), float(sum(variances))
+        moments = [exact_moments(p.frequency, y.m1, y.m2) for p, y in zip(perils, pays)]
+        mean, var = float(sum(m for m, _ in moments)), float(sum(v for _, v in moments))
         if not (math.isfinite(mean) and math.isfinite(var)):
             raise ValueError("the aggregate has no finite mean/variance; cap the payout or choose a lighter tail")
         counties.append(_County(tuple(perils), tuple(keys), tuple(pays), mean, var))
@@ -325,12 +354,8 @@ def _grid(counties: list[_County], bucket: float | None, log2: int | None) -> fl
     n: 2^log2 for every county, or else per county the smallest power of two with n·b ≥ E[S] + 12 sd.
     """
     if bucket is None:
-        target = 2 ** (DEFAULT_LOG2 if log2 is None else log2)
-        b = max(c.span for c in counties) / target
-        caps = [y.max_payout for c in counties for y in c.pays if math.isfinite(y.max_payout) and y.max_payout > 0]
-        if caps:
-            b = min(b, min(caps) / MIN_POINTS_PER_CAP)
-        bucket = _nice_floor(b)
+        bucket = default_bucket(max(c.span for c in counties), [y.max_payout for c in counties for y in c.pays],
+                                log2)
     bucket = float(bucket)
     for c in counties:
         if log2 is None:
@@ -347,8 +372,8 @@ def _grid(counties: list[_County], bucket: float | None, log2: int | None) -> fl
 def _log_pgf_rows(means: np.ndarray, cv: float, z: np.ndarray) -> np.ndarray:
     """log P_N(z) for several frequency means sharing one mixing cv: rows = means, columns = z.
 
-    The same operations, in the same order, as :meth:`Frequency.log_pgf` (so a row is bit-for-bit
-    the single-county value): λ(z − 1), or −log1p(−c²λ(z − 1))/c².
+    λ(z − 1), or −log(1 − c²λ(z − 1))/c² (principal branch: Re(1 − c²λ(z − 1)) ≥ 1 on |z| ≤ 1); the
+    operations on a row do not depend on the other rows, so a row is bit-for-bit the single-county value.
     """
     if cv == 0.0:
         return means[:, None] * (z - 1.0)[None, :]
@@ -542,6 +567,24 @@ def combine(*compounds: Compound, bucket: float | None = None, log2: int | None 
         raise ValueError("nothing to combine")
     specs = [p for c in compounds for p in c.perils]
     return _build(specs, bucket, log2)
+
+
+def mixture(parts: Sequence[Compound]) -> Compound:
+    """Equal-weight mixture of compounds on one bucket (shorter pmfs padded with zeros): the average pmf,
+    exact E[S] = mean_b E_b[S] and E[S²] = mean_b E_b[S²], the per-peril validation rows averaged."""
+    size = max(c.pmf.size for c in parts)
+    pmf = np.zeros(size)
+    for c in parts:
+        pmf[: c.pmf.size] += c.pmf
+    pmf /= len(parts)
+    mean = float(np.mean([c.exact_mean for c in parts]))
+    second = float(np.mean([c.exact_sd**2 + c.exact_mean**2 for c in parts]))
+    first = parts[0].severity_table
+    stacked = np.mean([c.severity_table[["exact", "computed"]].to_numpy(float) for c in parts], axis=0)
+    table = pd.DataFrame(stacked, index=first.index, columns=["exact", "computed"])
+    table["rel_error"] = table["computed"] / table["exact"] - 1.0
+    return Compound(pmf=pmf, bucket=parts[0].bucket, exact_mean=mean, exact_sd=math.sqrt(max(second - mean**2, 0.0)),
+                    severity_table=table, perils=())
 
 
 # ---------------------------------------------------------------------------------------- Monte Carlo

@@ -38,7 +38,7 @@ import pandas as pd
 from products import load_product
 from products.model import Product
 
-from .aggregate import SD_SPAN, compound_distribution
+from .aggregate import Compound, compound_distribution, grid_span, mixture, nice_step
 from .coverage import PayoutFunction
 
 #: Lognormal with mean 8,000 yuan and cv 1.5 (actuarial.md §2 benchmark B): σ² = log(1 + 1.5²), μ = log 8000 − σ²/2.
@@ -206,18 +206,9 @@ COUNTY_HEADROOM = 1.25
 COUNTY_MAX_LOG2 = 22
 
 
-def _nice_ceil(b: float) -> float:
-    """Smallest step of the form {1, 2, 2.5, 5} × 10^k not below b."""
-    e = math.floor(math.log10(b))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if m * 10.0**e >= b * (1 - 1e-12):
-            return m * 10.0**e
-    return 10.0 ** (e + 1)
-
-
 def county_predictive(peril: Any, payout: PayoutFunction, year: int, heads: pd.Series, *, rng: np.random.Generator,
-                      draws: int, year_cv_floor: float = 0.0) -> dict[str, tuple[np.ndarray, float]]:
-    """Each county's predictive payout distribution next year, as (pmf, bucket), from one fitted peril.
+                      draws: int, year_cv_floor: float = 0.0) -> dict[str, Compound]:
+    """Each county's predictive payout distribution next year, from one fitted peril.
 
     ``peril`` is a :class:`actuarial.budget.PerilBudget` of a run on all counties (severity pooled, frequency
     by credibility).  County c, draw b = 1..B (B = ``draws``; the plug-in alone when 0):
@@ -229,9 +220,9 @@ def county_predictive(peril: Any, payout: PayoutFunction, year: int, heads: pd.S
     (year_cv = the frequency fit's systemic cv, at least ``year_cv_floor``; λ̂_c the county's credibility rate,
     the collective rate for a county without history; E_c its heads next year),
 
-    and the predictive pmf is the equal-weight mixture (1/B) Σ_b pmf(S_cb) on one grid per county — the
-    same recipe as :func:`actuarial.budget.budget` applies to the total, done per county here because the
-    backtest scores counties.
+    and the predictive is the equal-weight mixture (1/B) Σ_b pmf(S_cb) on one grid per county
+    (:func:`actuarial.aggregate.mixture`) — the same recipe as :func:`actuarial.budget.budget` applies to the
+    total, done per county here because the backtest scores counties.
     """
     sev = peril.severity.best
     freq = peril.frequency
@@ -244,16 +235,16 @@ def county_predictive(peril: Any, payout: PayoutFunction, year: int, heads: pd.S
     m1, m2 = (float(v) for v in payout.moments(plug_sev, (1, 2)))
     thetas = sev.sample_theta(rng, draws) if draws > 0 else np.asarray([sev.theta])
     sevs = [sev.frozen(year, th) for th in thetas]
-    out: dict[str, tuple[np.ndarray, float]] = {}
+    out: dict[str, Compound] = {}
     for county, e in heads.items():
         lam = float(rate.get(county, freq.collective)) * float(e)
         cv_p = float(pcv.get(county, 0.0)) if draws > 0 else 0.0
         total_cv2 = year_cv**2 + (cv_p**2 if draws > 0 else 0.0)
         var = lam * m2 + total_cv2 * (lam * m1) ** 2
-        span = lam * m1 + SD_SPAN * math.sqrt(max(var, 0.0))
-        bucket = _nice_ceil(max(COUNTY_HEADROOM * span / 2**COUNTY_LOG2, 0.01))
+        span = grid_span(lam * m1, max(var, 0.0))
+        bucket = nice_step(max(COUNTY_HEADROOM * span / 2**COUNTY_LOG2, 0.01), up=True)
         shocks = _gamma_effect(rng, cv_p, len(sevs)) if draws > 0 else np.ones(1)
-        pmfs = []
+        parts = []
         for s_b, g_b in zip(sevs, shocks):
             spec = ({"dist": "negbin", "mean": lam * g_b, "cv": year_cv} if year_cv > 0
                     else {"dist": "poisson", "mean": lam * g_b})
@@ -266,20 +257,9 @@ def county_predictive(peril: Any, payout: PayoutFunction, year: int, heads: pd.S
                     if log2 >= COUNTY_MAX_LOG2:
                         raise
                     log2 += 1
-            pmfs.append(comp.pmf)
-        size = max(p.size for p in pmfs)
-        mix = np.zeros(size)
-        for p in pmfs:
-            mix[: p.size] += p
-        out[county] = (mix / len(pmfs), bucket)
+            parts.append(comp)
+        out[county] = mixture(parts)
     return out
-
-
-
-def _quantile(pmf: np.ndarray, bucket: float, p: float) -> float:
-    """Lower quantile min{x = j·b : F(x) ≥ p} (as :meth:`actuarial.aggregate.Compound.quantile`)."""
-    idx = min(int(np.searchsorted(np.cumsum(pmf), p, side="left")), pmf.size - 1)
-    return idx * bucket
 
 
 @dataclass(frozen=True, eq=False)
@@ -471,12 +451,12 @@ def run_backtest(counties: int, years: int, replications: int, *, level: float =
         naive = {x: naive_budget(fit_claims, fit_exposure, last, heads_next, x) for x in BASELINE_LOADINGS}
         v = rng.random(len(heads_next))
         for i, (county, e) in enumerate(heads_next.items()):
-            pmf, b = preds[county]
+            pred = preds[county]
             s = float(actual[county])
-            bud = _quantile(pmf, b, level)
-            row = {"replication": r, "county": county, "heads": int(e), "actual": s,
-                   "mean": float(pmf @ (np.arange(pmf.size) * b)), "budget_model": bud, "covered": s <= bud,
-                   "pit": randomized_pit(pmf, b, s, float(v[i]))}
+            bud = pred.quantile(level)
+            row = {"replication": r, "county": county, "heads": int(e), "actual": s, "mean": pred.mean,
+                   "budget_model": bud, "covered": s <= bud,
+                   "pit": randomized_pit(pred.pmf, pred.bucket, s, float(v[i]))}
             for x in BASELINE_LOADINGS:
                 row[f"budget_naive_x{x:g}"] = float(naive[x][county])
             rows.append(row)

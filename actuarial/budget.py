@@ -76,7 +76,8 @@ import pandas as pd
 
 from products.model import Line, Product
 
-from .aggregate import Compound, Frequency, Peril, _nice_floor, compound_batch, compound_distribution
+from .aggregate import (Compound, Frequency, Peril, compound_batch, compound_distribution, default_bucket, grid_span,
+                        mixture, nice_step, peril_moments)
 from .coverage import PayoutFunction
 from .premium import PRINCIPLES, band, premium_table
 
@@ -584,13 +585,6 @@ def _experience_line(line: Line, rows: pd.DataFrame, exposure: pd.DataFrame, hea
 
 
 # ------------------------------------------------------------------------------------- pricing
-def _peril_moments(freq: Frequency, m1: float, m2: float) -> tuple[float, float]:
-    """E[S] = λE[Y], Var[S] = λ Var[Y] + Var[N] E[Y]²."""
-    mean = freq.mean * m1
-    var = freq.mean * (m2 - m1 * m1) + freq.var * m1 * m1
-    return mean, math.sqrt(max(var, 0.0))
-
-
 def _on_grid(perils: list[Peril], bucket: float) -> list[Peril]:
     """Experience lines' amounts split onto the grid of step ``bucket``; other perils unchanged."""
     return [Peril(p.frequency, p.severity.on_grid(bucket), None, p.name) if isinstance(p.severity, _EmpiricalAmounts)
@@ -599,24 +593,7 @@ def _on_grid(perils: list[Peril], bucket: float) -> list[Peril]:
 
 def _finer(bucket: float) -> float:
     """The next smaller step in {1, 2, 2.5, 5} × 10^k (the ladder of :mod:`actuarial.aggregate`)."""
-    return _nice_floor(bucket * (1 - 1e-9))
-
-
-def _mixture(parts: list[Compound]) -> Compound:
-    """Equal-weight mixture of compounds on one grid: average pmf; exact E[S], E[S²] averaged."""
-    size = max(c.pmf.size for c in parts)
-    pmf = np.zeros(size)
-    for c in parts:
-        pmf[: c.pmf.size] += c.pmf
-    pmf /= len(parts)
-    mean = float(np.mean([c.exact_mean for c in parts]))
-    second = float(np.mean([c.exact_sd**2 + c.exact_mean**2 for c in parts]))
-    first = parts[0].severity_table
-    stacked = np.mean([c.severity_table[["exact", "computed"]].to_numpy(float) for c in parts], axis=0)
-    table = pd.DataFrame(stacked, index=first.index, columns=["exact", "computed"])
-    table["rel_error"] = table["computed"] / table["exact"] - 1.0
-    return Compound(pmf=pmf, bucket=parts[0].bucket, exact_mean=mean, exact_sd=math.sqrt(max(second - mean**2, 0.0)),
-                    severity_table=table, perils=())
+    return nice_step(bucket * (1 - 1e-9))
 
 
 @dataclass(frozen=True, eq=False)
@@ -635,7 +612,7 @@ def _price(product: Product, models: dict[str, _LineModel], experience: dict[str
     exp_rows = []
     means: list[float] = []
     variances: list[float] = []
-    caps_seen: list[float] = []
+    caps: list[float] = []  # maximum payouts of the bracket lines
     for line in product.lines:
         if line.kind == "bracket" and line.id in models:
             m = models[line.id]
@@ -644,11 +621,11 @@ def _price(product: Product, models: dict[str, _LineModel], experience: dict[str
             sev = best.frozen(float(year))
             freq = Frequency(m.events, math.sqrt(m.year_cv**2 + m.parameter_cv**2))
             plug.append(Peril(freq, sev, g, line.id))
-            m1, m2 = g.moments(sev, (1, 2))
-            mean, sd = _peril_moments(freq, float(m1), float(m2))
+            mean, var = peril_moments(plug[-1])
+            sd = math.sqrt(max(var, 0.0))
             means.append(mean)
-            variances.append(sd * sd)
-            caps_seen.append(g.max_payout)
+            variances.append(var)
+            caps.append(g.max_payout)
             peril_budgets.append(PerilBudget(line_id=line.id, peril=line.peril, name=line.name, severity=m.severity,
                                              frequency=m.frequency, events=m.events, mean=mean, sd=sd,
                                              truncation=m.truncation, mixing_cv=freq.cv,
@@ -660,9 +637,10 @@ def _price(product: Product, models: dict[str, _LineModel], experience: dict[str
             e = experience[line.id]
             freq = Frequency(e.events, e.cv)
             plug.append(Peril(freq, e.amounts, None, line.id))
-            mean, sd = _peril_moments(freq, e.amounts.moment(1), e.amounts.moment(2))
+            mean, var = peril_moments(plug[-1])
+            sd = math.sqrt(max(var, 0.0))
             means.append(mean)
-            variances.append(sd * sd)
+            variances.append(var)
             exp_rows.append({"line_id": line.id, "name": line.name, "kind": line.kind, "events": e.events,
                              "mean": mean, "sd": sd})
             for b in range(bootstrap):
@@ -673,11 +651,10 @@ def _price(product: Product, models: dict[str, _LineModel], experience: dict[str
     if not plug:
         raise BudgetError("没有可计价的责任（历史中没有本产品责任的赔案） / nothing to price: the history has no "
                           "claims on this product's lines")
-    # the bucket: aggregate's rule (2^16 steps over E[S] + 12 sd, ≥ 64 steps below the smallest bracket cap),
-    # leaving out the experience lines' amounts, which are split onto the grid instead (_EmpiricalAmounts.on_grid)
-    span = sum(means) + 12.0 * math.sqrt(sum(variances))
-    caps = [g for g in caps_seen if math.isfinite(g) and g > 0]
-    bucket = _nice_floor(min([span / 2**16] + [c / 64.0 for c in caps]))
+    # the bucket: aggregate's default rule, with the bracket lines' caps only: the experience lines' amounts
+    # are split onto the grid instead (_EmpiricalAmounts.on_grid)
+    span = grid_span(sum(means), sum(variances))
+    bucket = default_bucket(span, caps)
     plug_in = compound_distribution(perils=_on_grid(plug, bucket), bucket=bucket)
     while not plug_in.valid and span / _finer(bucket) <= _MAX_POINTS:  # refine until mean/sd agree (1e-4)
         bucket = _finer(bucket)
@@ -688,7 +665,7 @@ def _price(product: Product, models: dict[str, _LineModel], experience: dict[str
         # one common bucket; each draw's grid is the smallest power of two covering its mean + 12 sd, and
         # shorter pmfs are padded with zeros (no mass there) before averaging
         parts = compound_batch([_on_grid(d, bucket) for d in draws], bucket=bucket)
-        predictive = _mixture(parts)
+        predictive = mixture(parts)
     table = pd.DataFrame(exp_rows, columns=["line_id", "name", "kind", "events", "mean", "sd"])
     return _Priced(plug_in, predictive, tuple(peril_budgets), table)
 

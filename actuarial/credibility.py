@@ -83,7 +83,7 @@ class BuhlmannStraub:
         )
 
 
-def _check(ratios, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _check(ratios, weights, need_within: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r = np.asarray(ratios, dtype=float)
     w = np.asarray(weights, dtype=float)
     if r.ndim != 2:
@@ -101,7 +101,7 @@ def _check(ratios, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise ValueError("need at least two units")
     if np.any(n == 0):
         raise ValueError(f"units without data: {np.flatnonzero(n == 0).tolist()}")
-    if np.sum(n - 1) <= 0:
+    if need_within and np.sum(n - 1) <= 0:
         raise ValueError(
             "need at least one unit with two or more periods to estimate ŝ²"
         )
@@ -116,6 +116,7 @@ def buhlmann_straub(
     tol: float = math.sqrt(np.finfo(float).eps),
     maxit: int = 100,
     units=None,
+    within_variance: float | None = None,
 ) -> BuhlmannStraub:
     """Bühlmann–Straub credibility premiums.
 
@@ -132,6 +133,9 @@ def buhlmann_straub(
         (actuar's defaults).
     units : sequence, optional
         Unit labels for :meth:`BuhlmannStraub.describe`.
+    within_variance : float, optional
+        ŝ² to use instead of the estimate below (e.g. ŝ² = m̂ for Poisson counts when no unit has two
+        periods); then one period per unit is enough.
 
     Returns
     -------
@@ -157,7 +161,7 @@ def buhlmann_straub(
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    r, w, mask = _check(ratios, weights)
+    r, w, mask = _check(ratios, weights, need_within=within_variance is None)
     n_units = r.shape[0]
     n_c = mask.sum(axis=1)
     w_c = w.sum(axis=1)
@@ -165,7 +169,10 @@ def buhlmann_straub(
     rbar_c = (w * r).sum(axis=1) / w_c
     rbar_w = (w_c * rbar_c).sum() / w_tot
 
-    s2 = float((w * (r - rbar_c[:, None]) ** 2).sum() / (n_c - 1).sum())
+    if within_variance is None:
+        s2 = float((w * (r - rbar_c[:, None]) ** 2).sum() / (n_c - 1).sum())
+    else:
+        s2 = float(within_variance)
     a = float(
         ((w_c * (rbar_c - rbar_w) ** 2).sum() - (n_units - 1) * s2)
         / (w_tot - (w_c**2).sum() / w_tot)

@@ -22,7 +22,7 @@ Uncertainty of next year's count (the negative binomial mixing cv, actuarial.md 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -268,25 +268,13 @@ def _year_cv(n_w: np.ndarray, e_w: np.ndarray, mask: np.ndarray, year_index: pd.
 def _poisson_gamma(ratios: np.ndarray, weights: np.ndarray, mask: np.ndarray, unit_index) -> BuhlmannStraub:
     """Bühlmann–Straub with ŝ² = m̂ (Poisson within variance) when no unit has two years.
 
-    With w_c, r̄_c, r̄_w as in :func:`buhlmann_straub`: ŝ² = r̄_w,
-    â = (Σ w_c (r̄_c − r̄_w)² − (C − 1) ŝ²) / (w − Σ w_c²/w), then z, m̂ and the premiums as usual
-    (â ≤ 0 → z = 0, m̂ = r̄_w).
+    :func:`buhlmann_straub` with ``within_variance`` = r̄_w = Σ_c w_c r̄_c / w, the weighted mean rate
+    (w_c, r̄_c as there): â = (Σ w_c (r̄_c − r̄_w)² − (C − 1) ŝ²) / (w − Σ w_c²/w), then z, m̂ and the
+    premiums as usual (â ≤ 0 → z = 0, m̂ = r̄_w).
     """
     w = np.where(mask, weights, 0.0)
-    r = np.where(mask, ratios, 0.0)
     w_c = w.sum(axis=1)
-    w_tot = w_c.sum()
-    rbar_c = (w * r).sum(axis=1) / w_c
-    rbar_w = float((w_c * rbar_c).sum() / w_tot)
-    s2 = rbar_w
-    a = float(((w_c * (rbar_c - rbar_w) ** 2).sum() - (len(w_c) - 1) * s2) / (w_tot - (w_c**2).sum() / w_tot))
-    if a > 0 and s2 > 0:
-        z = w_c / (w_c + s2 / a)
-        m = float((z * rbar_c).sum() / z.sum())
-    else:
-        a, z, m = 0.0, np.zeros(len(w_c)), rbar_w
-    return BuhlmannStraub(
-        collective=m, between_variance=a, within_variance=s2, z=z, premiums=z * rbar_c + (1 - z) * m,
-        unit_means=rbar_c, unit_weights=w_c, n_periods=mask.sum(axis=1), method="poisson-gamma",
-        units=tuple(unit_index),
-    )
+    rbar_c = (w * np.where(mask, ratios, 0.0)).sum(axis=1) / w_c
+    rbar_w = float((w_c * rbar_c).sum() / w_c.sum())
+    bs = buhlmann_straub(ratios, weights, within_variance=rbar_w, units=list(unit_index))
+    return replace(bs, method="poisson-gamma")
