@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from products.plain import id_body_words
+
 def as_arrow(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
     """A text column as one contiguous Arrow string array."""
     if isinstance(values, pd.Series):
@@ -40,18 +42,14 @@ def fixed_width_bytes(arr: pa.Array) -> np.ndarray | None:
 
 
 def id_bodies(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
-    """(17-digit body as int64, last byte) of 18-character IDs, or None when they are not all such.
-    Digit by digit over the byte matrix's columns (17 passes, no (n, 17) int64 temporaries)."""
+    """(17-digit body as int64, last byte) of 18-character IDs, or None when they are not all such
+    (the reader's parse: :func:`products.plain.id_body_words`)."""
     m = fixed_width_bytes(arr)
     if m is None or m.shape[1] != 18:
         return None
-    if ((m[:, :17] - np.uint8(48)) > 9).any():  # uint8 wraps: anything but '0'…'9' is > 9
+    body, ok = id_body_words(m)
+    if not ok.all():
         return None
-    body = np.zeros(len(m), dtype=np.int64)
-    for j in range(17):
-        body *= 10
-        body += m[:, j]
-    body -= 48 * 11111111111111111  # the 17 '0' characters added along the way
     return body, m[:, 17].copy()
 
 

@@ -142,6 +142,20 @@ def _eight_digits(words: np.ndarray) -> np.ndarray:
     return x.astype(np.int64)
 
 
+def _body(first: np.ndarray, second: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """The 17-digit body of resident IDs from the words of digits 1–8 and 9–16 and the 17th digit's value."""
+    return _eight_digits(first) * 1_000_000_000 + _eight_digits(second) * 10 + last
+
+
+def id_body_words(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(17-digit body as int64, its 17 characters are digits) of an (n, 18) byte matrix of resident IDs:
+    digits read 8 at a time (:func:`_eight_digits`), not 17 passes over the columns."""
+    first, second = _word_at(raw, 0), _word_at(raw, 8)
+    last = raw[:, 16].astype(np.int64) - 48
+    ok = _eight_are_digits(first) & _eight_are_digits(second) & (last >= 0) & (last < 10)
+    return _body(first, second, last), ok
+
+
 def _lane_constant(weights) -> np.uint64:
     """Multiplier whose top 16-bit lane collects Σ lane_i · weights[i] of four 16-bit lanes (lane 0 lowest)."""
     return np.uint64(sum(int(w) << (48 - 16 * i) for i, w in enumerate(weights)))
@@ -175,7 +189,7 @@ def resident_ids(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     total = (_weighted(first, _EVEN[0], _ODD[0]) + _weighted(second, _EVEN[1], _ODD[1])).astype(np.int64)
     total += last * int(WEIGHTS[16])
     ok &= _CHECK_BYTES[total % 11] == raw[:, 17]
-    key = _eight_digits(first) * 1_000_000_000 + _eight_digits(second) * 10 + last
+    key = _body(first, second, last)
     birth = key // 1000 % 100_000_000
     today = dt.date.today()
     _, real = _days(birth // 10_000, birth // 100 % 100, birth % 100)
