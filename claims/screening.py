@@ -64,6 +64,8 @@ class Screened:
 
     def unit_ids(self, person: np.ndarray, unit_code: np.ndarray) -> pa.Array:
         """unit_id text of units by roster code: a resident ID where ``person``, else a household_no."""
+        if person.all() or not person.any():  # one line's units, or lines of one basis: one take
+            return (self.person_ids if person.all() else self.household_ids).take(pa.array(unit_code))
         names = pa.concat_arrays([self.person_ids.cast(pa.large_string()),
                                   self.household_ids.cast(pa.large_string())])
         return names.take(pa.array(np.where(person, unit_code, len(self.person_ids) + unit_code)))
@@ -192,11 +194,6 @@ def _line_uses(line: Line, rows: pd.DataFrame) -> pd.Series:
     if line.kind == "lump_sum":
         mask &= rows["entry"].astype(bool) & rows["level"].isin(list(line.lump_sums))
     return mask
-
-
-def _take(values: pd.Series, positions: np.ndarray) -> pd.Series:
-    """values[positions] as a new Series (0..n−1 index), without going through Python objects for text."""
-    return pd.Series(values.array.take(positions), dtype=values.dtype).reset_index(drop=True)
 
 
 def _text_series(values: pa.Array) -> pd.Series:
