@@ -25,7 +25,7 @@ import factories as f
 from claims import run_calculation
 from claims.caps import allocate_codes, sort_order
 from claims.lines import bracket_trace, bracket_units, first_crossing, sum_by, unit_keys
-from claims.keys import fixed_width_bytes, key_positions, lookup, radix_codes, repeated
+from claims.keys import BLOCK_ROWS, _column_range, fixed_width_bytes, key_positions, lookup, radix_codes, repeated
 from claims import trace as tr
 from products import load_product
 from products.money import fen_to_yuan_array
@@ -190,6 +190,18 @@ def test_radix_codes_keep_the_text_order_and_miss_unknown_bytes(keys, values):
     position = {key: i for i, key in enumerate(keys)}
     assert [int(np.flatnonzero(k == c)[0]) if c >= 0 and (k == c).any() else -1 for c in v] == [
         position.get(x, -1) for x in values]
+
+
+def test_radix_codes_over_several_blocks_equal_the_arithmetic():
+    # 2·BLOCK_ROWS + 5 codes "A" + 5 digits: the code is the number (radices: 'A' constant, digits 0–9)
+    # once the leading digit columns span 0–9; a value "B…" is outside the keys' range → −1
+    numbers = np.arange(2 * BLOCK_ROWS + 5) * 7 % 100_000
+    text = [f"A{x:05d}" for x in numbers]
+    m = np.frombuffer("".join(text).encode(), dtype=np.uint8).reshape(len(text), 6)
+    lo, hi = _column_range(m)  # (n, w) reduced through a folded view, n not a multiple of the fold
+    assert lo.tolist() == m.min(axis=0).tolist() and hi.tolist() == m.max(axis=0).tolist()
+    k, v = radix_codes(m, np.frombuffer(b"A00012B00012", dtype=np.uint8).reshape(2, 6))
+    assert k.tolist() == numbers.tolist() and v.tolist() == [12, -1]
 
 
 def test_radix_codes_give_up_beyond_63_bits():
