@@ -202,13 +202,14 @@ def _text_sort(claims: pd.DataFrame) -> np.ndarray:
                                              ("unit_id", "ascending"), ("position", "ascending")]).to_numpy()
 
 
-def _household_rank(households: pd.DataFrame) -> np.ndarray:
-    """Lexicographic rank of each roster household (position when the roster is already sorted)."""
-    names = households["household_no"].astype(str)
-    if names.is_monotonic_increasing:
-        return np.arange(len(names), dtype=np.int64)
-    rank = np.empty(len(names), dtype=np.int64)
-    rank[pc.sort_indices(pa.array(names.array)).to_numpy()] = np.arange(len(names))
+def _household_rank(names: pa.Array) -> np.ndarray:
+    """Lexicographic rank of each roster household (position when the roster is already sorted; both
+    checked and sorted by Arrow on the text, no Python string per household)."""
+    n = len(names)
+    if n < 2 or pc.all(pc.less_equal(names.slice(0, n - 1), names.slice(1))).as_py():
+        return np.arange(n, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    rank[pc.sort_indices(names).to_numpy()] = np.arange(n)
     return rank
 
 
@@ -251,7 +252,7 @@ def _claim_order(claims: pd.DataFrame, screened: Screened, person_rows: np.ndarr
         unit_key = np.zeros(n, dtype=np.int64)
         if person.any():
             unit_key[person] = person_keys[claims["unit_code"].to_numpy()[rows][person]]
-        hh_key = _household_rank(screened.households)[codes]
+        hh_key = _household_rank(screened.household_ids)[codes]
         return rows[sort_order([claims["line_pos"].to_numpy()[rows], hh_key, unit_key])]
     return rows[_text_sort(_with_ids(claims, screened, person_rows).iloc[rows])]
 

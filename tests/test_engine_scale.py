@@ -304,6 +304,24 @@ def test_units_without_a_base_give_no_claims_and_no_error(household):
     assert len(result.sources) == 4  # both rows under both lines
 
 
+def test_claims_in_text_order_whatever_the_roster_order():
+    # households listed H10, H2, H1 (not sorted) and persons 9, 4, 7: claims come by (line, household_no, unit_id)
+    # as text — H1 < H10 < H2 — whatever the roster's order (the household rank is then sorted, not assumed)
+    persons, households = f.roster([{"household_no": h} for h in ("H10", "H2", "H1")],
+                                   [{"n": 9, "household_no": "H10"}, {"n": 4, "household_no": "H2"},
+                                    {"n": 7, "household_no": "H1"}, {"n": 2, "household_no": "H1"}])
+    med = f.medical([(n, "2025-03-01", 1_000_000) for n in (9, 4, 7, 2)])
+    claims = run_calculation(BENCH, persons, households, {"medical": med}, traces=False).claims
+    illness = claims[claims["line_id"] == "illness"]
+    assert illness["household_no"].tolist() == ["H1", "H1", "H10", "H2"]
+    assert illness["unit_id"].tolist() == sorted([f.pid(7), f.pid(2)]) + [f.pid(9), f.pid(4)]
+    # every household with a base has a family-illness row (under the 20,000 trigger: nothing due), after the
+    # illness rows, in the same household order
+    family = claims[claims["line_id"] == "family_illness"]
+    assert claims["line_id"].tolist() == ["illness"] * 4 + ["family_illness"] * 3
+    assert family["unit_id"].tolist() == ["H1", "H10", "H2"] and family["due"].tolist() == [0, 0, 0]
+
+
 def test_paid_before_still_goes_through_the_join(household):
     persons, households = household
     med = f.medical([(1, "2025-02-01", 1_000_000)])
