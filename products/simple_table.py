@@ -22,6 +22,11 @@ from .plain import buffers
 from .tabular import _header_text, _unique
 
 
+#: CSV parse blocks: 1/16 of the file, within these bounds (each block becomes one chunk of the table).
+MIN_BLOCK_BYTES = 8 << 20
+MAX_BLOCK_BYTES = 64 << 20
+
+
 class NotSimple(Exception):
     """The file's layout is not simple: the general reader takes the whole file."""
 
@@ -62,7 +67,10 @@ def csv_table(data: bytes | mmap.mmap) -> tuple[list[str], pa.Table]:
     try:
         table = pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(data)),
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, block_size=8 << 20),
+            # blocks of 1/16 of a big file: the table's chunks then serve the fast reader's slices as they
+            # are (claims.reports.fast._bounds), not copied into slices of their own
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=names,
+                                           block_size=min(MAX_BLOCK_BYTES, max(MIN_BLOCK_BYTES, len(data) // 16))),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quoted, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import test_bad_input_catalog as catalog
@@ -373,3 +374,40 @@ def test_columns_checked_slice_by_slice_join_the_same(big, monkeypatch):
     same_read(fast_read, general(io.BytesIO(bad), file_name="big.csv"))
     parquet = read_report(big["parquet"], "medical", key=True)
     same_read(parquet, general(big["parquet"]))
+
+
+def test_the_tables_own_chunks_serve_as_slices(big, monkeypatch):
+    """A big CSV is parsed in blocks of 1/16 of the file and each block's chunk is checked as it is (no copy
+    into a slice of its own); with 1 MB blocks the 200,000-row file makes ~16 chunks — bad rows in two of
+    them keep their true lines and the result equals the general reader's."""
+    from claims.reports import fast
+    from products import simple_table
+
+    monkeypatch.setattr(simple_table, "MIN_BLOCK_BYTES", 1 << 20)
+    monkeypatch.setattr(fast, "MIN_CHUNK_ROWS", 1_000)
+    seen = []
+    real_bounds = fast._bounds
+    monkeypatch.setattr(fast, "_bounds", lambda columns, n: seen.append(
+        ([len(c) for c in columns[0].chunks], real_bounds(columns, n))) or seen[-1][1])
+    data = big["csv"].read_bytes()
+    bad = corrupt(data, {20_001: (1, "130102198001010115"), 150_000: (3, "2025-13-01")})
+    fast_read = read_report(bad, "medical", file_name="big.csv", key=True)
+    (lengths, bounds), = seen
+    assert len(lengths) > 4 and [b - a for a, b in bounds] == lengths  # the chunks, one slice each
+    assert list(zip(fast_read.exceptions["line"], fast_read.exceptions["reason"])) == [
+        (20_001, "id_check_digit"), (150_000, "bad_date")]
+    same_read(fast_read, general(io.BytesIO(bad), file_name="big.csv"))
+
+
+def test_a_chunk_is_taken_as_it_is():
+    from claims.reports.fast import _bounds, _rows
+
+    a, b = pa.array(["x"] * 70_000), pa.array(["y"] * 5)
+    column = pa.chunked_array([a, a, b])
+    assert _bounds([column, column], 140_005) == [(0, 70_000), (70_000, 140_000), (140_000, 140_005)]
+    assert _rows(column, 70_000, 140_000).buffers()[2].address == a.buffers()[2].address  # no copy
+    assert _rows(column, 69_999, 70_001).to_pylist() == ["x", "x"]  # across chunks: combined
+    other = pa.chunked_array([pa.array(["x"] * 140_005)])
+    assert _bounds([column, other], 140_005) == [(0, 140_005)]  # chunks not shared: SLICE_ROWS slices
+    small = pa.chunked_array([pa.array(["x"] * 100)] * 3)
+    assert _bounds([small], 300) == [(0, 300)]  # chunks too small to check one by one

@@ -55,8 +55,10 @@ FAST_DEPARTMENTS = {"medical", "education", "disaster", "accident", "income"}
 THREADS = min(4, os.cpu_count() or 1)
 #: Largest share of rows that may need the general reader before the whole file is given to it.
 MAX_GENERAL_SHARE = 0.5
-#: Rows checked, typed and derived at a time (see ``bounds`` in :func:`_read`).
+#: Rows checked, typed and derived at a time (see ``bounds`` in :func:`_read`), unless the reader's own
+#: chunks serve (:func:`_bounds`): those are used as they are when none but the last is under MIN_CHUNK_ROWS.
 SLICE_ROWS = 1 << 20
+MIN_CHUNK_ROWS = 1 << 16
 
 
 def read_plain(source: str | Path | bytes, department: str, spec: Spec, name: str, *, key: bool = True):
@@ -77,6 +79,31 @@ def read_plain(source: str | Path | bytes, department: str, spec: Spec, name: st
         return None
 
 
+def _bounds(columns: list[pa.ChunkedArray], n: int) -> list[tuple[int, int]]:
+    """The slices the rows are checked in: the columns' own chunks where they all share them and each is
+    big enough (a chunk is taken as it is, no copy), else :data:`SLICE_ROWS` rows at a time."""
+    if columns:
+        lengths = [len(c) for c in columns[0].chunks]
+        shared = all([len(c) for c in col.chunks] == lengths for col in columns[1:])
+        if shared and lengths and min(lengths[:-1] or [MIN_CHUNK_ROWS]) >= MIN_CHUNK_ROWS and max(lengths) <= 2 * SLICE_ROWS:
+            edges = np.cumsum([0, *lengths])
+            return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    return [(start, min(start + SLICE_ROWS, n)) for start in range(0, n, SLICE_ROWS)]
+
+
+def _rows(column: pa.ChunkedArray, start: int, stop: int) -> pa.Array:
+    """Rows ``start:stop`` of a column as one contiguous array: a whole chunk as it is (``combine_chunks``
+    copies even a single chunk), anything else combined."""
+    at = 0
+    for chunk in column.chunks:
+        if at == start and at + len(chunk) == stop:
+            return chunk
+        if at >= stop:
+            break
+        at += len(chunk)
+    return column.slice(start, stop - start).combine_chunks()
+
+
 def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], department: str, spec: Spec,
           name: str, *, with_key: bool = True):
     """Plain rows typed here, the others checked by the general reader; merged in line order."""
@@ -94,12 +121,12 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
     # the kernels' temporary arrays stay small enough for the allocator to reuse them (a fresh 80 MB
     # array per step of a 10M-row column costs more in page faults than the step itself); each output
     # column is joined once, from the kept rows of its slices
-    bounds = [(start, min(start + SLICE_ROWS, n)) for start in range(0, n, SLICE_ROWS)]
+    bounds = _bounds([cells[c] for c in where], n)
 
     def parse(col_name: str, kind: str) -> tuple[list[object], np.ndarray, list[np.ndarray] | None]:
         """(typed values per slice, plain mask, int64 keys per slice for an ID column) of one column."""
         column = cells[col_name]
-        parts = [parse_slice(column.slice(start, stop - start).combine_chunks(), kind) for start, stop in bounds]
+        parts = [parse_slice(_rows(column, start, stop), kind) for start, stop in bounds]
         keys = None if parts[0][2] is None else [p[2] for p in parts]
         return [p[0] for p in parts], np.concatenate([p[1] for p in parts]), keys
 
