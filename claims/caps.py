@@ -23,8 +23,9 @@ DAY_NS = 86_400_000_000_000
 
 def _in_row_order(keys: list[np.ndarray]) -> int:
     """How many leading keys are enough: the smallest j such that the rows are already in order on
-    ``keys[j:]`` (a stable sort by ``keys[:j]`` then keeps them so).  Row positions, or file and line
-    numbers of rows read in file order, cost nothing to sort by."""
+    ``keys[j:]`` (a stable sort by ``keys[:j]`` then keeps them so), looking back from the last key while
+    the keys are integers or dates.  Row positions, or file and line numbers of rows read in file order,
+    cost nothing to sort by."""
     n = len(keys[0]) if keys else 0
     pair_ok = np.ones(max(n - 1, 0), dtype=bool)
     need = len(keys)

@@ -138,7 +138,7 @@ def _apply_shared_caps(product: Product, claims: pd.DataFrame, person_rows: np.n
             cap = np.full(mask.sum(), line.cap_household_per_year, dtype=np.int64)
             _stage(claims, notes, mask, household, [order_date, position], cap, "户内同责任合计封顶 ",
                    tr.yuan1(line.cap_household_per_year))
-        elif line.household_cap_by_victims:
+        elif line.household_cap_by_victims and mask.any():
             sub = claims[mask]
             hit = ((sub["entitlement"] > 0) | (sub["paid_before"] > 0)).to_numpy()
             victims = sum_by(household[mask], hit, int(household.max()) + 1)[household[mask]]
@@ -254,7 +254,8 @@ def _claim_order(claims: pd.DataFrame, screened: Screened, person_rows: np.ndarr
             unit_key[person] = person_keys[claims["unit_code"].to_numpy()[rows][person]]
         hh_key = _household_rank(screened.household_ids)[codes]
         return rows[sort_order([claims["line_pos"].to_numpy()[rows], hh_key, unit_key])]
-    return rows[_text_sort(_with_ids(claims, screened, person_rows).iloc[rows])]
+    sub = _with_ids(claims.iloc[rows].reset_index(drop=True), screened, person)  # the text of these rows only
+    return rows[_text_sort(sub)]
 
 
 def claim_sources(product: Product, screened: Screened) -> pd.DataFrame:
@@ -314,8 +315,10 @@ def compute_from_screened(product: Product, screened: Screened, persons: pd.Data
     """The engine proper, after screening.  ``traces=False`` leaves the trace column empty (amounts only).
 
     Units with neither a base nor a payment are dropped before the claims are sorted and capped (they
-    owe nothing and take no room under a shared cap); text columns are taken for the claims kept only."""
+    owe nothing and take no room under a shared cap).  The unit and household text of bracket lines is
+    taken from the roster for the claims kept only (for every unit when payments must be joined by it)."""
     lines = product.lines
+    screened.households.index.is_unique  # pandas builds an index's hash table lazily: once, before the threads
     with ThreadPoolExecutor(max_workers=2) as pool:  # lines are independent (numpy releases the GIL)
         frames = list(pool.map(lambda line: line_units(line, screened.events.get(line.id), screened.households,
                                                        trace=False), lines))
@@ -332,12 +335,16 @@ def compute_from_screened(product: Product, screened: Screened, persons: pd.Data
         claims["line_id"] = _labels([line.id for line in lines], claims["line_pos"].to_numpy(dtype=np.int64))
     claims, unmatched = _merge_paid(product, claims, paid_frame, persons)
 
-    kept = np.flatnonzero((claims["base"].to_numpy() > 0) | (claims["paid_before"].to_numpy() > 0))
-    claims = claims.take(_claim_order(claims, screened, is_person[claims["line_pos"].to_numpy()], kept))
+    # units that owe nothing and were paid nothing take no room under a shared cap: dropped before sorting
+    capped = np.flatnonzero((claims["base"].to_numpy() > 0) | (claims["paid_before"].to_numpy() != 0))
+    claims = claims.take(_claim_order(claims, screened, is_person[claims["line_pos"].to_numpy()], capped))
     claims = claims.reset_index(drop=True)
-    line_pos = claims["line_pos"].to_numpy()
     claims["due"] = np.maximum(0, claims["entitlement"].to_numpy() - claims["paid_before"].to_numpy())
-    cap_notes = _apply_shared_caps(product, claims, is_person[line_pos])
+    cap_notes = _apply_shared_caps(product, claims, is_person[claims["line_pos"].to_numpy()])
+    shown = (claims["base"].to_numpy() > 0) | (claims["paid_before"].to_numpy() > 0)
+    if not shown.all():  # a negative payment (a raw API caller's) counts under the caps but is not a claim
+        claims, cap_notes = claims[shown].reset_index(drop=True), cap_notes[shown]
+    line_pos = claims["line_pos"].to_numpy()
     claims = _with_ids(claims, screened, is_person[line_pos])
 
     n = len(claims)
@@ -354,8 +361,8 @@ def compute_from_screened(product: Product, screened: Screened, persons: pd.Data
         "peril": _labels([line.peril for line in lines], line_pos),
         "unit_type": _labels([line.basis for line in lines], line_pos),
         "unit_id": claims["unit_id"], "household_no": claims["household_no"],
-        **{col: (_take_text(facts[col], household) if by_code else claims["household_no"].map(facts[col]).reset_index(
-            drop=True)) for col in ("village_code", "natural_village")},
+        **{col: (_take_text(facts[col], household) if by_code else claims["household_no"].map(facts[col]))
+           for col in ("village_code", "natural_village")},
         "base": claims["base"], "uncapped": claims["uncapped"],
         "entitlement": np.minimum(unit_ent, paid_b + claims["due"].to_numpy()),
         "paid_before": paid_b, "due": claims["due"], "overpaid": np.maximum(0, paid_b - unit_ent),

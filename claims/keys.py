@@ -14,6 +14,8 @@ than an int64 hash), and none packs fixed-width codes into order-preserving inte
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -71,18 +73,23 @@ def _column_range(m: np.ndarray, fold: int = 1024) -> tuple[np.ndarray, np.ndarr
     return stacked.min(axis=0).astype(np.int64), stacked.max(axis=0).astype(np.int64)
 
 
-def radix_codes(keys: np.ndarray, values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """Mixed-radix int64 codes of fixed-width byte matrices (module docstring), the radices taken over
-    ``keys``; a row of ``values`` with a byte outside the keys' range of its column gets −1 (it equals no
-    key).  None when the radices' product does not fit in 63 bits.  Columns that never vary add nothing
-    to the code (values are still checked against them)."""
-    lo, hi = _column_range(keys)
-    radix = hi - lo + 1
-    if int(np.prod([int(r) for r in radix], dtype=object)) >= 2**63:
-        return None
-    varying = [j for j in range(keys.shape[1]) if radix[j] > 1]
+@dataclass(frozen=True)
+class Radix:
+    """The mixed-radix plan of a key set: each byte column's range ``lo``…``hi`` over the keys."""
 
-    def encode(m: np.ndarray, check: bool) -> np.ndarray:
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @classmethod
+    def of(cls, keys: np.ndarray) -> Radix | None:
+        """The plan of an (n, w) byte matrix; None when the radices' product does not fit in 63 bits."""
+        lo, hi = _column_range(keys)
+        return cls(lo, hi) if int(np.prod([int(r) for r in hi - lo + 1], dtype=object)) < 2**63 else None
+
+    def encode(self, m: np.ndarray, check: bool = False) -> np.ndarray:
+        """Codes of the rows of ``m``; with ``check``, −1 for a row with a byte outside its column's range."""
+        radix = self.hi - self.lo + 1
+        varying = [j for j in range(m.shape[1]) if radix[j] > 1]  # constant columns add nothing
         out = np.empty(len(m), dtype=np.int64)
         for start in range(0, len(m), BLOCK_ROWS):
             block = m[start: start + BLOCK_ROWS]
@@ -90,16 +97,24 @@ def radix_codes(keys: np.ndarray, values: np.ndarray | None = None) -> tuple[np.
             for j in varying:
                 acc *= int(radix[j])
                 acc += block[:, j]
-                acc -= int(lo[j])
+                acc -= int(self.lo[j])
             if check:
                 inside = np.ones(len(block), dtype=bool)
                 for j in range(m.shape[1]):
-                    inside &= (block[:, j] >= lo[j]) & (block[:, j] <= hi[j])
+                    inside &= (block[:, j] >= self.lo[j]) & (block[:, j] <= self.hi[j])
                 acc[~inside] = -1
             out[start: start + len(block)] = acc
         return out
 
-    return encode(keys, False), (encode(values, True) if values is not None else None)
+
+def radix_codes(keys: np.ndarray, values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Mixed-radix int64 codes of fixed-width byte matrices (module docstring), the radices taken over
+    ``keys``; a row of ``values`` with a byte outside the keys' range of its column gets −1 (it equals no
+    key).  None when the radices' product does not fit in 63 bits."""
+    plan = Radix.of(keys)
+    if plan is None:
+        return None
+    return plan.encode(keys), (plan.encode(values, check=True) if values is not None else None)
 
 
 def lookup(index: pd.Index, values: np.ndarray) -> np.ndarray:
@@ -122,38 +137,66 @@ def lookup(index: pd.Index, values: np.ndarray) -> np.ndarray:
     return index.get_indexer(values).astype(np.int64, copy=False)
 
 
+class KeyIndex:
+    """A column of unique keys prepared once for many lookups (the roster's resident IDs or household
+    numbers, looked up by every report): its text, and the int64 codes and hash index of each way of
+    matching, built on first use.
+
+    Normalised 18-character resident IDs are matched on their 17-digit body (the values' bodies may be
+    given: the reader's ``id_key``), then the last character is compared so a wrong check digit never
+    matches; other fixed-width codes on their mixed-radix code; anything else as text (pyarrow
+    ``index_in``).  Keys that repeat are matched as text (first position)."""
+
+    def __init__(self, keys: pd.Series | pa.Array, bodies: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.text = as_arrow(keys)
+        self._bodies = bodies
+        self._bodies_done = bodies is not None
+        self._body_index: pd.Index | None = None
+        self._radix: tuple[Radix, pd.Index] | None | bool = False  # False: not yet tried
+
+    @property
+    def bodies(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """:func:`id_bodies` of the keys (None when they are not all 18-character IDs)."""
+        if not self._bodies_done:
+            self._bodies, self._bodies_done = id_bodies(self.text), True
+        return self._bodies
+
+    def _unique_index(self, codes: np.ndarray) -> pd.Index | None:
+        index = pd.Index(codes)
+        return index if index.is_unique else None
+
+    def positions(self, values: pd.Series | pa.Array, value_bodies: np.ndarray | None = None) -> np.ndarray:
+        """Position of each value among the keys, −1 where absent."""
+        v = as_arrow(values)
+        v_m = fixed_width_bytes(v)
+        if self.bodies is not None and v_m is not None and v_m.shape[1] == 18:
+            if self._body_index is None:
+                self._body_index = self._unique_index(self.bodies[0])
+            if value_bodies is None:
+                parsed = id_bodies(v)
+                value_bodies = parsed[0] if parsed is not None else None
+            if self._body_index is not None and value_bodies is not None:
+                pos = lookup(self._body_index, value_bodies)
+                hit = np.flatnonzero(pos >= 0)
+                pos[hit[v_m[hit, 17] != self.bodies[1][pos[hit]]]] = -1
+                return pos
+        k_m = fixed_width_bytes(self.text)
+        if self._radix is False:
+            plan = Radix.of(k_m) if k_m is not None else None
+            index = self._unique_index(plan.encode(k_m)) if plan is not None else None
+            self._radix = (plan, index) if index is not None else None
+        if self._radix and v_m is not None and v_m.shape[1] == k_m.shape[1]:
+            plan, index = self._radix
+            return lookup(index, plan.encode(v_m, check=True))  # −1 codes match no key
+        return pc.index_in(v, value_set=self.text).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def key_positions(keys: pd.Series | pa.Array, values: pd.Series | pa.Array, *,
                   key_bodies: tuple[np.ndarray, np.ndarray] | None = None,
                   value_bodies: np.ndarray | None = None) -> np.ndarray:
-    """Position of each value in ``keys`` (unique), −1 where absent — a join done once, on int64.
-
-    Normalised 18-character resident IDs are matched on their 17-digit body (``key_bodies``: the keys'
-    :func:`id_bodies` when the caller has them; ``value_bodies``: the reader's ``id_key``), then the last character is compared so a wrong check digit
-    never matches; other fixed-width codes on their mixed-radix code; anything else as text
-    (pyarrow ``index_in``)."""
-    k, v = as_arrow(keys), as_arrow(values)
-    k_id = key_bodies if key_bodies is not None else id_bodies(k)
-    index = pd.Index(k_id[0]) if k_id is not None else None
-    if index is not None and index.is_unique:
-        v_m = fixed_width_bytes(v)
-        if v_m is not None and v_m.shape[1] == 18:
-            if value_bodies is None:
-                bodies = id_bodies(v)
-                value_bodies = bodies[0] if bodies is not None else None
-            if value_bodies is not None:
-                pos = lookup(index, value_bodies)
-                hit = np.flatnonzero(pos >= 0)
-                pos[hit[v_m[hit, 17] != k_id[1][pos[hit]]]] = -1
-                return pos
-    k_m, v_m = fixed_width_bytes(k), fixed_width_bytes(v)
-    if k_m is not None and v_m is not None and k_m.shape[1] == v_m.shape[1]:
-        packed = radix_codes(k_m, v_m)
-        index = pd.Index(packed[0]) if packed is not None else None
-        if index is not None and index.is_unique:
-            pos = lookup(index, packed[1])
-            pos[packed[1] < 0] = -1
-            return pos
-    return pc.index_in(v, value_set=k).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    """Position of each value in ``keys`` (unique), −1 where absent — a join done once, on int64 (see
+    :class:`KeyIndex`; ``key_bodies``: the keys' :func:`id_bodies` when the caller has them)."""
+    return KeyIndex(keys, key_bodies).positions(values, value_bodies)
 
 
 def repeated(values: pd.Series | pa.Array, positions: np.ndarray | None = None) -> np.ndarray:
@@ -162,15 +205,16 @@ def repeated(values: pd.Series | pa.Array, positions: np.ndarray | None = None) 
 
     Fixed-width codes as int64 (mixed radix): strictly increasing codes (exports come sorted) repeat
     nothing, otherwise a stable sort puts each value's first row first; other text by dictionary-encoding
-    it once in Arrow and keeping the first row of each code.  Blanks follow pandas' rule (they repeat)."""
+    it once in Arrow and keeping the first row of each code; codes too wide for 63 bits by a lexsort of their
+    big-endian 8-byte words.  Blanks follow pandas' rule (they repeat)."""
     arr = as_arrow(values)
     if positions is None:
         positions = np.arange(len(arr), dtype=np.int64)
     n = len(positions)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    m = fixed_width_bytes(arr)
-    if m is None or arr.null_count:
+    m = fixed_width_bytes(arr)  # None with nulls too
+    if m is None:
         taken = arr.take(pa.array(positions))
         if taken.null_count:
             return pd.Series(taken.to_pandas()).duplicated(keep="first").to_numpy()

@@ -1,7 +1,8 @@
 """Per-unit entitlements of one line, by line kind — before caps that span several units or lines.
 
 Each function takes the line's screened events (one row per report row) and returns one row per
-basis unit with: unit_id, household_no, base, uncapped, entitlement (after the line's per-year cap),
+basis unit with: unit_id, household_no (a bracket line whose events carry only the roster codes gives
+unit_code and household_code instead; the engine takes the text), base, uncapped, entitlement (after the line's per-year cap),
 order_date (when the unit first qualified: the first-come order used by shared caps), first_event,
 last_event, rows, trace.  All amounts int64 fen.
 
@@ -166,7 +167,9 @@ def bracket_trace(line: Line, base: np.ndarray, rows: np.ndarray, uncapped: np.n
 def bracket_units(line: Line, events: pd.DataFrame, *, trace: bool = True) -> pd.DataFrame:
     """Per-unit sums by dense int64 codes and np.bincount (no generic group-by); order_date by sorting
     only the rows of units whose total exceeds the trigger.  ``trace=False`` leaves the trace empty
-    (the engine builds it afterwards for the claims it keeps, with :func:`bracket_trace`)."""
+    (the engine builds it afterwards for the claims it keeps, with :func:`bracket_trace`).  Events with
+    ``unit_id`` text give units indexed by it; events with roster codes only, units with the codes and a
+    plain 0…n−1 index."""
     codes, firsts = unit_keys(events)
     k = len(firsts)
     amount = events["amount"].to_numpy(dtype=np.int64)

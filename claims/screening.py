@@ -24,7 +24,7 @@ from products.model import PERILS, Line, Product
 from products.money import fen_to_yuan_text
 
 from .exceptions import exceptions_frame
-from .keys import as_arrow, id_bodies, key_positions, repeated
+from .keys import KeyIndex, as_arrow, id_bodies, key_positions, repeated
 from .lines import KIND_COLUMNS
 from .reports.reader import ID_KEY
 
@@ -218,9 +218,10 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
     with ThreadPoolExecutor(max_workers=2) as pool:  # the roster's two keys at once (numpy releases the GIL)
         bodies = pool.submit(id_bodies, person_text)
         facts = household_facts(product, households)
-        household_text = as_arrow(facts["household_no"].reset_index(drop=True))
-        hh_of_person = key_positions(household_text, persons["household_no"])
-        person_bodies = bodies.result()
+        household_keys = KeyIndex(facts["household_no"].reset_index(drop=True))
+        hh_of_person = household_keys.positions(persons["household_no"])
+        person_keys = KeyIndex(person_text, bodies.result())
+    household_text = household_keys.text
 
     # source files as categories: a handful of names repeated on every row (no text copied per row)
     files = {d: _block_codes(f["source_file"]) for d, f in frames.items()}
@@ -230,15 +231,16 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
     for dept, rows in frames.items():
         n = len(rows)
         if dept in PERSON_KEYED:
-            ppos = key_positions(person_text, rows["id_no"], key_bodies=person_bodies,
-                                 value_bodies=rows[ID_KEY].to_numpy() if ID_KEY in rows.columns else None)
+            # the reader's int64 ID key, where every frame of the department has it (else the IDs are parsed)
+            keyed = ID_KEY in rows.columns and rows[ID_KEY].dtype == np.int64
+            ppos = person_keys.positions(rows["id_no"], rows[ID_KEY].to_numpy() if keyed else None)
             hpos = np.append(hh_of_person, -1)[ppos]  # position −1 (not on the roster) → −1
             live = ppos >= 0
             _note(rows, ~live, "unknown_person",
                   lambda w: "身份证号 / id_no " + rows["id_no"].iloc[w].astype(str).str.slice(0, 6) + "…", out)
             person_pos[dept] = ppos
         else:
-            hpos = key_positions(household_text, rows["household_no"])
+            hpos = household_keys.positions(rows["household_no"])
             live = hpos >= 0
             _note(rows, ~live, "unknown_household",
                   lambda w: "户编号 / household_no " + rows["household_no"].iloc[w].astype(str), out)
@@ -276,8 +278,12 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
         hpos = household_pos[dept][standing]
         if income_rows is not None and len(income_rows):
             sub = rows.iloc[standing]
-            income = income_as_of(sub.assign(household_no=household_text.take(pa.array(hpos)).to_numpy(
-                zero_copy_only=False)), EVENT_DATE[dept], facts, income_rows, hpos).to_numpy()
+            # (a person whose household is not in the household list, position −1: no household text; the
+            # row is not eligible whatever its income)
+            text = household_text.take(pa.array(np.maximum(hpos, 0))).to_numpy(zero_copy_only=False)
+            text[hpos < 0] = ""
+            income = income_as_of(sub.assign(household_no=text), EVENT_DATE[dept], facts, income_rows,
+                                  hpos).to_numpy()
         else:
             income = facts["income"].to_numpy()[hpos]
         off, detail = _eligibility_off(product, facts, hpos, income, income_rows is None or not len(income_rows))
@@ -334,4 +340,4 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
     exceptions = pd.concat(out, ignore_index=True) if out else exceptions_frame([], [], [], [])
     return Screened(events=events, households=facts, exceptions=exceptions, rows_in=rows_in,
                     person_ids=person_text, household_ids=household_text,
-                    person_keys=person_bodies[0] if person_bodies is not None else None)
+                    person_keys=person_keys.bodies[0] if person_keys.bodies is not None else None)

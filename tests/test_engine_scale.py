@@ -373,3 +373,61 @@ def test_benchmark_csv_through_the_engine_reader_equals_the_parquet_frames(tmp_p
     columns = ["setl_id", "id_no", "setl_date", "self_paid", "policy_self_paid", "source_line"]
     pd.testing.assert_frame_equal(rows[columns].reset_index(drop=True), medical[columns].reset_index(drop=True),
                                   check_dtype=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# edge cases found in review of the code-keyed engine (each also holds on the engine before it)
+
+ZNB = load_product("zhunongbao-fengxian-2025")
+
+
+def test_a_run_without_claims_under_a_victims_household_cap(household):
+    # 助农保's death and disability lines cap a household by its number of victims; no report at all → no claim
+    persons, households = household
+    result = run_calculation(ZNB, persons, households, {}, traces=False)
+    assert len(result.claims) == 0 and result.summary["total_due"] == 0
+
+
+def test_a_person_whose_household_is_not_listed_with_income_reports():
+    # person 5's household H9 is not in the household list: with an income report in the run, the row is
+    # not eligible (its household has no category), the others are paid as usual
+    persons, households = f.roster([{"household_no": "H1"}], [{"n": 1, "household_no": "H1"},
+                                                             {"n": 5, "household_no": "H9"}])
+    med = f.medical([(1, "2025-03-01", 1_000_000), (5, "2025-03-01", 1_000_000)])
+    inc = f.income([("H1", "2025-01-15", 500_000)])
+    result = run_calculation(BENCH, persons, households, {"medical": med, "income": inc}, traces=False)
+    # person 1: 10,000 → 5,000 × 50% = 2,500
+    assert result.claims.set_index(["line_id", "unit_id"]).loc[("illness", f.pid(1)), "due"] == 250_000
+    assert f.pid(5) not in set(result.claims["unit_id"])
+    assert result.summary["exceptions"] == {"not_eligible": 1, "not_covered": 1}  # (no line reads income rows)
+
+
+def test_frames_with_and_without_the_readers_id_key_together(household):
+    # one medical file read with key=True, one without: the keys are not trusted when not every row has one
+    persons, households = household
+    first = f.medical([(1, "2025-02-01", 1_000_000)], file="a.csv")
+    first["id_key"] = np.array([int(x[:17]) for x in first["id_no"]], dtype=np.int64)
+    second = f.medical([(3, "2025-03-01", 800_000)], file="b.csv", start_id=100)
+    claims = run_calculation(BENCH, persons, households, {"medical": [first, second]}, traces=False).claims
+    # person 1: 10,000 → 2,500; person 3: 8,000 → 3,000 × 50% = 1,500
+    illness = claims[claims["line_id"] == "illness"].set_index("unit_id")["due"]
+    assert illness.to_dict() == {f.pid(1): 250_000, f.pid(3): 150_000}
+
+
+def test_a_negative_payment_still_counts_under_a_shared_cap(household):
+    # 防贫保 with a per-person cap of 10,000 across the person lines, in line order (illness, then schooling).
+    # Person 1 is owed 15,500 on illness (30,000 self-paid: 2,500 + 6,000 + 10,000 × 70%) and has −2,000 "paid"
+    # on schooling with no schooling base (a reversal, as a raw caller may pass it).  The person's room is
+    # 10,000 − (−2,000) = 12,000 and illness comes first: 12,000 due.  The schooling row owes nothing shown
+    # (no base, nothing paid): it is not a claim row, but it still counts under the cap.
+    persons, households = household
+    doc = copy.deepcopy(FPB.document)
+    doc["caps"]["per_person_year"] = 10000
+    product = load_product(doc)
+    med = f.medical([(1, "2025-02-01", 3_000_000)])
+    paid = f.paid([(f.pid(1), "schooling", -200_000)])
+    claims = run_calculation(product, persons, households, {"medical": med}, paid).claims
+    claims = claims.set_index(["line_id", "unit_id"])
+    assert claims.loc[("illness", f.pid(1)), "due"] == 1_200_000
+    assert "产品每人年度封顶 10000.00，削减 3500.00" in claims.loc[("illness", f.pid(1)), "trace"]
+    assert ("schooling", f.pid(1)) not in claims.index
