@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from products.plain import id_body_words
+from products.plain import buffers, id_body_words
 
 def as_arrow(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
     """A text column as one contiguous Arrow string array."""
@@ -31,15 +31,14 @@ def as_arrow(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def fixed_width_bytes(arr: pa.Array) -> np.ndarray | None:
-    """(n, w) uint8 view of a string array whose values all have w bytes and no nulls, else None."""
+    """(n, w) uint8 view of a string array whose values all have w bytes and no nulls, else None
+    (over the reader's view of Arrow's buffers, :func:`products.plain.buffers`)."""
     if len(arr) == 0 or arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return None
-    kind = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(arr.buffers()[1], dtype=kind)[arr.offset: arr.offset + len(arr) + 1]
-    width = int(offsets[1] - offsets[0])
-    if width == 0 or int(offsets[-1] - offsets[0]) != width * len(arr) or not (np.diff(offsets) == width).all():
+    data, offsets = buffers(arr)
+    width = int(offsets[1])
+    if width == 0 or len(data) != width * len(arr) or (np.diff(offsets) != width).any():
         return None
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[int(offsets[0]): int(offsets[-1])]
     return data.reshape(len(arr), width)
 
 

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from products.model import PERILS, Line, Product
 from products.money import fen_to_yuan_text
+from products.plain import str_series
 
 from .exceptions import exceptions_frame
 from .keys import KeyIndex, as_arrow, id_bodies, key_positions, repeated
@@ -196,10 +197,6 @@ def _line_uses(line: Line, rows: pd.DataFrame) -> pd.Series:
     return mask
 
 
-def _text_series(values: pa.Array) -> pd.Series:
-    return pd.Series(pd.array(values, dtype="str"))
-
-
 def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataFrame,
                    reports: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]]) -> Screened:
     """Match, filter and route report rows to the product's lines (see module docstring).
@@ -327,9 +324,9 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
         }, copy=False)
         for name in KIND_COLUMNS[line.kind]:  # what this kind reads beyond the codes (text for group-bys)
             if name == "household_no" or (name == "unit_id" and line.basis == "household"):
-                frame[name] = column("household_no", lambda: _text_series(household_text.take(pa.array(hpos))))
+                frame[name] = column("household_no", lambda: str_series(household_text.take(pa.array(hpos))))
             elif name == "unit_id":
-                frame[name] = column("person", lambda: _text_series(person_text.take(pa.array(upos))))
+                frame[name] = column("person", lambda: str_series(person_text.take(pa.array(upos))))
             elif name in rows.columns:
                 frame[name] = column(name, lambda e=name: rows[e].iloc[take].reset_index(drop=True))
         frame.index = pd.Index(take)

@@ -43,7 +43,7 @@ def buffers(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     data = arr.buffers()[2]
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     data = data[offsets[0]: offsets[-1]] if len(offsets) else data[:0]
-    return data, offsets - (offsets[0] if len(offsets) else 0)
+    return data, (offsets - offsets[0]) if len(offsets) and offsets[0] else offsets  # (a slice starts past 0)
 
 
 def str_series(values: pa.ChunkedArray | pa.Array) -> pd.Series:
