@@ -85,7 +85,8 @@ def _bounds(columns: list[pa.ChunkedArray], n: int) -> list[tuple[int, int]]:
     if columns:
         lengths = [len(c) for c in columns[0].chunks]
         shared = all([len(c) for c in col.chunks] == lengths for col in columns[1:])
-        if shared and lengths and min(lengths[:-1] or [MIN_CHUNK_ROWS]) >= MIN_CHUNK_ROWS and max(lengths) <= 2 * SLICE_ROWS:
+        big_enough = min(lengths[:-1] or [MIN_CHUNK_ROWS]) >= MIN_CHUNK_ROWS  # the last chunk may be short
+        if shared and lengths and big_enough and max(lengths) <= 2 * SLICE_ROWS:
             edges = np.cumsum([0, *lengths])
             return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
     return [(start, min(start + SLICE_ROWS, n)) for start in range(0, n, SLICE_ROWS)]
@@ -117,10 +118,10 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
     cells = {c: pc.fill_null(table[where[c]], "") if table[where[c]].null_count else table[where[c]]
              for c in where}
     plain = np.ones(n, dtype=bool)
-    # the rows in slices of SLICE_ROWS: every column is checked, typed and derived a slice at a time, so
-    # the kernels' temporary arrays stay small enough for the allocator to reuse them (a fresh 80 MB
-    # array per step of a 10M-row column costs more in page faults than the step itself); each output
-    # column is joined once, from the kept rows of its slices
+    # the rows in slices (the parser's chunks, or SLICE_ROWS rows): every column is checked, typed and
+    # derived a slice at a time, so the kernels' temporary arrays stay small enough for the allocator to
+    # reuse them (a fresh 80 MB array per step of a 10M-row column costs more in page faults than the step
+    # itself); each output column is joined once, from the kept rows of its slices
     bounds = _bounds([cells[c] for c in where], n)
 
     def parse(col_name: str, kind: str) -> tuple[list[object], np.ndarray, list[np.ndarray] | None]:
