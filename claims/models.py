@@ -142,6 +142,8 @@ class Claim(Base):
     proposed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     trace: Mapped[str] = mapped_column(Text)
     flags: Mapped[str | None] = mapped_column(Text)  # e.g. cross-department duplicate suspicion
+    # verified or proposed above computed_amount (claims.adjudication: reason, note, supervisor's approval)
+    above_entitlement: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     reverses_claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)

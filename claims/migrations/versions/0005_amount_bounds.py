@@ -7,7 +7,8 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
-from alembic import op  # noqa: F401  (filled in by the change that owns this revision)
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"
@@ -16,8 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # a plain ADD COLUMN (not a batch copy): on SQLite a copied table would lose the claims triggers
+    op.add_column("claims", sa.Column("above_entitlement", sa.Boolean(), server_default=sa.text("false"),
+                                      nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    op.drop_column("claims", "above_entitlement")
