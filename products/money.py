@@ -1,8 +1,14 @@
 """Money as integer fen (分).  One rounding rule for the whole product: ROUND_HALF_UP to the fen.
 
 Amounts enter as yuan text ("1,234.50", "¥12", "3000") or as numbers (Excel cells).  Text is parsed
-exactly (no float in between); numbers are accepted when they are within 1e-6 of a whole fen,
+exactly (no float in between); numbers are accepted when they are within 1e-4 of a whole fen,
 because an Excel cell holding 1234.5 is the float 1234.5 and not an exact decimal.
+
+Text is NFKC-normalised first (full-width digits, points and brackets; NBSP) and zero-width characters
+are dropped.  Excel's accounting format writes zero as a lone dash (``" - "``: read as 0) and a negative
+amount in brackets (``(1,234.00)`` = −1234.00, then refused as ``amount_negative`` unless the column is
+signed).  A column written in 万元 is read with ``fen_per_unit=FEN_PER_WAN``: ``1.2345`` 万元 =
+1.2345 × 1,000,000 fen = 1,234,500 fen (up to six decimals, i.e. whole fen, exactly).
 """
 
 from __future__ import annotations
@@ -19,12 +25,21 @@ MONEY_REASONS: dict[str, str] = {
     "amount_missing": "金额为空 / amount is empty",
     "amount_not_numeric": "金额不是数字 / amount is not a number",
     "amount_negative": "金额为负数 / amount is negative",
-    "amount_precision": "金额超过两位小数（分） / amount has more than two decimals (fen)",
+    "amount_precision": (
+        "金额精确到分以下（元最多两位小数，万元最多六位） / amount is finer than a fen (at most two decimals in yuan, "
+        "six in 万元)"
+    ),
     "amount_out_of_range": "金额超出可处理范围（须小于 10 万亿元） / amount is out of range (must be below 10 trillion yuan)",
 }
 
 #: Largest accepted magnitude in yuan (exclusive): keeps fen well inside int64 and exact in float64.
 MAX_YUAN = 10**13
+#: Fen per unit an amount column is written in: 元 (the default) and 万元 (ten thousand yuan).
+FEN_PER_YUAN = 100
+FEN_PER_WAN = 10_000 * FEN_PER_YUAN
+#: Characters that carry nothing in a number or a code: zero-width space, non-joiner and joiner, word
+#: joiner, BOM (a byte-order mark pasted inside a cell).
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 
 _MONEY_TEXT = r"(?P<sign>-?)(?P<int>\d+)(?:\.(?P<frac>\d*))?"
 
@@ -65,9 +80,24 @@ def split_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return is_num, text
 
 
-def parse_fen(values: pd.Series, *, blank_as_zero: bool = False, allow_negative: bool = False) -> ParsedMoney:
-    """Parse a column of yuan amounts to int64 fen, vectorised, with a reason code per bad cell."""
+def normalise_arrow(text: pa.Array) -> pa.Array:
+    """NFKC form without zero-width characters (see :data:`ZERO_WIDTH`): ``"１２３"`` → ``"123"``,
+    ``"Ｘ"`` → ``"X"``, NBSP → space, ``"13\u200b04"`` → ``"1304"``."""
+    text = pc.utf8_normalize(text, form="NFKC")
+    return pc.replace_substring_regex(text, f"[{ZERO_WIDTH}]", "")
+
+
+def parse_fen(values: pd.Series, *, blank_as_zero: bool = False, signed: bool = False,
+              fen_per_unit: int = FEN_PER_YUAN) -> ParsedMoney:
+    """Parse a column of amounts to int64 fen, vectorised, with a reason code per bad cell.
+
+    ``fen = written value × fen_per_unit`` (100 for 元, 1,000,000 for 万元), exact: text allows as many
+    decimals as whole fen need (2 for 元, 6 for 万元).  ``signed``: a negative amount is kept (a refund or
+    reversal row), else it is refused as ``amount_negative``.  ``blank_as_zero``: a blank cell reads 0,
+    else ``amount_missing``."""
     index = values.index
+    decimals = len(str(fen_per_unit)) - 1  # fen_per_unit is a power of ten
+    yuan_per_unit = fen_per_unit // FEN_PER_YUAN
     obj = values.astype("object")
     is_num, all_text = split_numbers(values)
     reason = pd.Series(pd.NA, index=index, dtype="object")
@@ -78,8 +108,8 @@ def parse_fen(values: pd.Series, *, blank_as_zero: bool = False, allow_negative:
         num = obj[is_num].astype("float64").to_numpy()
         pos = np.flatnonzero(is_num.to_numpy())
         finite = np.isfinite(num)
-        in_range = finite & (np.abs(np.where(finite, num, 0.0)) < MAX_YUAN)
-        scaled = np.where(in_range, num, 0.0) * 100.0
+        in_range = finite & (np.abs(np.where(finite, num, 0.0)) * yuan_per_unit < MAX_YUAN)
+        scaled = np.where(in_range, num, 0.0) * float(fen_per_unit)
         rounded = np.round(scaled)
         not_whole = np.abs(scaled - rounded) > 1e-4  # more than a ten-thousandth of a fen off a whole fen
         fen[pos] = rounded.astype(np.int64)
@@ -92,31 +122,33 @@ def parse_fen(values: pd.Series, *, blank_as_zero: bool = False, allow_negative:
     if is_text.any():
         pos = np.flatnonzero(is_text.to_numpy())
         raw = pa.array(all_text[is_text].to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-        raw = pc.utf8_trim_whitespace(raw)
-        raw = pc.replace_substring(pc.replace_substring(raw, ",", ""), "，", "")
-        raw = pc.utf8_trim_whitespace(pc.replace_substring_regex(raw, r"^[¥￥]|元$", ""))
+        raw = pc.utf8_trim_whitespace(normalise_arrow(raw))  # NFKC: "，" → ",", "￥" → "¥", "（" → "("
+        raw = pc.replace_substring(raw, ",", "")
+        raw = pc.utf8_trim_whitespace(pc.replace_substring_regex(raw, r"^¥|元$", ""))
+        raw = pc.replace_substring_regex(raw, r"^-$", "0")  # accounting zero " - "
+        raw = pc.replace_substring_regex(raw, r"^\((.+)\)$", r"-\1")  # accounting negative (1234.00)
         blank_np = pc.fill_null(pc.equal(raw, ""), True).to_numpy(zero_copy_only=False)
         match = pc.extract_regex(raw, f"^{_MONEY_TEXT}$")
         ok = pc.is_valid(match).to_numpy(zero_copy_only=False) & ~blank_np
         ints_txt = pc.fill_null(match.field("int"), "0")
         frac_txt = pc.fill_null(match.field("frac"), "")
-        too_precise = ok & (pc.utf8_length(frac_txt).to_numpy(zero_copy_only=False) > 2)
+        too_precise = ok & (pc.utf8_length(frac_txt).to_numpy(zero_copy_only=False) > decimals)
         int_digits = pc.utf8_length(pc.utf8_ltrim(ints_txt, "0")).to_numpy(zero_copy_only=False)
-        too_large = ok & (int_digits > len(str(MAX_YUAN)) - 1)
+        too_large = ok & (int_digits > len(str(MAX_YUAN // yuan_per_unit)) - 1)
         good = ok & ~too_precise & ~too_large
         if good.any():
             mask = pa.array(good)
             ints = pc.cast(pc.filter(ints_txt, mask), pa.int64()).to_numpy()
-            fr = pc.cast(pc.utf8_rpad(pc.filter(frac_txt, mask), 2, "0"), pa.int64()).to_numpy()
+            fr = pc.cast(pc.utf8_rpad(pc.filter(frac_txt, mask), decimals, "0"), pa.int64()).to_numpy()
             sign = np.where(pc.filter(match.field("sign"), mask).to_numpy(zero_copy_only=False) == "-", -1, 1)
-            fen[pos[good]] = sign * (ints * 100 + fr)
+            fen[pos[good]] = sign * (ints * fen_per_unit + fr)
         reason.iloc[pos[too_precise]] = "amount_precision"
         reason.iloc[pos[too_large & ~too_precise]] = "amount_out_of_range"
         reason.iloc[pos[~ok & ~blank_np]] = "amount_not_numeric"
         if not blank_as_zero:
             reason.iloc[pos[blank_np]] = "amount_missing"
 
-    if not allow_negative:
+    if not signed:
         negative = (fen < 0) & reason.isna().to_numpy()
         reason.iloc[np.flatnonzero(negative)] = "amount_negative"
     fen[reason.notna().to_numpy()] = 0

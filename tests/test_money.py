@@ -57,7 +57,7 @@ def test_bad_amounts(value, reason):
 
 
 def test_blank_as_zero_and_negative_allowed():
-    assert parse(["", None, "-5"], blank_as_zero=True, allow_negative=True) == ([0, 0, -500], [None, None, None])
+    assert parse(["", None, "-5"], blank_as_zero=True, signed=True) == ([0, 0, -500], [None, None, None])
 
 
 def test_one_bad_cell_does_not_disturb_the_others():
