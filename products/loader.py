@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError
 
-from .model import PERILS, RATE_SCALE, Bracket, Eligibility, Line, Product
+from .model import PERILS, RATE_SCALE, Bracket, Cover, Eligibility, Line, Product
 from .money import yuan_to_fen
 from .schema import ProductSchema, flatten_errors, normalise_scalars
 
@@ -100,10 +100,27 @@ def _line(d: dict[str, Any]) -> Line:
         event_types=tuple(d["event_types"]) if d.get("event_types") else None,
         lump_sums={k: yuan_to_fen(v) for k, v in (d.get("lump_sums") or {}).items()},
         sum_insured=_fen(d.get("sum_insured")),
-        household_cap_by_victims={int(k): yuan_to_fen(v) for k, v in (d.get("household_cap_by_victims") or {}).items()},
+        household_cap_by_victims=_victims_table(d.get("household_cap_by_victims")),
         grade_rates_e4={int(k): _rate(v) for k, v in (d.get("grade_rates") or {}).items()},
         protection_line=_fen(d.get("protection_line")),
         rate_e4=_rate(d["rate"]) if d.get("rate") is not None else RATE_SCALE,
+    )
+
+
+def _victims_table(table: Mapping[Any, Decimal] | None) -> dict[int, int]:
+    """``{victims: yuan}`` → ``{victims: fen}``, keys ascending."""
+    return {int(k): yuan_to_fen(v) for k, v in sorted((table or {}).items(), key=lambda kv: int(kv[0]))}
+
+
+def _cover(d: dict[str, Any], line_order: list[str]) -> Cover:
+    caps = d["caps"]
+    return Cover(
+        id=d["id"],
+        name=d["name"],
+        lines=tuple(sorted(d["lines"], key=line_order.index)),
+        per_person_year=_fen(caps.get("per_person_year")),
+        per_household_year=_fen(caps.get("per_household_year")),
+        household_cap_by_victims=_victims_table(caps.get("household_cap_by_victims")),
     )
 
 
@@ -127,6 +144,7 @@ def _build(data: dict[str, Any], raw: dict[str, Any]) -> Product:
             income_line=_fen(elig.get("income_line")),
         ),
         lines=tuple(_line(d) for d in data["lines"]),
+        covers=tuple(_cover(d, [line["id"] for line in data["lines"]]) for d in data["covers"]),
         cap_per_person_year=_fen(caps.get("per_person_year")),
         cap_per_household_year=_fen(caps.get("per_household_year")),
         notice_days=data["notice_days"],

@@ -80,6 +80,25 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Cover:
+    """Lines sharing one set of caps (one 保障项目, e.g. 团体人身意外 = death + disability).
+
+    The caps bind the cover's lines together, after each line's own caps and before the product's:
+    ``per_person_year`` over one person's claims on the cover's lines, ``per_household_year`` over one
+    household's, ``household_cap_by_victims`` over one household's by its number of victims (distinct
+    persons with a claim on any of the cover's lines this policy year; the largest key means "or more").
+    A line belongs to one cover at most.
+    """
+
+    id: str
+    name: str
+    lines: tuple[str, ...]  # line ids, in the order the product lists them
+    per_person_year: int | None = None  # fen
+    per_household_year: int | None = None  # fen
+    household_cap_by_victims: dict[int, int] = field(default_factory=dict)  # victims -> fen (max key = "or more")
+
+
+@dataclass(frozen=True)
 class Eligibility:
     categories: tuple[str, ...] | None = None  # None = all categories
     exclude_categories: tuple[str, ...] = ()
@@ -101,6 +120,7 @@ class Product:
     premium_basis: str
     eligibility: Eligibility
     lines: tuple[Line, ...]
+    covers: tuple[Cover, ...]  # lines sharing caps (none in a document without ``covers``)
     cap_per_person_year: int | None
     cap_per_household_year: int | None
     notice_days: int
@@ -112,3 +132,10 @@ class Product:
             if line.id == line_id:
                 return line
         raise KeyError(line_id)
+
+    def cover_of(self, line_id: str) -> Cover | None:
+        """The cover a line belongs to, or None (a line belongs to one cover at most)."""
+        for cover in self.covers:
+            if line_id in cover.lines:
+                return cover
+        return None

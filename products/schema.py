@@ -155,6 +155,37 @@ class LineSchema(_Strict):
             raise ValidationError(errors)
 
 
+#: The cover caps in fen per year; a cover also may cap a household by its number of victims.
+COVER_CAPS = ("per_person_year", "per_household_year")
+#: The cover caps that count persons: every line of a cover carrying one must be person-basis.
+COVER_PERSON_CAPS = ("per_person_year", "household_cap_by_victims")
+
+
+class CoverCapsSchema(_Strict):
+    per_person_year = Money(allow_none=True)
+    per_household_year = Money(allow_none=True)
+    household_cap_by_victims = fields.Dict(keys=fields.Integer(validate=validate.Range(min=1)), values=Money())
+
+    @validates_schema
+    def _some_cap(self, data: dict[str, Any], **_: Any) -> None:
+        if all(data.get(name) is None for name in COVER_CAPS) and not data.get("household_cap_by_victims"):
+            raise ValidationError(f"至少需要一项共用限额：{', '.join(COVER_CAPS)} 或 household_cap_by_victims / needs "
+                                  f"at least one shared cap: {', '.join(COVER_CAPS)} or household_cap_by_victims")
+
+
+
+class CoverSchema(_Strict):
+    """One cover (保障项目): lines of the product sharing caps, e.g. 团体人身意外 = death + disability."""
+
+    id = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$",
+                       error="须为小写字母、数字和 _ / must be lower-case letters, digits and _ (e.g. group_accident)"))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    lines = fields.List(fields.String(), required=True, validate=validate.Length(
+        min=2, error="至少两项责任（单项责任的限额写在该责任的 caps 下） / needs at least two lines (a single line's caps "
+                     "go under that line's caps)"))
+    caps = fields.Nested(CoverCapsSchema, required=True)
+
+
 class ProductSchema(_Strict):
     schema = fields.Integer(required=True, validate=validate.Equal(1, error="must be 1 (the only known version)"))
     code = fields.String(required=True, validate=validate.Length(min=1))
@@ -166,6 +197,7 @@ class ProductSchema(_Strict):
     premium = fields.Nested(PremiumSchema, required=True)
     eligibility = fields.Nested(EligibilitySchema, load_default=dict)
     lines = fields.List(fields.Nested(LineSchema), required=True, validate=validate.Length(min=1, error="needs at least one line"))
+    covers = fields.List(fields.Nested(CoverSchema), load_default=list)
     caps = fields.Nested(ProductCapsSchema, load_default=dict)
     notice_days = fields.Integer(load_default=10, validate=validate.Range(min=1, max=60))
     sources = fields.List(fields.String())
@@ -178,6 +210,48 @@ class ProductSchema(_Strict):
             if line.get("id") in seen:
                 raise ValidationError({"lines": {i: {"id": [f"duplicates lines[{seen[line['id']]}].id"]}}})
             seen[line.get("id")] = i
+
+    @validates_schema
+    def _cover_lines(self, data: dict[str, Any], **_: Any) -> None:
+        """Each cover names lines of this product, each line in one cover at most; caps that count persons
+        (per person, by victims) only over person-basis lines."""
+        basis = {line.get("id"): line.get("basis") for line in data.get("lines") or []}
+        known = ", ".join(str(k) for k in basis)
+        errors: dict[int, dict[str, Any]] = {}
+        owner: dict[str, int] = {}
+        cover_ids: dict[str, int] = {}
+        for i, cover in enumerate(data.get("covers") or []):
+            problems: dict[Any, list[str]] = {}
+            if cover["id"] in cover_ids:
+                problems.setdefault("id", []).append(
+                    f"与 covers[{cover_ids[cover['id']]}].id 重复 / duplicates covers[{cover_ids[cover['id']]}].id")
+            cover_ids.setdefault(cover["id"], i)
+            lines: dict[int, list[str]] = {}
+            for j, line_id in enumerate(cover["lines"]):
+                if line_id not in basis:
+                    lines[j] = [(f"产品没有责任 {line_id}（现有：{known}） / unknown line {line_id}; the product's "
+                                 f"lines are {known}")]
+                elif line_id in owner:
+                    k = owner[line_id]
+                    where = "本保障项目已列出 / already listed in this cover" if k == i else (
+                        f"已属于 covers[{k}]（{data['covers'][k]['id']}），一项责任只能属于一个保障项目 / already "
+                        f"in covers[{k}] ({data['covers'][k]['id']}); a line belongs to one cover at most")
+                    lines[j] = [f"{line_id}: {where}"]
+                else:
+                    owner[line_id] = i
+            if lines:
+                problems["lines"] = lines  # type: ignore[assignment]
+            household_lines = [x for x in cover["lines"] if basis.get(x) == "household"]
+            for cap in COVER_PERSON_CAPS:
+                if cover["caps"].get(cap) not in (None, {}) and household_lines:
+                    problems.setdefault("caps", []).append(
+                        f"{cap} 按人计，责任 {', '.join(household_lines)} 按户计：请去掉该限额或把这些责任移出本保障项目 / "
+                        f"{cap} counts persons but line {', '.join(household_lines)} is household-basis: drop the cap "
+                        "or move those lines out of the cover")
+            if problems:
+                errors[i] = problems
+        if errors:
+            raise ValidationError({"covers": errors})
 
     @post_load
     def _keep(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
