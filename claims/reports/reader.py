@@ -1,7 +1,10 @@
 """``read_report``: one department file → canonical usable rows + exception rows.
 
 Whole-file problems (unknown department, unreadable/undecodable/empty file, missing required column)
-raise :class:`ReportFileError`.  Row problems never stop the other rows: each unusable row appears once
+raise :class:`ReportFileError`; when required columns are not recognised it carries them as data
+(:class:`UnmatchedColumns`: what is missing, the headers found, the first rows) so that a person can map
+them (the web import's mapping page).  A given mapping (``columns=``, canonical name → the file's header)
+takes precedence over the alias table.  Row problems never stop the other rows: each unusable row appears once
 in ``exceptions`` with severity ``error`` (reason = its first problem, detail = all its problems joined
 by "；"); a usable row a person should look at appears with severity ``warning`` and stays in ``rows``.
 Invariant: ``len(rows) + (exceptions.severity == "error").sum() == rows_read``.
@@ -10,6 +13,7 @@ Invariant: ``len(rows) + (exceptions.severity == "error").sum() == rows_read``.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -17,13 +21,20 @@ from typing import IO
 import pandas as pd
 
 from products.resident_id import id_key
-from products.tabular import TableError, match_columns, read_table, source_name
+from products.tabular import (
+    META_COLUMNS,
+    TableError,
+    cell_text,
+    header_key,
+    match_columns,
+    read_table,
+    source_name,
+)
 
 from .columns import DEPARTMENTS, SELF_CHECKED_KINDS, SPECS, Spec
 from .fast import read_plain
 from .parse import ABSENT, PARSERS, Problems, cell_detail
 from .reasons import EXCEPTION_COLUMNS, exceptions_frame
-
 
 #: Extra column of the rows of person departments: the resident ID as int64, its 17-digit body (the check
 #: digit is derived from it; :func:`products.resident_id.id_from_key` gives the ID back).  Not stored in
@@ -31,8 +42,30 @@ from .reasons import EXCEPTION_COLUMNS, exceptions_frame
 ID_KEY = "id_key"
 
 
+#: How many data rows :class:`UnmatchedColumns` keeps to show a person the file.
+SAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class UnmatchedColumns:
+    """Why a file's columns could not be read, as data: the required canonical columns not found (or
+    found under several headers), the ones that were matched (canonical → header), every header of the
+    file in order, the line they were read from, and the first :data:`SAMPLE_ROWS` data rows as text."""
+
+    missing: tuple[str, ...]
+    matched: dict[str, str]
+    headers: tuple[str, ...]
+    header_line: int
+    first_rows: tuple[tuple[str, ...], ...]
+
+
 class ReportFileError(TableError):
-    """The whole report file is refused; ``.file`` names it and ``.message`` says why (bilingual)."""
+    """The whole report file is refused; ``.file`` names it and ``.message`` says why (bilingual);
+    ``.unmatched`` is set when the refusal is that required columns were not recognised."""
+
+    def __init__(self, file: str, message: str, *, unmatched: UnmatchedColumns | None = None):
+        super().__init__(file, message)
+        self.unmatched = unmatched
 
 
 @dataclass
@@ -97,8 +130,79 @@ def check_table(spec: Spec, table: pd.DataFrame, mapping: dict[str, str]) -> tup
     return rows, exceptions[EXCEPTION_COLUMNS]
 
 
+def _header_line(table: pd.DataFrame) -> int:
+    """The line the headers were read from: as :func:`read_table` reports it, else the line above the
+    first data row (line 1 for a file without data rows)."""
+    if "header_line" in table.attrs:
+        return int(table.attrs["header_line"])
+    return int(table["source_line"].iloc[0]) - 1 if len(table) else 1
+
+
+def _unmatched(spec: Spec, table: pd.DataFrame, given: dict[str, str], headers: list[str]) -> UnmatchedColumns:
+    """The required columns that neither the given mapping nor exactly one alias finds, with the rest."""
+    free = [h for h in headers if h not in given.values()]
+    matched = dict(given)
+    for canonical, aliases in spec.column_map.items():
+        if canonical in given:
+            continue
+        try:  # one column at a time: "not found" and "found twice" both leave it to the person
+            found = match_columns(free, {canonical: aliases}, required=[canonical], file_name="")
+        except TableError:
+            continue
+        matched.update({c: h for h, c in found.items()})
+    sample = table[headers].head(SAMPLE_ROWS)
+    first_rows = tuple(zip(*(cell_text(sample[h]).fillna("").tolist() for h in headers), strict=True))
+    return UnmatchedColumns(missing=tuple(c for c in spec.required if c not in matched), matched=matched,
+                            headers=tuple(headers), header_line=_header_line(table), first_rows=first_rows)
+
+
+def _given_headers(spec: Spec, columns: Mapping[str, str], headers: list[str], department: str,
+                   name: str) -> dict[str, str]:
+    """A given mapping checked against the department and the file: canonical → the file's header.
+    A header is found as written, else by :func:`products.tabular.header_key` (spaces, brackets, case)."""
+    unknown = [c for c in columns if c not in spec.columns]
+    if unknown:
+        raise ReportFileError(name, f"映射中的列 {'、'.join(unknown)} 不属于部门 {department}（可用：{'、'.join(spec.columns)}） / "
+                                    f"mapped column(s) {', '.join(unknown)} are not columns of department {department} "
+                                    f"(use: {', '.join(spec.columns)})")
+    by_key: dict[str, list[str]] = {}
+    for h in headers:
+        by_key.setdefault(header_key(h), []).append(h)
+    given: dict[str, str] = {}
+    absent: list[str] = []
+    for canonical, header in columns.items():
+        hits = [header] if header in headers else by_key.get(header_key(header), [])
+        if len(hits) == 1:
+            given[canonical] = hits[0]
+        else:
+            absent.append(f"{canonical} → {header}")
+    if absent:
+        raise ReportFileError(name, f"映射的表头在文件中找不到（或不唯一）：{'；'.join(absent)}（文件表头：{'、'.join(headers)}） / "
+                                    f"mapped header(s) not found once in the file: {'; '.join(absent)} (the file's "
+                                    f"headers: {', '.join(headers)}); correct the mapping or the file")
+    twice = sorted({h for h in given.values() if list(given.values()).count(h) > 1})
+    if twice:
+        raise ReportFileError(name, f"表头 {'、'.join(twice)} 被映射到多个列，每个表头只能对应一列 / header(s) "
+                                    f"{', '.join(twice)} mapped to several columns; map each header to one column")
+    return given
+
+
+def _column_mapping(spec: Spec, table: pd.DataFrame, columns: Mapping[str, str] | None, department: str,
+                    name: str) -> dict[str, str]:
+    """``{file header: canonical}``: the given columns first, the alias table for the others."""
+    headers = [h for h in table.columns if h not in META_COLUMNS]
+    given = _given_headers(spec, columns, headers, department, name) if columns else {}
+    free = [h for h in headers if h not in given.values()]
+    aliases = {c: a for c, a in spec.column_map.items() if c not in given}
+    try:
+        found = match_columns(free, aliases, required=[c for c in spec.required if c not in given], file_name=name)
+    except TableError as exc:
+        raise ReportFileError(exc.file, exc.message, unmatched=_unmatched(spec, table, given, headers)) from exc
+    return {**found, **{header: canonical for canonical, header in given.items()}}
+
+
 def read_report(source: str | Path | IO[bytes] | bytes, department: str, *, file_name: str | None = None,
-                fast: bool = True, key: bool = False) -> ReportRead:
+                fast: bool = True, key: bool = False, columns: Mapping[str, str] | None = None) -> ReportRead:
     """Read one department report file (CSV/TXT, Excel or Parquet; see :mod:`products.tabular`).
 
     ``department`` is one of :data:`DEPARTMENTS`; canonical columns per department are in
@@ -107,7 +211,10 @@ def read_report(source: str | Path | IO[bytes] | bytes, department: str, *, file
     Big machine exports in canonical form (CSV/Parquet 医保 files) are read by :mod:`.fast` (pyarrow,
     multithreaded) with the same result; any other file, or one with a single non-canonical cell, by the
     general reader (``fast=False``: always the general reader).  ``key=True`` appends :data:`ID_KEY`
-    (int64 resident-ID key) to the rows of person departments.
+    (int64 resident-ID key) to the rows of person departments.  ``columns`` (canonical name → the
+    file's header text) names columns the alias table does not know; given columns take precedence over
+    alias matching, and a given header not in the file refuses the file (a mapped file always takes the
+    general reader).
     """
     name = source_name(source, file_name)
     if department not in SPECS:
@@ -121,14 +228,14 @@ def read_report(source: str | Path | IO[bytes] | bytes, department: str, *, file
             raise ReportFileError(name, f"无法读取文件 / cannot read the file: {exc}") from exc
         if isinstance(source, str):
             source = source.encode("utf-8")
-    plain = read_plain(source, department, spec, name, key=key) if fast else None
+    plain = read_plain(source, department, spec, name, key=key) if fast and not columns else None
     if plain is not None:
         return plain
     try:
         table = read_table(io.BytesIO(source) if isinstance(source, bytes) else source, file_name=name)
-        mapping = match_columns(table.columns, spec.column_map, required=list(spec.required), file_name=name)
     except TableError as exc:
         raise ReportFileError(exc.file, exc.message) from exc
+    mapping = _column_mapping(spec, table, columns, department, name)
     rows, exceptions = check_table(spec, table, mapping)
     if key and spec.columns.get("id_no") is not None:
         rows[ID_KEY] = id_key(rows["id_no"])
