@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,9 +88,11 @@ def load_paid(path: str | Path) -> pd.DataFrame:
 
 
 def load_inputs(persons: str | Path, households: str | Path, reports: Sequence[tuple[str, Path, str]],
-                paid: str | Path | None = None, progress: Progress | None = None) -> Inputs:
+                paid: str | Path | None = None, progress: Progress | None = None,
+                mappings: Mapping[str, Mapping[str, str]] | None = None) -> Inputs:
     """Roster, every report file (rows with the int64 ``id_key``) and the paid file; ``progress(message)``
-    is told the stage and the rows read so far before each file."""
+    is told the stage and the rows read so far before each file.  ``mappings``: department → its column
+    mapping (canonical → the file's header, :mod:`claims.reports.mapping`) for every file of it."""
     say = progress or (lambda _msg: None)
     say("读取参保名单 / reading the roster")
     people = load_persons(persons)
@@ -102,7 +104,7 @@ def load_inputs(persons: str | Path, households: str | Path, reports: Sequence[t
     total = 0
     for i, (dept, path, label) in enumerate(reports, start=1):
         say(f"读取报告 / reading reports {i}/{len(reports)} {label} — 已读 {total:,} 行 / {total:,} rows read")
-        read = read_report(path, dept, file_name=label, key=True)
+        read = read_report(path, dept, file_name=label, key=True, columns=(mappings or {}).get(dept))
         by_dept.setdefault(dept, []).append(read.rows)
         exceptions.append(read.exceptions)
         rows_read[dept] = rows_read.get(dept, 0) + read.rows_read

@@ -6,8 +6,16 @@ import json
 
 import click
 
-from claims.files import InputError, calculate, load_inputs, parse_report_specs, timed, write_outputs
+from claims.files import (
+    InputError,
+    calculate,
+    load_inputs,
+    parse_report_specs,
+    timed,
+    write_outputs,
+)
 from claims.reports import ReportFileError
+from claims.reports.mapping import MappingError, load_mapping
 from products import ProductError, load_product
 from products.roster import RosterError
 from products.tabular import TableError
@@ -23,6 +31,9 @@ from .common import ProgressLine, fail, print_summary, progress_option
 @click.option("--report", "reports", multiple=True, metavar="DEPT=FILE",
               help="部门报告（可多次；FILE 可为目录）/ department report, repeatable; FILE may be a directory")
 @click.option("--paid", type=click.Path(exists=True, dir_okay=False), help="已付金额 unit_id,line_id,paid / already paid")
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False),
+              help="列映射 YAML/JSON（部门的列 → 文件表头；网页可导出）/ column mapping YAML/JSON (a department's "
+                   "columns → the file's headers; the web app exports one)")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录 / output directory")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出摘要 / print the summary as JSON")
 @click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages")
@@ -36,26 +47,31 @@ from .common import ProgressLine, fail, print_summary, progress_option
 @click.option("--memory-limit", default="4GB", show_default=True,
               help="本机集群每个 worker 的内存上限 / memory limit of each local Dask worker")
 def calc(product_path: str, persons: str, households: str, reports: tuple[str, ...], paid: str | None,
-         out_dir: str, as_json: bool, quiet: bool, show_progress: bool | None, engine: str,
+         mapping_path: str | None, out_dir: str, as_json: bool, quiet: bool, show_progress: bool | None, engine: str,
          scheduler: str | None, memory_limit: str) -> None:
     """计算理赔（无状态）/ Compute every claim the product owes from files (stateless)."""
     say = ProgressLine(False if quiet else show_progress)
     try:
         product = load_product(product_path)
         specs = parse_report_specs(reports)
+        mappings = load_mapping(mapping_path) if mapping_path else None
         if scheduler and engine != "dask":
             raise InputError("--scheduler 需与 --engine dask 一起使用 / --scheduler needs --engine dask")
+        if mappings and engine == "dask":
+            raise InputError("--mapping 暂不支持 --engine dask；请用 pandas 引擎，或把表头改为可识别的名称 / --mapping is "
+                             "not supported with --engine dask; use the pandas engine or rename the headers")
         if engine == "dask":
             from claims.dask_engine import calc_files_dask
 
             result, files, t_read, t_calc = calc_files_dask(product, persons, households, specs, paid,
                                                             scheduler=scheduler, memory_limit=memory_limit, say=say)
         else:
-            inputs, t_read = timed(lambda: load_inputs(persons, households, specs, paid, progress=say))
+            inputs, t_read = timed(lambda: load_inputs(persons, households, specs, paid, progress=say,
+                                                        mappings=mappings))
             say("计算 / computing claims")
             result, t_calc = timed(lambda: calculate(product, inputs))
             files = inputs.files
-    except (ProductError, RosterError, ReportFileError, TableError, InputError) as exc:
+    except (ProductError, RosterError, ReportFileError, TableError, InputError, MappingError) as exc:
         say.close()
         fail(str(exc))
     say(f"写出 / writing {out_dir}")

@@ -1,0 +1,149 @@
+"""Column mapping when a header is unknown (issue 11 item 4): the reader's ``columns=`` override, mapping
+documents, ``relief calc --mapping``, ``relief import --mapping`` and the stored mapping profiles.
+
+A county's 医保 export here uses headers the alias table does not know (单据号, 参保人证件, 业务日期 …).
+Product fangpinbao-weixian-2025, illness line (products/catalog/fangpinbao-weixian-2025.yaml): self-paid
+above 5,000 yuan, brackets (5,000, 10,000] × 50 %, (10,000, 20,000] × 60 %, above × 70 %, cap 50,000.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import factories as f
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from claims.reports import ReportFileError, read_report
+from claims.reports.mapping import (
+    MappingError,
+    load_mapping,
+    mapping_yaml,
+    parse_mapping,
+)
+from flask_app.cli import relief
+
+#: The county's own headers, in its order, and the canonical column each one holds.
+COUNTY_HEADERS = {"单据号": "setl_id", "参保人证件": "id_no", "患者": "name", "业务日期": "setl_date",
+                  "费用合计": "medfee_sumamt", "统筹报销": "hifp_pay", "大病报销": "hifmi_pay", "救助报销": "maf_pay",
+                  "其它报销": "oth_pay", "全自费部分": "fulamt_ownpay_amt", "超限价部分": "overlmt_selfpay"}
+COLUMNS = {canonical: header for header, canonical in COUNTY_HEADERS.items()}
+
+
+def county_file(path: Path, rows: list[tuple[str, int, str, str, str, str, str]]) -> Path:
+    """rows: (单据号, person n, 业务日期, 费用合计, 统筹, 大病, 救助); the other amounts are 0."""
+    lines = [",".join(COUNTY_HEADERS)]
+    lines += [f"{s},{f.pid(n)},测试{n},{d},{total},{hifp},{hifmi},{maf},0,0,0" for s, n, d, total, hifp, hifmi, maf in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+#: person 1: 20,000.00 − 统筹 8,000.00 − 大病 2,000.00 − 救助 1,000.00 = self-paid 9,000.00;
+#: person 3: 30,000.00 − 统筹 5,000.00 = self-paid 25,000.00.
+MARCH = [("D1", 1, "2025-03-01", "20000.00", "8000.00", "2000.00", "1000.00"),
+         ("D2", 3, "2025-03-09", "30000.00", "5000.00", "0", "0")]
+
+
+# ---- the reader -----------------------------------------------------------------------------------
+
+def test_unknown_headers_are_refused_with_what_a_person_must_map(tmp_path):
+    path = county_file(tmp_path / "m.csv", MARCH)
+    with pytest.raises(ReportFileError) as caught:
+        read_report(path, "medical")
+    unmatched = caught.value.unmatched
+    assert unmatched is not None
+    assert "setl_id" in unmatched.missing and "medfee_sumamt" in unmatched.missing
+    assert unmatched.headers == tuple(COUNTY_HEADERS)
+    assert unmatched.header_line == 1
+    assert unmatched.first_rows[0][:4] == ("D1", f.pid(1), "测试1", "2025-03-01")
+    assert len(unmatched.first_rows) == 2
+
+
+def test_given_columns_read_the_file_and_take_precedence_over_aliases(tmp_path):
+    path = county_file(tmp_path / "m.csv", MARCH)
+    read = read_report(path, "medical", columns=COLUMNS)
+    assert read.rows["setl_id"].tolist() == ["D1", "D2"]
+    # self-paid = total − 统筹 − 大病 − 救助 − 其他 (fen): 2,000,000 − 800,000 − 200,000 − 100,000 = 900,000
+    assert read.rows["self_paid"].tolist() == [900_000, 2_500_000]
+    assert read.exceptions.empty and read.rows_read == 2
+
+    # the file also has 结算ID (an alias of setl_id, here the hospital's own number): the mapping wins
+    text = path.read_text(encoding="utf-8").splitlines()
+    both = tmp_path / "both.csv"
+    both.write_text("\n".join([text[0] + ",结算ID", text[1] + ",H-77", text[2] + ",H-78"]) + "\n", encoding="utf-8")
+    assert read_report(both, "medical", columns=COLUMNS).rows["setl_id"].tolist() == ["D1", "D2"]
+
+
+def test_a_mapped_header_missing_from_the_file_refuses_it_naming_the_header(tmp_path):
+    path = county_file(tmp_path / "m.csv", MARCH)
+    with pytest.raises(ReportFileError, match="单据编号") as caught:
+        read_report(path, "medical", columns={**COLUMNS, "setl_id": "单据编号"})
+    assert "setl_id → 单据编号" in caught.value.message and " / " in caught.value.message
+    with pytest.raises(ReportFileError, match="are not columns of department medical"):
+        read_report(path, "medical", columns={"settlement": "单据号"})
+    with pytest.raises(ReportFileError, match="mapped to several columns"):
+        read_report(path, "medical", columns={**COLUMNS, "name": "单据号"})
+
+
+# ---- mapping documents ----------------------------------------------------------------------------
+
+def test_mapping_documents_one_or_several_departments(tmp_path):
+    one = tmp_path / "one.yaml"
+    one.write_text(mapping_yaml("medical", COLUMNS, "某县医保"), encoding="utf-8")
+    assert load_mapping(one) == {"medical": COLUMNS}
+    several = tmp_path / "several.json"
+    several.write_text(json.dumps([{"department": "medical", "columns": COLUMNS},
+                                   {"department": "income", "columns": {"household_no": "户主编号"}}],
+                                  ensure_ascii=False), encoding="utf-8")
+    assert load_mapping(several)["income"] == {"household_no": "户主编号"}
+    with pytest.raises(MappingError, match="unknown department 'medic'"):
+        parse_mapping({"department": "medic", "columns": COLUMNS})
+    with pytest.raises(MappingError, match="given twice"):
+        parse_mapping([{"department": "medical", "columns": COLUMNS}] * 2)
+    with pytest.raises(MappingError, match="needs department and columns"):
+        parse_mapping({"medical": COLUMNS})
+
+
+# ---- relief calc --mapping ------------------------------------------------------------------------
+
+def write_roster(tmp_path: Path) -> None:
+    (tmp_path / "persons.csv").write_text(
+        f"身份证号,姓名,户编号,与户主关系\n{f.pid(1)},张三,H1,户主\n{f.pid(3)},李四,H2,户主\n", encoding="utf-8")
+    (tmp_path / "households.csv").write_text(
+        "户编号,村代码,自然村,户类别,家庭人均纯收入,家庭人口数\n"
+        "H1,130434100200,张庄,边缘易致贫户,5000.00,1\nH2,130434100200,李庄,脱贫不稳定户,4800.00,1\n", encoding="utf-8")
+
+
+def calc(tmp_path: Path, *extra: str):
+    return CliRunner().invoke(relief, [
+        "calc", "--product", "fangpinbao-weixian-2025", "--persons", str(tmp_path / "persons.csv"),
+        "--households", str(tmp_path / "households.csv"), "--report", f"medical={tmp_path / 'm03.csv'}",
+        "--out", str(tmp_path / "out"), *extra])
+
+
+def test_relief_calc_with_a_mapping_file_computes_the_claims(tmp_path):
+    write_roster(tmp_path)
+    county_file(tmp_path / "m03.csv", MARCH)
+    refused = calc(tmp_path)
+    assert refused.exit_code == 2 and "setl_id" in refused.output
+
+    mapping = tmp_path / "county.yaml"
+    mapping.write_text(mapping_yaml("medical", COLUMNS), encoding="utf-8")
+    result = calc(tmp_path, "--mapping", str(mapping))
+    assert result.exit_code == 0, result.output
+    claims = pd.read_csv(tmp_path / "out" / "claims.csv", dtype=str, encoding="utf-8-sig").set_index("unit_id")
+    # person 1: self-paid 9,000.00 → (9,000 − 5,000) × 50 % = 2,000.00
+    # person 3: self-paid 25,000.00 → 5,000 × 50 % + 10,000 × 60 % + 5,000 × 70 % = 2,500 + 6,000 + 3,500 = 12,000.00
+    assert claims.loc[f.pid(1), "due"] == "2000.00"
+    assert claims.loc[f.pid(3), "due"] == "12000.00"
+
+
+def test_relief_calc_refuses_a_bad_mapping_file(tmp_path):
+    write_roster(tmp_path)
+    county_file(tmp_path / "m03.csv", MARCH)
+    mapping = tmp_path / "bad.yaml"
+    mapping.write_text("department: medical\ncolumns: {setl_id: 单据编号}\n", encoding="utf-8")
+    result = calc(tmp_path, "--mapping", str(mapping))
+    assert result.exit_code == 2 and "单据编号" in result.output
