@@ -46,13 +46,15 @@ class Col:
 
 @dataclass(frozen=True)
 class Spec:
-    """One department's report: its columns (in output order), the required ones, the derivation and
-    the derived columns it appends."""
+    """One department's report: its columns (in output order), the required ones, the derivation, the
+    derived columns it appends and the columns naming one record (its identity: rows with equal values
+    there are the same record, re-sent or corrected; see :mod:`claims.reports.identity`)."""
 
     columns: dict[str, Col]
     required: tuple[str, ...]
     derive: Callable[[pd.DataFrame, pd.DataFrame, Problems], pd.DataFrame]
     derived: dict[str, str] = field(default_factory=dict)  # derived column -> dtype
+    identity: tuple[str, ...] = ()
 
     @property
     def column_map(self) -> dict[str, list[str]]:
@@ -84,6 +86,7 @@ SPECS: dict[str, Spec] = {
                   "oth_pay", "fulamt_ownpay_amt", "overlmt_selfpay"),
         derive=departments.medical,
         derived={"self_paid": "int64", "policy_self_paid": "int64"},
+        identity=("setl_id",),
     ),
     # 教育
     "education": Spec(
@@ -97,10 +100,13 @@ SPECS: dict[str, Spec] = {
             "textbooks": Col("money_or_zero", ["教材费", "书本费", "教科书费"]),
             "other_aid": Col("money_or_zero", ["其他资助", "已获资助", "资助金额"]),
             "entry": Col("flag", ["是否新生", "是否录取", "升学"]),
+            "record_no": Col("text", ["记录编号", "业务编号", "资助编号"]),
         },
         required=("id_no", "school_year", "level", "tuition", "accommodation", "textbooks"),
         derive=departments.education,
         derived={"event_date": "datetime64[ns]", "net_cost": "int64"},
+        # fees are columns of one row: the row is the record (no fee item in the key)
+        identity=("id_no", "school_year", "record_no"),
     ),
     # 应急管理 / 民政
     "disaster": Spec(
@@ -111,10 +117,12 @@ SPECS: dict[str, Spec] = {
             "disaster_type": Col("required_text", ["灾害类型", "灾种", "损失类型"]),
             "assessed_loss": Col("money", ["核定损失", "评估损失", "直接经济损失"]),
             "other_compensation": Col("money_or_zero", ["其他赔偿", "保险赔偿", "其他补偿"]),
+            "disaster_no": Col("text", ["灾情编号", "灾害编号", "灾情报告编号"]),
         },
         required=("household_no", "event_date", "disaster_type", "assessed_loss"),
         derive=departments.disaster,
         derived={"net_loss": "int64"},
+        identity=("household_no", "event_date", "disaster_type", "disaster_no"),
     ),
     # 意外 (公安/卫健/医保 …)
     "accident": Spec(
@@ -128,6 +136,7 @@ SPECS: dict[str, Spec] = {
         },
         required=("id_no", "event_date", "kind"),
         derive=departments.accident,
+        identity=("id_no", "event_date", "kind"),
     ),
     # 人社 / 乡村振兴
     "income": Spec(
@@ -138,6 +147,7 @@ SPECS: dict[str, Spec] = {
         },
         required=("household_no", "as_of", "per_capita_income"),
         derive=departments.income,
+        identity=("household_no", "as_of"),
     ),
 }
 

@@ -1,0 +1,340 @@
+"""Record identity: which report rows are the same record, re-sent, corrected, or a reversal of another.
+
+Pure (no I/O).  Each department declares the canonical columns that name one record beside its column
+map (:attr:`claims.reports.columns.Spec.identity`, gathered here as :data:`IDENTITY`):
+
+============ ===================================================================================
+medical      settlement number + refund flag (a 冲销/退费 row is its own record, never a repeat of
+             the settlement it reverses; see :func:`claims.reports.departments.medical`)
+education    student ID + school year + term + the bureau's record number (tuition, accommodation
+             and textbooks are columns of one row, so the row is the record; blank term/number = "")
+disaster     household + event date + disaster type + 灾情编号 (blank = "")
+accident     person + accident date + kind
+income       household + period (``as_of``)
+============ ===================================================================================
+
+A record's *content* is every canonical column of its department (not ``source_file``/``source_line``,
+not derived columns), so byte-level variants of a file — CRLF, GB18030, reordered columns, another
+file name — give the same keys and the same digests.
+
+:func:`reconcile` takes the frames of a run (or of everything imported) in arrival order and, per key:
+
+* a row whose content equals the version standing before it is a **re-send**: not counted again
+  (``info`` ``resent``, naming the row it repeats);
+* a row whose content differs is a **correction**: it supersedes the standing version (``warning``
+  ``corrected`` on the new row with the old and new values; ``info`` ``superseded`` on the old row);
+* a frame all of whose rows are re-sends of one earlier frame of the same length is **the same file
+  given twice**: one ``info`` ``same_file`` row for the file (line 0) instead of a row per line.
+
+Rows are compared with their immediate predecessor of the same key in arrival order: equal to it means
+equal to the standing version (it is that version or a re-send of it), so A → B → A is two corrections.
+A refund row that names the settlement it reverses (``orig_setl_id``) must be of the same person as
+that settlement when it is in the run (``refund_person_mismatch`` otherwise, the refund not used).
+
+Only rows whose first identity column repeats can share a key, so the work past that check (text
+keys, digests) is done on those rows alone: a province's settlement file with no repeated number costs
+one int64 repeat check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from products.money import fen_to_yuan_text
+
+from ..exceptions import EXCEPTION_COLUMNS, exceptions_frame
+from ..keys import as_arrow, fixed_width_bytes, radix_codes
+from .columns import SPECS
+from .parse import ABSENT
+
+#: department → canonical columns naming one record (the Specs' ``identity``, one fact in one place).
+IDENTITY: dict[str, tuple[str, ...]] = {dept: spec.identity for dept, spec in SPECS.items()}
+
+IDENTITY_REASONS: dict[str, str] = {
+    "resent": "与此前收到的一行内容相同（重发），未重复计入 / same content as a row received before (a re-send); "
+              "not counted again",
+    "same_file": "同一文件重复给出（各行与此前的文件相同），只计一次 / the same file given twice (every row equals an "
+                 "earlier file); counted once",
+    "corrected": "更正此前收到的同一记录，按本行计算（请核对新旧金额） / corrects the same record received before; this "
+                 "row counts (check the old and new values)",
+    "superseded": "已被之后收到的同一记录更正，本行不再计入 / superseded by a later row of the same record; not counted",
+    "refund_person_mismatch": (
+        "退费/冲销行的身份证号与原结算不一致，未使用；请核对原结算ID或身份证号 / the refund's resident ID differs from "
+        "the original settlement's; not used: check 原结算ID or the ID"),
+}
+
+#: Separator of the parts of a text key (a control character: never inside a cell's text).
+KEY_SEPARATOR = "\x1f"
+#: Columns that are provenance, not content.
+PROVENANCE = ("source_file", "source_line")
+_FNV_PRIME = np.uint64(0x100000001B3)
+_NULL_INT = np.iinfo(np.int64).min
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """The rows that count (canonical columns + provenance, in arrival order) and the exception rows."""
+
+    rows: pd.DataFrame
+    exceptions: pd.DataFrame  # EXCEPTION_COLUMNS
+
+
+def content_columns(department: str) -> list[str]:
+    """The canonical columns whose values are a record's content (every column of the department's spec)."""
+    return list(SPECS[department].columns)
+
+
+def _column(department: str, rows: pd.DataFrame, name: str) -> pd.Series:
+    """A canonical column of ``rows``; a column the frame lacks reads as the reader's value for an
+    absent optional column (blank, 0 or False), so a file without it matches one with it blank."""
+    if name in rows.columns:
+        return rows[name].reset_index(drop=True)
+    kind = SPECS[department].columns[name].kind
+    return ABSENT[kind](len(rows)) if kind in ABSENT else pd.Series(pd.NA, index=range(len(rows)), dtype="str")
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Canonical text of a column for a key: dates as YYYY-MM-DD, numbers as digits, booleans 1/0, blank "" ."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d").fillna("").astype(object)
+    if pd.api.types.is_bool_dtype(values):
+        return pd.Series(np.where(values.fillna(False).to_numpy(dtype=bool), "1", "0"), dtype=object)
+    return values.astype(object).where(values.notna(), "").astype(str).astype(object)
+
+
+def record_keys(department: str, rows: pd.DataFrame) -> pd.Series:
+    """One text key per row: the department's :data:`IDENTITY` columns joined by :data:`KEY_SEPARATOR`.
+
+    Example: a medical settlement ``S001`` → ``"S001\\x1f0"``; its reversal → ``"S001\\x1f1"``."""
+    parts = [_as_text(_column(department, rows, c)) for c in IDENTITY[department]]
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + KEY_SEPARATOR + part
+    return pd.Series(key.to_numpy(dtype=object), index=rows.index, dtype=object)
+
+
+def _hash(values: pd.Series) -> np.ndarray:
+    """uint64 hash of each value of a column, equal for equal values whatever the column's storage
+    (str/object text, int64/Int64, datetime64 of any unit, bool)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        ints = values.astype("datetime64[ns]").to_numpy().view(np.int64)
+        return pd.util.hash_array(np.where(values.isna().to_numpy(), _NULL_INT, ints))
+    if pd.api.types.is_bool_dtype(values):
+        return pd.util.hash_array(values.fillna(False).to_numpy(dtype=np.int64))
+    if pd.api.types.is_integer_dtype(values):
+        return pd.util.hash_array(values.astype("Int64").fillna(_NULL_INT).to_numpy(dtype=np.int64))
+    text = values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+    return pd.util.hash_array(text, categorize=False)
+
+
+def _digest_codes(department: str, rows: pd.DataFrame) -> np.ndarray:
+    """uint64 digest per row of its content columns, combined in the spec's column order (FNV-1 style)."""
+    digest = np.full(len(rows), np.uint64(0xCBF29CE484222325), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for name in content_columns(department):
+            digest = (digest * _FNV_PRIME) ^ _hash(_column(department, rows, name))
+    return digest
+
+
+def content_digests(department: str, rows: pd.DataFrame) -> pd.Series:
+    """One text digest (16 hex digits) per row of its canonical content (not ``source_file``/``source_line``)."""
+    return pd.Series([f"{d:016x}" for d in _digest_codes(department, rows)], index=rows.index, dtype=object)
+
+
+def repeating(values: pd.Series) -> np.ndarray:
+    """True for every row whose value occurs on more than one row (all occurrences; blanks included).
+
+    Fixed-width codes (settlement numbers, IDs) are packed into int64 (:mod:`claims.keys`); strictly
+    increasing codes — exports come sorted — repeat nothing; otherwise a hash count on the int64 codes."""
+    arr = as_arrow(values)
+    n = len(arr)
+    if n < 2:
+        return np.zeros(n, dtype=bool)
+    m = fixed_width_bytes(arr)
+    packed = radix_codes(m) if m is not None else None
+    if packed is not None:
+        codes = packed[0]
+        if (codes[1:] > codes[:-1]).all():
+            return np.zeros(n, dtype=bool)
+    else:
+        codes = arr.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        if arr.null_count:
+            codes = np.where(pa.compute.is_null(arr).to_numpy(zero_copy_only=False), -1, codes)
+    return pd.Series(codes).duplicated(keep=False).to_numpy()
+
+
+def _place(rows: pd.DataFrame, at: np.ndarray) -> tuple[pd.Series, pd.Series]:
+    """'a.csv 第 3 行' / 'a.csv line 3' parts for the rows at positions ``at``."""
+    files = rows["source_file"].to_numpy(dtype=object)[at].astype(str)
+    lines = rows["source_line"].to_numpy(dtype=np.int64)[at].astype(str)
+    return pd.Series(files, dtype=object), pd.Series(lines, dtype=object)
+
+
+def _value_text(values: pd.Series, money: bool) -> pd.Series:
+    if money:
+        fen = values.astype("Int64")
+        text = fen_to_yuan_text(fen.fillna(0).to_numpy(dtype=np.int64))
+        return text.where(fen.notna().to_numpy(), "（空）").astype(object)
+    return _as_text(values).replace("", "（空）")
+
+
+def _changes(department: str, old: pd.DataFrame, new: pd.DataFrame) -> pd.Series:
+    """'列 旧值 → 新值' for every content column that differs between ``old`` and ``new`` (row by row)."""
+    spec = SPECS[department]
+    out = pd.Series("", index=range(len(new)), dtype=object)
+    for name in content_columns(department):
+        a, b = _column(department, old, name), _column(department, new, name)
+        differs = _hash(a) != _hash(b)
+        if not differs.any():
+            continue
+        money = spec.columns[name].kind in MONEY_KINDS
+        label = f"{spec.columns[name].aliases[0]}({name})"
+        text = label + " " + _value_text(a, money) + " → " + _value_text(b, money)
+        out = out.where(~differs, out.where(out == "", out + "，") + text)
+    return out
+
+
+#: Column kinds holding amounts in fen (shown in yuan in a correction's old/new values).
+MONEY_KINDS = {"money", "money_or_zero", "money_or_null", "signed_money"}
+
+
+def _refund_mismatch(department: str, rows: pd.DataFrame, counted: np.ndarray) -> np.ndarray:
+    """Counted refund rows naming an original settlement (``orig_setl_id``) that is in the run under
+    another resident ID."""
+    bad = np.zeros(len(rows), dtype=bool)
+    if department != "medical" or "orig_setl_id" not in rows.columns:
+        return bad
+    ref = rows["orig_setl_id"]
+    refs = np.flatnonzero(counted & ref.notna().to_numpy())
+    if not len(refs):
+        return bad
+    originals = np.flatnonzero(counted & ~rows["refund"].to_numpy(dtype=bool))
+    person = pd.Series(rows["id_no"].to_numpy(dtype=object)[originals],
+                       index=rows["setl_id"].to_numpy(dtype=object)[originals])
+    person = person[~person.index.duplicated(keep="last")]
+    theirs = ref.iloc[refs].map(person)
+    bad[refs] = (theirs.notna() & (theirs.to_numpy(dtype=object) != rows["id_no"].to_numpy(dtype=object)[refs]))
+    return bad
+
+
+def _concat(frames: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Frames in arrival order as one frame, and each row's frame number."""
+    frames = [f for f in frames if f is not None]
+    if not frames:
+        return pd.DataFrame(), np.zeros(0, dtype=np.int64)
+    number = np.repeat(np.arange(len(frames), dtype=np.int64), [len(f) for f in frames])
+    rows = frames[0].reset_index(drop=True) if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return rows, number
+
+
+def reconcile(department: str, frames: Sequence[pd.DataFrame]) -> Reconciled:
+    """The rows that count among ``frames`` (arrival order) and the identity exceptions (module docstring).
+
+    ``rows`` keeps the arrival order of the rows that count; a correction counts at its own place (its
+    file and line), the row it supersedes is left out."""
+    rows, frame_no = _concat(frames)
+    n = len(rows)
+    empty = pd.DataFrame(columns=EXCEPTION_COLUMNS)
+    if n == 0:
+        return Reconciled(rows, empty)
+    first = IDENTITY[department][0]
+    candidates = np.flatnonzero(repeating(_column(department, rows, first)))
+    counted = np.ones(n, dtype=bool)
+    out: list[pd.DataFrame] = []
+    if len(candidates):
+        sub = rows.iloc[candidates].reset_index(drop=True)
+        key = pd.factorize(record_keys(department, sub), use_na_sentinel=False)[0]
+        digest = _digest_codes(department, sub)
+        order = np.lexsort([candidates, key])  # by key, then arrival
+        k, d = key[order], digest[order]
+        same_key = np.r_[False, k[1:] == k[:-1]]
+        resend = same_key & np.r_[False, d[1:] == d[:-1]]
+        correction = same_key & ~resend
+        position = np.arange(len(order))
+        version = np.maximum.accumulate(np.where(resend, 0, position))  # the version each row repeats
+        # superseded: a version with a correction after it in its key group
+        group = np.cumsum(~same_key) - 1
+        last_correction = np.full(group[-1] + 1, -1, dtype=np.int64)
+        np.maximum.at(last_correction, group[correction], position[correction])
+        superseded = ~resend & (position < last_correction[group])
+        at = candidates[order]
+        counted[at[resend | superseded]] = False
+        out += _identity_rows(department, rows, frame_no, at, resend, correction, superseded, version)
+    mismatch = _refund_mismatch(department, rows, counted)
+    if mismatch.any():
+        where = np.flatnonzero(mismatch)
+        detail = ("原结算ID / orig_setl_id " + rows["orig_setl_id"].iloc[where].astype(str)
+                  + "：身份证号不一致 / resident ID differs")
+        out.append(exceptions_frame(rows["source_file"].iloc[where], rows["source_line"].iloc[where],
+                                    "refund_person_mismatch", detail, "error"))
+        counted &= ~mismatch
+    kept = rows if counted.all() else rows[counted].reset_index(drop=True)
+    exceptions = pd.concat(out, ignore_index=True)[EXCEPTION_COLUMNS] if out else empty
+    return Reconciled(kept, exceptions)
+
+
+def _identity_rows(department: str, rows: pd.DataFrame, frame_no: np.ndarray, at: np.ndarray,
+                   resend: np.ndarray, correction: np.ndarray, superseded: np.ndarray,
+                   version: np.ndarray) -> list[pd.DataFrame]:
+    """Exception rows of re-sends (or one row per file given twice), corrections and superseded rows.
+    ``at``: rows by key then arrival; ``version[i]``: position in ``at`` of the version row i repeats."""
+    out = []
+    repeat_of = at[version]
+    same_file = _files_given_twice(frame_no, at[resend], repeat_of[resend])
+    res = np.flatnonzero(resend)
+    res = res[~np.isin(frame_no[at[res]], list(same_file))]
+    if len(res):
+        file, line = _place(rows, repeat_of[res])
+        detail = "与 " + file + " 第 " + line + " 行相同 / same as " + file + " line " + line
+        out.append(exceptions_frame(rows["source_file"].iloc[at[res]], rows["source_line"].iloc[at[res]],
+                                    "resent", detail, "info"))
+    for later, earlier in same_file.items():
+        name = rows["source_file"].iloc[int(np.flatnonzero(frame_no == later)[0])]
+        was = rows["source_file"].iloc[int(np.flatnonzero(frame_no == earlier)[0])]
+        out.append(exceptions_frame([name], [0], "same_file",
+                                    [f"与 {was} 各行相同，只计一次 / every row equals {was}; counted once"], "info"))
+    fix = np.flatnonzero(correction)
+    if len(fix):
+        old_at, new_at = at[version[fix - 1]], at[fix]
+        file, line = _place(rows, old_at)
+        changes = _changes(department, rows.iloc[old_at], rows.iloc[new_at])
+        detail = ("更正 " + file + " 第 " + line + " 行：" + changes + " / corrects " + file + " line " + line
+                  + ": " + changes)
+        out.append(exceptions_frame(rows["source_file"].iloc[new_at], rows["source_line"].iloc[new_at],
+                                    "corrected", detail, "warning"))
+    gone = np.flatnonzero(superseded)
+    if len(gone):
+        nxt = _next_correction(correction, gone)
+        file, line = _place(rows, at[nxt])
+        detail = "被 " + file + " 第 " + line + " 行更正 / superseded by " + file + " line " + line
+        out.append(exceptions_frame(rows["source_file"].iloc[at[gone]], rows["source_line"].iloc[at[gone]],
+                                    "superseded", detail, "info"))
+    return out
+
+
+def _next_correction(correction: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each position in ``rows``, the position of the first correction after it."""
+    fixes = np.flatnonzero(correction)
+    return fixes[np.searchsorted(fixes, rows, side="right")]
+
+
+def _files_given_twice(frame_no: np.ndarray, resent: np.ndarray, repeats: np.ndarray) -> dict[int, int]:
+    """{later frame: earlier frame} for frames every row of which is a re-send of a row of one earlier
+    frame of the same length."""
+    sizes = np.bincount(frame_no)
+    out: dict[int, int] = {}
+    if not len(resent):
+        return out
+    later, earlier = frame_no[resent], frame_no[repeats]
+    for frame in np.unique(later):
+        mine = later == frame
+        sources = np.unique(earlier[mine])
+        if (len(sources) == 1 and mine.sum() == sizes[frame] and sizes[sources[0]] == sizes[frame]
+                and sources[0] != frame):
+            out[int(frame)] = int(sources[0])
+    return out
