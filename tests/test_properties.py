@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import factories as f
@@ -100,12 +100,21 @@ def test_twelve_monthly_dues_equal_one_yearly_run_per_unit(amounts):
     assert all((r.claims["due"] >= 0).all() for r in results)
 
 
+# Fixed examples where a household cap that forgot what was already paid would overpay (issue 11's planted
+# bug survived this test under a random seed).  Illness: 50% of 5,000–10,000, 60% of 10,000–20,000, 70%
+# above, 50,000 per person; household cap 40,000.
+_NOTHING = [0] * 12
+
+
+@example(amounts=[  # persons 1, 3, 5 each 30,000 self-paid, in January, February, March:
+    # each is owed 2,500 + 6,000 + 0.7 × 10,000 = 15,500; the year owes min(40,000, 3 × 15,500) = 40,000.
+    # Forgetting the 15,500 + 15,500 paid in January–February, March would pay 15,500 again: 46,500.
+    [3_000_000, *_NOTHING[1:]], [0, 3_000_000, *_NOTHING[2:]], [0, 0, 3_000_000, *_NOTHING[3:]]])
+@example(amounts=[[3_000_000] * 12] * 3)  # 3 × 15,500 = 46,500 owed in January already: 40,000 then, nothing after
 @given(amounts=monthly_amounts)
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_monthly_runs_never_exceed_a_shared_household_cap(amounts):
-    doc = copy.deepcopy(FPB.document)
-    doc["lines"][0]["caps"] = {"per_year": 50000, "household_per_year": 40000}
-    product = load_product(doc)
+    product = _with_household_cap()
     persons, households = f.roster([{"household_no": "H1"}], [{"n": n, "household_no": "H1"} for n in (1, 3, 5)])
     med = _year_of(amounts)
     months = [{"medical": med[med["setl_date"].dt.month == m]} for m in range(1, 13)]
@@ -113,3 +122,34 @@ def test_monthly_runs_never_exceed_a_shared_household_cap(amounts):
     yearly = compute_claims(product, persons, households, {"medical": med})
     # the household total over twelve monthly runs equals the yearly run's total, and never exceeds 40,000
     assert int(paid["paid"].sum()) == int(yearly["entitlement"].sum()) <= 4_000_000
+
+
+def _with_household_cap():
+    """FPB with illness capped at 50,000 per person and 40,000 per household and year."""
+    doc = copy.deepcopy(FPB.document)
+    doc["lines"][0]["caps"] = {"per_year": 50000, "household_per_year": 40000}
+    return load_product(doc)
+
+
+@example(bases=[9_000_000] * 3, paid=[3_000_000, 3_000_000, 2_850_000])
+# 88,500 already paid against the 40,000 household cap (e.g. paid under an earlier product version):
+# each person is owed min(50,000, 2,500 + 6,000 + 0.7 × 70,000 = 57,500) = 50,000 and was paid less, but
+# the household's room is max(0, 40,000 − 88,500) = 0 → nothing more is due
+@example(bases=[9_000_000, 9_000_000, 0], paid=[0, 2_500_000, 1_000_000])
+# room 40,000 − 35,000 = 5,000; person 1 owed 50,000, person 3 owed 25,000 → 5,000 in all
+@given(bases=st.lists(st.integers(0, 12_000_000), min_size=3, max_size=3),
+       paid=st.lists(st.integers(0, 5_000_000), min_size=3, max_size=3))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_household_cap_counts_what_was_already_paid(bases, paid):
+    """Σ due = min(room, Σ owed_i) with room = max(0, 40,000 − Σ paid_i), owed_i = max(0, entitlement_i − paid_i)
+    (caps.py's rule; entitlement_i from the schedule, itself checked against Decimal arithmetic above)."""
+    product = _with_household_cap()
+    persons, households = f.roster([{"household_no": "H1"}], [{"n": n, "household_no": "H1"} for n in (1, 3, 5)])
+    med = f.medical([(n, "2025-03-01", b) for n, b in zip((1, 3, 5), bases) if b])
+    prior = f.paid([(f.pid(n), "illness", p) for n, p in zip((1, 3, 5), paid) if p])
+    claims = compute_claims(product, persons, households, {"medical": med}, paid=prior)
+    entitlement = bracket_entitlement(np.array(bases, dtype=np.int64), product.line("illness")).entitlement
+    owed = np.maximum(0, entitlement - np.array(paid, dtype=np.int64))
+    room = max(0, 4_000_000 - sum(paid))
+    assert (claims["due"] >= 0).all()
+    assert int(claims["due"].sum()) == min(room, int(owed.sum()))
