@@ -17,7 +17,7 @@ unusable rows (severity ``error``); warnings are stored as exception rows too bu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import hashlib
 import io
@@ -101,9 +101,11 @@ def _affected_households(session: Session, department: str, keys: list[str]) -> 
 
 def import_report(factory: sessionmaker[Session], policy_id: int, department: str,
                   source: str | Path | IO[bytes] | bytes, *, actor: Actor, file_name: str | None = None,
-                  period: str | None = None, progress: Callable[[str], None] | None = None) -> ImportResult:
+                  period: str | None = None, progress: Callable[[str], None] | None = None,
+                  columns: Mapping[str, str] | None = None) -> ImportResult:
     """Import one department file for a policy (see module docstring); returns what landed.
-    ``progress(message)`` hears the stage and the rows so far (for a progress line on a terminal)."""
+    ``progress(message)`` hears the stage and the rows so far (for a progress line on a terminal);
+    ``columns`` (canonical → the file's header) is the reader's column mapping (:func:`read_report`)."""
     say = progress or (lambda _message: None)
     say("读取文件 / reading the file")
     data = _read_bytes(source)
@@ -117,7 +119,7 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
         if session.get(Policy, policy_id) is None:
             raise ImportRefusedError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
         say(f"校验 / checking {name}")
-        read = read_report(io.BytesIO(data), department, file_name=name)
+        read = read_report(io.BytesIO(data), department, file_name=name, columns=columns)
         say(f"已读 {read.rows_read:,} 行 / {read.rows_read:,} rows read")
         batch = ImportBatch(policy_id=policy_id, department=department, file_name=name, sha256=sha, period=period,
                             rows_read=read.rows_read, imported_by=actor.id, imported_at=now())
