@@ -1,4 +1,4 @@
-"""Fund ledger (基金台账) per policy: premiums in, claims out, reversals, year-end settlement.
+"""Fund ledger (基金台账) per policy: premiums in, claims out, reversals, recoveries, year-end settlement.
 
 Every entry is a signed amount (yuan, two places):
 
@@ -9,11 +9,13 @@ premium_due         +       premium invoiced (not cash: not in the balance)
 premium_received    +       premium received
 claim_paid          −       a bank return's paid lines (:mod:`claims.payouts`)
 reversal            +       a paid claim reversed: the money comes back to the fund
+recovery            +       an overpayment recovered from the person (:mod:`claims.recovery`)
 settlement          ±       year-end settlement: − refund to the government, + government top-up
 ==================  ======  ==================================================================
 
-``balance = premium_received − claims_paid + reversals + settlements`` (claims_paid as a positive
-number), ``loss_ratio = (claims_paid − reversals) / premium_received`` (4 places).
+``balance = premium_received − claims_paid + reversals + recoveries + settlements`` (claims_paid as a
+positive number), ``net_claims = claims_paid − reversals − recoveries``, ``loss_ratio = net_claims /
+premium_received`` (4 places).
 """
 
 from __future__ import annotations
@@ -75,18 +77,20 @@ def fund_summary(session: Session, policy_id: int) -> dict[str, Decimal | None]:
     received = by_kind.get("premium_received", ZERO)
     paid = -by_kind.get("claim_paid", ZERO)
     reversals = by_kind.get("reversal", ZERO)
+    recoveries = by_kind.get("recovery", ZERO)
     settlements = by_kind.get("settlement", ZERO)
-    net = paid - reversals
+    net = paid - reversals - recoveries
     ratio = (net / received).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if received else None
     return {"premium_due": due, "premium_received": received, "claims_paid": paid, "reversals": reversals,
-            "net_claims": net, "settlements": settlements, "balance": received - paid + reversals + settlements,
-            "loss_ratio": ratio}
+            "recoveries": recoveries, "net_claims": net, "settlements": settlements,
+            "balance": received - paid + reversals + recoveries + settlements, "loss_ratio": ratio}
 
 
 def settlement_amount(premium: Decimal, claims: Decimal, rule: dict[str, Any] | None) -> Decimal:
     """The year-end settlement entry (signed, yuan to the fen, half-up) for premium ``P`` and net
-    claims ``L`` (claims paid − reversals).  Negative: refunded to the government; positive: paid in by
-    the government.  ``e`` = ``insurer_keep`` (the insurer's expense/profit loading, default 0).
+    claims ``L`` (claims paid − reversals − recoveries).  Negative: refunded to the government;
+    positive: paid in by the government.  ``e`` = ``insurer_keep`` (the insurer's expense/profit
+    loading, default 0).
 
     * ``{"type": "rollover"}`` → 0: the surplus (or deficit) stays in the fund for next year.
     * ``{"type": "refund", "insurer_keep": e}`` → ``−max(0, P(1−e) − L)``: the surplus above the
@@ -149,9 +153,10 @@ def settlement_amount(premium: Decimal, claims: Decimal, rule: dict[str, Any] | 
 def settle_year(session: Session, policy_id: int, rule: dict[str, Any] | None = None) -> FundEntry | None:
     """Year-end settlement of a policy with ``rule`` (default: the policy's ``settlement_rule``).
 
-    P = premium received, L = claims paid − reversals (from the ledger).  Records one ``settlement``
-    entry (reference ``settle:<policy_id>``) and returns it; returns None when the amount is zero
-    (e.g. rollover: no entry, the surplus stays).  A policy is settled once: a second call is refused.
+    P = premium received, L = net claims: claims paid − reversals − recoveries (from the ledger).
+    Records one ``settlement`` entry (reference ``settle:<policy_id>``) and returns it; returns None
+    when the amount is zero (e.g. rollover: no entry, the surplus stays).  A policy is settled once: a
+    second call is refused.
     """
     policy = session.get(Policy, policy_id)
     if policy is None:

@@ -70,27 +70,46 @@ class ImportBatch(Base):
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     rows_stored: Mapped[int] = mapped_column(Integer, default=0)
     rows_exception: Mapped[int] = mapped_column(Integer, default=0)
-    rows_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    rows_duplicate: Mapped[int] = mapped_column(Integer, default=0)  # identical re-sends, not stored again
+    rows_corrected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # stored, superseding
     imported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
 
 
 class ImportRow(Base):
-    """A usable report row in canonical form (amounts in fen inside ``data``), with its file line."""
+    """A usable report row in canonical form (amounts in fen inside ``data``), with its file line.
+
+    ``record_key`` is the row's record identity and ``content_digest`` the digest of its canonical
+    values (:mod:`claims.reports.identity`); a later row with the same key and another digest supersedes
+    it (an :class:`ImportRowEvent`; the row itself is never updated).
+    """
 
     __tablename__ = "import_rows"
-    __table_args__ = (
-        Index("uq_import_rows_setl_id", "setl_id", unique=True, sqlite_where=text("setl_id IS NOT NULL"),
-              postgresql_where=text("setl_id IS NOT NULL")),
-    )
+    __table_args__ = (Index("ix_import_rows_record_key", "department", "record_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
     department: Mapped[str] = mapped_column(String(20), index=True)
     line: Mapped[int] = mapped_column(Integer)
-    setl_id: Mapped[str | None] = mapped_column(String(60))
+    setl_id: Mapped[str | None] = mapped_column(String(60), index=True)  # a refund row shares its original's
+    record_key: Mapped[str] = mapped_column(String(255))
+    content_digest: Mapped[str] = mapped_column(String(64))
     unit_key: Mapped[str] = mapped_column(String(40), index=True)  # id_no or household_no
     event_date: Mapped[dt.date] = mapped_column(Date)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ImportRowEvent(Base):
+    """A correction: ``row_id`` (the earlier row) superseded by ``superseded_by`` (a row of ``batch_id``
+    with the same record key and other values); the rows that count are those never superseded."""
+
+    __tablename__ = "import_row_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    row_id: Mapped[int] = mapped_column(ForeignKey("import_rows.id"), unique=True)
+    superseded_by: Mapped[int] = mapped_column(ForeignKey("import_rows.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    old_values: Mapped[dict[str, Any]] = mapped_column(JSON)  # the changed canonical values, before
+    new_values: Mapped[dict[str, Any]] = mapped_column(JSON)  # and after
 
 
 class ImportException(Base):
@@ -255,7 +274,8 @@ class FundEntry(Base):
 
     __tablename__ = "fund_entries"
     __table_args__ = (CheckConstraint(
-        "kind IN ('premium_due', 'premium_received', 'claim_paid', 'reversal', 'settlement')", name="kind"),)
+        "kind IN ('premium_due', 'premium_received', 'claim_paid', 'reversal', 'recovery', 'settlement')",
+        name="kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
@@ -263,6 +283,35 @@ class FundEntry(Base):
     amount: Mapped[Decimal] = mapped_column(Money())
     reference: Mapped[str | None] = mapped_column(String(60))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Recovery(Base):
+    """追回: money paid on a (line, unit) beyond its entitlement (:mod:`claims.recovery`).
+
+    ``open`` (at most one per policy, line and unit; recomputation keeps its amount current) →
+    ``recovered`` (the money came back: a fund entry ``recovery``) | ``waived`` (a supervisor, with a
+    reason; no money) | ``cancelled`` (a later import made the unit no longer overpaid).
+    """
+
+    __tablename__ = "recoveries"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'recovered', 'waived', 'cancelled')", name="state"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("uq_recoveries_open", "policy_id", "line_id", "unit_id", unique=True,
+              sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)  # the (last) paid claim
+    line_id: Mapped[str] = mapped_column(String(40))
+    unit_id: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)  # why waived or cancelled
 
 
 class ReviewSample(Base):
