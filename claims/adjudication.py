@@ -15,6 +15,17 @@ Rules
   ``proposed_by`` set and the reason code in the event.  A *different* insurer user whose limit
   covers the proposed amount approves it (``amount = proposed_amount``, reason copied from the
   proposal's event) or returns the claim to investigation.
+* **Amounts bounded by the caps.**  A verified, proposed or approved amount never exceeds the room
+  left under the caps that span the claim (:mod:`claims.cap_room`: the line's per-year cap or sum
+  insured, its household or victims cap, the product's per-person and per-household caps), each
+  measured against what the household's other claims hold: ``amount`` of the claims in a
+  committed state (:data:`claims.workflow.COMMITTED`, as :func:`claims.recompute.committed_paid`
+  counts them).  Above it → :class:`CapExceededError` naming the cap, nothing changes.
+* **Above the entitlement needs a second supervisor.**  An amount above the claim's
+  ``computed_amount`` needs a reason code other than ``other`` (:data:`ABOVE_ENTITLEMENT_REASONS`)
+  and a note, and always goes to ``awaiting_approval`` whatever the maker's limit; only a different
+  ``insurer_supervisor`` approves it.  ``claims.above_entitlement`` marks the claim while its amount
+  (or proposal) is above ``computed_amount``.
 * **Optimistic locking.**  Single-claim actions take ``expected_version`` and change the claim with
   one ``UPDATE … WHERE id = :id AND version = :expected AND state = :from``; a row count of 0 means
   someone else got there first → :class:`~claims.transitions.ConflictError`, nothing changed.
@@ -30,14 +41,26 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
+import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from products.store import now
+from products.money import fen_to_decimal, yuan_to_fen
+from products.registry import product_of
+from products.store import ProductVersion, now
 
+from .cap_room import CapRoom, cap_rooms, tightest
 from .models import Claim, ClaimEvent, UserVillage
 from .transitions import Actor, ConflictError, advance
-from .workflow import ACTIONS, PRE_PAYMENT, STATES, TRANSITIONS, TransitionError, next_state
+from .workflow import (
+    ACTIONS,
+    COMMITTED,
+    PRE_PAYMENT,
+    STATES,
+    TRANSITIONS,
+    TransitionError,
+    next_state,
+)
 
 #: Coded reasons for an adjusted amount (code → Chinese label).
 ADJUST_REASONS: dict[str, str] = {
@@ -48,6 +71,9 @@ ADJUST_REASONS: dict[str, str] = {
     "calculation_error": "计算差错",
     "other": "其他",
 }
+
+#: Reasons that may justify an amount above the computed entitlement ("other" may not).
+ABOVE_ENTITLEMENT_REASONS = tuple(code for code in ADJUST_REASONS if code != "other")
 
 #: Coded reasons for a rejection (code → Chinese label).
 REJECT_REASONS: dict[str, str] = {
@@ -75,6 +101,14 @@ class ScopeError(TransitionError):
 
 class AuthorityError(TransitionError):
     """The user lacks the amount authority (approval limit) or is the maker approving their own."""
+
+
+class CapExceededError(ValueError):
+    """An amount above the room left under one of the caps spanning the claim (``cap`` names it)."""
+
+    def __init__(self, cap: CapRoom, amount: Decimal):
+        super().__init__(cap.refusal(yuan_to_fen(amount)))
+        self.cap = cap
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -105,11 +139,54 @@ def _money(value: Decimal | int | str) -> Decimal:
 
 def _load(session: Session, claim_id: int) -> dict:
     row = session.execute(select(Claim.id, Claim.state, Claim.version, Claim.amount, Claim.computed_amount,
-                                 Claim.adjustment_reason, Claim.proposed_amount, Claim.proposed_by)
+                                 Claim.adjustment_reason, Claim.proposed_amount, Claim.proposed_by, Claim.policy_id,
+                                 Claim.product_version_id, Claim.line_id, Claim.unit_id, Claim.household_no)
                           .where(Claim.id == claim_id)).mappings().first()
     if row is None:
         raise ConflictError(f"理赔 {claim_id} 不存在 / claim {claim_id} does not exist", [claim_id])
     return dict(row)
+
+
+def _household_claims(session: Session, claim: dict) -> pd.DataFrame:
+    """The household's other claims that hold room or mark a victim: ``line_id, unit_id, committed`` (fen).
+
+    committed = amount for a claim in a committed state, 0 for a ``computed`` one (a victim, no room
+    held); reversed claims and claims at 0 (withdrawn) are left out.  One SELECT for the household."""
+    rows = session.execute(
+        select(Claim.line_id, Claim.unit_id, Claim.state, Claim.amount)
+        .where(Claim.policy_id == claim["policy_id"], Claim.household_no == claim["household_no"],
+               Claim.id != claim["id"], Claim.state != "reversed", Claim.amount > 0)).all()
+    data = [(line, unit, yuan_to_fen(amount) if state in COMMITTED else 0) for line, unit, state, amount in rows]
+    return pd.DataFrame(data, columns=["line_id", "unit_id", "committed"]).astype({"committed": "int64"})
+
+
+def _rooms(session: Session, claim: dict) -> list[CapRoom]:
+    version = session.get(ProductVersion, claim["product_version_id"])
+    assert version is not None
+    product = product_of(version)
+    return cap_rooms(product, claim["line_id"], claim["unit_id"], _household_claims(session, claim))
+
+
+def room_left(session: Session, claim_id: int) -> CapRoom | None:
+    """The cap leaving the least room for this claim (``None`` when no cap spans it), for the forms."""
+    return tightest(_rooms(session, _load(session, claim_id)))
+
+
+def _check_room(session: Session, claim: dict, amount: Decimal) -> None:
+    """Refuse (:class:`CapExceededError`) an amount above the room of any cap spanning the claim."""
+    for cap in _rooms(session, claim):
+        if amount > fen_to_decimal(cap.room):
+            raise CapExceededError(cap, amount)
+
+
+def _check_above_entitlement(claim: dict, amount: Decimal, reason_code: str | None, note: str | None) -> None:
+    """Above ``computed_amount``: a reason other than ``other`` and a note, or ValueError."""
+    if reason_code not in ABOVE_ENTITLEMENT_REASONS or not (note or "").strip():
+        raise ValueError(
+            f"核定金额 {amount} 高于核定应赔金额 {claim['computed_amount']}，须选择“其他”以外的调整原因并填写说明，"
+            f"并由另一位主管复核 / the amount {amount} is above the computed entitlement {claim['computed_amount']}: "
+            f"choose a reason other than 'other' ({', '.join(ABOVE_ENTITLEMENT_REASONS)}) and write a note; a "
+            "second insurer supervisor must then approve it")
 
 
 def _check_state(claim: dict, state: str, expected_version: int) -> None:
@@ -154,8 +231,10 @@ def verify(session: Session, claim_id: int, actor: Actor, *, expected_version: i
            at: dt.datetime | None = None) -> str:
     """Verify one investigating claim, optionally at an adjusted amount; returns the new state.
 
-    ``verified`` when the resulting amount is within the actor's authority, else ``awaiting_approval``
-    (the amount is only *proposed*; a second insurer user must :func:`approve` it).
+    ``verified`` when the resulting amount is within the actor's authority and not above the computed
+    entitlement, else ``awaiting_approval`` (the amount is only *proposed*; a second insurer user — a
+    supervisor when above the entitlement — must :func:`approve` it).  Refused above the room left
+    under the caps (:class:`CapExceededError`).
     """
     next_state("investigating", "verify", actor.role)  # role first: a clear message for the wrong role
     claim = _load(session, claim_id)
@@ -174,8 +253,14 @@ def verify(session: Session, claim_id: int, actor: Actor, *, expected_version: i
                 f"amount {new_amount} differs from the computed {claim['computed_amount']}: an adjustment reason "
                 f"code is required ({', '.join(ADJUST_REASONS)})")
         new_reason = reason_code if adjusted else None
-    if _within(new_amount, _authority(actor)):
-        values = {"amount": new_amount, "adjustment_reason": new_reason, "proposed_amount": None, "proposed_by": None}
+    limit = _authority(actor)
+    _check_room(session, claim, new_amount)
+    above = new_amount > claim["computed_amount"]
+    if above:
+        _check_above_entitlement(claim, new_amount, reason_code or new_reason, note)
+    if not above and _within(new_amount, limit):
+        values = {"amount": new_amount, "adjustment_reason": new_reason, "proposed_amount": None, "proposed_by": None,
+                  "above_entitlement": False}
         _change(session, claim, "investigating", "verify", actor, values, expected_version=expected_version,
                 amount_after=new_amount, reason_code=reason_code, note=note, at=at)
         return "verified"
@@ -183,7 +268,9 @@ def verify(session: Session, claim_id: int, actor: Actor, *, expected_version: i
         raise AuthorityError("超权限核定须由具名用户提出（双人复核）/ a proposal above the limit needs a named maker "
                              "(user id) so that a different checker can approve it")
     proposal = f"拟核定金额 / proposed amount {new_amount}"
-    values = {"proposed_amount": new_amount, "proposed_by": actor.id}
+    if above:
+        proposal = f"超核定应赔 {claim['computed_amount']} / above entitlement; {proposal}"
+    values = {"proposed_amount": new_amount, "proposed_by": actor.id, "above_entitlement": above}
     _change(session, claim, "investigating", "verify_above_limit", actor, values, expected_version=expected_version,
             amount_after=claim["amount"], reason_code=new_reason if amount is not None else reason_code,
             note=f"{proposal}; {note}" if note else proposal, at=at)
@@ -194,7 +281,9 @@ def approve(session: Session, claim_id: int, checker: Actor, *, expected_version
             at: dt.datetime | None = None) -> None:
     """The checker approves the proposed amount: ``amount = proposed_amount``, state ``verified``.
 
-    The checker must be an insurer user, not the maker, with authority for the proposed amount.
+    The checker must be an insurer user, not the maker, with authority for the proposed amount — an
+    ``insurer_supervisor`` when it is above the computed entitlement; the amount must still fit the
+    room left under the caps (what other claims hold may have grown since the proposal).
     """
     next_state("awaiting_approval", "approve", checker.role)
     claim = _load(session, claim_id)
@@ -207,6 +296,12 @@ def approve(session: Session, claim_id: int, checker: Actor, *, expected_version
     if not _within(proposed, limit):
         raise AuthorityError(f"复核人权限额度 {limit} 低于拟核定金额 {proposed} / checker's approval limit {limit} is "
                              f"below the proposed amount {proposed}")
+    above = proposed > claim["computed_amount"]
+    if above and checker.role != "insurer_supervisor":
+        raise AuthorityError(f"拟核定金额 {proposed} 高于核定应赔金额 {claim['computed_amount']}，须由主管复核 / the "
+                             f"proposed amount {proposed} is above the computed entitlement {claim['computed_amount']}: "
+                             "an insurer supervisor (other than the maker) must approve it")
+    _check_room(session, claim, proposed)
     reason = session.scalar(select(ClaimEvent.reason_code).where(
         ClaimEvent.claim_id == claim_id, ClaimEvent.action == "verify_above_limit").order_by(ClaimEvent.id.desc())
         .limit(1))
@@ -214,7 +309,8 @@ def approve(session: Session, claim_id: int, checker: Actor, *, expected_version
         reason = None
     elif reason is None:
         reason = claim["adjustment_reason"]
-    values = {"amount": proposed, "adjustment_reason": reason, "proposed_amount": None, "proposed_by": None}
+    values = {"amount": proposed, "adjustment_reason": reason, "proposed_amount": None, "proposed_by": None,
+              "above_entitlement": above}
     _change(session, claim, "awaiting_approval", "approve", checker, values, expected_version=expected_version,
             amount_after=proposed, reason_code=reason, note=note, at=at)
 
@@ -226,8 +322,9 @@ def return_to_investigation(session: Session, claim_id: int, actor: Actor, *, ex
     next_state("awaiting_approval", "return", actor.role)
     claim = _load(session, claim_id)
     _check_state(claim, "awaiting_approval", expected_version)
-    _change(session, claim, "awaiting_approval", "return", actor, {"proposed_amount": None, "proposed_by": None},
-            expected_version=expected_version, amount_after=claim["amount"], reason_code=reason_code, note=note, at=at)
+    values = {"proposed_amount": None, "proposed_by": None,
+              "above_entitlement": claim["amount"] > claim["computed_amount"]}
+    _change(session, claim, "awaiting_approval", "return", actor, values, expected_version=expected_version, amount_after=claim["amount"], reason_code=reason_code, note=note, at=at)
 
 
 # --------------------------------------------------------------------------------------- list actions
@@ -312,5 +409,6 @@ def reject(session: Session, claim_ids: Sequence[int], actor: Actor, reason_code
     return moved
 
 
-__all__ = ["ADJUST_REASONS", "BULK_ACTIONS", "REJECT_REASONS", "AuthorityError", "ScopeError", "approve", "bulk",
-           "check_scope", "reject", "return_to_investigation", "verify"]
+__all__ = ["ABOVE_ENTITLEMENT_REASONS", "ADJUST_REASONS", "BULK_ACTIONS", "REJECT_REASONS", "AuthorityError",
+           "CapExceededError", "ScopeError", "approve", "bulk", "check_scope", "reject", "return_to_investigation",
+           "room_left", "verify"]

@@ -7,13 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 from claims.models import Claim
+from products import load_product
 from products.store import Policy, ProductVersion
 
 
 def add_policy(session) -> tuple[ProductVersion, Policy]:  # noqa: ANN001 - Session
-    """A minimal 防贫保 product version and its 2025 policy for county 130434 (100 heads × 50.00)."""
+    """A 防贫保 product version (the 魏县 catalog document: illness line capped at 50,000 a year, 100,000
+    per person) and its 2025 policy for county 130434 (100 heads × 50.00)."""
     pv = ProductVersion(code="P", family="fangpinbao", name="p", county="130434", year=2025, digest="d" * 64,
-                        document={})
+                        document=load_product("fangpinbao-weixian-2025").document)
     session.add(pv)
     session.flush()
     pol = Policy(product_version_id=pv.id, county="130434", year=2025, framed_heads=100,

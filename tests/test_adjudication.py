@@ -100,7 +100,7 @@ def test_above_limit_needs_a_second_insurer(db):
     investigate(factory, ids, a["maker"])
     with transaction(factory) as s:
         state = verify(s, ids[0], a["maker"], expected_version=2, amount=Decimal("12000.00"),
-                       reason_code="calculation_error")
+                       reason_code="calculation_error", note="漏计住院票据")  # above the entitlement: a note
     assert state == "awaiting_approval"
     c = claim(factory, ids[0])
     assert (c.state, c.amount, c.proposed_amount, c.proposed_by) == (
@@ -143,15 +143,14 @@ def test_computed_amount_above_limit_also_needs_a_checker_and_can_be_returned(db
 
 def test_adjudicator_without_limit_may_not_verify(db):
     _, factory = db
-    a, ids = seed(factory, ["10.00"])
+    a, ids = seed(factory, ["10.00", "45000.00"])
     investigate(factory, ids, a["maker"])
     before = snapshot(factory)
     with pytest.raises(AuthorityError, match="no approval limit"), transaction(factory) as s:
         verify(s, ids[0], a["nolimit"], expected_version=2)
     assert snapshot(factory) == before
-    with transaction(factory) as s:  # a supervisor with no limit is unlimited
-        assert verify(s, ids[0], a["super"], expected_version=2, amount=Decimal("99999.99"),
-                      reason_code="other") == "verified"
+    with transaction(factory) as s:  # a supervisor with no limit is unlimited (up to the entitlement)
+        assert verify(s, ids[1], a["super"], expected_version=2) == "verified"
 
 
 def test_invalid_transitions_are_refused_and_change_nothing(db):
@@ -261,7 +260,8 @@ def test_reject_from_several_states_at_once(db):
     investigate(factory, ids[1:], a["maker"])
     with transaction(factory) as s:
         verify(s, ids[2], a["maker"], expected_version=2)
-        verify(s, ids[3], a["small"], expected_version=2, amount=Decimal("2000.00"), reason_code="other")
+        verify(s, ids[3], a["small"], expected_version=2, amount=Decimal("2000.00"), reason_code="calculation_error",
+               note="重算")
     with transaction(factory) as s:
         assert reject(s, ids, a["county"], "fraud_suspected", note="经查属实") == 4
     with factory() as s:
