@@ -125,3 +125,46 @@ def test_rollover_settlement_writes_nothing_and_premium_checks(db):
         assert s.scalar(select(func.count()).select_from(FundEntry)) == 1
         assert fund_summary(s, sd.policy_id)["loss_ratio"] == D("0.0000")
         assert fund_summary(s, 999)["loss_ratio"] is None
+
+
+def test_balance_and_loss_ratio_count_premium_received_not_premium_due(db):
+    """The fund holds cash: premium invoiced but not yet received is not in the balance, the loss ratio nor
+    the settlement (issue 11: a balance computed from premium due passed every fund test, where due = received)."""
+    _, factory = db
+    sd = seed(factory, ("1.00",), rule={"type": "refund", "insurer_keep": 0.1})
+    pid = sd.policy_id
+    with transaction(factory) as s:
+        record_premium(s, pid, "premium_due", D("100000.00"), reference="invoice 2025")
+        record_premium(s, pid, "premium_received", D("60000.00"))
+        record_premium(s, pid, "premium_received", D("15000.50"))
+        s.add_all([FundEntry(policy_id=pid, kind="claim_paid", amount=D("-30000.25"), reference="batch:1"),
+                   FundEntry(policy_id=pid, kind="claim_paid", amount=D("-12000.00"), reference="batch:2"),
+                   FundEntry(policy_id=pid, kind="reversal", amount=D("1000.00"), reference="claim:7")])
+    with factory() as s:
+        summary = fund_summary(s, pid)
+    # received 60,000.00 + 15,000.50 = 75,000.50 of the 100,000.00 invoiced
+    assert summary["premium_due"] == D("100000.00")
+    assert summary["premium_received"] == D("75000.50")
+    # paid 30,000.25 + 12,000.00 = 42,000.25; net of the reversal 42,000.25 − 1,000.00 = 41,000.25
+    assert summary["claims_paid"] == D("42000.25") and summary["net_claims"] == D("41000.25")
+    # balance = 75,000.50 − 42,000.25 + 1,000.00 = 34,000.25 (from premium due it would be 59,000.00)
+    assert summary["balance"] == D("34000.25")
+    # loss ratio 41,000.25 / 75,000.50 = 0.546666… → 0.5467 (over premium due: 0.4100)
+    assert summary["loss_ratio"] == D("0.5467")
+    with transaction(factory) as s:
+        # refund with e = 0.1: 75,000.50 × 0.9 − 41,000.25 = 67,500.45 − 41,000.25 = 26,500.20
+        # (over premium due: 90,000.00 − 41,000.25 = 48,999.75)
+        assert settle_year(s, pid).amount == D("-26500.20")
+
+
+def test_premium_only_invoiced_gives_no_loss_ratio_and_a_negative_balance(db):
+    _, factory = db
+    sd = seed(factory, ("1.00",))
+    with transaction(factory) as s:
+        record_premium(s, sd.policy_id, "premium_due", D("5000.00"))
+        s.add(FundEntry(policy_id=sd.policy_id, kind="claim_paid", amount=D("-1234.56"), reference="batch:1"))
+    with factory() as s:
+        summary = fund_summary(s, sd.policy_id)
+    # nothing received yet: balance = 0 − 1,234.56; no loss ratio (nothing to divide by)
+    assert summary["balance"] == D("-1234.56")
+    assert summary["loss_ratio"] is None
