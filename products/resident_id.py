@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .money import split_numbers
+from .money import normalise_arrow, split_numbers
 
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = "10X98765432"
@@ -72,7 +72,8 @@ class IdCheck:
 def validate_ids(values: pd.Series) -> IdCheck:
     """Validate and normalise a column of resident IDs, vectorised.
 
-    Numbers (as Excel stores long digit strings) and scientific notation (``1.30434E+17``) are refused
+    Text is NFKC-normalised first, zero-width characters dropped (full-width ``１３…Ｘ``/``ｘ``, NBSP, BOM
+    inside a cell).  Numbers (as Excel stores long digit strings) and scientific notation (``1.30434E+17``) are refused
     with ``id_as_number``: their last digits are gone and cannot be recovered.  String handling runs in
     pyarrow's compute kernels; the check digit is one matrix product over the (n, 17) digits.
     """
@@ -81,7 +82,7 @@ def validate_ids(values: pd.Series) -> IdCheck:
     is_number, text = split_numbers(values)
     number = is_number.to_numpy(dtype=bool)
     t = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    t = pc.replace_substring(pc.utf8_upper(pc.utf8_trim_whitespace(t)), " ", "")
+    t = pc.replace_substring(pc.utf8_upper(pc.utf8_trim_whitespace(normalise_arrow(t))), " ", "")
     t = pc.fill_null(t, "")
 
     def matches(pattern: str) -> np.ndarray:

@@ -28,8 +28,9 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from .money import is_number
+from .money import is_number, normalise_arrow
 
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 TEXT_EXTENSIONS = (".csv", ".txt")
@@ -87,12 +88,20 @@ def _kind(name: str, data: bytes) -> str:
 
 
 def _decode(data: bytes, name: str) -> str:
+    """UTF-16 with a BOM (Excel's "Unicode text"), else UTF-8 (BOM or not), else GB18030, else refused."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16", errors="strict")
+        except UnicodeDecodeError as exc:
+            raise TableError(name, "UTF-16 文件无法解码 / cannot decode the UTF-16 file") from exc
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding, errors="strict")
         except UnicodeDecodeError:
             continue
-    raise TableError(name, "无法识别的文件编码 / cannot decode file as UTF-8 or GB18030")
+    raise TableError(name, "无法识别的文件编码，请另存为 UTF-8、GB18030 或带 BOM 的 UTF-16 / "
+                           "cannot decode file as UTF-8 or GB18030 (or UTF-16 with a byte-order mark); save it "
+                           "in one of these")
 
 
 def _blank_cell(v: Any) -> bool:
@@ -166,14 +175,16 @@ def _read_text(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray, np.nda
     return grid, lines, fields
 
 
-def _read_excel(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray, None]:
+def _read_excel(data: bytes, name: str) -> list[tuple[str, pd.DataFrame, np.ndarray, None]]:
+    """Every sheet of the workbook, in order: (sheet name, raw grid, line numbers, None)."""
     try:
-        grid = pd.read_excel(io.BytesIO(data), sheet_name=0, engine="calamine", header=None, dtype=object,
-                             keep_default_na=False, na_filter=False)
+        sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, engine="calamine", header=None, dtype=object,
+                               keep_default_na=False, na_filter=False)
     except Exception as exc:  # calamine raises its own error types for corrupt files
         raise TableError(name, f"无法读取 Excel 文件 / cannot read the Excel file: {exc}") from exc
     # pandas asks calamine for the sheet from A1 (empty leading rows kept), so row i is sheet row i + 1
-    return grid.astype(object), np.arange(1, len(grid) + 1, dtype=np.int64), None
+    return [(str(sheet), grid.astype(object), np.arange(1, len(grid) + 1, dtype=np.int64), None)
+            for sheet, grid in sheets.items()]
 
 
 def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray, None]:
@@ -188,30 +199,158 @@ def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray, Non
     return grid, np.arange(1, len(grid) + 1, dtype=np.int64), None
 
 
-def read_table(source: str | Path | IO[bytes], *, file_name: str | None = None) -> pd.DataFrame:
-    """Read the first table of a file: data rows with the file's (cleaned) headers as columns, plus
-    ``source_file`` (str), ``source_line`` (int64) and ``source_extra`` (str, see module docstring).
+@dataclass(frozen=True)
+class Sheet:
+    """One table of a file as :func:`read_sheets` finds it.
 
-    ``source`` is a path or a binary file-like object; the format comes from the extension of
-    ``file_name`` (or the path's name) and is sniffed when there is none.  Raises :class:`TableError`.
-    """
+    ``table``: data rows (the file's headers as columns + ``source_file``, ``source_line``,
+    ``source_extra``; ``table.attrs["header_line"]``); ``totals``: the 合计/总计 rows in the same shape
+    (control totals, never data); ``notes``: what a person should know about the layout, as
+    ``(line, code, detail)`` with codes from :data:`LAYOUT_REASONS`; ``fen_per_unit``: the unit a unit row
+    above the header declares (单位：万元 → 1,000,000; else 100); ``name``: the sheet (Excel) or None."""
+
+    name: str | None
+    label: str
+    header_line: int
+    headers: list[str]
+    table: pd.DataFrame
+    totals: pd.DataFrame
+    notes: list[tuple[int, str, str]]
+    fen_per_unit: int
+
+
+def read_sheets(source: str | Path | IO[bytes], *, file_name: str | None = None,
+                header_names: Iterable[str] = ()) -> list[Sheet]:
+    """Every table of a file: one for CSV/TXT and Parquet, one per non-empty sheet of a workbook (an
+    empty sheet gives none).  Within each, the header is the row among the first
+    :data:`HEADER_SEARCH_ROWS` non-blank rows holding the most of ``header_names`` (compared by
+    :func:`header_key`; the earliest on a tie); when none holds any, the first row with the most filled
+    cells (title rows above the header fill one cell).  Rows above the header are the title: a unit there
+    (单位：万元) sets ``fen_per_unit``.  Below the header, a row with a cell 合计/总计 is a control total
+    (``totals``), one with 小计 a subtotal and one of only 制表人/审核人/填报日期… a footer: neither is data,
+    both are noted.  Raises :class:`TableError` when the file is unreadable or has no table at all."""
     name = source_name(source, file_name)
     data = _read_bytes(source, name)
     if not data:
         raise TableError(name, "文件为空 / file is empty")
     kind = _kind(name, data)
-    reader = {"text": _read_text, "excel": _read_excel, "parquet": _read_parquet}[kind]
-    grid, lines, fields = reader(data, name)
+    if kind == "excel":
+        grids = _read_excel(data, name)
+    else:
+        grids = [(None, *{"text": _read_text, "parquet": _read_parquet}[kind](data, name))]
+    known = {header_key(h) for h in header_names}
+    several = len(grids) > 1
+    sheets = []
+    for sheet, grid, lines, fields in grids:
+        label = f"{name}!{sheet}" if several else name
+        found = _sheet(grid, lines, fields, kind, label, known)
+        if found is not None:
+            sheets.append(Sheet(sheet, label, *found))
+    if not sheets:
+        raise TableError(name, "文件为空 / file is empty")
+    return sheets
 
+
+def read_table(source: str | Path | IO[bytes], *, file_name: str | None = None,
+               header_names: Iterable[str] = ()) -> pd.DataFrame:
+    """The data rows of the first table of a file (:func:`read_sheets`): the file's (cleaned) headers as
+    columns, plus ``source_file`` (str), ``source_line`` (int64) and ``source_extra`` (str, see module
+    docstring); ``attrs["header_line"]`` is the header's line.
+
+    ``source`` is a path or a binary file-like object; the format comes from the extension of
+    ``file_name`` (or the path's name) and is sniffed when there is none.  Raises :class:`TableError`.
+    """
+    return read_sheets(source, file_name=file_name, header_names=header_names)[0].table
+
+
+#: Rows searched for the header (title, unit and blank rows above it are common in county exports).
+HEADER_SEARCH_ROWS = 20
+#: Columns searched for 合计/小计 and footer words.
+LAYOUT_COLUMNS = 3
+#: A control-total row: one cell reads 合计/总计 (本页合计, 总 计：…); a subtotal: 小计.
+_TOTAL = r"^(?:本页|本表|本月|全部|全县|总)?(?P<word>合计|总计|小计)[:：]?$"
+#: A footer row: every filled cell starts with one of these (signatures and dates under the table).
+_FOOTER = r"^(?:制表|填表|填报|审核|审批|负责人|单位负责人|经办人|联系电话|联系人|日期|备注|说明|注[:：])"
+_UNIT = r"单位[:：]\s*(?P<unit>万元|元)"
+
+#: Reason codes of the layout notes of :func:`read_sheets`, with their bilingual explanation.
+LAYOUT_REASONS: dict[str, str] = {
+    "header_row": "表头不在第 1 行：已取找到的表头行，其上各行视为标题 / the header is not on line 1: the line found is "
+                  "used as the header, the lines above it are taken as the title",
+    "subtotal_row": "小计行不是数据行，未计入 / a subtotal row is not a data row and is not counted",
+    "footer_row": "表尾（制表人、审核人、日期等）不是数据行，未计入 / a footer line (prepared by, checked by, date …) "
+                  "is not a data row and is not counted",
+    "unit_wan": "单位为万元：金额列已乘以 10,000 换算为元 / the unit is 万元 (ten thousand yuan): amounts were "
+                "multiplied by 10,000",
+}
+
+
+def _words(grid: pd.DataFrame, rows: np.ndarray | slice, columns: list) -> pd.DataFrame:
+    """Text cells of some rows and columns without white space ("" for blanks and numbers): layout words."""
+    part = grid.iloc[rows][columns]
+    return pd.DataFrame({c: part[c].map(lambda v: v if isinstance(v, str) else "").str.replace(r"\s+", "", regex=True)
+                         for c in columns}, index=part.index)
+
+
+def _header_row(grid: pd.DataFrame, blank_row: np.ndarray, known: set[str]) -> int:
+    """Position of the header row (see :func:`read_sheets`)."""
+    candidates = np.flatnonzero(~blank_row)[:HEADER_SEARCH_ROWS]
+    if known:
+        hits = [len({header_key(h) for h in _header_text(grid.iloc[i].tolist())} & known) for i in candidates]
+        if max(hits) > 0:
+            return int(candidates[int(np.argmax(hits))])
+    filled = [sum(bool(h) for h in _header_text(grid.iloc[i].tolist())) for i in candidates]
+    return int(candidates[int(np.argmax(filled))])
+
+
+def _sheet(grid: pd.DataFrame, lines: np.ndarray, fields: np.ndarray | None, kind: str, name: str,
+           known: set[str]) -> tuple | None:
+    """(header_line, headers, table, totals, notes, fen_per_unit) of one raw grid; None when it is blank."""
     if kind == "text":  # every cell is a str: vectorised string ops
         blank = pd.DataFrame({c: grid[c].str.strip() == "" for c in grid.columns}, index=grid.index)
     else:
         blank = pd.DataFrame({c: is_blank(grid[c]) for c in grid.columns}, index=grid.index)
     blank_row = blank.all(axis=1).to_numpy() if len(grid.columns) else np.ones(len(grid), dtype=bool)
     if blank_row.all():
-        raise TableError(name, "文件为空 / file is empty")
-    head = int(np.flatnonzero(~blank_row)[0])
+        return None
+    head = _header_row(grid, blank_row, known)
     headers = _header_text(grid.iloc[head].tolist())
+    header_line = int(lines[head])
+    notes: list[tuple[int, str, str]] = []
+    if head > int(np.flatnonzero(~blank_row)[0]) or header_line != 1:
+        notes.append((header_line, "header_row", f"表头取第 {header_line} 行 / header taken from line {header_line}"))
+    title = "".join(_words(grid, slice(0, head), list(grid.columns)).to_numpy().ravel().tolist())
+    unit = re.search(_UNIT, title)
+    fen_per_unit = 1_000_000 if unit is not None and unit["unit"] == "万元" else 100
+    if fen_per_unit != 100:
+        notes.append((header_line, "unit_wan", f"标题中的单位 / unit in the title: {unit.group(0)}"))
+    body_rows = (np.arange(len(grid)) > head) & ~blank_row
+    # totals, subtotals and footers are recognised in the first columns (where exports write them)
+    first = _words(grid, slice(None), list(grid.columns[:LAYOUT_COLUMNS]))
+    total_word = pd.Series(np.nan, index=grid.index, dtype=object)
+    footer = np.zeros(len(grid), dtype=bool)
+    for c in first.columns:
+        total_word = total_word.fillna(first[c].str.extract(_TOTAL)["word"])
+        footer |= first[c].str.contains(_FOOTER, regex=True).to_numpy()
+    is_total = total_word.isin(["合计", "总计"]).to_numpy() & body_rows
+    is_subtotal = (total_word == "小计").to_numpy() & body_rows
+    footer &= body_rows & ~is_total & ~is_subtotal
+    for line in lines[is_subtotal]:
+        notes.append((int(line), "subtotal_row", f"第 {line} 行为小计 / line {line} is a subtotal"))
+    for line in lines[footer]:
+        notes.append((int(line), "footer_row", f"第 {line} 行为表尾 / line {line} is a footer"))
+    data_rows = body_rows & ~is_total & ~is_subtotal & ~footer
+    table = _rows(grid, lines, fields, kind, name, blank, head, headers, data_rows, data_rows)
+    totals = _rows(grid, lines, fields, kind, name, blank, head, headers, is_total, data_rows)
+    table.attrs["header_line"] = header_line
+    return header_line, [h for h in table.columns if h not in META_COLUMNS], table, totals, notes, fen_per_unit
+
+
+def _rows(grid: pd.DataFrame, lines: np.ndarray, fields: np.ndarray | None, kind: str, name: str,
+          blank: pd.DataFrame, head: int, headers: list[str], keep: np.ndarray, data_rows: np.ndarray
+          ) -> pd.DataFrame:
+    """The rows ``keep`` of a grid under the header row ``head``, in :func:`read_table`'s shape (an
+    unnamed column is kept when a data row fills it, so totals and data rows have the same columns)."""
     # CSV: fields beyond the header line's are "extra fields" (reported in source_extra, not as columns);
     # an unnamed column inside the header (or any in Excel/Parquet) is kept when it holds something
     if kind != "text":
@@ -220,10 +359,8 @@ def read_table(source: str | Path | IO[bytes], *, file_name: str | None = None) 
         width = int(fields[head])
     else:
         width = max((i + 1 for i, h in enumerate(headers) if h), default=0)
-    body_rows = np.arange(len(grid)) > head
-    keep = body_rows & ~blank_row
+    body_blank = blank[data_rows]
     body = grid[keep]
-    body_blank = blank[keep]
     names = _unique(headers)
     columns = {}
     for i, c in enumerate(grid.columns):
@@ -236,10 +373,11 @@ def read_table(source: str | Path | IO[bytes], *, file_name: str | None = None) 
 
     extra = pd.Series("", index=out.index, dtype=object)
     if kind == "text":
+        keep_blank = blank[keep]
         joined = pd.Series("", index=body.index, dtype=object)
         for i, c in enumerate(grid.columns[width:]):  # loop over the surplus columns
             joined = joined + ("," if i else "") + body[c].astype(object)
-        surplus_blank = body_blank[grid.columns[width:]].all(axis=1).to_numpy()
+        surplus_blank = keep_blank[grid.columns[width:]].all(axis=1).to_numpy()
         if fields is not None:
             longer = fields[keep] > fields[head]
             if len(body) and longer.all() and surplus_blank.all() and (fields[keep] == fields[keep][0]).all():
@@ -377,10 +515,22 @@ def cell_text(col: pd.Series) -> pd.Series:
     return text.where(text != "")
 
 
+def normalise_text(text: pd.Series) -> pd.Series:
+    """Text cells NFKC-normalised, zero-width characters dropped (:func:`products.money.normalise_arrow`):
+    full-width digits and letters become ASCII (``１３０４３４…Ｘ`` → ``130434…X``), NBSP a space.  For IDs,
+    codes, numbers and dates only: names and other free text are kept as written."""
+    if text.isna().all():
+        return text
+    arrow = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    return pd.Series(normalise_arrow(arrow).to_numpy(zero_copy_only=False), index=text.index,
+                     dtype=object).astype("str")
+
+
 def unwrap_text(text: pd.Series) -> pd.Series:
     """Undo the tricks exports use to keep Excel from turning codes into numbers: a leading apostrophe
-    (``'130434…``) or a formula wrapper (``="130434…"``); also drops inner spaces."""
-    t = text.str.replace(r'^="(.*)"$', r"\1", regex=True).str.replace(r"^['`‘’]", "", regex=True)
+    (``'130434…``) or a formula wrapper (``="130434…"``); also drops inner spaces.  The text is
+    normalised first (:func:`normalise_text`)."""
+    t = normalise_text(text).str.replace(r'^="(.*)"$', r"\1", regex=True).str.replace(r"^['`‘’]", "", regex=True)
     return t.str.replace(r"\s+", "", regex=True)
 
 

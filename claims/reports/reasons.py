@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from products.money import MONEY_REASONS
 from products.resident_id import ID_REASONS
-from products.tabular import CELL_REASONS
+from products.tabular import CELL_REASONS, LAYOUT_REASONS
 
 from ..exceptions import EXCEPTION_COLUMNS, exceptions_frame
 
@@ -16,6 +16,7 @@ REASONS: dict[str, str] = {
     **ID_REASONS,
     **MONEY_REASONS,
     **CELL_REASONS,
+    **LAYOUT_REASONS,
     "bad_date": (
         "日期无法识别（可用 2025-03-04、2025/3/4、20250304、2025年3月4日） / "
         "date not recognised (use 2025-03-04, 2025/3/4, 20250304 or 2025年3月4日)"
@@ -36,7 +37,28 @@ REASONS: dict[str, str] = {
         "psn_part_amt differs from the self-paid amount computed from the components by more than 1 fen; "
         "the computed value is used"
     ),
-    "bad_school_year": "学年无法识别（可用 2025、2025-2026、2025学年） / school year not recognised (use 2025, 2025-2026, 2025学年)",
+    "bad_school_year": (
+        "学年无法识别（可用 2025、2025-2026、2025学年、2025-2026学年第一学期、2025年秋季学期） / school year not "
+        "recognised (use 2025, 2025-2026, 2025学年, 2025-2026学年第一学期 or 2025年秋季学期)"
+    ),
+    "bad_term": (
+        "学期无法识别（可用 第一学期、第二学期、上学期、下学期、秋季、春季） / term not recognised (use 第一学期, "
+        "第二学期, 上学期, 下学期, 秋季 or 春季)"
+    ),
+    "id_columns_disagree": (
+        "两列证件号码（如身份证号与证件号码）都已填写但不一致：请核对并只保留正确的号码 / the two ID columns "
+        "(e.g. 身份证号 and 证件号码) are both filled and differ: check them and keep the right ID"
+    ),
+    "control_total_mismatch": (
+        "合计行与各数据行之和不符（文件可能被截断或漏行）：请核对后重新导出完整文件 / the total row differs from "
+        "the sum of the data rows (the export may be truncated or rows missing): check it and export the whole "
+        "file again"
+    ),
+    "control_total_ok": "合计行与各数据行之和一致 / the total row equals the sum of the data rows",
+    "sheet_skipped": (
+        "该工作表的表头不属于本部门，未读取；如需读取，请把表头改为本部门的列名 / the sheet's header does not "
+        "match this department, so it was not read; to read it, give it this department's column headers"
+    ),
     "bad_flag": "应为 是/否（1/0、Y/N、true/false） / must be yes or no (是/否, 1/0, Y/N, true/false)",
     "missing_level": "学段为空 / school level is empty",
     "bad_kind": "事故类型应为 死亡、伤残 或 住院 / accident kind must be death, disability or hospital",
