@@ -332,3 +332,17 @@ class ReviewSampleMember(Base):
     __tablename__ = "review_sample_members"
     sample_id: Mapped[int] = mapped_column(ForeignKey("review_samples.id"), primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), primary_key=True)
+
+
+class MappingProfile(Base):
+    """A department's column mapping saved under a name (canonical column → the header a county's files
+    use), reused by later imports whose header row holds all its headers (:mod:`claims.mapping_profiles`)."""
+
+    __tablename__ = "mapping_profiles"
+    __table_args__ = (UniqueConstraint("department", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    department: Mapped[str] = mapped_column(String(20))
+    columns: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)

@@ -9,13 +9,25 @@ above 5,000 yuan, brackets (5,000, 10,000] × 50 %, (10,000, 20,000] × 60 %, ab
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import factories as f
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from test_imports import claims_of, counts, county  # noqa: F401 - county: the imports tests' fixture
 
+from claims.database import transaction
+from claims.mapping_profiles import (
+    ProfileError,
+    find_profile,
+    get_profile,
+    import_mapped,
+    list_profiles,
+    profile_yaml,
+    save_profile,
+)
 from claims.reports import ReportFileError, read_report
 from claims.reports.mapping import (
     MappingError,
@@ -23,6 +35,7 @@ from claims.reports.mapping import (
     mapping_yaml,
     parse_mapping,
 )
+from claims.transitions import SYSTEM
 from flask_app.cli import relief
 
 #: The county's own headers, in its order, and the canonical column each one holds.
@@ -147,3 +160,59 @@ def test_relief_calc_refuses_a_bad_mapping_file(tmp_path):
     mapping.write_text("department: medical\ncolumns: {setl_id: 单据编号}\n", encoding="utf-8")
     result = calc(tmp_path, "--mapping", str(mapping))
     assert result.exit_code == 2 and "单据编号" in result.output
+
+
+# ---- stored profiles and the import that uses them ------------------------------------------------
+
+def test_profiles_saved_listed_and_found_by_the_file_headers(db):
+    _, factory = db
+    with transaction(factory) as s:
+        save_profile(s, "medical", "某县医保", COLUMNS, SYSTEM)
+        save_profile(s, "medical", "只有单据号", {"setl_id": "单据号"}, SYSTEM)
+        save_profile(s, "income", "收入", {"household_no": "户主编号"}, SYSTEM)
+    with factory() as s:
+        assert [p.name for p in list_profiles(s, "medical")] == ["只有单据号", "某县医保"]
+        # both medical profiles fit the county's headers: the one mapping more columns is taken
+        assert find_profile(s, "medical", list(COUNTY_HEADERS)).name == "某县医保"
+        # headers compare like the alias table (spaces, full-width brackets): " 单据号 " is 单据号
+        assert find_profile(s, "medical", [" 单据号 ", "结算日期"]).name == "只有单据号"
+        assert find_profile(s, "medical", ["结算ID", "身份证号"]) is None
+        assert find_profile(s, "education", list(COUNTY_HEADERS)) is None
+        assert "setl_id: 单据号" in profile_yaml(get_profile(s, "medical", "某县医保"))
+    with transaction(factory) as s:
+        with pytest.raises(ProfileError, match="already has a mapping profile named '某县医保'"):
+            save_profile(s, "medical", "某县医保", COLUMNS, SYSTEM)
+        with pytest.raises(ProfileError, match="not columns of department medical"):
+            save_profile(s, "medical", "错", {"household_no": "户号"}, SYSTEM)
+        with pytest.raises(ProfileError, match="1–60 characters"):
+            save_profile(s, "medical", " ", COLUMNS, SYSTEM)
+
+
+def test_a_saved_profile_imports_the_next_file_without_asking(county, tmp_path):  # noqa: F811 - the fixture
+    factory, policy_id = county
+    first = county_file(tmp_path / "m03.csv", MARCH[:1])
+    with pytest.raises(ReportFileError) as caught:
+        import_mapped(factory, policy_id, "medical", first, actor=SYSTEM)
+    assert caught.value.unmatched is not None and "setl_id" in caught.value.unmatched.missing
+
+    done = import_mapped(factory, policy_id, "medical", first, actor=SYSTEM, columns=COLUMNS, save_as="某县医保")
+    assert (done.saved, done.profile, done.result.rows_stored) == ("某县医保", None, 1)
+    # person 1: self-paid 9,000.00 → (9,000 − 5,000) × 50 % = 2,000.00
+    assert [c.amount for c in claims_of(factory, 1)] == [Decimal("2000.00")]
+
+    # April, same layout: read with the saved profile, nothing asked
+    april = county_file(tmp_path / "m04.csv", [("D9", 3, "2025-04-02", "30000.00", "5000.00", "0", "0")])
+    done = import_mapped(factory, policy_id, "medical", april, actor=SYSTEM)
+    assert (done.profile, done.saved, done.result.rows_stored) == ("某县医保", None, 1)
+    # person 3: self-paid 25,000.00 → 5,000 × 50 % + 10,000 × 60 % + 5,000 × 70 % = 12,000.00
+    assert [c.amount for c in claims_of(factory, 3)] == [Decimal("12000.00")]
+
+    # a taken name refuses before anything is stored
+    may = county_file(tmp_path / "m05.csv", [("D10", 4, "2025-05-02", "7000.00", "1000.00", "0", "0")])
+    before = counts(factory)
+    with pytest.raises(ProfileError, match="already has"):
+        import_mapped(factory, policy_id, "medical", may, actor=SYSTEM, columns=COLUMNS, save_as="某县医保")
+    assert counts(factory) == before
+    # a profile named explicitly
+    done = import_mapped(factory, policy_id, "medical", may, actor=SYSTEM, profile="某县医保")
+    assert done.profile == "某县医保" and done.result.rows_stored == 1
