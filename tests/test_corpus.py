@@ -73,7 +73,7 @@ SCENARIOS: dict[str, Scenario] = {
         ("m01_plain.csv", 8, "id_check_digit"),
         ("m01_plain.csv", 9, "outside_period")}),  # 2024-12-31, before the 2025 policy year
 
-    "m02 title rows and a 合计 that agrees, GB18030": Scenario(FPB, [("medical", "medical/m02_title_total_gb18030.csv")], {
+    "m02 title rows and a total row that agrees, GB18030": Scenario(FPB, [("medical", "medical/m02_title_total_gb18030.csv")], {
         # p1: 15,000 − 6,000 − 1,000 = 8,000 → 3,000 × 50% = 1,500
         ("illness", "p1"): ("8000.00", "1500.00", "1500.00"),
         # p4: 7,000 − 1,000 = 6,000 → 1,000 × 50% = 500
@@ -82,14 +82,14 @@ SCENARIOS: dict[str, Scenario] = {
         ("illness", "p6"): ("10000.50", "2500.30", "2500.30"),
     }, {("m02_title_total_gb18030.csv", 4, "header_row")}),  # title, unit row, blank row above line 4
 
-    "m03 合计 that disagrees (a truncated export), UTF-8 BOM": Scenario(FPB, [("medical", "medical/m03_total_wrong_bom.csv")], {
+    "m03 total row that disagrees (a truncated export), UTF-8 BOM": Scenario(FPB, [("medical", "medical/m03_total_wrong_bom.csv")], {
         # p2: 11,000 − 2,000 = 9,000 → 4,000 × 50% = 2,000
         ("illness", "p2"): ("9000.00", "2000.00", "2000.00"),
         # p6: 8,000 − 1,000 = 7,000 → 2,000 × 50% = 1,000
         ("illness", "p6"): ("7000.00", "1000.00", "1000.00"),
     }, {("m03_total_wrong_bom.csv", 4, "control_total_mismatch")}),  # 合计 26,000 ≠ 11,000 + 8,000 = 19,000
 
-    "m04 header variants (统筹基金支付, 证件号码, 个人自付)": Scenario(FPB, [("medical", "medical/m04_header_variants.csv")], {
+    "m04 county header variants": Scenario(FPB, [("medical", "medical/m04_header_variants.csv")], {
         # p1: 18,000 − 6,000 − 2,000 = 10,000 (个人自付 10,000 agrees) → 5,000 × 50% = 2,500
         ("illness", "p1"): ("10000.00", "2500.00", "2500.00"),
         # p7: 9,800 − 1,500 − 救助 300 = 8,000 → 3,000 × 50% = 1,500
@@ -107,7 +107,7 @@ SCENARIOS: dict[str, Scenario] = {
         ("illness", "p4"): ("11000.00", "3100.00", "3100.00"),  # as in m05
     }, {("m06_two_ids_disagree.csv", 3, "id_columns_disagree")}),  # 身份证号 p6, 证件号码 p7: row not used
 
-    "m07 full-width digits, Ｘ, zero-width space, NBSP": Scenario(FPB, [("medical", "medical/m07_fullwidth.csv")], {
+    "m07 full-width digits and X, zero-width space, NBSP": Scenario(FPB, [("medical", "medical/m07_fullwidth.csv")], {
         # p7 (ID ends in Ｘ, typed full width): １２０００.００ − 2,000 = 10,000 → 2,500
         ("illness", "p7"): ("10000.00", "2500.00", "2500.00"),
         # p1 (a zero-width space inside the ID): NBSP 9,000 − 1,000 = 8,000 → 1,500
@@ -116,7 +116,7 @@ SCENARIOS: dict[str, Scenario] = {
         ("illness", "p4"): ("6000.00", "500.00", "500.00"),
     }),
 
-    "m08 accounting zeros ' - '": Scenario(FPB, [("medical", "medical/m08_accounting_zero.csv")], {
+    "m08 accounting zeros": Scenario(FPB, [("medical", "medical/m08_accounting_zero.csv")], {
         # p1: 8,000 − 2,000 − four " - " (0) = 6,000 → 500
         ("illness", "p1"): ("6000.00", "500.00", "500.00"),
         # p6: 15,000 − 3,000 − "-" (0) = 12,000 → 2,500 + 2,000 × 60% = 3,700
@@ -158,7 +158,7 @@ SCENARIOS: dict[str, Scenario] = {
         ("2025-05_corrected.csv", 2, "corrected"),
         ("2025-04.csv", 3, "superseded")}),
 
-    "medical refunds: negative, 退费 flag, 原结算ID, (1,234.00); overpaid": Scenario(FPB, [
+    "medical refunds in every spelling, overpaid": Scenario(FPB, [
         ("medical", "medical/refund/2025-06.csv"), ("medical", "medical/refund/2025-07_negative.csv"),
         ("medical", "medical/refund/2025-07_flag.csv"), ("medical", "medical/refund/2025-07_reference.csv"),
         ("medical", "medical/refund/2025-07_parens.csv")], {
@@ -198,14 +198,14 @@ SCENARIOS: dict[str, Scenario] = {
         ("entry", "p11"): ("1000.00", "1000.00", "1000.00"),
     }, {("e01_plain.csv", 5, "not_eligible")}),  # p9: 特困供养
 
-    "e02 学期 instead of 学年, title row, GB18030": Scenario(FPB, [("education", "education/e02_term_gb18030.csv")], {
+    "e02 term instead of school year, title row, GB18030": Scenario(FPB, [("education", "education/e02_term_gb18030.csv")], {
         # p3 (2025-2026学年第一学期): 5,000 + 1,000 + 500 = 6,500 → 0
         ("schooling", "p3"): ("6500.00", "0.00", "0.00"),
         # p11 (2025年秋季学期): 6,000 + 1,500 + 600 = 8,100 → 100 × 80% = 80
         ("schooling", "p11"): ("8100.00", "80.00", "80.00"),
     }, {("e02_term_gb18030.csv", 2, "header_row")}),
 
-    "e03 amounts in 万元": Scenario(FPB, [("education", "education/e03_wanyuan.csv")], {
+    "e03 amounts in wan yuan": Scenario(FPB, [("education", "education/e03_wanyuan.csv")], {
         # p3: 0.65 + 0.15 + 0.08 万元 = 6,500 + 1,500 + 800 = 8,800 → 800 × 80% = 640
         ("schooling", "p3"): ("8800.00", "640.00", "640.00"),
         # p5: 0.9 + 0.1 + 0.0125 万元 = 9,000 + 1,000 + 125 = 10,125 → 2,125 × 80% = 1,700
@@ -262,14 +262,14 @@ SCENARIOS: dict[str, Scenario] = {
         ("disaster", "H03"): ("11000.50", "1000.50", "1000.50"),
     }),
 
-    "d03 万元 in the title's unit row, GB18030": Scenario(FPB, [("disaster", "disaster/d03_wanyuan_title.csv")], {
+    "d03 wan yuan in the title unit row, GB18030": Scenario(FPB, [("disaster", "disaster/d03_wanyuan_title.csv")], {
         # H01: 1.25 万元 = 12,500 → 2,500
         ("disaster", "H01"): ("12500.00", "2500.00", "2500.00"),
         # H02: 2.1 − 0.3 万元 = 21,000 − 3,000 = 18,000 → 8,000
         ("disaster", "H02"): ("18000.00", "8000.00", "8000.00"),
     }, {("d03_wanyuan_title.csv", 3, "header_row")}),
 
-    "d04 Excel: serial dates, 合计 that agrees": Scenario(FPB, [("disaster", "disaster/d04_serial_dates.xlsx")], {
+    "d04 Excel: serial dates, total row that agrees": Scenario(FPB, [("disaster", "disaster/d04_serial_dates.xlsx")], {
         # H02 (45901 = 2025-09-01): 16,000 − 1,000 = 15,000 → 5,000
         ("disaster", "H02"): ("15000.00", "5000.00", "5000.00"),
         # H03 (a date cell): 12,000 → 2,000
