@@ -11,17 +11,20 @@ from typing import Any
 from flask import Flask, Response, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from claims.adjudication import CapExceededError
 from claims.imports import AlreadyImportedError, ImportRefusedError
 from claims.notices import NoticeError
 from claims.payouts import PayoutError
 from claims.transitions import ConflictError
 from claims.workflow import TransitionError
+from products.money import fen_to_decimal
 
 PROBLEM_BASE = "/problems/"
 
 #: exception class → (status, type slug, title).  Order matters: subclasses first.
 DOMAIN_ERRORS: list[tuple[type[Exception], int, str, str]] = [
     (ConflictError, 409, "conflict", "已被他人修改 / changed by someone else"),
+    (CapExceededError, 422, "cap-exceeded", "超过限额 / amount above a cap"),
     (TransitionError, 422, "transition-refused", "不允许的操作 / action not allowed"),
     (AlreadyImportedError, 409, "already-imported", "文件已导入 / file already imported"),
     (ImportRefusedError, 422, "import-refused", "导入被拒绝 / import refused"),
@@ -47,6 +50,8 @@ def init_app(app: Flask) -> None:
         def handler(exc: Exception, status: int = status, slug: str = slug, title: str = title) -> Any:
             if wants_problem():
                 extra = {"claim_ids": exc.claim_ids} if isinstance(exc, ConflictError) else {}
+                if isinstance(exc, CapExceededError):
+                    extra = {"cap": exc.cap.kind, "room": str(fen_to_decimal(exc.cap.room))}
                 return problem(status, slug, title, str(exc), **extra)
             return render_template("error.html", status=status, title=title, detail=str(exc)), status
         app.register_error_handler(exc_class, handler)

@@ -105,6 +105,8 @@ class ClaimSchema(Schema):
     amount = Money(required=True)
     adjustment_reason = fields.String(allow_none=True)
     proposed_amount = Money(allow_none=True)
+    above_entitlement = fields.Boolean(required=True, metadata={
+        "description": "超核定：核定或拟核定金额高于计算应赔 / amount or proposal above the computed entitlement"})
     notice_id = fields.Integer(allow_none=True)
     version = fields.Integer(required=True)
     updated_at = Timestamp(required=True)
@@ -298,7 +300,7 @@ class ClaimTransition(MethodView):
                     adjudication.check_scope(s, [claim_id], actor)
                     advance(s, [claim_id], from_state(action), action, actor, reason_code=reason, note=note,
                             expected_versions=[version])
-        except TransitionError:
+        except (TransitionError, adjudication.CapExceededError):
             raise
         except ValueError as exc:
             refuse(exc)
