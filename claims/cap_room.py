@@ -9,6 +9,10 @@ left under any cap that spans the claim.  For a claim of unit u (household h) on
     line_household  room = L.cap_household_per_year − Σ committed of others on L (every unit of h)
     line_victims    room = L.household_cap_by_victims[v] − Σ committed of others on L (every unit of h),
                     v = the units of h with a claim on L (u included), the entry of the largest key ≤ v
+    cover_person    room = C.per_person_year − Σ committed of others of u on the lines of L's cover C
+    cover_household room = C.per_household_year − Σ committed of others on C's lines (every unit of h)
+    cover_victims   room = C.household_cap_by_victims[v] − Σ committed of others on C's lines,
+                    v = the units of h with a claim on any of C's lines (u included)
     person_year     room = product.cap_per_person_year − Σ committed of others of u (person-basis lines)
     household_year  room = product.cap_per_household_year − Σ committed of others (every line and unit of h)
 
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from products.model import Line, Product
+from products.model import Cover, Line, Product
 from products.money import fen_to_decimal
 
 #: Cap kind → (Chinese name, English name), as the refusal names them.
@@ -34,6 +38,9 @@ CAP_KINDS: dict[str, tuple[str, str]] = {
     "sum_insured": ("本责任保额", "the line's sum insured"),
     "line_household": ("本责任每户年度限额", "the line's per-household cap"),
     "line_victims": ("本责任每户限额（按受害人数）", "the line's household cap by number of victims"),
+    "cover_person": ("保障项目每人年度限额", "the cover's per-person yearly cap"),
+    "cover_household": ("保障项目每户年度限额", "the cover's per-household yearly cap"),
+    "cover_victims": ("保障项目每户限额（按受害人数）", "the cover's household cap by number of victims"),
     "person_year": ("产品每人年度限额", "the product's per-person yearly cap"),
     "household_year": ("产品每户年度限额", "the product's per-household yearly cap"),
 }
@@ -91,6 +98,21 @@ def _line_caps(line: Line, unit_id: str, others: pd.DataFrame) -> list[CapRoom]:
     return rooms
 
 
+def _cover_caps(cover: Cover, unit_id: str, others: pd.DataFrame) -> list[CapRoom]:
+    on_cover = others["line_id"].isin(cover.lines)
+    rooms = []
+    if cover.per_person_year is not None:
+        rooms.append(CapRoom("cover_person", cover.per_person_year,
+                             _held(others, on_cover & (others["unit_id"] == unit_id))))
+    if cover.per_household_year is not None:
+        rooms.append(CapRoom("cover_household", cover.per_household_year, _held(others, on_cover)))
+    if cover.household_cap_by_victims:
+        victims = len(set(others.loc[on_cover, "unit_id"]) | {unit_id})
+        rooms.append(CapRoom("cover_victims", victims_cap(cover.household_cap_by_victims, victims),
+                             _held(others, on_cover)))
+    return rooms
+
+
 def cap_rooms(product: Product, line_id: str, unit_id: str, others: pd.DataFrame) -> list[CapRoom]:
     """Every cap spanning a claim of ``unit_id`` on ``line_id``, with the room it leaves (see module docstring).
 
@@ -99,6 +121,9 @@ def cap_rooms(product: Product, line_id: str, unit_id: str, others: pd.DataFrame
     """
     line = product.line(line_id)
     rooms = _line_caps(line, unit_id, others)
+    cover = product.cover_of(line_id)
+    if cover is not None:
+        rooms += _cover_caps(cover, unit_id, others)
     if product.cap_per_person_year is not None and line.basis == "person":
         rooms.append(CapRoom("person_year", product.cap_per_person_year,
                              _held(others, others["unit_id"] == unit_id)))
