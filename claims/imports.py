@@ -5,26 +5,41 @@ claims) or not at all:
 
 1. the file's sha256 is looked up: a file imported before raises :class:`AlreadyImportedError`
    (naming the earlier batch and its time) and changes nothing;
-2. :func:`claims.reports.read_report` gives the usable rows and the exceptions;
-3. rows whose ``setl_id`` is already stored (an overlapping earlier file) are dropped and reported as
-   ``duplicate_settlement`` exceptions naming the earlier batch — never counted twice;
+2. :func:`claims.reports.read_report` gives the usable rows and the exceptions, and
+   :func:`claims.reports.identity.reconcile` the rows that count within the file (a row repeated or
+   corrected further down the same file);
+3. each row's record identity (``record_key``) and content digest are compared with the rows already
+   stored for the policy and department that no correction has superseded (content, not bytes: CRLF,
+   GB18030, another column order or file name give the same key and digest):
+
+   * same key, same digest — an identical re-send: not stored, an ``info`` ``resent`` exception naming
+     the earlier batch, file and line;
+   * same key, another digest — a **correction**: stored; the earlier row is superseded (an
+     ``import_row_events`` row: at, batch, the changed values before and after) and a ``warning``
+     ``corrected`` exception shows the old and new values;
+   * a new key (a refund or reversal row has a key of its own) — stored;
+
 4. the batch, its exceptions and rows are bulk-inserted (``data`` = the canonical row as JSON);
-5. :func:`claims.recompute.recompute` for the households the rows touch.
+5. :func:`claims.recompute.recompute` for the households the stored rows and the superseded rows touch.
 
 Counts: ``rows_read = rows_stored + rows_exception + rows_duplicate`` where rows_exception counts the
-unusable rows (severity ``error``); warnings are stored as exception rows too but their row is stored.
+unusable rows (severity ``error``) and rows_duplicate the rows not stored because the same record is
+stored already with the same content or comes again later in the file; ``rows_corrected`` (part of
+rows_stored) counts the stored corrections.  Warnings and infos are stored as exception rows too.
+The policy's row is locked (PostgreSQL ``SELECT … FOR UPDATE``; SQLite writers queue anyway), so two
+imports for one policy compare against each other's rows, never side by side.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
 import hashlib
 import io
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,9 +49,23 @@ from products.store import Person, Policy, now
 from products.tabular import source_name
 
 from .database import transaction
-from .models import ImportBatch, ImportException, ImportRow
-from .recompute import EVENT_DATE, PERSON_DEPARTMENTS, recompute, rows_to_records, unit_key
+from .models import ImportBatch, ImportException, ImportRow, ImportRowEvent
+from .recompute import (
+    EVENT_DATE,
+    PERSON_DEPARTMENTS,
+    recompute,
+    rows_to_records,
+    unit_key,
+)
 from .reports import read_report
+from .reports.columns import SPECS
+from .reports.identity import (
+    MONEY_KINDS,
+    content_columns,
+    content_digests,
+    reconcile,
+    record_keys,
+)
 from .transitions import Actor
 
 INSERT_CHUNK = 5000
@@ -65,6 +94,7 @@ class ImportResult:
     rows_stored: int
     rows_exception: int
     rows_duplicate: int
+    rows_corrected: int
     claims_created: int
     claims_updated: int
     claims_withdrawn: int
@@ -82,12 +112,47 @@ def _read_bytes(source: str | Path | IO[bytes] | bytes) -> bytes:
     return source.read()
 
 
-def _stored_setl_ids(session: Session, setl_ids: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for part in chunks(sorted(set(setl_ids))):
-        found.update((k, v) for k, v in session.execute(
-            select(ImportRow.setl_id, ImportRow.batch_id).where(ImportRow.setl_id.in_(part))).all())
-    return found
+STORED_COLUMNS = ["id", "record_key", "content_digest", "batch_id", "line", "file_name", "unit_key", "data"]
+
+
+def _standing_rows(session: Session, policy_id: int, department: str, keys: list[str]) -> pd.DataFrame:
+    """The stored rows of the policy and department with these record keys that no correction has
+    superseded, the latest per key (rows stored twice before record identity existed share a key)."""
+    superseded = select(ImportRowEvent.row_id).where(ImportRowEvent.row_id == ImportRow.id).exists()
+    found = []
+    for part in chunks(sorted(set(keys))):
+        found += session.execute(
+            select(ImportRow.id, ImportRow.record_key, ImportRow.content_digest, ImportRow.batch_id, ImportRow.line,
+                   ImportBatch.file_name, ImportRow.unit_key, ImportRow.data)
+            .join(ImportBatch, ImportBatch.id == ImportRow.batch_id)
+            .where(ImportBatch.policy_id == policy_id, ImportRow.department == department,
+                   ImportRow.record_key.in_(part), ~superseded)).all()
+    stored = pd.DataFrame(found, columns=STORED_COLUMNS)
+    return stored.sort_values("id").drop_duplicates("record_key", keep="last")
+
+
+def _value_text(value: Any, kind: str) -> str:
+    if value is None:
+        return "（空）"
+    if kind in MONEY_KINDS:
+        fen = int(value)
+        return f"{'-' if fen < 0 else ''}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+    return str(value)
+
+
+def _changes(department: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The content values that differ (before, after) and their text '表头(列) 旧值 → 新值，…'."""
+    spec = SPECS[department].columns
+    names = [c for c in content_columns(department) if old.get(c) != new.get(c)]
+    text = "，".join(f"{spec[c].aliases[0]}({c}) {_value_text(old.get(c), spec[c].kind)} → "
+                    f"{_value_text(new.get(c), spec[c].kind)}" for c in names)
+    return {c: old.get(c) for c in names}, {c: new.get(c) for c in names}, text
+
+
+def _exception_rows(rows: pd.DataFrame, mask: pd.Series, reason: str, detail: pd.Series, severity: str) -> pd.DataFrame:
+    return pd.DataFrame({"file": rows.loc[mask, "source_file"].astype(object),
+                         "line": rows.loc[mask, "source_line"].astype("int64"), "reason": reason,
+                         "detail": detail.astype(object), "severity": severity})
 
 
 def _affected_households(session: Session, department: str, keys: list[str]) -> list[str]:
@@ -116,7 +181,7 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
                                   .where(ImportBatch.sha256 == sha)).first()
         if earlier is not None:
             raise AlreadyImportedError(earlier[0], earlier[1], name)
-        if session.get(Policy, policy_id) is None:
+        if session.get(Policy, policy_id, with_for_update=True) is None:  # imports of a policy queue
             raise ImportRefusedError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
         say(f"校验 / checking {name}")
         read = read_report(io.BytesIO(data), department, file_name=name, columns=columns)
@@ -126,56 +191,84 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
         session.add(batch)
         session.flush()
 
-        rows = read.rows.reset_index(drop=True)
-        exceptions = read.exceptions
-        has_setl = "setl_id" in rows
-        dup = pd.Series(False, index=rows.index)
-        if has_setl and len(rows):
-            earlier_ids = _stored_setl_ids(session, rows["setl_id"].dropna().astype(str).tolist())
-            dup = rows["setl_id"].map(earlier_ids).notna()
-            if dup.any():
-                d = rows.loc[dup]
-                first = d["setl_id"].map(earlier_ids).astype("int64").astype(str)
-                exceptions = pd.concat([exceptions, pd.DataFrame({
-                    "file": d["source_file"].astype(object), "line": d["source_line"].astype("int64"),
-                    "reason": "duplicate_settlement",
-                    "detail": ("结算ID " + d["setl_id"].astype(str) + " 已在批次 " + first + " 中导入，不重复计算 / "
-                               "settlement " + d["setl_id"].astype(str) + " was already imported in batch " + first
-                               + "; not counted twice").astype(object),
-                    "severity": "error"})], ignore_index=True)
-        keep = rows.loc[~dup]
+        within = reconcile(department, [read.rows.reset_index(drop=True)])
+        rows = within.rows.reset_index(drop=True)
+        keys, digests = record_keys(department, rows), content_digests(department, rows)
+        stored = _standing_rows(session, policy_id, department, keys.tolist())
+        match = pd.DataFrame({"record_key": keys}).merge(stored, on="record_key", how="left")
+        known = match["id"].notna()
+        resent = known & (match["content_digest"] == digests)
+        corrected = known & ~resent
+        place = ("批次 " + match["batch_id"].astype("Int64").astype(str) + "（" + match["file_name"].astype(str)
+                 + "）第 " + match["line"].astype("Int64").astype(str) + " 行")
+        place_en = ("batch " + match["batch_id"].astype("Int64").astype(str) + " (" + match["file_name"].astype(str)
+                    + ") line " + match["line"].astype("Int64").astype(str))
+        keep = rows.loc[~resent]
+        records = rows_to_records(department, keep)
+        new_records = dict(zip(keep.index, records))
+        changes = {i: _changes(department, match.at[i, "data"], new_records[i]) for i in np.flatnonzero(corrected)}
+        change_text = pd.Series({i: c[2] for i, c in changes.items()}, dtype=object)
+        exceptions = pd.concat([
+            read.exceptions, within.exceptions,
+            _exception_rows(rows, resent, "resent", "与" + place[resent] + "相同，未重复计入 / same as "
+                            + place_en[resent] + "; not counted again", "info"),
+            _exception_rows(rows, corrected, "corrected", "更正" + place[corrected] + "：" + change_text
+                            + " / corrects " + place_en[corrected] + ": " + change_text, "warning"),
+        ], ignore_index=True)
         if len(exceptions):
             session.execute(insert(ImportException.__table__), [
                 {"batch_id": batch.id, "line": int(r.line), "reason": str(r.reason), "detail": str(r.detail),
                  "severity": str(r.severity)} for r in exceptions.itertuples(index=False)])
 
         key = unit_key(department)
-        records = rows_to_records(department, keep)
-        stored = [{"batch_id": batch.id, "department": department, "line": int(line),
-                   "setl_id": rec.get("setl_id") if has_setl else None, "unit_key": str(rec[key]),
-                   "event_date": pd.Timestamp(rec[EVENT_DATE[department]]).date(), "data": rec}
-                  for rec, line in zip(records, keep["source_line"].tolist())]
-        half, done = (len(stored) + 1) // 2, 0
-        for part in (stored[:half], stored[half:]):
+        has_setl = "setl_id" in rows
+        stored_rows = [{"batch_id": batch.id, "department": department, "line": int(line),
+                        "setl_id": rec.get("setl_id") if has_setl else None, "unit_key": str(rec[key]),
+                        "event_date": pd.Timestamp(rec[EVENT_DATE[department]]).date(), "record_key": k,
+                        "content_digest": d, "data": rec}
+                       for rec, line, k, d in zip(records, keep["source_line"].tolist(), keys[~resent].tolist(),
+                                                  digests[~resent].tolist())]
+        half, done = (len(stored_rows) + 1) // 2, 0
+        for part in (stored_rows[:half], stored_rows[half:]):
             for piece in chunks(part, INSERT_CHUNK):
                 session.execute(insert(ImportRow.__table__), piece)
             done += len(part)
             if part:
                 _after_rows_inserted(done)
-                say(f"入库 / storing rows {done:,}/{len(stored):,}")
+                say(f"入库 / storing rows {done:,}/{len(stored_rows):,}")
+        _supersede(session, batch.id, match.loc[corrected, ["id", "record_key"]], changes)
 
-        n_dup = int(dup.sum())
-        batch.rows_stored = len(stored)
+        errors = [int((e["severity"] == "error").sum()) if len(e) else 0 for e in (read.exceptions, within.exceptions)]
+        n_dup = int(resent.sum()) + len(read.rows) - len(rows) - errors[1]  # + repeated or superseded in the file
+        batch.rows_stored = len(stored_rows)
         batch.rows_duplicate = n_dup
-        batch.rows_exception = int((read.exceptions["severity"] == "error").sum()) if len(read.exceptions) else 0
+        batch.rows_corrected = int(corrected.sum())
+        batch.rows_exception = sum(errors)
         session.flush()
-        households = _affected_households(session, department, [r["unit_key"] for r in stored])
+        units = [r["unit_key"] for r in stored_rows] + match.loc[corrected, "unit_key"].astype(str).tolist()
+        households = _affected_households(session, department, units)
         say(f"重新计算 / recomputing the claims of {len(households):,} 户 / households")
         result = recompute(session, policy_id, households)
-        return ImportResult(batch_id=batch.id, rows_read=read.rows_read, rows_stored=len(stored),
+        return ImportResult(batch_id=batch.id, rows_read=read.rows_read, rows_stored=len(stored_rows),
                             rows_exception=batch.rows_exception, rows_duplicate=n_dup,
-                            claims_created=result.created, claims_updated=result.updated,
-                            claims_withdrawn=result.withdrawn)
+                            rows_corrected=batch.rows_corrected, claims_created=result.created,
+                            claims_updated=result.updated, claims_withdrawn=result.withdrawn)
+
+
+def _supersede(session: Session, batch_id: int, old: pd.DataFrame,
+               changes: dict[int, tuple[dict[str, Any], dict[str, Any], str]]) -> None:
+    """One ``import_row_events`` row per corrected record: the standing row superseded by this batch's
+    row with the same key (looked up by key in the batch: one row per key after reconciling)."""
+    if len(old) == 0:
+        return
+    new_ids: dict[str, int] = {}
+    for part in chunks(old["record_key"].tolist()):
+        new_ids.update(session.execute(select(ImportRow.record_key, ImportRow.id).where(
+            ImportRow.batch_id == batch_id, ImportRow.record_key.in_(part))).all())
+    at = now()
+    session.execute(insert(ImportRowEvent.__table__), [
+        {"row_id": int(r.id), "superseded_by": new_ids[r.record_key], "batch_id": batch_id, "at": at,
+         "old_values": changes[i][0], "new_values": changes[i][1]} for i, r in zip(old.index, old.itertuples())])
 
 
 __all__ = ["AlreadyImportedError", "ImportRefusedError", "ImportResult", "import_report"]

@@ -38,7 +38,7 @@ from products.store import Policy, ProductVersion, now
 
 from .duplicates import cross_department_duplicates
 from .engine import run_calculation
-from .models import Claim, ClaimEvent, ImportBatch, ImportRow
+from .models import Claim, ClaimEvent, ImportBatch, ImportRow, ImportRowEvent
 from .reports.columns import SPECS
 from .transitions import SYSTEM, advance
 from .workflow import COMMITTED
@@ -119,10 +119,13 @@ def records_to_frame(department: str, records: Sequence[Mapping[str, Any]], file
 
 def load_reports(session: Session, policy_id: int, person_ids: Iterable[str] | None = None,
                  household_nos: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
-    """All stored rows of the policy per department; with ``household_nos``, only the rows of those
-    households (person-keyed departments through ``person_ids``)."""
+    """All stored rows of the policy per department that no correction has superseded (no
+    ``import_row_events`` row names them); with ``household_nos``, only the rows of those households
+    (person-keyed departments through ``person_ids``)."""
+    superseded = select(ImportRowEvent.row_id).where(ImportRowEvent.row_id == ImportRow.id).exists()
     base = (select(ImportRow.department, ImportRow.line, ImportRow.data, ImportBatch.file_name)
-            .join(ImportBatch, ImportBatch.id == ImportRow.batch_id).where(ImportBatch.policy_id == policy_id))
+            .join(ImportBatch, ImportBatch.id == ImportRow.batch_id)
+            .where(ImportBatch.policy_id == policy_id, ~superseded))
     if household_nos is None:
         queries = [base]
     else:

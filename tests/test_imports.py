@@ -179,7 +179,7 @@ def test_overlapping_file_reports_duplicates_and_counts_them_once(county, tmp_pa
     with factory() as s:
         [(reason, detail)] = s.execute(select(ImportException.reason, ImportException.detail)
                                        .where(ImportException.batch_id == r.batch_id)).all()
-        assert reason == "duplicate_settlement" and f"batch {first.batch_id}" in detail
+        assert reason == "resent" and f"batch {first.batch_id}" in detail  # an identical re-send (info)
         assert s.scalar(select(func.count()).select_from(ImportRow).where(ImportRow.setl_id == "S1")) == 1
     # base 9,000 + 2,000 = 11,000 (not 20,000): 2,500 + (11,000 − 10,000) × 60% = 3,100.00
     [c1] = claims_of(factory, 1)
