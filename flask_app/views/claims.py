@@ -15,11 +15,13 @@ from sqlalchemy import and_, func, or_, select
 
 from claims import adjudication
 from claims.adjudication import ADJUST_REASONS, BULK_ACTIONS, REJECT_REASONS
+from claims.cap_room import CAP_KINDS
 from claims.models import Claim, ClaimEvent, ImportBatch, ImportRow, User
 from claims.recompute import PERSON_DEPARTMENTS
 from claims.transitions import ConflictError, advance
 from claims.workflow import ACTIONS, ROLE_GROUPS, STATES, TRANSITIONS, TransitionError
 from products.model import PERILS
+from products.money import fen_to_decimal
 from products.resident_id import mask_id
 from products.store import Division, Household, Person
 
@@ -296,13 +298,17 @@ def detail(claim_id: int):
     village = _village_names([claim.village_code]).get(claim.village_code or "", claim.village_code or "")
     users = dict(s.execute(select(User.id, User.name)).all())
     events = list(s.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id)))
+    available = actions_for(claim.state, current_user.role)
+    tightest = adjudication.room_left(s, claim.id) if {"verify", "approve"} & set(available) else None
+    room = None if tightest is None else {"cap_name": " / ".join(CAP_KINDS[tightest.kind]),
+                                          "cap": fen_to_decimal(tightest.cap), "room": fen_to_decimal(tightest.room)}
     return render_template(
         "claims_detail.html", claim=claim, household=household, village=village, name=name,
         id_no=_show_id(id_no), members=[{"name": p.name, "id_no": _show_id(p.id_no), "relation": p.relation or ""}
                                         for p in members],
         line=_line_label(claim), state=STATES.get(claim.state, claim.state), states=STATES, events=events,
-        users=users, actions=ACTIONS, available=actions_for(claim.state, current_user.role),
-        adjust_reasons=ADJUST_REASONS, reject_reasons=REJECT_REASONS, sources=_source_rows(claim))
+        users=users, actions=ACTIONS, available=available, room=room, adjust_reasons=ADJUST_REASONS,
+        reject_reasons=REJECT_REASONS, sources=_source_rows(claim))
 
 
 def _amount(text: str) -> Decimal | None:
