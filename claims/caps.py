@@ -1,17 +1,21 @@
 """Caps shared by several units or lines, applied to what is still due (已付 aware).
 
-A shared cap C over a group G (a household for a line's household cap; a person's lines for the
-product's per-person cap; a household's lines for the product's per-household cap):
+A shared cap C over a group G (a household for a line's household cap; a person's or a household's
+claims on the lines of one cover for a cover's caps; a person's lines for the product's per-person cap;
+a household's lines for the product's per-household cap):
 
     room_G  = max(0, C − Σ_{i∈G} paid_i)
     due_i   = clamp(room_G − Σ_{j∈G, j before i} demand_j, 0, demand_i)
 
 where demand_i is what unit-line i is still owed before this cap and "before" is a fixed order
-(lines in the order the product lists them; within a line, first-come by the date the unit first
-qualified, then unit id).  Because room is measured against what was already paid, monthly runs
+(for the product's caps, lines in the order the product lists them; within a line, first-come by the
+date the unit first qualified, then unit id; across a cover's lines, first-come by that date, then
+line order, then unit id).  Because room is measured against what was already paid, monthly runs
 can never pay a group more than C, and over a year the group total equals a single yearly run's
 min(C, Σ entitlements).  (Which unit inside a group receives the last yuan of room can differ
 between a monthly and a yearly run when reports arrive out of order; the group total cannot.)
+A cap by number of victims is C(v) for the v victims known so far; v only grows over the year, and
+C(v) must not fall as v grows, so the same holds with C = C(the year's victims).
 """
 
 from __future__ import annotations

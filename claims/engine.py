@@ -4,6 +4,7 @@ Pure and vectorised: frames in, frames out, integer fen, no I/O.  For every (uni
 
     entitlement = the line's schedule on the year-to-date base, then caps in this order:
                   the line's per-year cap → the line's household cap (or victims table)
+                  → its cover's caps across the cover's lines (per person → by victims → per household)
                   → the product's per-person cap → the product's per-household cap
     due now     = max(0, entitlement − already paid for that unit and line this year)
 
@@ -22,12 +23,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from products.model import Product
+from products.model import Cover, Product
 
 from . import trace as tr
 from .caps import allocate_codes, sort_order
 from .exceptions import exceptions_frame
-from .lines import bracket_trace, line_units, sum_by
+from .lines import bracket_trace, line_units
 from .screening import Screened, screen_reports
 
 CLAIM_COLUMNS = [
@@ -98,69 +99,130 @@ def _codes(claims: pd.DataFrame, code_col: str, text_col: str) -> np.ndarray:
     return pd.factorize(claims[text_col], use_na_sentinel=False)[0].astype(np.int64)
 
 
-def _stage(claims: pd.DataFrame, notes: np.ndarray, mask: np.ndarray, group: np.ndarray, order: list[np.ndarray],
-           cap: np.ndarray, label: str, cap_label: np.ndarray | str) -> None:
-    """Apply one shared cap to the rows under ``mask``: cut ``due`` and note the cut in ``notes`` (the
-    cap notes of the trace, only for rows actually cut).  ``order`` keys are int64 (row position last)."""
-    if not mask.any():
-        return
+def _capped(due: np.ndarray, paid: np.ndarray, mask: np.ndarray, group: np.ndarray, order: list[np.ndarray],
+            cap: np.ndarray) -> np.ndarray:
+    """``due`` after one shared cap over the rows under ``mask`` (:func:`claims.caps.allocate_codes`; the
+    other rows unchanged).  ``cap`` is per masked row; ``order`` keys are int64 (row position last)."""
     where = np.flatnonzero(mask)
-    due = claims["due"].to_numpy().copy()
-    before = due[where]
-    after = allocate_codes(group[where], [o[where] for o in order], before,
-                           claims["paid_before"].to_numpy()[where], cap)
-    cut = before - after
-    due[where] = after
-    claims["due"] = due
-    hit = np.flatnonzero(cut > 0)
-    if len(hit):
-        note = cap_label if isinstance(cap_label, str) else np.asarray(cap_label, dtype=tr.TEXT)[hit]
-        text = (label + note + "，削减 " + tr.yuan(cut[hit])).astype(object)
-        rows = where[hit]
-        notes[rows] = np.where(notes[rows] == "", text, notes[rows] + "；" + text)
+    if not len(where):
+        return due
+    out = due.copy()
+    out[where] = allocate_codes(group[where], [o[where] for o in order], due[where], paid[where], cap)
+    return out
 
 
-def _apply_shared_caps(product: Product, claims: pd.DataFrame, person_rows: np.ndarray) -> np.ndarray:
-    """The shared caps in their order (see module docstring); returns the cap notes per claim row.
+def _with_cut_notes(notes: np.ndarray, before: np.ndarray, after: np.ndarray, note: np.ndarray | str) -> np.ndarray:
+    """The cap notes of the trace, with ``note`` + ``，削减 <cut>`` added on the rows the cap cut
+    (``note``: one text, or one per claim row)."""
+    hit = np.flatnonzero(before > after)
+    if not len(hit):
+        return notes
+    piece = note if isinstance(note, str) else np.asarray(note, dtype=tr.TEXT)[hit]
+    text = (piece + "，削减 " + tr.yuan(before[hit] - after[hit])).astype(object)
+    out = notes.copy()
+    out[hit] = np.where(out[hit] == "", text, out[hit] + "；" + text)
+    return out
 
-    Claims arrive sorted by (line, household, unit), so within a line and household the row position
-    is the unit-id order: order keys are (…, order_date, position) as int64."""
+
+def _victims(household: np.ndarray, person: np.ndarray, claimed: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per row under ``mask``: the household's victims, i.e. its distinct persons with a claim (``claimed``)
+    on a row under ``mask`` (one line, or the lines of one cover)."""
+    households, persons = household[mask], person[mask]
+    hit = claimed[mask]
+    pairs = np.unique(np.stack([households[hit], persons[hit]]), axis=1)
+    return np.bincount(pairs[0], minlength=int(household.max()) + 1)[households]
+
+
+def _cover_caps(cover: Cover, claims: pd.DataFrame, due: np.ndarray, notes: np.ndarray, mask: np.ndarray,
+                keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One cover's shared caps over the rows of its lines, first come first served across those lines
+    (order: order_date, then the line as the product lists them, then unit id): per person → by victims →
+    per household.  Returns (due, notes); the note of a cut names the cover, the cap and what was left."""
+    paid = claims["paid_before"].to_numpy()
+    household, person = keys["household"], keys["person"]
+    order = [keys["order_date"], keys["line_pos"], keys["position"]]
+    head = cover.name + " 共用限额 / shared cap of cover " + cover.name + "："
+    k = int(mask.sum())
+    stages: list[tuple[np.ndarray, np.ndarray, np.ndarray | str]] = []  # (group, cap per masked row, cap text)
+    if cover.per_person_year is not None:
+        stages.append((person, np.full(k, cover.per_person_year, dtype=np.int64),
+                       "每人年度封顶 " + tr.yuan1(cover.per_person_year)))
+    if cover.household_cap_by_victims and k:
+        claimed = ((claims["entitlement"] > 0) | (claims["paid_before"] > 0)).to_numpy()
+        victims = _victims(household, person, claimed, mask)
+        cap = _victims_cap(cover.household_cap_by_victims, victims)
+        stages.append((household, cap, tr.text(victims) + " 人受害，户封顶 " + tr.yuan(cap)))
+    if cover.per_household_year is not None:
+        stages.append((household, np.full(k, cover.per_household_year, dtype=np.int64),
+                       "每户年度封顶 " + tr.yuan1(cover.per_household_year)))
+    for group, cap, cap_text in stages:
+        after = _capped(due, paid, mask, group, order, cap)
+        note = np.full(len(due), "", dtype=tr.TEXT)
+        note[mask] = head + np.asarray(cap_text, dtype=tr.TEXT) + "，本项剩余 " + tr.yuan(after[mask])
+        notes = _with_cut_notes(notes, due, after, note)
+        due = after
+    return due, notes
+
+
+def _apply_shared_caps(product: Product, claims: pd.DataFrame,
+                       person_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The shared caps, in this order, each on what the one before left due; returns (due after them, the
+    cap notes per claim row):
+
+    1. each line's household cap (``household_per_year``, or by number of victims), first come first
+       served within the line;
+    2. each cover's caps across its lines (:func:`_cover_caps`: per person → by victims → per household),
+       first come first served by date across the cover's lines;
+    3. the product's per-person cap across person-basis lines, in the order the lines are listed;
+    4. the product's per-household cap across all lines and units.
+
+    Every stage is paid-aware (room = cap − Σ paid of the group, :mod:`claims.caps`), so over a year a
+    group's total equals one yearly run's min(cap, Σ of what the stages before left).  Claims arrive
+    sorted by (line, household, unit), so within a line and household the row position is the unit-id
+    order: order keys are (…, order_date, position) as int64."""
     n = len(claims)
     notes = np.full(n, "", dtype=object)
+    due = claims["due"].to_numpy().copy()
+    paid = claims["paid_before"].to_numpy()
     line_pos = claims["line_pos"].to_numpy(dtype=np.int64)
     position = np.arange(n, dtype=np.int64)
     order_date = claims["order_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     household = _codes(claims, "household_code", "household_no")
-    # 1. a line's household cap (household_per_year, or by number of victims)
-    for pos, line in enumerate(product.lines):
+    person = _codes(claims, "unit_code", "unit_id")  # the person on person-basis rows: unit codes are persons
+    for pos, line in enumerate(product.lines):  # 1.
         mask = line_pos == pos
         if line.cap_household_per_year is not None:
             cap = np.full(mask.sum(), line.cap_household_per_year, dtype=np.int64)
-            _stage(claims, notes, mask, household, [order_date, position], cap, "户内同责任合计封顶 ",
-                   tr.yuan1(line.cap_household_per_year))
+            after = _capped(due, paid, mask, household, [order_date, position], cap)
+            notes = _with_cut_notes(notes, due, after, "户内同责任合计封顶 " + tr.yuan1(line.cap_household_per_year))
+            due = after
         elif line.household_cap_by_victims and mask.any():
-            sub = claims[mask]
-            hit = ((sub["entitlement"] > 0) | (sub["paid_before"] > 0)).to_numpy()
-            victims = sum_by(household[mask], hit, int(household.max()) + 1)[household[mask]]
+            claimed = ((claims["entitlement"] > 0) | (claims["paid_before"] > 0)).to_numpy()
+            victims = _victims(household, person, claimed, mask)
             cap = _victims_cap(line.household_cap_by_victims, victims)
-            label = tr.text(victims) + " 人受害，户封顶 " + tr.yuan(cap)
-            labels = np.full(n, "", dtype=tr.TEXT)
-            labels[mask] = label
-            _stage(claims, notes, mask, household, [order_date, position], cap, "", labels[mask])
-    # 2. the product's per-person cap across person-basis lines, in the order the lines are listed
-    if product.cap_per_person_year is not None:
-        mask = person_rows
-        cap = np.full(mask.sum(), product.cap_per_person_year, dtype=np.int64)
-        unit = _codes(claims, "unit_code", "unit_id")  # person rows only: unit codes are person positions
-        _stage(claims, notes, mask, unit, [line_pos, position], cap, "产品每人年度封顶 ",
-               tr.yuan1(product.cap_per_person_year))
-    # 3. the product's per-household cap across all lines and units
-    if product.cap_per_household_year is not None:
-        mask = np.ones(n, dtype=bool)
+            label = np.full(n, "", dtype=tr.TEXT)
+            label[mask] = tr.text(victims) + " 人受害，户封顶 " + tr.yuan(cap)
+            after = _capped(due, paid, mask, household, [order_date, position], cap)
+            notes = _with_cut_notes(notes, due, after, label)
+            due = after
+    keys = {"household": household, "person": person, "order_date": order_date, "line_pos": line_pos,
+            "position": position}
+    ids = {line.id: pos for pos, line in enumerate(product.lines)}
+    for cover in product.covers:  # 2.
+        mask = np.isin(line_pos, [ids[line_id] for line_id in cover.lines])
+        if mask.any():
+            due, notes = _cover_caps(cover, claims, due, notes, mask, keys)
+    if product.cap_per_person_year is not None:  # 3.
+        cap = np.full(person_rows.sum(), product.cap_per_person_year, dtype=np.int64)
+        after = _capped(due, paid, person_rows, person, [line_pos, position], cap)
+        notes = _with_cut_notes(notes, due, after, "产品每人年度封顶 " + tr.yuan1(product.cap_per_person_year))
+        due = after
+    if product.cap_per_household_year is not None:  # 4.
         cap = np.full(n, product.cap_per_household_year, dtype=np.int64)
-        _stage(claims, notes, mask, household, [line_pos, order_date, position], cap, "产品每户年度封顶 ",
-               tr.yuan1(product.cap_per_household_year))
-    return notes
+        after = _capped(due, paid, np.ones(n, dtype=bool), household, [line_pos, order_date, position], cap)
+        notes = _with_cut_notes(notes, due, after, "产品每户年度封顶 " + tr.yuan1(product.cap_per_household_year))
+        due = after
+    return due, notes
 
 
 def _merge_paid(product: Product, claims: pd.DataFrame, paid: pd.DataFrame,
@@ -340,7 +402,7 @@ def compute_from_screened(product: Product, screened: Screened, persons: pd.Data
     claims = claims.take(_claim_order(claims, screened, is_person[claims["line_pos"].to_numpy()], capped))
     claims = claims.reset_index(drop=True)
     claims["due"] = np.maximum(0, claims["entitlement"].to_numpy() - claims["paid_before"].to_numpy())
-    cap_notes = _apply_shared_caps(product, claims, is_person[claims["line_pos"].to_numpy()])
+    claims["due"], cap_notes = _apply_shared_caps(product, claims, is_person[claims["line_pos"].to_numpy()])
     shown = (claims["base"].to_numpy() > 0) | (claims["paid_before"].to_numpy() > 0)
     if not shown.all():  # a negative payment (a raw API caller's) counts under the caps but is not a claim
         claims, cap_notes = claims[shown].reset_index(drop=True), cap_notes[shown]

@@ -172,6 +172,17 @@ class CoverCapsSchema(_Strict):
             raise ValidationError(f"至少需要一项共用限额：{', '.join(COVER_CAPS)} 或 household_cap_by_victims / needs "
                                   f"at least one shared cap: {', '.join(COVER_CAPS)} or household_cap_by_victims")
 
+    @validates_schema
+    def _victims_cap_grows(self, data: dict[str, Any], **_: Any) -> None:
+        """A household's cap must not fall as its victims become more (a monthly run would have paid past it)."""
+        table = sorted((data.get("household_cap_by_victims") or {}).items())
+        for (fewer, low), (more, high) in zip(table, table[1:], strict=False):
+            if high < low:
+                raise ValidationError(
+                    f"{more} 人的户封顶 {high} 低于 {fewer} 人的 {low}：受害人越多，封顶不能越低 / the cap for {more} "
+                    f"victims ({high}) is below the cap for {fewer} ({low}): a cap must not fall as victims increase",
+                    "household_cap_by_victims")
+
 
 
 class CoverSchema(_Strict):

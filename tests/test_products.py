@@ -121,7 +121,8 @@ def test_catalog_zhunongbao_has_the_four_covers_of_domain_section_8():
     p = load_product("zhunongbao-fengxian-2025")
     assert p.premium_per_head == 18_000 and p.premium_basis == "household"  # 100 + 20 + 35 + 25 = 180 yuan
     assert p.line("farm").cap_per_year == 2_000_000
-    assert p.line("death").household_cap_by_victims == {1: 5_000_000, 2: 10_000_000, 3: 12_000_000}
+    assert p.cover_of("death") == p.cover_of("disability")  # 团体人身意外: one cover, its caps shared
+    assert p.cover_of("death").household_cap_by_victims == {1: 5_000_000, 2: 10_000_000, 3: 12_000_000}
     assert (p.line("accident_medical").cap_per_year, p.line("accident_medical").cap_household_per_year) \
         == (3_000_000, 3_000_000)
     assert p.line("property").cap_per_year == 3_000_000
