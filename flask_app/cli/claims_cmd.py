@@ -3,11 +3,14 @@
     relief claims status
     relief claims advance start_investigation --user ins1 [--village CODE]
     relief claims verify --user ins1 [--village CODE]        # at the computed amounts; above the limit → 待复核
-    relief claims approve --user sup1
+    relief claims verify --user ins1 --claim 12 --amount 900.00 --reason calculation_error --note "…"
+    relief claims approve --user sup1 [--claim 12]
     relief claims advance village_review --user clerk1 --village CODE
 """
 
 from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
 
 import click
 from sqlalchemy import func, select
@@ -74,22 +77,45 @@ def advance(action: str, village: str | None, note: str | None, username: str, p
     click.echo(f"{action}: {moved:,} 笔 / claims")
 
 
+def _amount_arg(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        return Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        fail(f"金额无效：{text!r}，请写成如 1234.50 / invalid amount {text!r}: write it like 1234.50")
+
+
 @claims_group.command()
 @click.option("--village", default=None)
+@click.option("--claim", "claim_id", type=int, default=None, help="只核定这一笔 / only this claim")
+@click.option("--amount", default=None, help="核定金额（元，须配合 --claim）/ verified amount in yuan (with --claim)")
+@click.option("--reason", "reason_code", type=click.Choice(sorted(adj.ADJUST_REASONS)), default=None,
+              help="调整原因代码 / adjustment reason code")
+@click.option("--note", default=None, help="说明 / note")
 @user_option
 @policy_option
 @database_option
-def verify(village: str | None, username: str, policy_id: int | None, database_url: str | None) -> None:
-    """按计算金额核定调查中的理赔 / verify investigating claims at their computed amounts."""
+def verify(village: str | None, claim_id: int | None, amount: str | None, reason_code: str | None,
+           note: str | None, username: str, policy_id: int | None, database_url: str | None) -> None:
+    """核定调查中的理赔（默认按计算金额）/ verify investigating claims (at their computed amounts by default).
+
+    With ``--claim`` and ``--amount`` one claim at an adjusted amount, under the same rules as the pages
+    and the API: never above the room left under the caps; above the computed entitlement a reason other
+    than ``other``, a note and a second supervisor's approval."""
+    if amount is not None and claim_id is None:
+        fail("--amount 须与 --claim 一起使用 / --amount needs --claim (one claim at a time)")
     factory = open_db(database_url)
     policy_id = default_policy(factory, policy_id)
     outcome: dict[str, int] = {}
     try:
         with transaction(factory) as s:
             actor = actor_for(s, username)
-            for claim_id in _ids(s, policy_id, "investigating", village):
-                version = s.scalar(select(Claim.version).where(Claim.id == claim_id))
-                result = adj.verify(s, claim_id, actor, expected_version=version)
+            ids = [claim_id] if claim_id is not None else _ids(s, policy_id, "investigating", village)
+            for one in ids:
+                version = s.scalar(select(Claim.version).where(Claim.id == one))
+                result = adj.verify(s, one, actor, expected_version=version, amount=_amount_arg(amount),
+                                    reason_code=reason_code, note=note)
                 outcome[result] = outcome.get(result, 0) + 1
     except (TransitionError, ValueError) as exc:
         fail(str(exc))
@@ -97,20 +123,21 @@ def verify(village: str | None, username: str, policy_id: int | None, database_u
 
 
 @claims_group.command()
+@click.option("--claim", "claim_id", type=int, default=None, help="只复核这一笔 / only this claim")
 @user_option
 @policy_option
 @database_option
-def approve(username: str, policy_id: int | None, database_url: str | None) -> None:
-    """复核超权限的核定 / approve verifications awaiting a second insurer user."""
+def approve(claim_id: int | None, username: str, policy_id: int | None, database_url: str | None) -> None:
+    """复核超权限或超核定的核定 / approve verifications awaiting a second insurer user."""
     factory = open_db(database_url)
     policy_id = default_policy(factory, policy_id)
     try:
         with transaction(factory) as s:
             actor = actor_for(s, username)
-            ids = _ids(s, policy_id, "awaiting_approval", None)
-            for claim_id in ids:
-                version = s.scalar(select(Claim.version).where(Claim.id == claim_id))
-                adj.approve(s, claim_id, actor, expected_version=version)
+            ids = [claim_id] if claim_id is not None else _ids(s, policy_id, "awaiting_approval", None)
+            for one in ids:
+                version = s.scalar(select(Claim.version).where(Claim.id == one))
+                adj.approve(s, one, actor, expected_version=version)
     except (TransitionError, ValueError) as exc:
         fail(str(exc))
     click.echo(f"approve: {len(ids):,} 笔 / claims")
