@@ -65,6 +65,9 @@ EXPECTED: dict[str, set[str]] = {
     "imports.upload": INS | {ADMIN},
     "imports.report": INS | {ADMIN},
     "imports.exceptions_csv": INS | {ADMIN},
+    "imports.mapping": INS | {ADMIN},
+    "imports.map_upload": INS | {ADMIN},
+    "imports.profile_download": INS | {ADMIN},
     "notices.index": STAFF,
     "notices.create": {COUNTY, VILLAGE},
     "notices.show": STAFF,
@@ -111,7 +114,7 @@ def seed(app, client) -> dict[str, int]:
         s = web_db.session()
         return {"claim_id": ids[1], "notice_id": s.scalar(select(Notice.id)),
                 "import_batch": s.scalar(select(ImportBatch.id)), "payout_batch": s.scalar(select(PayoutBatch.id)),
-                "version_id": 1}
+                "version_id": 1, "digest": "0" * 64, "profile_id": 1}
 
 
 def url_for_rule(rule, ids: dict[str, int]) -> str:

@@ -1,11 +1,14 @@
 """Pages: department file imports — upload, validation report (rows read, exceptions by reason with
-line numbers, downloadable as CSV), batch history.  The import itself is :func:`claims.imports.import_report`.
+line numbers, downloadable as CSV), batch history; the column mapping of a file whose required headers
+are not recognised (the file's first rows, a dropdown per field, saved as a named profile) and the saved
+profiles as YAML.  The import itself is :func:`claims.mapping_profiles.import_mapped`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 
 from flask import (
     Blueprint,
@@ -20,12 +23,19 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from claims.imports import AlreadyImportedError, ImportRefusedError, import_report
-from claims.models import ImportBatch, ImportException, User
-from claims.reports import DEPARTMENTS, REASONS, ReportFileError
+from claims.imports import AlreadyImportedError, ImportRefusedError
+from claims.mapping_profiles import (
+    MappedImport,
+    import_mapped,
+    list_profiles,
+    profile_yaml,
+)
+from claims.models import ImportBatch, ImportException, MappingProfile, User
+from claims.reports import DEPARTMENTS, REASONS, SPECS, ReportFileError, read_report
+from claims.reports.reader import UnmatchedColumns
 from products.store import Policy
 
-from .. import db
+from .. import db, uploads
 from ..permissions import INSURER, allow
 
 bp = Blueprint("imports", __name__)
@@ -34,8 +44,9 @@ allow("imports.index", IMPORT_ROLES)
 allow("imports.upload", IMPORT_ROLES)
 allow("imports.report", IMPORT_ROLES)
 allow("imports.exceptions_csv", IMPORT_ROLES)
-
-
+allow("imports.mapping", IMPORT_ROLES)
+allow("imports.map_upload", IMPORT_ROLES)
+allow("imports.profile_download", IMPORT_ROLES)
 
 DEPARTMENT_NAMES = {"medical": "医保（医疗费用结算）", "education": "教育（学费与升学）", "disaster": "应急管理（灾害损失）",
                     "accident": "意外（伤残与身故）", "income": "收入监测"}
@@ -53,7 +64,17 @@ def index():
     batches = s.execute(select(ImportBatch, User.name).outerjoin(User, User.id == ImportBatch.imported_by)
                         .order_by(ImportBatch.id.desc()).limit(500)).all()
     return render_template("imports_index.html", batches=batches, departments=DEPARTMENTS,
-                           department_names=DEPARTMENT_NAMES, policies=_policies())
+                           department_names=DEPARTMENT_NAMES, policies=_policies(), profiles=list_profiles(s))
+
+
+def _imported(done: MappedImport) -> Response:
+    """The import's report page, with what was created and the profile used or saved."""
+    r = done.result
+    via = f"（按映射方案“{done.profile}”读取列 / columns read with mapping profile {done.profile!r}）" if done.profile else ""
+    saved = f"；已保存映射方案“{done.saved}” / mapping profile {done.saved!r} saved" if done.saved else ""
+    flash(f"导入完成：新建理赔 {r.claims_created} 笔，更新 {r.claims_updated} 笔 / imported: {r.claims_created} "
+          f"claim(s) created, {r.claims_updated} updated, {r.claims_withdrawn} withdrawn{via}{saved}", "ok")
+    return redirect(url_for("imports.report", batch_id=r.batch_id))
 
 
 @bp.post("/imports")
@@ -74,18 +95,110 @@ def upload():
         return redirect(url_for("imports.index"))
     data = upload.read()
     try:
-        result = import_report(db.factory(), policy_id, department, data, actor=current_user.actor,
-                               file_name=upload.filename, period=period)
+        done = import_mapped(db.factory(), policy_id, department, data, actor=current_user.actor,
+                             file_name=upload.filename, period=period)
     except AlreadyImportedError as exc:
         flash(f"已导入过 / already imported: {exc}", "error")
         return redirect(url_for("imports.report", batch_id=exc.batch_id))
-    except (ImportRefusedError, ReportFileError, ValueError) as exc:
+    except ReportFileError as exc:
+        if exc.unmatched is None:
+            flash(f"导入被拒绝，未做任何更改 / import refused, nothing was changed: {exc}", "error")
+            return redirect(url_for("imports.index"))
+        try:
+            digest = uploads.keep(data)
+        except uploads.PendingUploadError as too_big:
+            flash(f"导入被拒绝，未做任何更改 / import refused, nothing was changed: {exc} — {too_big}", "error")
+            return redirect(url_for("imports.index"))
+        return redirect(url_for("imports.mapping", digest=digest, department=department, policy_id=policy_id,
+                                period=period or "", file_name=upload.filename))
+    except (ImportRefusedError, ValueError) as exc:
         flash(f"导入被拒绝，未做任何更改 / import refused, nothing was changed: {exc}", "error")
         return redirect(url_for("imports.index"))
-    flash(f"导入完成：新建理赔 {result.claims_created} 笔，更新 {result.claims_updated} 笔 / imported: "
-          f"{result.claims_created} claim(s) created, {result.claims_updated} updated, "
-          f"{result.claims_withdrawn} withdrawn", "ok")
-    return redirect(url_for("imports.report", batch_id=result.batch_id))
+    return _imported(done)
+
+
+def _pending(digest: str, source: Mapping[str, str]) -> tuple[bytes, str, str, int, str | None]:
+    """The kept upload and the import's fields from the query (GET) or the form (POST); 404 when gone."""
+    data = uploads.load(digest)
+    department = source.get("department", "")
+    if data is None or department not in DEPARTMENTS:
+        abort(404, description="待映射的上传已不存在（超过一天或已导入），请重新上传 / the upload waiting for its "
+                               "mapping is gone (older than a day, or imported); upload the file again")
+    file_name = (source.get("file_name") or "upload")[:255]
+    try:
+        policy_id = int(source.get("policy_id") or 0)
+    except ValueError:
+        policy_id = 0
+    return data, department, file_name, policy_id, (source.get("period") or "").strip() or None
+
+
+def _unmatched(data: bytes, department: str, file_name: str) -> UnmatchedColumns | None:
+    """What the mapping page shows: the file's headers, first rows and missing columns (None: none missing)."""
+    try:
+        read_report(data, department, file_name=file_name)
+    except ReportFileError as exc:
+        if exc.unmatched is None:
+            raise
+        return exc.unmatched
+    return None
+
+
+def _mapping_page(digest: str, data: bytes, department: str, file_name: str, policy_id: int, period: str | None,
+                  chosen: dict[str, str] | None = None, profile_name: str | None = None,
+                  status: int = 200) -> Response | tuple[str, int]:
+    """The mapping form: the header line, the first rows, a dropdown per field (required first) preset to
+    the person's choice or to what the alias table recognised, and the profile name."""
+    try:
+        unmatched = _unmatched(data, department, file_name)
+    except ReportFileError as exc:
+        flash(f"导入被拒绝，未做任何更改 / import refused, nothing was changed: {exc}", "error")
+        return redirect(url_for("imports.index"))
+    if unmatched is None:
+        flash("该文件的列均已识别，请直接上传导入 / every column of this file is recognised; upload it to import", "ok")
+        return redirect(url_for("imports.index"))
+    spec = SPECS[department]
+    fields = [{"name": c, "label": col.aliases[0] if col.aliases else c, "required": c in spec.required,
+               "chosen": (chosen if chosen is not None else unmatched.matched).get(c, "")}
+              for c, col in sorted(spec.columns.items(), key=lambda item: item[0] not in spec.required)]
+    return render_template("imports_mapping.html", digest=digest, department=department, file_name=file_name,
+                           policy_id=policy_id, period=period or "", unmatched=unmatched, fields=fields,
+                           department_names=DEPARTMENT_NAMES,
+                           profile_name=profile_name if profile_name is not None else file_name.rsplit(".", 1)[0],
+                           ), status
+
+
+@bp.get("/imports/mapping/<digest>")
+def mapping(digest: str):
+    data, department, file_name, policy_id, period = _pending(digest, request.args)
+    return _mapping_page(digest, data, department, file_name, policy_id, period)
+
+
+@bp.post("/imports/mapping/<digest>")
+def map_upload(digest: str):
+    data, department, file_name, policy_id, period = _pending(digest, request.form)
+    columns = {c: request.form[f"col-{c}"] for c in SPECS[department].columns if request.form.get(f"col-{c}")}
+    profile_name = request.form.get("profile_name", "")
+    try:
+        done = import_mapped(db.factory(), policy_id, department, data, actor=current_user.actor,
+                             file_name=file_name, period=period, columns=columns, save_as=profile_name)
+    except AlreadyImportedError as exc:
+        uploads.discard(digest)
+        flash(f"已导入过 / already imported: {exc}", "error")
+        return redirect(url_for("imports.report", batch_id=exc.batch_id))
+    except (ImportRefusedError, ValueError) as exc:
+        flash(f"导入被拒绝，未做任何更改 / import refused, nothing was changed: {exc}", "error")
+        return _mapping_page(digest, data, department, file_name, policy_id, period, columns, profile_name, 422)
+    uploads.discard(digest)
+    return _imported(done)
+
+
+@bp.get("/imports/profiles/<int:profile_id>.yaml")
+def profile_download(profile_id: int):
+    profile = db.session().get(MappingProfile, profile_id)
+    if profile is None:
+        abort(404)
+    return Response(profile_yaml(profile).encode("utf-8"), mimetype="application/yaml", headers={
+        "Content-Disposition": f"attachment; filename=mapping-{profile.department}-{profile.id}.yaml"})
 
 
 @bp.get("/imports/<int:batch_id>")
