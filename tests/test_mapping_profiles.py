@@ -216,3 +216,33 @@ def test_a_saved_profile_imports_the_next_file_without_asking(county, tmp_path):
     # a profile named explicitly
     done = import_mapped(factory, policy_id, "medical", may, actor=SYSTEM, profile="某县医保")
     assert done.profile == "某县医保" and done.result.rows_stored == 1
+
+
+def test_relief_import_with_a_mapping_file_and_then_with_the_saved_profile(county, db_url, tmp_path):  # noqa: F811
+    factory, _ = county
+    runner = CliRunner()
+    first = county_file(tmp_path / "m03.csv", MARCH[:1])
+    refused = runner.invoke(relief, ["import", "--department", "medical", str(first), "--database", db_url])
+    assert refused.exit_code == 2 and "setl_id" in refused.output
+
+    mapping = tmp_path / "county.yaml"
+    mapping.write_text(mapping_yaml("medical", COLUMNS), encoding="utf-8")
+    wrong = runner.invoke(relief, ["import", "--department", "income", str(first), "--mapping", str(mapping),
+                                   "--database", db_url])
+    assert wrong.exit_code == 2 and "has no department income" in wrong.output
+
+    done = runner.invoke(relief, ["import", "--department", "medical", str(first), "--mapping", str(mapping),
+                                  "--database", db_url])
+    assert done.exit_code == 0, done.output
+    # person 1: self-paid 9,000.00 → (9,000 − 5,000) × 50 % = 2,000.00
+    assert [c.amount for c in claims_of(factory, 1)] == [Decimal("2000.00")]
+
+    # a profile saved (as the web page does) reads April's file without --mapping
+    with transaction(factory) as s:
+        save_profile(s, "medical", "某县医保", COLUMNS, SYSTEM)
+    april = county_file(tmp_path / "m04.csv", [("D9", 3, "2025-04-02", "30000.00", "5000.00", "0", "0")])
+    done = runner.invoke(relief, ["import", "--department", "medical", str(april), "--database", db_url])
+    assert done.exit_code == 0, done.output
+    assert "columns read with mapping profile: 某县医保" in done.output
+    # person 3: self-paid 25,000.00 → 5,000 × 50 % + 10,000 × 60 % + 5,000 × 70 % = 12,000.00
+    assert [c.amount for c in claims_of(factory, 3)] == [Decimal("12000.00")]
