@@ -5,6 +5,7 @@ households: person-keyed departments by the persons of those households), with
 
     paid[line, unit] = Σ claims.amount over claims in a committed state (workflow.COMMITTED: in review,
                        on notice, payable, paid, rejected …; a reversed claim does not count)
+                       − Σ recoveries.amount recovered (money that came back, claims.recovery)
     due[line, unit]  = engine entitlement − paid (after caps; see claims.engine)
 
 then, per (line, unit):
@@ -15,6 +16,10 @@ then, per (line, unit):
   (event ``compute``: NULL → computed, amount_after = due);
 * a ``computed`` claim whose due is now 0 → amount 0 (event ``recompute``), then ``withdraw`` by the
   system (reason ``no_longer_due``) → rejected.
+
+A (line, unit) paid beyond its entitlement (a refund or a correction after payment) keeps one open
+recovery at the outstanding amount (:func:`claims.recovery.sync_recoveries`; its paid claim flagged
+``overpaid``).
 
 Claims of persons with a cross-department duplicate (:mod:`claims.duplicates`) on an illness or
 accident-medical line get the detail in ``claims.flags``.  Everything is set-based: bulk INSERT of
@@ -39,6 +44,7 @@ from products.store import Policy, ProductVersion, now
 from .duplicates import cross_department_duplicates
 from .engine import run_calculation
 from .models import Claim, ClaimEvent, ImportBatch, ImportRow, ImportRowEvent
+from .recovery import recovered_amounts, sync_recoveries
 from .reports.columns import SPECS
 from .transitions import SYSTEM, advance
 from .workflow import COMMITTED
@@ -50,8 +56,8 @@ PERSON_DEPARTMENTS = tuple(d for d, s in SPECS.items() if "id_no" in s.columns)
 HOUSEHOLD_DEPARTMENTS = tuple(d for d in SPECS if d not in PERSON_DEPARTMENTS)
 DUPLICATE_PERILS = ("illness", "accident_medical")
 _STR_KINDS = {"id", "key", "text", "required_text", "level", "kind", "village_code"}
-_INT_KINDS = {"money", "money_or_zero", "school_year"}
-_NULLABLE_INT_KINDS = {"money_or_null", "grade"}
+_INT_KINDS = {"money", "money_or_zero", "signed_money", "signed_money_required", "school_year"}
+_NULLABLE_INT_KINDS = {"money_or_null", "signed_money_or_null", "grade"}
 
 
 class RecomputeError(LookupError):
@@ -154,13 +160,18 @@ def _scope(household_nos: Sequence[str] | None) -> Any:
 
 
 def committed_paid(session: Session, policy_id: int, household_nos: Sequence[str] | None = None) -> pd.DataFrame:
-    """``line_id, unit_id, paid`` (fen): Σ amount of the claims in a committed state."""
+    """``line_id, unit_id, paid`` (fen): Σ amount of the claims in a committed state − Σ recovered."""
     rows = session.execute(
         select(Claim.line_id, Claim.unit_id, func.sum(Claim.amount).cast(Claim.amount.type))
         .where(Claim.policy_id == policy_id, Claim.state.in_(COMMITTED), _scope(household_nos))
         .group_by(Claim.line_id, Claim.unit_id)).all()
     data = [(line, unit, _fen(total)) for line, unit, total in rows]
-    return pd.DataFrame(data, columns=["line_id", "unit_id", "paid"]).astype({"paid": "int64"})
+    paid = pd.DataFrame(data, columns=["line_id", "unit_id", "paid"]).astype({"paid": "int64"})
+    back = recovered_amounts(session, policy_id, household_nos)
+    if len(back) == 0:
+        return paid
+    paid = paid.merge(back, on=["line_id", "unit_id"], how="left").fillna({"recovered": 0})
+    return paid.assign(paid=paid["paid"] - paid["recovered"].astype("int64"))[["line_id", "unit_id", "paid"]]
 
 
 def _open_claims(session: Session, policy_id: int, household_nos: Sequence[str] | None) -> pd.DataFrame:
@@ -285,6 +296,7 @@ def recompute(session: Session, policy_id: int, household_nos: Iterable[str] | N
     _insert_claims(session, policy, new, at)
     withdrawn = _withdraw(session, gone, at)
     flagged = _flag(session, policy_id, product, reports)
+    sync_recoveries(session, policy_id, result.claims, scope, at)
     return RecomputeResult(created=len(new), updated=len(changed), withdrawn=withdrawn, flagged=flagged)
 
 

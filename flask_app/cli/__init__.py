@@ -13,6 +13,7 @@ from .fund import fund
 from .imports import import_
 from .notice import notice
 from .payout import payout
+from .recovery import recovery
 from .setup import setup
 from .synth import synth
 from .users import users
@@ -25,7 +26,8 @@ def relief() -> None:
     """防贫保 / 助农保 理赔与救助资金引擎 — claims and relief-fund engine."""
 
 
-for command in (demo, serve, calc, year, synth, db, setup, users, import_, claims_group, notice, payout, fund, budget):
+for command in (demo, serve, calc, year, synth, db, setup, users, import_, claims_group, notice, payout, recovery,
+                fund, budget):
     relief.add_command(command)
 
 
