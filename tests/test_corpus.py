@@ -49,13 +49,15 @@ build = _load_builder()
 class Scenario:
     """Files given to one ``relief calc`` (department, path under the corpus), the claims expected as
     (line_id, unit) → (base, entitlement, due) or (base, entitlement, paid_before, due, overpaid) in yuan,
-    and the exception rows expected as (file label, line, reason)."""
+    the exception rows expected as (file name, line, reason) — every error and warning of the run must be
+    among them — and text each expected row's detail must hold."""
 
     product: str
     reports: list[tuple[str, str]]
     claims: dict[tuple[str, str], tuple[str, ...]]
     reasons: set[tuple[str, int, str]] = field(default_factory=set)
     paid: str | None = None
+    details: dict[tuple[str, int, str], str] = field(default_factory=dict)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -80,14 +82,17 @@ SCENARIOS: dict[str, Scenario] = {
         ("illness", "p4"): ("6000.00", "500.00", "500.00"),
         # p6: 12,500.50 − 2,000 − 救助 500 = 10,000.50 → 2,500 + 0.50 × 60% = 2,500.30
         ("illness", "p6"): ("10000.50", "2500.30", "2500.30"),
-    }, {("m02_title_total_gb18030.csv", 4, "header_row")}),  # title, unit row, blank row above line 4
+    }, {("m02_title_total_gb18030.csv", 4, "header_row"),  # title, unit row, blank row above line 4
+        # 合计 15,000 + 7,000 + 12,500.50 = 34,500.50; 统筹 6,000 + 1,000 + 2,000 = 9,000; 大病 1,000; 救助 500
+        ("m02_title_total_gb18030.csv", 8, "control_total_ok")}),
 
     "m03 total row that disagrees (a truncated export), UTF-8 BOM": Scenario(FPB, [("medical", "medical/m03_total_wrong_bom.csv")], {
         # p2: 11,000 − 2,000 = 9,000 → 4,000 × 50% = 2,000
         ("illness", "p2"): ("9000.00", "2000.00", "2000.00"),
         # p6: 8,000 − 1,000 = 7,000 → 2,000 × 50% = 1,000
         ("illness", "p6"): ("7000.00", "1000.00", "1000.00"),
-    }, {("m03_total_wrong_bom.csv", 4, "control_total_mismatch")}),  # 合计 26,000 ≠ 11,000 + 8,000 = 19,000
+    }, {("m03_total_wrong_bom.csv", 4, "control_total_mismatch")},  # 合计 26,000 ≠ 11,000 + 8,000 = 19,000
+        details={("m03_total_wrong_bom.csv", 4, "control_total_mismatch"): "26000.00"}),
 
     "m04 county header variants": Scenario(FPB, [("medical", "medical/m04_header_variants.csv")], {
         # p1: 18,000 − 6,000 − 2,000 = 10,000 (个人自付 10,000 agrees) → 5,000 × 50% = 2,500
@@ -156,7 +161,8 @@ SCENARIOS: dict[str, Scenario] = {
         ("illness", "p4"): ("12000.00", "3700.00", "3700.00"),
     }, {("2025-04 (1).csv", 0, "same_file"),
         ("2025-05_corrected.csv", 2, "corrected"),
-        ("2025-04.csv", 3, "superseded")}),
+        ("2025-04.csv", 3, "superseded")},
+        details={("2025-05_corrected.csv", 2, "corrected"): "12000.00 → 14000.00"}),  # 医疗费总额, old → new
 
     "medical refunds in every spelling, overpaid": Scenario(FPB, [
         ("medical", "medical/refund/2025-06.csv"), ("medical", "medical/refund/2025-07_negative.csv"),
@@ -184,7 +190,7 @@ SCENARIOS: dict[str, Scenario] = {
         # H04's roster income 7,000 > 6,000, but the report says 5,200 as of 2025-06-30: p8's July bill
         # 13,000 − 2,000 = 11,000 counts → 2,500 + 1,000 × 60% = 3,100
         ("illness", "p8"): ("11000.00", "3100.00", "3100.00"),
-    }, {("i02_resend_title.csv", 0, "same_file")}),
+    }, {("i02_resend_title.csv", 0, "same_file"), ("i02_resend_title.csv", 2, "header_row")}),
 
     # ---- education (schooling, entry) ----
     "e01 plain education list": Scenario(FPB, [("education", "education/e01_plain.csv")], {
@@ -210,7 +216,7 @@ SCENARIOS: dict[str, Scenario] = {
         ("schooling", "p3"): ("8800.00", "640.00", "640.00"),
         # p5: 0.9 + 0.1 + 0.0125 万元 = 9,000 + 1,000 + 125 = 10,125 → 2,125 × 80% = 1,700
         ("schooling", "p5"): ("10125.00", "1700.00", "1700.00"),
-    }),
+    }, {("e03_wanyuan.csv", 1, "unit_wan")}),
 
     "e04 Excel with aid from other schemes": Scenario(FPB, [("education", "education/e04_aid.xlsx")], {
         # p3: 8,000 + 2,000 + 1,000 − 已获资助 3,000 = 8,000, not above 8,000 → 0; 新生 本科 → 2,000
@@ -235,7 +241,8 @@ SCENARIOS: dict[str, Scenario] = {
         ("schooling", "p11"): ("9000.00", "800.00", "800.00"),
     }, {("2025-09 (1).csv", 0, "same_file"),
         ("2025-10_corrected.csv", 2, "corrected"),
-        ("2025-09.csv", 2, "superseded")}),
+        ("2025-09.csv", 2, "superseded")},
+        details={("2025-10_corrected.csv", 2, "corrected"): "7000.00 → 9000.00"}),  # 学费, old → new
 
     # ---- disaster ----
     "d01 plain disaster list": Scenario(FPB, [("disaster", "disaster/d01_plain.csv")], {
@@ -267,14 +274,15 @@ SCENARIOS: dict[str, Scenario] = {
         ("disaster", "H01"): ("12500.00", "2500.00", "2500.00"),
         # H02: 2.1 − 0.3 万元 = 21,000 − 3,000 = 18,000 → 8,000
         ("disaster", "H02"): ("18000.00", "8000.00", "8000.00"),
-    }, {("d03_wanyuan_title.csv", 3, "header_row")}),
+    }, {("d03_wanyuan_title.csv", 3, "header_row"), ("d03_wanyuan_title.csv", 3, "unit_wan")}),
 
     "d04 Excel: serial dates, total row that agrees": Scenario(FPB, [("disaster", "disaster/d04_serial_dates.xlsx")], {
         # H02 (45901 = 2025-09-01): 16,000 − 1,000 = 15,000 → 5,000
         ("disaster", "H02"): ("15000.00", "5000.00", "5000.00"),
         # H03 (a date cell): 12,000 → 2,000
         ("disaster", "H03"): ("12000.00", "2000.00", "2000.00"),
-    }, {("d04_serial_dates.xlsx", 2, "header_row")}),
+    }, {("d04_serial_dates.xlsx", 2, "header_row"),
+        ("d04_serial_dates.xlsx", 5, "control_total_ok")}),  # 合计 16,000 + 12,000 = 28,000; 1,000 + 0 = 1,000
 
     "disaster re-sends: September again in October, corrected in November": Scenario(FPB, [
         ("disaster", "disaster/resend/2025-09.csv"), ("disaster", "disaster/resend/2025-10.csv"),
@@ -286,7 +294,8 @@ SCENARIOS: dict[str, Scenario] = {
         # H03: 10,500 (October) → 500
         ("disaster", "H03"): ("10500.00", "500.00", "500.00"),
     }, {("2025-10.csv", 2, "resent"), ("2025-10.csv", 3, "resent"),
-        ("2025-11_corrected.csv", 2, "corrected")}),
+        ("2025-11_corrected.csv", 2, "corrected"), ("2025-09.csv", 3, "superseded")},
+        details={("2025-11_corrected.csv", 2, "corrected"): "12000.00 → 14000.00"}),  # 核定损失, old → new
 
     # ---- accident (凤县 助农保) ----
     "a01 plain accident list": Scenario(ZNB, [("accident", "accident/a01_plain.csv")], {
@@ -377,10 +386,15 @@ def test_scenario(name, described, tmp_path):
     assert got == expected
 
     # files are compared by name (a file given twice in one run is labelled by its full path)
-    listed = {(Path(f).name, int(line), reason)
-              for f, line, reason in zip(exceptions["file"], exceptions["line"], exceptions["reason"])}
-    missing = {r for r in scenario.reasons if r not in listed}
-    assert not missing, exceptions[["file", "line", "reason", "severity"]].to_string()
+    rows = {(Path(f).name, int(line), reason): (severity, detail) for f, line, reason, severity, detail in zip(
+        exceptions["file"], exceptions["line"], exceptions["reason"], exceptions["severity"], exceptions["detail"])}
+    listed = set(rows)
+    shown = exceptions[["file", "line", "reason", "severity"]].to_string()
+    assert scenario.reasons - listed == set(), shown
+    unexpected = {r for r, (severity, _) in rows.items() if severity in ("error", "warning")} - scenario.reasons
+    assert unexpected == set(), shown
+    for place, text in scenario.details.items():
+        assert text in rows[place][1], rows[place][1]
 
     # every data row is used or listed by file and line (a file named as given twice: by its file row)
     used = {(Path(f).name, int(line)) for f, line in zip(sources["source_file"], sources["source_line"])}
