@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from claims.database import transaction
 from claims.fund import fund_summary, record_premium
 from claims.imports import import_report
-from claims.models import Claim, FundEntry, Recovery
+from claims.models import Claim, FundEntry, Recovery, User
 from claims.notices import close_due, post_notice
 from claims.payouts import build_batch, import_bank_return
 from claims.recompute import recompute
@@ -137,16 +137,22 @@ def test_refund_after_payment_opens_one_recovery_that_balances_the_fund(county, 
         record_recovery(s, listed["id"], who["ins"])
 
 
-def test_waiver_and_cancellation(county, tmp_path):
-    factory, policy_id = county
+def paid_then_refunded(factory, policy_id: int, tmp_path) -> tuple[dict[str, Actor], int]:
+    """S1 (self-paid 9,000 → 2,000.00) paid, then a reversal of 3,000 (→ 500.00: overpaid 1,500.00, as in
+    the test above): the users and the paid claim's id."""
     who = actors(factory)
     import_report(factory, policy_id, "medical", medical_file(tmp_path / "m03.csv", [("S1", 1, "2025-03-01", 9000)]),
                   actor=SYSTEM)
     with factory() as s:
         claim_id = s.scalar(select(Claim.id).where(Claim.unit_id == pid(1)))
     pay(factory, policy_id, claim_id, who)
-    # reversal of 3,000 → overpaid 1,500.00 (as above)
     import_report(factory, policy_id, "medical", refund(tmp_path, "m05.csv", 3000), actor=SYSTEM)
+    return who, claim_id
+
+
+def test_waiver_and_cancellation(county, tmp_path):
+    factory, policy_id = county
+    who, claim_id = paid_then_refunded(factory, policy_id, tmp_path)
     [rid] = recovery_ids(factory)
     # S1 itself corrected to self-paid 12,000: base 12,000 − 3,000 = 9,000 → 2,000.00 = paid → cancelled
     import_report(factory, policy_id, "medical", medical_file(tmp_path / "m03b.csv", [("S1", 1, "2025-03-01", 12000)]),
@@ -180,13 +186,7 @@ def test_recovery_command(county, tmp_path, monkeypatch):
     from flask_app.cli.recovery import recovery
 
     factory, policy_id = county
-    who = actors(factory)
-    import_report(factory, policy_id, "medical", medical_file(tmp_path / "m03.csv", [("S1", 1, "2025-03-01", 9000)]),
-                  actor=SYSTEM)
-    with factory() as s:
-        claim_id = s.scalar(select(Claim.id).where(Claim.unit_id == pid(1)))
-    pay(factory, policy_id, claim_id, who)
-    import_report(factory, policy_id, "medical", refund(tmp_path, "m05.csv", 3000), actor=SYSTEM)
+    paid_then_refunded(factory, policy_id, tmp_path)
     url = str(factory.kw["bind"].url.render_as_string(hide_password=False))
     runner = CliRunner()
     r = runner.invoke(recovery, ["list", "--database", url])
@@ -200,3 +200,22 @@ def test_recovery_command(county, tmp_path, monkeypatch):
     assert "¥1,500.00" in r.output
     with factory() as s:
         assert s.get(Recovery, rid).state == "recovered"
+
+
+def test_fund_and_claim_pages_show_the_overpayment(county, db_url, tmp_path):
+    from flask_app.app import create_app
+    from flask_app.auth import hash_password
+    from test_notice_pdf import PASSWORD, login
+
+    factory, policy_id = county
+    _, claim_id = paid_then_refunded(factory, policy_id, tmp_path)
+    with transaction(factory) as s:
+        s.execute(update(User).values(password_hash=hash_password(PASSWORD)))
+    app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "test", "TESTING": True})
+    client = app.test_client()
+    login(client, "sup")
+    fund = client.get("/fund").get_data(as_text=True)
+    assert "多付追回" in fund and "1,500.00" in fund and f"/claims/{claim_id}" in fund and "待追回 open" in fund
+    claim = client.get(f"/claims/{claim_id}").get_data(as_text=True)
+    assert "overpaid / 多付 ¥1,500.00" in claim
+    app.extensions["relief_engine"].dispose()

@@ -25,6 +25,7 @@ class FundSchema(Schema):
     premium_received = Money(required=True, metadata={"description": "实收保费"})
     claims_paid = Money(required=True, metadata={"description": "已付赔款"})
     reversals = Money(required=True, metadata={"description": "冲正"})
+    recoveries = Money(required=True, metadata={"description": "追回多付 / overpayments recovered"})
     net_claims = Money(required=True, metadata={"description": "净赔款"})
     settlements = Money(required=True, metadata={"description": "结算"})
     balance = Money(required=True, metadata={"description": "余额"})

@@ -36,6 +36,7 @@ def report(policy_id: int | None, database_url: str | None) -> None:
             for label, key in [("应收保费 / premium due", "premium_due"),
                                ("实收保费 / premium received", "premium_received"),
                                ("已付赔款 / claims paid", "claims_paid"), ("冲正退回 / reversals", "reversals"),
+                               ("追回多付 / recoveries", "recoveries"),
                                ("年终结算 / settlements", "settlements"), ("基金余额 / balance", "balance")]:
                 click.echo(f"  {label}: {money(int(f[key] * 100))}")
             click.echo(f"  赔付率 / loss ratio: {ratio}")

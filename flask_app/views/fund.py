@@ -1,4 +1,5 @@
-"""Pages: the fund (基金) per policy — premiums, claims paid, reversals, balance, loss ratio, monthly chart.
+"""Pages: the fund (基金) per policy — premiums, claims paid, reversals, recoveries, balance, loss ratio,
+monthly chart, and the policy's overpayments to recover (:mod:`claims.recovery`).
 
 The chart is a server-rendered inline SVG (no JavaScript, no CDN): premiums received against claims paid,
 by month of the fund ledger (:class:`claims.models.FundEntry`).
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from claims.fund import fund_summary
 from claims.models import FundEntry
+from claims.recovery import list_recoveries
 from products.store import Policy, ProductVersion
 
 from .. import db
@@ -27,7 +29,8 @@ SERIES = (("premium", "保费收入 Premiums", "#2f6f9f"), ("paid", "赔款支�
 
 
 def monthly(session, policy_id: int) -> dict[str, dict[str, Decimal]]:  # noqa: ANN001
-    """month (YYYY-MM) → {"premium": received, "paid": claims paid net of reversals} from the ledger."""
+    """month (YYYY-MM) → {"premium": received, "paid": claims paid net of reversals and recoveries} from
+    the ledger."""
     months: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"premium": Decimal(0), "paid": Decimal(0)})
     rows = session.execute(select(FundEntry.at, FundEntry.kind, FundEntry.amount)
                            .where(FundEntry.policy_id == policy_id)).all()
@@ -37,7 +40,7 @@ def monthly(session, policy_id: int) -> dict[str, dict[str, Decimal]]:  # noqa: 
             months[key]["premium"] += amount
         elif kind == "claim_paid":
             months[key]["paid"] += -amount
-        elif kind == "reversal":
+        elif kind in ("reversal", "recovery"):
             months[key]["paid"] -= amount
     return dict(sorted(months.items()))
 
@@ -101,5 +104,5 @@ def index():  # noqa: ANN201
     for policy, name, code in policies:
         data = monthly(s, policy.id)
         rows.append({"policy": policy, "name": name, "code": code, "summary": fund_summary(s, policy.id),
-                     "months": data, "chart": bar_chart(data)})
+                     "months": data, "chart": bar_chart(data), "recoveries": list_recoveries(s, policy.id)})
     return render_template("fund_index.html", rows=rows)
