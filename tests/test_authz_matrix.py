@@ -43,6 +43,7 @@ EXPECTED: dict[str, set[str]] = {
     "api_products.ProductDetail": EVERY_USER,
     "api_imports.ImportList": INS | {ADMIN},
     "api_imports.ImportExceptions": INS | {ADMIN},
+    "api_imports.MappingProfiles": INS | {ADMIN},
     "api_claims.ClaimList": STAFF,
     "api_claims.ClaimDetail": STAFF,
     "api_claims.ClaimTransition": {ADJ, SUP, COUNTY, TOWN, VILLAGE},

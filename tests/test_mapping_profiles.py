@@ -8,6 +8,7 @@ above 5,000 yuan, brackets (5,000, 10,000] × 50 %, (10,000, 20,000] × 60 %, ab
 
 from __future__ import annotations
 
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ import factories as f
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from test_api import auth, make_app
 from test_imports import claims_of, counts, county  # noqa: F401 - county: the imports tests' fixture
 
 from claims.database import transaction
@@ -36,6 +38,7 @@ from claims.reports.mapping import (
     parse_mapping,
 )
 from claims.transitions import SYSTEM
+from flask_app import db as web_db
 from flask_app.cli import relief
 
 #: The county's own headers, in its order, and the canonical column each one holds.
@@ -246,3 +249,35 @@ def test_relief_import_with_a_mapping_file_and_then_with_the_saved_profile(count
     assert "columns read with mapping profile: 某县医保" in done.output
     # person 3: self-paid 25,000.00 → 5,000 × 50 % + 10,000 × 60 % + 5,000 × 70 % = 12,000.00
     assert [c.amount for c in claims_of(factory, 3)] == [Decimal("12000.00")]
+
+
+def test_api_imports_with_a_named_or_fitting_profile_and_lists_profiles(db_url, tmp_path):
+    app = make_app(db_url, tmp_path)
+    try:
+        client = app.test_client()
+
+        def post(name: str, rows: list, **form: str):
+            data = county_file(tmp_path / name, rows).read_bytes()
+            return client.post("/api/v1/imports", headers=auth("insurer_adjudicator"), content_type="multipart/form-data",
+                               data={"department": "medical", **form, "file": (io.BytesIO(data), name)})
+
+        refused = post("m03.csv", MARCH[:1])
+        assert refused.status_code == 422 and "setl_id" in refused.get_json()["detail"]
+        unknown = post("m03.csv", MARCH[:1], mapping_profile="某县医保")
+        assert unknown.status_code == 422 and "no mapping profile named '某县医保'" in unknown.get_json()["detail"]
+
+        with app.app_context(), transaction(web_db.factory()) as s:
+            save_profile(s, "medical", "某县医保", COLUMNS, SYSTEM)
+        named = post("m03.csv", MARCH[:1], mapping_profile="某县医保")
+        assert named.status_code == 201, named.get_data(as_text=True)
+        assert (named.get_json()["mapping_profile"], named.get_json()["claims_created"]) == ("某县医保", 1)
+        fitting = post("m04.csv", [("D9", 3, "2025-04-02", "30000.00", "5000.00", "0", "0")])
+        assert fitting.status_code == 201 and fitting.get_json()["mapping_profile"] == "某县医保"
+
+        listed = client.get("/api/v1/imports/mapping-profiles?department=medical", headers=auth("insurer_adjudicator"))
+        assert listed.status_code == 200
+        assert [(p["name"], p["columns"]) for p in listed.get_json()] == [("某县医保", COLUMNS)]
+        assert client.get("/api/v1/imports/mapping-profiles?department=income",
+                          headers=auth("insurer_adjudicator")).get_json() == []
+    finally:
+        app.extensions["relief_engine"].dispose()

@@ -1,4 +1,6 @@
-"""API /api/v1/imports: upload a department file (multipart), the batch history, a batch's exceptions."""
+"""API /api/v1/imports: upload a department file (multipart; optionally read with a named column-mapping
+profile, else with the saved profile that fits a file whose required columns are not recognised), the batch
+history, a batch's exceptions, the saved mapping profiles."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from claims.imports import ImportRefusedError, import_report
+from claims.imports import ImportRefusedError
+from claims.mapping_profiles import NAME_MAX, import_mapped, list_profiles
 from claims.models import ImportBatch, ImportException
 from claims.reports import DEPARTMENTS
 
@@ -47,6 +50,10 @@ class ImportFormSchema(Schema):
     period = fields.String(validate=validate.Length(max=20), metadata={"description": "期间 / period, e.g. 2025-03"})
     policy_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                                metadata={"description": "保单 / policy (default: the newest)"})
+    mapping_profile = fields.String(validate=validate.Length(min=1, max=NAME_MAX), metadata={
+        "description": "列映射方案名称（不给则在必需列无法识别时自动选用表头相符的方案）/ column-mapping profile "
+                       "name (without it, a file whose required columns are not recognised is read with the saved "
+                       "profile whose headers all appear in it)"})
 
 
 class ImportFileSchema(Schema):
@@ -62,6 +69,22 @@ class ImportResultSchema(Schema):
     claims_created = fields.Integer(required=True)
     claims_updated = fields.Integer(required=True)
     claims_withdrawn = fields.Integer(required=True)
+    mapping_profile = fields.String(allow_none=True, metadata={"description": "读取列所用的映射方案 / the "
+                                                                              "mapping profile that read the columns"})
+
+
+class MappingProfileSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    department = fields.String(required=True)
+    columns = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                          metadata={"description": "列名 → 文件表头 / canonical column → the file's header"})
+    created_by = fields.Integer(allow_none=True)
+    created_at = Timestamp(required=True)
+
+
+class MappingProfileQuerySchema(Schema):
+    department = fields.String(validate=validate.OneOf(list(DEPARTMENTS)), metadata={"description": "部门 / department"})
 
 
 class ImportExceptionSchema(Schema):
@@ -88,14 +111,23 @@ class ImportList(MethodView):
         policy_id = default_policy_id(form.get("policy_id"))
         upload = files["file"]
         try:
-            result = import_report(db.factory(), policy_id, form["department"], upload.read(),
-                                   actor=current_user.actor, file_name=upload.filename or "upload",
-                                   period=form.get("period"))
+            done = import_mapped(db.factory(), policy_id, form["department"], upload.read(),
+                                 actor=current_user.actor, file_name=upload.filename or "upload",
+                                 period=form.get("period"), profile=form.get("mapping_profile"))
         except ImportRefusedError:
             raise
         except ValueError as exc:
             refuse(exc, slug="import-refused", title="导入被拒绝 / import refused")
-        return asdict(result)
+        return {**asdict(done.result), "mapping_profile": done.profile}
+
+
+@blp.route("/mapping-profiles")
+class MappingProfiles(MethodView):
+    @blp.arguments(MappingProfileQuerySchema, location="query")
+    @blp.response(200, MappingProfileSchema(many=True))
+    def get(self, query: dict[str, Any]):
+        """列映射方案 / saved column-mapping profiles (export one as YAML from the import page)"""
+        return list_profiles(db.session(), query.get("department"))
 
 
 @blp.route("/<int:batch_id>/exceptions")
@@ -112,3 +144,4 @@ class ImportExceptions(MethodView):
 
 allow("api_imports.ImportList", ROLES)
 allow("api_imports.ImportExceptions", ROLES)
+allow("api_imports.MappingProfiles", ROLES)
