@@ -188,6 +188,30 @@ def test_line_caps_then_cover_caps_then_product_caps():
         "削减 30000.00；产品每户年度封顶 100000.00，削减 20000.00；已付 0.00；本次应付 0.00")
 
 
+@pytest.mark.slow
+def test_the_dask_engine_shares_the_cover_as_the_engine_does():
+    # the Dask engine runs the engine on whole households (claims.dask_engine): the cover's caps hold there too.
+    # A1: acceptance 6 → 50,000 + 50,000 + 20,000; A2: one death → 50,000
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+    dd = pytest.importorskip("dask.dataframe", reason="dask[dataframe] is not installed")
+    from claims.dask_engine import compute_claims_dask
+
+    persons, households = f.roster([{"household_no": "A1"}, {"household_no": "A2"}],
+                                   [{"n": 11, "household_no": "A1"}, {"n": 13, "household_no": "A1"},
+                                    {"n": 15, "household_no": "A1"}, {"n": 21, "household_no": "A2"}])
+    acc = f.accident([(11, "2025-03-01", "death", None, 0), (21, "2025-03-02", "death", None, 0),
+                      (13, "2025-04-01", "death", None, 0), (15, "2025-05-01", "disability", 1, 0)])
+    single = compute_claims(ZNB, persons, households, {"accident": acc})
+    assert dues(single) == {("death", f.pid(11)): 5_000_000, ("death", f.pid(13)): 5_000_000,
+                            ("death", f.pid(21)): 5_000_000, ("disability", f.pid(15)): 2_000_000}
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        for nparts in (1, 2):
+            claims = compute_claims_dask(ZNB, persons, households, {"accident": [dd.from_pandas(acc, npartitions=2)]},
+                                         client=client, npartitions=nparts, progress=False)
+            pd.testing.assert_frame_equal(claims, single)
+
+
 # ---------------------------------------------------------------------------------------------------
 # the monthly-run property (claims.caps): over a year the household's cover total equals one yearly run's
 
