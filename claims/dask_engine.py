@@ -1,8 +1,9 @@
 """The claims engine on Dask distributed (分布式计算): the same engine functions, partition by partition.
 
 A province-year does not fit one machine's memory, but every claim depends only on the rows of one
-household (户): person-basis lines sum a person's rows, household-basis lines and the household caps sum a
-household's rows, and a person belongs to exactly one household of the roster.  So the run is
+household (户): person-basis lines sum a person's rows, household-basis lines and the household caps (a
+line's, a cover's across its lines, the product's) sum a household's rows, and a person belongs to exactly
+one household of the roster.  So the run is
 
 1. **read** — every report file is cut into chunks of about ``chunk_rows`` rows (Parquet: small row
    groups together, a big one in slices; CSV: one chunk per file) and each chunk goes through the
