@@ -112,23 +112,30 @@ def _read_bytes(source: str | Path | IO[bytes] | bytes) -> bytes:
     return source.read()
 
 
-STORED_COLUMNS = ["id", "record_key", "content_digest", "batch_id", "line", "file_name", "unit_key", "data"]
+STANDING_COLUMNS = ["id", "record_key", "content_digest", "batch_id", "line", "file_name", "unit_key"]
 
 
 def _standing_rows(session: Session, policy_id: int, department: str, keys: list[str]) -> pd.DataFrame:
     """The stored rows of the policy and department with these record keys that no correction has
-    superseded, the latest per key (rows stored twice before record identity existed share a key)."""
+    superseded, by id (a key has one, or several when a file was stored twice before record identity
+    existed: the migration gave them equal keys)."""
     superseded = select(ImportRowEvent.row_id).where(ImportRowEvent.row_id == ImportRow.id).exists()
     found = []
     for part in chunks(sorted(set(keys))):
         found += session.execute(
             select(ImportRow.id, ImportRow.record_key, ImportRow.content_digest, ImportRow.batch_id, ImportRow.line,
-                   ImportBatch.file_name, ImportRow.unit_key, ImportRow.data)
+                   ImportBatch.file_name, ImportRow.unit_key)
             .join(ImportBatch, ImportBatch.id == ImportRow.batch_id)
             .where(ImportBatch.policy_id == policy_id, ImportRow.department == department,
                    ImportRow.record_key.in_(part), ~superseded)).all()
-    stored = pd.DataFrame(found, columns=STORED_COLUMNS)
-    return stored.sort_values("id").drop_duplicates("record_key", keep="last")
+    return pd.DataFrame(found, columns=STANDING_COLUMNS).sort_values("id", ignore_index=True)
+
+
+def _row_data(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for part in chunks(sorted(ids)):
+        found.update(session.execute(select(ImportRow.id, ImportRow.data).where(ImportRow.id.in_(part))).all())
+    return found
 
 
 def _value_text(value: Any, kind: str) -> str:
@@ -194,8 +201,9 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
         within = reconcile(department, [read.rows.reset_index(drop=True)])
         rows = within.rows.reset_index(drop=True)
         keys, digests = record_keys(department, rows), content_digests(department, rows)
-        stored = _standing_rows(session, policy_id, department, keys.tolist())
-        match = pd.DataFrame({"record_key": keys}).merge(stored, on="record_key", how="left")
+        standing = _standing_rows(session, policy_id, department, keys.tolist())
+        latest = standing.drop_duplicates("record_key", keep="last")
+        match = pd.DataFrame({"record_key": keys}).merge(latest, on="record_key", how="left")
         known = match["id"].notna()
         resent = known & (match["content_digest"] == digests)
         corrected = known & ~resent
@@ -206,8 +214,10 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
         keep = rows.loc[~resent]
         records = rows_to_records(department, keep)
         new_records = dict(zip(keep.index, records))
-        changes = {i: _changes(department, match.at[i, "data"], new_records[i]) for i in np.flatnonzero(corrected)}
-        change_text = pd.Series({i: c[2] for i, c in changes.items()}, dtype=object)
+        old = standing.loc[standing["record_key"].isin(set(keys[corrected]))]  # every standing row of those keys
+        old_data = _row_data(session, old["id"].tolist())
+        change_text = pd.Series({i: _changes(department, old_data[int(match.at[i, "id"])], new_records[i])[2]
+                                 for i in np.flatnonzero(corrected)}, dtype=object)
         exceptions = pd.concat([
             read.exceptions, within.exceptions,
             _exception_rows(rows, resent, "resent", "与" + place[resent] + "相同，未重复计入 / same as "
@@ -236,7 +246,8 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
             if part:
                 _after_rows_inserted(done)
                 say(f"入库 / storing rows {done:,}/{len(stored_rows):,}")
-        _supersede(session, batch.id, match.loc[corrected, ["id", "record_key"]], changes)
+        new_by_key = {keys[i]: new_records[i] for i in np.flatnonzero(corrected)}
+        _supersede(session, department, batch.id, old, old_data, new_by_key)
 
         errors = [int((e["severity"] == "error").sum()) if len(e) else 0 for e in (read.exceptions, within.exceptions)]
         n_dup = int(resent.sum()) + len(read.rows) - len(rows) - errors[1]  # + repeated or superseded in the file
@@ -245,7 +256,7 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
         batch.rows_corrected = int(corrected.sum())
         batch.rows_exception = sum(errors)
         session.flush()
-        units = [r["unit_key"] for r in stored_rows] + match.loc[corrected, "unit_key"].astype(str).tolist()
+        units = [r["unit_key"] for r in stored_rows] + old["unit_key"].astype(str).tolist()
         households = _affected_households(session, department, units)
         say(f"重新计算 / recomputing the claims of {len(households):,} 户 / households")
         result = recompute(session, policy_id, households)
@@ -255,20 +266,23 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
                             claims_updated=result.updated, claims_withdrawn=result.withdrawn)
 
 
-def _supersede(session: Session, batch_id: int, old: pd.DataFrame,
-               changes: dict[int, tuple[dict[str, Any], dict[str, Any], str]]) -> None:
-    """One ``import_row_events`` row per corrected record: the standing row superseded by this batch's
-    row with the same key (looked up by key in the batch: one row per key after reconciling)."""
+def _supersede(session: Session, department: str, batch_id: int, old: pd.DataFrame,
+               old_data: dict[int, dict[str, Any]], new_by_key: dict[str, dict[str, Any]]) -> None:
+    """One ``import_row_events`` row per superseded row (``old``: id, record_key): superseded by this
+    batch's row with the same key (one per key after reconciling), with the values that changed."""
     if len(old) == 0:
         return
     new_ids: dict[str, int] = {}
-    for part in chunks(old["record_key"].tolist()):
+    for part in chunks(sorted(new_by_key)):
         new_ids.update(session.execute(select(ImportRow.record_key, ImportRow.id).where(
             ImportRow.batch_id == batch_id, ImportRow.record_key.in_(part))).all())
     at = now()
-    session.execute(insert(ImportRowEvent.__table__), [
-        {"row_id": int(r.id), "superseded_by": new_ids[r.record_key], "batch_id": batch_id, "at": at,
-         "old_values": changes[i][0], "new_values": changes[i][1]} for i, r in zip(old.index, old.itertuples())])
+    events = []
+    for row_id, key in zip(old["id"].tolist(), old["record_key"].tolist()):
+        before, after, _ = _changes(department, old_data[row_id], new_by_key[key])
+        events.append({"row_id": row_id, "superseded_by": new_ids[key], "batch_id": batch_id, "at": at,
+                       "old_values": before, "new_values": after})
+    session.execute(insert(ImportRowEvent.__table__), events)
 
 
 __all__ = ["AlreadyImportedError", "ImportRefusedError", "ImportResult", "import_report"]
