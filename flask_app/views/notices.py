@@ -132,8 +132,13 @@ def show(notice_id: int):  # noqa: ANN201
                            .join(NoticeLine, (NoticeLine.claim_id == Objection.claim_id)
                                  & (NoticeLine.notice_id == Objection.notice_id))
                            .where(Objection.notice_id == notice_id).order_by(Objection.id)).all()
+    above_entitlement = s.execute(select(NoticeLine.claim_id, NoticeLine.masked_name, NoticeLine.line_name,
+                                         NoticeLine.amount)
+                                  .join(Claim, Claim.id == NoticeLine.claim_id)
+                                  .where(NoticeLine.notice_id == notice_id, Claim.above_entitlement)
+                                  .order_by(NoticeLine.id)).all()
     return render_template("notices_show.html", on_notice=on_notice, objections=objections, states=STATES,
-                           font_stack=pdf.FONT_STACK, **ctx)
+                           above_entitlement=above_entitlement, font_stack=pdf.FONT_STACK, **ctx)
 
 
 @bp.get("/notices/<int:notice_id>.pdf", endpoint="pdf")

@@ -76,11 +76,11 @@ def show(batch_id: int):  # noqa: ANN201
     batch = s.get(PayoutBatch, batch_id)
     if batch is None:
         abort(404)
-    lines = s.execute(select(PayoutLine, Claim.village_code, Claim.line_id)
+    lines = s.execute(select(PayoutLine, Claim.village_code, Claim.line_id, Claim.above_entitlement)
                       .join(Claim, Claim.id == PayoutLine.claim_id)
                       .where(PayoutLine.batch_id == batch_id).order_by(PayoutLine.id)).all()
     sums: dict[str, tuple[int, object]] = {}
-    for ln, _, _ in lines:
+    for ln, *_ in lines:
         n, total = sums.get(ln.status, (0, 0))
         sums[ln.status] = (n + 1, total + ln.amount)
     return render_template("payouts_show.html", batch=batch, lines=lines, sums=sums,
