@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Mutation testing of the money modules (mutmut 3; configuration in pyproject.toml [tool.mutmut]).
+# Not part of CI: a full run takes about an hour on one core.  Figures and every surviving mutant are
+# recorded in docs/mutation.md.
+#
+#   benchmarks/mutation.sh [REV] [MUTANT_GLOB ...]
+#
+# REV (default HEAD) is exported with `git archive` into mutation-run/ (or $MUTATION_DIR), so the run
+# measures that commit whatever is being edited in the checkout; a second call for the same commit
+# reuses the finished mutants.  MUTANT_GLOB narrows the run, e.g. 'claims.caps.*' (default: all eight
+# modules).  One child process (--max-children 1), so the machine keeps a core for other work.
+# The summary per module is printed at the end and written to mutation-run/summary.txt.
+set -euo pipefail
+
+root=$(git rev-parse --show-toplevel)
+rev=$(git -C "$root" rev-parse "${1:-HEAD}")
+shift || true
+work=${MUTATION_DIR:-$root/mutation-run}
+mutmut="$root/.venv/bin/mutmut"
+
+if [[ ! -f "$work/.rev" || $(cat "$work/.rev") != "$rev" ]]; then
+    rm -rf "$work"
+    mkdir -p "$work"
+    git -C "$root" archive "$rev" | tar -x -C "$work"
+    echo "$rev" > "$work/.rev"
+fi
+cd "$work"
+"$mutmut" run --max-children 1 "$@" || true  # survivors are the result, not a failure of the script
+
+# per module: mutants, killed (a test failed), timeout (the tests hung: detected too), survived, other
+# (no tests / not checked / suspicious); the kill rate counts killed + timeout
+"$mutmut" results --all true | awk -v rev="$rev" '
+    /: / { line = $0; sub(/^ +/, "", line); split(line, kv, ": "); status = kv[2]
+           n = split(kv[1], part, "."); module = part[1] "." part[2]
+           total[module]++; count[module, status]++; all[status]++; grand++ }
+    function row(name, t, k, o, s) {
+        printf "%-22s %7d %7d %7d %8d %6d %7.1f%%\n", name, t, k, o, s, t - k - o - s, 100 * (k + o) / t }
+    END { printf "measured at %s\n%-22s %7s %7s %7s %8s %6s %8s\n", rev, "module", "mutants", "killed", "timeout",
+                 "survived", "other", "kill rate"
+          for (m in total) row(m, total[m], count[m, "killed"], count[m, "timeout"], count[m, "survived"])
+          row("total", grand, all["killed"], all["timeout"], all["survived"]) }' | tee summary.txt
+echo "surviving mutants (show one with: cd $work && $mutmut show NAME):"
+"$mutmut" results | grep -v -e ': killed' -e ': timeout' || true
