@@ -318,6 +318,8 @@ SCENARIOS: dict[str, Scenario] = {
     "a03 Excel: serial dates, an ID stored as a number": Scenario(ZNB, [("accident", "accident/a03_serial_dates.xlsx")], {
         # p2 (45839 = 2025-07-01): hospital 8,000.50
         ("accident_medical", "p2"): ("8000.50", "8000.50", "8000.50"),
+        # p10 (a 15-digit number: every digit is there, 19 and the check digit restored): hospital 2,000
+        ("accident_medical", "p10"): ("2000.00", "2000.00", "2000.00"),
     }, {("a03_serial_dates.xlsx", 2, "header_row"), ("a03_serial_dates.xlsx", 4, "id_as_number")}),
 
     "accident re-send as Unicode text": Scenario(ZNB, [

@@ -197,7 +197,7 @@ def scratch(root: Path) -> Path:
     return folder
 
 
-@settings(max_examples=30, **PROPERTY)
+@settings(max_examples=20, **PROPERTY)
 @given(delivery=deliveries())
 @example(delivery=SEPTEMBER_AGAIN)
 def test_calc_claims_do_not_depend_on_how_the_rows_were_delivered(delivery, tmp_path):
@@ -272,7 +272,7 @@ def database_property(backend: str, template: Path, root: Path, delivery: Delive
     assert delivered == once
 
 
-@settings(max_examples=15, **PROPERTY)
+@settings(max_examples=10, **PROPERTY)
 @given(delivery=deliveries())
 @example(delivery=SEPTEMBER_AGAIN)
 def test_imported_claims_do_not_depend_on_how_the_rows_were_delivered_sqlite(delivery, sqlite_county, tmp_path):
@@ -281,7 +281,7 @@ def test_imported_claims_do_not_depend_on_how_the_rows_were_delivered_sqlite(del
 
 @pytest.mark.pg
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL not configured: set RELIEF_TEST_DATABASE_URL")
-@settings(max_examples=5, **PROPERTY)
+@settings(max_examples=4, **PROPERTY)
 @given(delivery=deliveries())
 @example(delivery=SEPTEMBER_AGAIN)
 def test_imported_claims_do_not_depend_on_how_the_rows_were_delivered_postgresql(delivery, tmp_path):

@@ -100,6 +100,11 @@ def as_excel_number(id_no: str) -> float:
     return float(id_no[:15] + "0" * (len(id_no) - 15))
 
 
+def legacy_number(id_no: str) -> int:
+    """The 15-digit form of an ID born in the 1900s (no "19", no check digit) as a number cell."""
+    return int(id_no[:6] + id_no[8:17])
+
+
 def serial(date: str) -> int:
     """Excel's serial day number of a date (1900 system: 2025-03-11 → 45727)."""
     return (dt.date.fromisoformat(date) - EXCEL_EPOCH).days
@@ -506,10 +511,12 @@ def accident_files(out: Path) -> list[CorpusFile]:
     ], above=[["凤县公安局 2025年上半年 意外事故统计"]])
     add("accident/a02_grades_gb18030.csv", a02, lambda p: write_text(p, a02, encoding="gb18030"))
 
-    # a03: Excel, serial dates, one ID stored as a number
+    # a03: Excel, serial dates, an 18-digit ID stored as a number (digits lost) and a legacy 15-digit one
+    # (GB 11643-1989: no century, no check digit) stored as a number, which keeps every digit
     a03 = Sheet(ACCIDENT, [
         [pid("p2"), name("p2"), serial("2025-07-01"), "住院", None, 8000.5],
         [as_excel_number(pid("p11")), name("p11"), serial("2025-07-02"), "住院", None, 3000.0],
+        [legacy_number(pid("p10")), name("p10"), serial("2025-07-03"), "住院", None, 2000.0],
     ], above=[["意外伤害住院名单"]], title="住院", formats={5: ACCOUNTING})
     add("accident/a03_serial_dates.xlsx", a03, lambda p: write_xlsx(p, [a03]))
 
