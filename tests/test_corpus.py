@@ -379,11 +379,10 @@ def test_scenario(name, described, tmp_path):
     scenario = SCENARIOS[name]
     claims, exceptions, sources, labelled = run_calc(scenario, tmp_path / "out")
 
-    got = {}
-    for row in claims.itertuples(index=False):
-        width = len(next(iter(scenario.claims.values())))
-        cols = ("base", "entitlement", "due") if width == 3 else ("base", "entitlement", "paid_before", "due", "overpaid")
-        got[(row.line_id, row.unit_id)] = tuple(getattr(row, c) for c in cols)
+    width = len(next(iter(scenario.claims.values())))
+    cols = ["base", "entitlement", "due"] if width == 3 else ["base", "entitlement", "paid_before", "due", "overpaid"]
+    got = {(line, unit): tuple(amounts) for line, unit, *amounts in claims[["line_id", "unit_id", *cols]].itertuples(
+        index=False)}
     expected = {(line, unit_id(unit)): amounts for (line, unit), amounts in scenario.claims.items()}
     assert got == expected
 
@@ -391,10 +390,10 @@ def test_scenario(name, described, tmp_path):
     rows = {(Path(f).name, int(line), reason): (severity, detail) for f, line, reason, severity, detail in zip(
         exceptions["file"], exceptions["line"], exceptions["reason"], exceptions["severity"], exceptions["detail"])}
     listed = set(rows)
-    shown = exceptions[["file", "line", "reason", "severity"]].to_string()
-    assert scenario.reasons - listed == set(), shown
+    table = exceptions[["file", "line", "reason", "severity"]].to_string()
+    assert scenario.reasons - listed == set(), table
     unexpected = {r for r, (severity, _) in rows.items() if severity in ("error", "warning")} - scenario.reasons
-    assert unexpected == set(), shown
+    assert unexpected == set(), table
     for place, text in scenario.details.items():
         assert text in rows[place][1], rows[place][1]
 
@@ -406,7 +405,7 @@ def test_scenario(name, described, tmp_path):
     for _, path, label in labelled:
         corpus_file = described[path.relative_to(CORPUS).as_posix()]
         for sheet, lines in corpus_file.data_lines.items():
-            shown = Path(f"{label}!{sheet}" if len(corpus_file.data_lines) > 1 else label).name
-            unaccounted += [(shown, line) for line in lines
-                            if (shown, line) not in used and (shown, line) not in places and shown not in whole_files]
-    assert unaccounted == [], exceptions[["file", "line", "reason", "severity"]].to_string()
+            name = Path(f"{label}!{sheet}" if len(corpus_file.data_lines) > 1 else label).name  # file!sheet
+            unaccounted += [(name, line) for line in lines
+                            if (name, line) not in used and (name, line) not in places and name not in whole_files]
+    assert unaccounted == [], table
