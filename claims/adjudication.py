@@ -52,15 +52,7 @@ from products.store import ProductVersion, now
 from .cap_room import CapRoom, cap_rooms, tightest
 from .models import Claim, ClaimEvent, UserVillage
 from .transitions import Actor, ConflictError, advance
-from .workflow import (
-    ACTIONS,
-    COMMITTED,
-    PRE_PAYMENT,
-    STATES,
-    TRANSITIONS,
-    TransitionError,
-    next_state,
-)
+from .workflow import ACTIONS, COMMITTED, PRE_PAYMENT, STATES, TRANSITIONS, TransitionError, next_state
 
 #: Coded reasons for an adjusted amount (code → Chinese label).
 ADJUST_REASONS: dict[str, str] = {
@@ -298,9 +290,10 @@ def approve(session: Session, claim_id: int, checker: Actor, *, expected_version
                              f"below the proposed amount {proposed}")
     above = proposed > claim["computed_amount"]
     if above and checker.role != "insurer_supervisor":
-        raise AuthorityError(f"拟核定金额 {proposed} 高于核定应赔金额 {claim['computed_amount']}，须由主管复核 / the "
-                             f"proposed amount {proposed} is above the computed entitlement {claim['computed_amount']}: "
-                             "an insurer supervisor (other than the maker) must approve it")
+        entitlement = claim["computed_amount"]
+        raise AuthorityError(f"拟核定金额 {proposed} 高于核定应赔金额 {entitlement}，须由主管复核 / the proposed amount "
+                             f"{proposed} is above the computed entitlement {entitlement}: an insurer supervisor (other "
+                             "than the maker) must approve it")
     _check_room(session, claim, proposed)
     reason = session.scalar(select(ClaimEvent.reason_code).where(
         ClaimEvent.claim_id == claim_id, ClaimEvent.action == "verify_above_limit").order_by(ClaimEvent.id.desc())
@@ -324,7 +317,8 @@ def return_to_investigation(session: Session, claim_id: int, actor: Actor, *, ex
     _check_state(claim, "awaiting_approval", expected_version)
     values = {"proposed_amount": None, "proposed_by": None,
               "above_entitlement": claim["amount"] > claim["computed_amount"]}
-    _change(session, claim, "awaiting_approval", "return", actor, values, expected_version=expected_version, amount_after=claim["amount"], reason_code=reason_code, note=note, at=at)
+    _change(session, claim, "awaiting_approval", "return", actor, values, expected_version=expected_version,
+            amount_after=claim["amount"], reason_code=reason_code, note=note, at=at)
 
 
 # --------------------------------------------------------------------------------------- list actions

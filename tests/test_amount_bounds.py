@@ -18,14 +18,8 @@ from click.testing import CliRunner
 from factories import pid
 from sqlalchemy import func, select, update
 
-from claims.adjudication import (
-    AuthorityError,
-    CapExceededError,
-    approve,
-    return_to_investigation,
-    room_left,
-    verify,
-)
+from claims.adjudication import (AuthorityError, CapExceededError, approve, return_to_investigation, room_left,
+                                 verify)
 from claims.cap_room import cap_rooms
 from claims.database import transaction
 from claims.models import Claim, ClaimEvent, User

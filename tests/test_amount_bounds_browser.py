@@ -1,9 +1,9 @@
 """Acceptance 4 in a browser (Playwright driving Debian's chromium): manual amounts bounded.
 
-On the demo county with April's medical report imported: the adjudicator's verification above the room left under the caps is
-refused on the page (the amount input's ``max`` is the room; submitted anyway, the server's bilingual refusal
-names the cap, shown on the claim page, not as JSON); a supervisor's verification above the computed
-entitlement goes to awaiting approval and a second supervisor approves it; the claim then carries the
+On the demo county with April's medical report imported: the adjudicator's verification above the room left
+under the caps is refused on the page (the amount input's ``max`` is the room; submitted anyway, the server's
+bilingual refusal names the cap, shown on the claim page, not as JSON); a supervisor's verification above the
+computed entitlement goes to awaiting approval and a second supervisor approves it; the claim then carries the
 "超核定 / above entitlement" mark on the queue, the county's review list, the notice's internal list (not on
 the printed notice) and the payout batch page.  Screenshots go to ``tests/artifacts/`` (git-ignored).
 
