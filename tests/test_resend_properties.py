@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import PG_URL, _pg_schema_url
@@ -126,8 +127,8 @@ class Delivery:
 
 @st.composite
 def deliveries(draw: st.DrawFn) -> Delivery:
-    """Rows split into files, some rows sent again in further files, the files in any order, each saved
-    its own way."""
+    """Rows split into files, some rows sent again in further files, the files and the rows in each in
+    any order, each file saved its own way."""
     department = draw(st.sampled_from(sorted(LAYOUTS)))
     layout = LAYOUTS[department]
     chosen = draw(st.lists(st.sampled_from(range(len(layout.records))), min_size=1, unique=True))
@@ -137,7 +138,7 @@ def deliveries(draw: st.DrawFn) -> Delivery:
     home = [draw(st.integers(min_value=0, max_value=pieces - 1)) for _ in rows]
     split = [[i for i, h in enumerate(home) if h == k] for k in range(pieces)]
     again = draw(st.lists(st.lists(st.sampled_from(range(len(rows))), min_size=1, unique=True), max_size=2))
-    parts = draw(st.permutations([p for p in split if p] + again))
+    parts = [draw(st.permutations(p)) for p in draw(st.permutations([p for p in split if p] + again))]
     width = len(layout.header)
     savings = [Saving(*draw(st.sampled_from(SAVINGS)), draw(st.sampled_from(["\n", "\r\n"])), draw(st.booleans()),
                       tuple(draw(st.permutations(range(width)))), draw(st.sampled_from(NAMES)))
@@ -263,13 +264,24 @@ def import_all(url: str, department: str, files: list[Path]) -> set[tuple[str, s
         engine.dispose()
 
 
+def due_in_calc(claims_csv: bytes) -> set[tuple[str, str, Decimal, Decimal, Decimal]]:
+    """The claims with an amount due in a ``relief calc`` claims.csv, as the database keeps claims."""
+    frame = pd.read_csv(io.BytesIO(claims_csv), dtype=str, encoding="utf-8-sig")
+    return {(r.line_id, r.unit_id, Decimal(r.base), Decimal(r.entitlement), Decimal(r.due))
+            for r in frame.itertuples() if Decimal(r.due) > 0}
+
+
 def database_property(backend: str, template: Path, root: Path, delivery: Delivery) -> None:
+    """Imported one way or the other, the database holds the same claims, and they are the claims
+    ``relief calc`` finds due on the rows sent once."""
     work = scratch(root)
+    once_file = write_once(delivery, work / "once")
     with fresh_county(backend, template, work) as url:
-        once = import_all(url, delivery.department, [write_once(delivery, work / "once")])
+        once = import_all(url, delivery.department, [once_file])
     with fresh_county(backend, template, work / "again") as url:
         delivered = import_all(url, delivery.department, write_delivery(delivery, work / "files"))
     assert delivered == once
+    assert once == due_in_calc(calc_claims(delivery.department, [once_file], work / "out"))
 
 
 @settings(max_examples=10, **PROPERTY)
