@@ -13,6 +13,12 @@ arithmetic below uses (``products/catalog/*.yaml``):
 * 凤县 助农保 ``zhunongbao-fengxian-2025``: death 50,000; disability 50,000 × grade rate (grade 3 = 80%,
   5 = 60%, 10 = 10%); accident hospital cost 100%, cap 30,000; 特困供养 and 稳定脱贫户 excluded.
 
+The warning lines are the county plans' (seed 001, 篇7 "防贫预警线"): "因病自付医疗费用超过0.5万元为预警线;
+因灾自付超过1万元为预警线;因学年支付学费等超过0.8万元为预警线。" — *above* the line: 9,999.99 of disaster loss
+(d01, the re-sends) and exactly 8,000 of schooling cost (e04) pay nothing, 5,000.01 of self-paid cost (m11)
+pays.  助农保 covers 建档立卡 households "不包含集中供养五保户、稳定脱贫户" (seed 000, 篇七): a01's 特困供养
+victim is not eligible.
+
 A payment is rounded half up to the fen.  Person keys (p1 …) and households (H01 …) are build.py's.
 """
 
