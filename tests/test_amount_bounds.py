@@ -326,6 +326,9 @@ def test_api_refuses_over_cap_with_422_naming_the_cap(db_url):
             "awaiting_approval", True, "1012.78", "2000.00")
         listed = client.get("/api/v1/claims?state=awaiting_approval", headers=headers).json
         assert [(c["id"], c["above_entitlement"]) for c in listed] == [(claim_id, True)]
+        assert [c["id"] for c in client.get("/api/v1/claims?above_entitlement=true", headers=headers).json] == [
+            claim_id]
+        assert client.get("/api/v1/claims?above_entitlement=false", headers=headers).json == []
     finally:
         app.extensions["relief_engine"].dispose()
 

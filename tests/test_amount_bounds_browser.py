@@ -186,6 +186,10 @@ def test_bounded_amounts_and_the_above_entitlement_mark_on_every_list(server, br
     county = login(browser, base, info, "county_reviewer")
     county.goto(f"{base}/claims?state=township_reviewed")
     assert MARK in row_of(county, claim_id).inner_text()
+    county.select_option("select[name=above]", "1")  # the county's filter: only claims above the entitlement
+    county.click("form.filters button[type=submit]")
+    county.wait_for_url(re.compile(r"above=1"))
+    assert [int(t) for t in county.locator("table.grid tbody tr td:nth-child(2) a").all_inner_texts()] == [claim_id]
     shot(county, "04-county-review-mark")
     county.goto(f"{base}/claims/{claim_id}")
     act(county, "file")

@@ -81,6 +81,8 @@ class ClaimQuerySchema(Schema):
                                 metadata={"description": "金额下限 / amount from"})
     max_amount = fields.Decimal(validate=amount_range, places=2, allow_nan=False,
                                 metadata={"description": "金额上限 / amount up to"})
+    above_entitlement = fields.Boolean(metadata={"description": "超核定 / only (true) or no (false) claims above "
+                                                                "the computed entitlement"})
     batch_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                               metadata={"description": "导入批次 / claims touched by this import batch"})
     q = fields.String(validate=validate.Length(min=1, max=40),
@@ -187,6 +189,8 @@ def filtered(args: dict[str, Any]) -> Any:
         conditions.append(Claim.amount >= args["min_amount"])
     if args.get("max_amount") is not None:
         conditions.append(Claim.amount <= args["max_amount"])
+    if args.get("above_entitlement") is not None:
+        conditions.append(Claim.above_entitlement == args["above_entitlement"])
     if args.get("q"):
         q = args["q"].strip().upper()
         conditions.append(or_(Claim.unit_id.startswith(q, autoescape=True),

@@ -125,7 +125,7 @@ def _line_label(claim) -> str:
 
 
 def _filters() -> dict[str, str]:
-    keys = ("village", "line", "state", "band", "batch", "q", "sort", "dir")
+    keys = ("village", "line", "state", "band", "batch", "above", "q", "sort", "dir")
     return {k: request.args.get(k, "").strip() for k in keys if request.args.get(k, "").strip()}
 
 
@@ -142,6 +142,8 @@ def _apply_filters(query, f: dict[str, str]):
             query = query.where(Claim.amount >= low)
         if high is not None:
             query = query.where(Claim.amount < high)
+    if f.get("above") == "1":
+        query = query.where(Claim.above_entitlement)
     if f.get("batch", "").isdigit():
         batch_id = int(f["batch"])
         department = db.session().scalar(select(ImportBatch.department).where(ImportBatch.id == batch_id))
