@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .money import is_number, normalise_arrow
+from .money import FEN_PER_WAN, FEN_PER_YUAN, is_number, normalise_arrow
 
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 TEXT_EXTENSIONS = (".csv", ".txt")
@@ -292,6 +292,26 @@ def _words(grid: pd.DataFrame, rows: np.ndarray | slice, columns: list) -> pd.Da
                          for c in columns}, index=part.index)
 
 
+def _layout_words(grid: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """Per row of a grid (or a table: its first columns are the file's): the total word (合计/总计/小计,
+    NaN if none) and whether it is a footer, judged on the first :data:`LAYOUT_COLUMNS` columns."""
+    columns = [c for c in grid.columns if c not in META_COLUMNS][:LAYOUT_COLUMNS]
+    first = _words(grid, slice(None), columns)
+    total_word = pd.Series(np.nan, index=grid.index, dtype=object)
+    footer = np.zeros(len(grid), dtype=bool)
+    for c in first.columns:
+        total_word = total_word.fillna(first[c].str.extract(_TOTAL)["word"])
+        footer |= first[c].str.contains(_FOOTER, regex=True).to_numpy()
+    return total_word, footer
+
+
+def layout_rows(table: pd.DataFrame) -> np.ndarray:
+    """True for the rows of a table (:func:`read_table`'s shape) that :func:`read_sheets` would not take
+    as data: total, subtotal and footer rows (a fast reader hands such a file to the general one)."""
+    total_word, footer = _layout_words(table)
+    return total_word.notna().to_numpy() | footer
+
+
 def _header_row(grid: pd.DataFrame, blank_row: np.ndarray, known: set[str]) -> int:
     """Position of the header row (see :func:`read_sheets`)."""
     candidates = np.flatnonzero(~blank_row)[:HEADER_SEARCH_ROWS]
@@ -321,17 +341,12 @@ def _sheet(grid: pd.DataFrame, lines: np.ndarray, fields: np.ndarray | None, kin
         notes.append((header_line, "header_row", f"表头取第 {header_line} 行 / header taken from line {header_line}"))
     title = "".join(_words(grid, slice(0, head), list(grid.columns)).to_numpy().ravel().tolist())
     unit = re.search(_UNIT, title)
-    fen_per_unit = 1_000_000 if unit is not None and unit["unit"] == "万元" else 100
-    if fen_per_unit != 100:
+    fen_per_unit = FEN_PER_WAN if unit is not None and unit["unit"] == "万元" else FEN_PER_YUAN
+    if fen_per_unit != FEN_PER_YUAN:
         notes.append((header_line, "unit_wan", f"标题中的单位 / unit in the title: {unit.group(0)}"))
     body_rows = (np.arange(len(grid)) > head) & ~blank_row
     # totals, subtotals and footers are recognised in the first columns (where exports write them)
-    first = _words(grid, slice(None), list(grid.columns[:LAYOUT_COLUMNS]))
-    total_word = pd.Series(np.nan, index=grid.index, dtype=object)
-    footer = np.zeros(len(grid), dtype=bool)
-    for c in first.columns:
-        total_word = total_word.fillna(first[c].str.extract(_TOTAL)["word"])
-        footer |= first[c].str.contains(_FOOTER, regex=True).to_numpy()
+    total_word, footer = _layout_words(grid)
     is_total = total_word.isin(["合计", "总计"]).to_numpy() & body_rows
     is_subtotal = (total_word == "小计").to_numpy() & body_rows
     footer &= body_rows & ~is_total & ~is_subtotal
@@ -400,12 +415,29 @@ def _rows(grid: pd.DataFrame, lines: np.ndarray, fields: np.ndarray | None, kind
 _PARENS = str.maketrans({"（": "(", "）": ")", "【": "[", "】": "]"})
 
 
+#: A unit at the end of a header: (元), (万元), /元, 单位:万元 (after half-width brackets).
+_HEADER_UNIT = r"(?:\((?:单位[:：])?(?P<u1>万?元)\)|[/／](?P<u2>万?元))$"
+#: Suffix of the second header of a column that may be given twice (two ID columns).
+SECOND = "__2"
+
+
 def header_key(header: str) -> str:
     """Comparison key of a header: no whitespace or BOM, half-width brackets, case-folded, without a
-    leading ``*`` (required-field marker of many templates) and without a trailing ``(元)`` unit."""
+    leading ``*`` (required-field marker of many templates) and without a trailing unit ``(元)``,
+    ``(万元)``, ``/元`` (see :func:`header_fen_per_unit`)."""
     key = re.sub(r"\s+", "", str(header).replace("\ufeff", "")).translate(_PARENS).casefold()
     key = key.lstrip("*")
-    return re.sub(r"\(元\)$", "", key)
+    return re.sub(_HEADER_UNIT, "", key)
+
+
+def header_fen_per_unit(header: str, default: int = FEN_PER_YUAN) -> int:
+    """Fen per unit of a money column by its header: 1,000,000 for ``核定损失（万元）``, 100 for ``学费（元）``,
+    else ``default`` (the unit the title declares)."""
+    key = re.sub(r"\s+", "", str(header)).translate(_PARENS)
+    unit = re.search(_HEADER_UNIT, key)
+    if unit is None:
+        return default
+    return FEN_PER_WAN if (unit["u1"] or unit["u2"]) == "万元" else FEN_PER_YUAN
 
 
 def accepted_headers(canonical: str, column_map: dict[str, list[str]]) -> list[str]:
@@ -414,30 +446,43 @@ def accepted_headers(canonical: str, column_map: dict[str, list[str]]) -> list[s
 
 
 def match_columns(columns: Iterable[str], column_map: dict[str, list[str]], *, required: list[str],
-                  file_name: str) -> dict[str, str]:
+                  file_name: str, pairs: Iterable[str] = (), stand_ins: dict[str, str] | None = None
+                  ) -> dict[str, str]:
     """Map the file's headers to canonical names: ``{file header: canonical}``.
 
+    A column in ``pairs`` may be found under two headers (身份证号 and 证件号码): the one first in its
+    alias list maps to the column, the other to ``column + SECOND`` (the reader reconciles them).  A
+    required column is not missing when its stand-in (``stand_ins``: required → other column) is found.
     Raises :class:`TableError` listing every missing required column with its accepted headers, or a
-    canonical column matched by more than one header.
+    canonical column matched by more headers than it may have (a column found twice is not also called
+    missing).
     """
     columns = [c for c in columns if c not in META_COLUMNS]
+    stand_ins = stand_ins or {}
+    pairs = set(pairs)
     by_key: dict[str, list[str]] = {}
     for col in columns:
         base = re.sub(r"__\d+$", "", col)  # a repeated header counts as the same header
         by_key.setdefault(header_key(base), []).append(col)
     found: dict[str, str] = {}
+    ambiguous: set[str] = set()
     zh: list[str] = []
     en: list[str] = []
     for canonical in column_map:
         hits = []
         for alias in dict.fromkeys(header_key(a) for a in accepted_headers(canonical, column_map)):
             hits += by_key.get(alias, [])
-        if len(hits) > 1:
-            zh.append(f"列 {canonical} 对应多个表头（{'、'.join(hits)}）")
-            en.append(f"column {canonical} matches several headers ({', '.join(hits)})")
+        if len(hits) > (2 if canonical in pairs else 1):
+            ambiguous.add(canonical)
+            zh.append(f"列 {canonical} 对应多个表头（{'、'.join(hits)}），请只保留一列")
+            en.append(f"column {canonical} matches several headers ({', '.join(hits)}); keep one of them")
         elif hits:
             found[hits[0]] = canonical
-    for canonical in (c for c in required if c not in found.values()):
+            if len(hits) == 2:
+                found[hits[1]] = canonical + SECOND
+    for canonical in required:
+        if canonical in found.values() or canonical in ambiguous or stand_ins.get(canonical) in found.values():
+            continue
         names = accepted_headers(canonical, column_map)
         zh.append(f"缺少必需列 {canonical}（可用表头：{'、'.join(names)}）")
         en.append(f"missing required column {canonical} (accepted headers: {', '.join(names)})")

@@ -16,6 +16,7 @@ money           yuan → fen; blank → ``amount_missing``               int64
 money_or_zero   yuan → fen; blank → 0                                int64
 money_or_null   yuan → fen; blank → <NA>                             Int64
 school_year     first year of the school year                        int64
+term            school term: autumn / spring (秋季/第一学期, 春季/第二学期)  str
 flag            yes/no                                               bool
 kind            death / disability / hospital                        str
 grade           disability grade 1–10                                Int64
@@ -26,22 +27,34 @@ village_code    12-digit village code, optional                      str
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from importlib import resources
 
 import pandas as pd
+import yaml
 
 from . import departments
 from .parse import Problems
 
-ID_ALIASES = ["身份证号", "身份证号码", "公民身份号码", "证件号码"]
-NAME_ALIASES = ["姓名"]
-HOUSEHOLD_ALIASES = ["户编号", "户号"]
+#: Accepted headers per department and canonical column (one data file; see its notes on NHSA names).
+ALIASES_FILE = "aliases.yaml"
+
+
+def _load_aliases() -> dict[str, dict[str, list[str]]]:
+    with resources.files(__package__).joinpath(ALIASES_FILE).open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+ALIASES = _load_aliases()
 
 
 @dataclass(frozen=True)
 class Col:
+    """A canonical column: its kind (parser) and the file headers accepted for it (from
+    :data:`ALIASES`, filled in by :func:`_with_aliases`)."""
+
     kind: str
-    aliases: list[str]
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -69,18 +82,18 @@ SPECS: dict[str, Spec] = {
     # 医保结算 (NHSA setlinfo field names)
     "medical": Spec(
         columns={
-            "setl_id": Col("key", ["结算ID", "结算编号", "结算流水号", "就诊结算号"]),
-            "id_no": Col("id", ID_ALIASES),
-            "name": Col("text", NAME_ALIASES),
-            "setl_date": Col("date", ["结算日期", "结算时间", "出院日期"]),
-            "medfee_sumamt": Col("money", ["医疗费总额", "医疗总费用", "总费用"]),
-            "hifp_pay": Col("money_or_zero", ["统筹基金支出", "基本医疗保险统筹基金支出", "基本医保统筹支付"]),
-            "hifmi_pay": Col("money_or_zero", ["大病保险", "居民大病保险资金支出", "大病保险支付"]),
-            "maf_pay": Col("money_or_zero", ["医疗救助", "医疗救助基金支出", "医疗救助支付"]),
-            "oth_pay": Col("money_or_zero", ["其他支出", "其他基金支付", "其他支付"]),
-            "fulamt_ownpay_amt": Col("money_or_zero", ["全自费金额", "全自费"]),
-            "overlmt_selfpay": Col("money_or_zero", ["超限价自费", "超限价自费费用"]),
-            "psn_part_amt": Col("money_or_null", ["个人负担总金额", "个人负担"]),
+            "setl_id": Col("key"),
+            "id_no": Col("id"),
+            "name": Col("text"),
+            "setl_date": Col("date"),
+            "medfee_sumamt": Col("money"),
+            "hifp_pay": Col("money_or_zero"),
+            "hifmi_pay": Col("money_or_zero"),
+            "maf_pay": Col("money_or_zero"),
+            "oth_pay": Col("money_or_zero"),
+            "fulamt_ownpay_amt": Col("money_or_zero"),
+            "overlmt_selfpay": Col("money_or_zero"),
+            "psn_part_amt": Col("money_or_null"),
         },
         required=("setl_id", "id_no", "setl_date", "medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay",
                   "oth_pay", "fulamt_ownpay_amt", "overlmt_selfpay"),
@@ -91,16 +104,17 @@ SPECS: dict[str, Spec] = {
     # 教育
     "education": Spec(
         columns={
-            "id_no": Col("id", ID_ALIASES),
-            "name": Col("text", NAME_ALIASES),
-            "school_year": Col("school_year", ["学年"]),
-            "level": Col("level", ["学段", "层次", "就读层次", "学历层次"]),
-            "tuition": Col("money_or_zero", ["学费"]),
-            "accommodation": Col("money_or_zero", ["住宿费"]),
-            "textbooks": Col("money_or_zero", ["教材费", "书本费", "教科书费"]),
-            "other_aid": Col("money_or_zero", ["其他资助", "已获资助", "资助金额"]),
-            "entry": Col("flag", ["是否新生", "是否录取", "升学"]),
-            "record_no": Col("text", ["记录编号", "业务编号", "资助编号"]),
+            "id_no": Col("id"),
+            "name": Col("text"),
+            "school_year": Col("school_year"),
+            "term": Col("term"),
+            "level": Col("level"),
+            "tuition": Col("money_or_zero"),
+            "accommodation": Col("money_or_zero"),
+            "textbooks": Col("money_or_zero"),
+            "other_aid": Col("money_or_zero"),
+            "entry": Col("flag"),
+            "record_no": Col("text"),
         },
         required=("id_no", "school_year", "level", "tuition", "accommodation", "textbooks"),
         derive=departments.education,
@@ -111,13 +125,14 @@ SPECS: dict[str, Spec] = {
     # 应急管理 / 民政
     "disaster": Spec(
         columns={
-            "household_no": Col("key", HOUSEHOLD_ALIASES),
-            "village_code": Col("village_code", ["村代码", "行政村代码", "村级区划代码", "统计用区划代码"]),
-            "event_date": Col("date", ["受灾日期", "灾害发生日期", "发生日期"]),
-            "disaster_type": Col("required_text", ["灾害类型", "灾种", "损失类型"]),
-            "assessed_loss": Col("money", ["核定损失", "评估损失", "直接经济损失"]),
-            "other_compensation": Col("money_or_zero", ["其他赔偿", "保险赔偿", "其他补偿"]),
-            "disaster_no": Col("text", ["灾情编号", "灾害编号", "灾情报告编号"]),
+            "household_no": Col("key"),
+            "householder_id": Col("id"),
+            "village_code": Col("village_code"),
+            "event_date": Col("date"),
+            "disaster_type": Col("required_text"),
+            "assessed_loss": Col("money"),
+            "other_compensation": Col("money_or_zero"),
+            "disaster_no": Col("text"),
         },
         required=("household_no", "event_date", "disaster_type", "assessed_loss"),
         derive=departments.disaster,
@@ -127,12 +142,12 @@ SPECS: dict[str, Spec] = {
     # 意外 (公安/卫健/医保 …)
     "accident": Spec(
         columns={
-            "id_no": Col("id", ID_ALIASES),
-            "name": Col("text", NAME_ALIASES),
-            "event_date": Col("date", ["事故日期", "出险日期", "发生日期"]),
-            "kind": Col("kind", ["类型", "事故类型", "出险类型"]),
-            "grade": Col("grade", ["伤残等级", "等级"]),
-            "medical_cost": Col("money_or_zero", ["医疗费用", "医疗费"]),
+            "id_no": Col("id"),
+            "name": Col("text"),
+            "event_date": Col("date"),
+            "kind": Col("kind"),
+            "grade": Col("grade"),
+            "medical_cost": Col("money_or_zero"),
         },
         required=("id_no", "event_date", "kind"),
         derive=departments.accident,
@@ -141,15 +156,53 @@ SPECS: dict[str, Spec] = {
     # 人社 / 乡村振兴
     "income": Spec(
         columns={
-            "household_no": Col("key", HOUSEHOLD_ALIASES),
-            "as_of": Col("date", ["统计日期", "截至日期", "时间"]),
-            "per_capita_income": Col("money", ["家庭人均纯收入", "人均纯收入", "人均收入"]),
+            "household_no": Col("key"),
+            "as_of": Col("date"),
+            "per_capita_income": Col("money"),
         },
         required=("household_no", "as_of", "per_capita_income"),
         derive=departments.income,
         identity=("household_no", "as_of"),
     ),
 }
+
+
+
+def _with_aliases(department: str, spec: Spec) -> Spec:
+    """The spec with each column's accepted headers from :data:`ALIASES`; a column without an entry
+    there is a mistake in the data file, refused at import."""
+    listed = ALIASES.get(department, {})
+    missing = [name for name in spec.columns if name not in listed]
+    if missing:
+        raise ValueError(f"{ALIASES_FILE}: no headers for {department} column(s) {', '.join(missing)}")
+    columns = {name: Col(col.kind, list(listed[name])) for name, col in spec.columns.items()}
+    return replace(spec, columns=columns)
+
+
+SPECS = {department: _with_aliases(department, spec) for department, spec in SPECS.items()}
+
+#: Required columns another column may stand in for, per department: a disaster list keyed by the
+#: householder's resident ID has no household number (the household is found on the roster:
+#: :func:`claims.screening.households_of_householders`); a school term written with its year
+#: (2025-2026学年第一学期, 2025年秋季学期) gives the school year.
+STAND_INS: dict[str, dict[str, str]] = {"education": {"school_year": "term"},
+                                        "disaster": {"household_no": "householder_id"}}
+#: The stand-in of each such column (the same in every department that has one).
+STOOD_IN_BY: dict[str, str] = {column: other for table in STAND_INS.values() for column, other in table.items()}
+#: Columns a file may give under two headers (身份证号 and 证件号码), reconciled row by row.
+PAIRED = ("id_no",)
+
+#: Headers seen in department files that are deliberately not mapped (:data:`ALIASES`' notes say why);
+#: they help find the header row.
+NOT_MAPPED: dict[str, list[str]] = ALIASES.get("not_mapped", {})
+
+
+def header_names(department: str) -> list[str]:
+    """Every header a department's file may have (mapped or deliberately not), to find its header row."""
+    spec = SPECS[department]
+    return [*(h for name in spec.columns for h in (name, *spec.columns[name].aliases)),
+            *NOT_MAPPED.get(department, [])]
+
 
 #: Kinds whose cell problems the derivation reports itself (a grade only matters for a disability).
 SELF_CHECKED_KINDS = {"grade"}

@@ -12,7 +12,7 @@ import pandas as pd
 
 from products.money import fen_to_yuan_text
 
-from .parse import Problems
+from .parse import Problems, parse_term
 
 MEDICAL_FUNDS = ["hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"]
 MEDICAL_OWN = ["fulamt_ownpay_amt", "overlmt_selfpay"]
@@ -64,13 +64,20 @@ def medical(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.Dat
 
 
 def education(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.DataFrame:
-    """``event_date`` = 1 September of the first school year (the date the school year starts: it places
-    the cost in a policy year); ``net_cost = max(0, tuition + accommodation + textbooks − other_aid)``."""
+    """``event_date`` = the start of the term the cost is for, which places it in a policy year: 1 September
+    of the first school year for the autumn term (秋季/第一学期/上学期) or when no term is given, 1 March of
+    the year after for the spring term (春季/第二学期/下学期): 2025-2026学年第一学期 → 2025-09-01,
+    2025-2026学年第二学期 → 2026-03-01.  The term is the ``term`` column's, else the one written in the
+    school-year cell.  ``net_cost = max(0, tuition + accommodation + textbooks − other_aid)``."""
     rows = rows.copy()
     year = rows["school_year"].where(rows["school_year"] > 0)
-    rows["event_date"] = pd.to_datetime(
-        year.astype("Int64").astype(str).where(year.notna()) + "-09-01", format="%Y-%m-%d", errors="coerce"
-    ).astype("datetime64[ns]")
+    term = rows["term"]
+    if "school_year" in raw:
+        term = term.fillna(parse_term(raw["school_year"]).values)
+    spring = (term == "spring").fillna(False)
+    start = (year + spring.astype(int)).astype("Int64").astype(str) + spring.map({True: "-03-01", False: "-09-01"})
+    rows["event_date"] = pd.to_datetime(start.where(year.notna()), format="%Y-%m-%d", errors="coerce"
+                                        ).astype("datetime64[ns]")
     cost = rows["tuition"] + rows["accommodation"] + rows["textbooks"] - rows["other_aid"]
     rows["net_cost"] = cost.clip(lower=0).astype("int64")
     return rows

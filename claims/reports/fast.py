@@ -42,7 +42,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from products.simple_table import NotSimple, general_table, read_simple
-from products.tabular import TableError, match_columns
+from products.money import FEN_PER_YUAN
+from products.tabular import TableError, header_fen_per_unit, layout_rows, match_columns
 
 from .columns import Spec
 from .plain import (accident_kinds, codes, flags, grades, iso_dates, repeated, required_text, resident_ids,
@@ -70,6 +71,8 @@ def read_plain(source: str | Path | bytes, department: str, spec: Spec, name: st
         return None
     try:
         cleaned, table = read_simple(source, name)
+        if any(header_fen_per_unit(h) != FEN_PER_YUAN for h in cleaned):
+            return None  # a header in 万元: the general reader scales it
         try:
             mapping = match_columns(cleaned, spec.column_map, required=list(spec.required), file_name=name)
         except TableError:
@@ -163,7 +166,7 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
 
     def absent(kind: str, m: int) -> object:
         """The general reader's value of a column the file lacks, for ``m`` rows."""
-        if kind in ("text", "village_code"):
+        if kind in ("text", "village_code", "term", "id"):  # an optional term or householder ID
             return pa.nulls(m, pa.string())
         if kind == "money_or_zero":
             return np.zeros(m, dtype=np.int64)
@@ -188,7 +191,7 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
         if col_name in parsed:
             values, ok, keys = parsed[col_name]
             plain &= ok
-            key_parts = keys if keys is not None else key_parts
+            key_parts = keys if col_name == "id_no" else key_parts
         else:
             values = [absent(col.kind, stop - start) for start, stop in bounds]
         for piece, value in zip(pieces, values):
@@ -211,6 +214,8 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
         # shape read_table gives (CSV: str cells; Parquet: object cells, missing as NaN).  Every
         # occurrence of a repeated setl_id is among them, so its duplicate check sees them all.
         sub, blank_rows = general_table(table, headers, general, name)
+        if layout_rows(sub).any():
+            raise NotSimple  # a total, subtotal or footer row: the general reader takes the file's layout
         rows_read -= blank_rows
         if len(sub):
             rows, exceptions = check_table(spec, sub, mapping)

@@ -256,6 +256,14 @@ PARSERS = {
 
 #: Kinds whose parser takes the column's unit (``fen_per_unit``: a header or unit row in 万元).
 MONEY_KINDS = {"money", "money_or_zero", "money_or_null", "signed_money"}
+#: Parsers of a required column read from the column standing in for it (:data:`columns.STAND_INS`), by
+#: kind: the school year from a term written with its year (2025年秋季学期); no household number (a
+#: householder's ID stands in: the household is found on the roster, after reading).
+FROM_STAND_IN = {
+    "school_year": parse_school_year,
+    "key": lambda c: Cells(values=pd.Series(pd.NA, index=c.index, dtype="str"), reason=_no_reason(c.index)),
+}
+
 
 #: Value of an optional column the file does not have, per kind.
 ABSENT = {

@@ -15,25 +15,48 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO
 
 import pandas as pd
 
+from products.money import FEN_PER_YUAN
 from products.resident_id import id_key
 from products.tabular import (
     META_COLUMNS,
+    SECOND,
+    Sheet,
     TableError,
     cell_text,
+    header_fen_per_unit,
     header_key,
     match_columns,
-    read_table,
+    read_sheets,
     source_name,
 )
 
-from .columns import DEPARTMENTS, SELF_CHECKED_KINDS, SPECS, Spec
+from .columns import (
+    DEPARTMENTS,
+    PAIRED,
+    SELF_CHECKED_KINDS,
+    SPECS,
+    STAND_INS,
+    STOOD_IN_BY,
+    Spec,
+    header_names,
+)
 from .fast import read_plain
-from .parse import ABSENT, PARSERS, Problems, cell_detail
+from .layout import control_totals, layout_notes, skipped_sheets
+from .parse import (
+    ABSENT,
+    FROM_STAND_IN,
+    MONEY_KINDS,
+    PARSERS,
+    Problems,
+    cell_detail,
+    parse_id_pair,
+)
 from .reasons import EXCEPTION_COLUMNS, exceptions_frame
 
 #: Extra column of the rows of person departments: the resident ID as int64, its 17-digit body (the check
@@ -81,39 +104,84 @@ def _label(header: str, canonical: str) -> str:
     return header if header == canonical else f"{header}({canonical})"
 
 
-def _parse_cells(spec: Spec, table: pd.DataFrame, headers: dict[str, str],
-                 problems: Problems) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Typed frame and raw frame with canonical columns; cell problems go to ``problems``."""
+def _parse_cells(spec: Spec, table: pd.DataFrame, headers: dict[str, str], problems: Problems,
+                 fen_per_unit: int = FEN_PER_YUAN) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Typed frame and raw frame with canonical columns; cell problems go to ``problems``.  An ID column
+    given twice is reconciled (:func:`~claims.reports.parse.parse_id_pair`); a money column is read in
+    its header's unit, else the title's (``fen_per_unit``); a required column absent because another
+    stands in for it (:data:`~claims.reports.columns.STAND_INS`) is read from that one."""
     n = len(table)
     typed: dict[str, pd.Series] = {}
     raw: dict[str, pd.Series] = {}
+    reasons: dict[str, tuple[str, pd.Series]] = {}  # canonical → (header, reason per row)
     for name, col in spec.columns.items():  # a loop over columns, each parsed whole
-        if name not in headers:
+        header = headers.get(name)
+        stand_in = headers.get(STOOD_IN_BY.get(name, ""))
+        if header is None and stand_in is not None:
+            header, parser = stand_in, FROM_STAND_IN[col.kind]
+        elif header is None:
             typed[name] = ABSENT[col.kind](n)
             continue
-        cells = table[headers[name]]
-        parsed = PARSERS[col.kind](cells)
+        elif name + SECOND in headers:
+            parser = partial(parse_id_pair, second=table[headers[name + SECOND]])
+        elif col.kind in MONEY_KINDS:
+            parser = partial(PARSERS[col.kind], fen_per_unit=header_fen_per_unit(header, fen_per_unit))
+        else:
+            parser = PARSERS[col.kind]
+        cells = table[header]
+        parsed = parser(cells)
         typed[name] = parsed.values
         raw[name] = cells
         if col.kind not in SELF_CHECKED_KINDS:
-            bad = parsed.reason.notna()
-            problems.error(bad, parsed.reason, cell_detail(_label(headers[name], name), cells, parsed.reason))
+            reasons[name] = (header, parsed.reason)
+    for name, (header, reason) in _either_given(spec, typed, reasons).items():
+        label = _label(header, name) if name + SECOND not in headers else f"{header}/{headers[name + SECOND]}({name})"
+        problems.error(reason.notna(), reason, _cell_details(label, table[header], reason, table, headers, name))
     frame = pd.DataFrame(typed, index=table.index)
     frame["source_file"] = table["source_file"].astype("str")
     frame["source_line"] = table["source_line"].astype("int64")
     return frame, pd.DataFrame(raw, index=table.index)
 
 
-def check_table(spec: Spec, table: pd.DataFrame, mapping: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _either_given(spec: Spec, typed: dict[str, pd.Series], reasons: dict[str, tuple[str, pd.Series]]
+                  ) -> dict[str, tuple[str, pd.Series]]:
+    """Cell reasons with a household number and the householder's ID standing in for it (:data:`STAND_INS`)
+    both in the file: each row needs one of them — a blank in one is fine where the other is filled;
+    both blank is the household number's ``missing_value``.  (A school year and a term both given stay
+    separate: a blank school year is missing, whatever the term says.)"""
+    out = dict(reasons)
+    for name, other in STOOD_IN_BY.items():
+        if name not in reasons or other not in reasons or spec.columns[name].kind != "key":
+            continue
+        (header, reason), (other_header, other_reason) = reasons[name], reasons[other]
+        blank_other = typed[other].isna() & other_reason.isin(["id_missing", "missing_value"])
+        filled_other = typed[other].notna()
+        out[name] = (header, reason.mask(filled_other & (reason == "missing_value")))
+        out[other] = (other_header, other_reason.mask(blank_other))
+    return out
+
+
+def _cell_details(label: str, cells: pd.Series, reasons: pd.Series, table: pd.DataFrame,
+                  headers: dict[str, str], name: str) -> pd.Series:
+    """:func:`cell_detail`, with both values for two ID columns that disagree."""
+    if name + SECOND not in headers:
+        return cell_detail(label, cells, reasons)
+    both = cell_text(cells).fillna("") + " ≠ " + cell_text(table[headers[name + SECOND]]).fillna("")
+    return cell_detail(label, both.where(reasons == "id_columns_disagree", cells), reasons)
+
+
+def check_table(spec: Spec, table: pd.DataFrame, mapping: dict[str, str], fen_per_unit: int = FEN_PER_YUAN
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The general reader's work on a table of raw cells (:func:`products.tabular.read_table`'s shape:
     the file's headers + ``source_file``, ``source_line``, ``source_extra``): every cell parsed, the
-    department's derivation run, each row's problems collected → (usable rows, exceptions)."""
+    department's derivation run, each row's problems collected → (usable rows, exceptions).
+    ``fen_per_unit``: the unit the file's title declares for its amounts (a header's own unit wins)."""
     headers = {canonical: header for header, canonical in mapping.items()}
 
     problems = Problems(table.index)
     extra = table["source_extra"] != ""
     problems.error(extra, "extra_fields", table["source_extra"].astype(object))
-    typed, raw = _parse_cells(spec, table, headers, problems)
+    typed, raw = _parse_cells(spec, table, headers, problems, fen_per_unit)
     typed = spec.derive(typed, raw, problems)
 
     ok = problems.ok
@@ -138,21 +206,25 @@ def _header_line(table: pd.DataFrame) -> int:
     return int(table["source_line"].iloc[0]) - 1 if len(table) else 1
 
 
-def _unmatched(spec: Spec, table: pd.DataFrame, given: dict[str, str], headers: list[str]) -> UnmatchedColumns:
-    """The required columns that neither the given mapping nor exactly one alias finds, with the rest."""
+def _unmatched(spec: Spec, table: pd.DataFrame, given: dict[str, str], headers: list[str],
+               department: str) -> UnmatchedColumns:
+    """The required columns that neither the given mapping nor the alias table finds (an ID column may
+    be found twice, a stand-in counts for its column), with the rest."""
     free = [h for h in headers if h not in given.values()]
     matched = dict(given)
     for canonical, aliases in spec.column_map.items():
         if canonical in given:
             continue
         try:  # one column at a time: "not found" and "found twice" both leave it to the person
-            found = match_columns(free, {canonical: aliases}, required=[canonical], file_name="")
+            found = match_columns(free, {canonical: aliases}, required=[canonical], file_name="", pairs=PAIRED)
         except TableError:
             continue
         matched.update({c: h for h, c in found.items()})
     sample = table[headers].head(SAMPLE_ROWS)
     first_rows = tuple(zip(*(cell_text(sample[h]).fillna("").tolist() for h in headers), strict=True))
-    return UnmatchedColumns(missing=tuple(c for c in spec.required if c not in matched), matched=matched,
+    stand_ins = STAND_INS.get(department, {})
+    missing = tuple(c for c in spec.required if c not in matched and stand_ins.get(c) not in matched)
+    return UnmatchedColumns(missing=missing, matched=matched,
                             headers=tuple(headers), header_line=_header_line(table), first_rows=first_rows)
 
 
@@ -195,9 +267,14 @@ def _column_mapping(spec: Spec, table: pd.DataFrame, columns: Mapping[str, str] 
     free = [h for h in headers if h not in given.values()]
     aliases = {c: a for c, a in spec.column_map.items() if c not in given}
     try:
-        found = match_columns(free, aliases, required=[c for c in spec.required if c not in given], file_name=name)
+        found = match_columns(free, aliases, required=[c for c in spec.required if c not in given], file_name=name,
+                              pairs=PAIRED, stand_ins=STAND_INS.get(department))
     except TableError as exc:
-        raise ReportFileError(exc.file, exc.message, unmatched=_unmatched(spec, table, given, headers)) from exc
+        line = _header_line(table)
+        where = (f"表头取自第 {line} 行（{'、'.join(headers)}）：" + exc.message.replace(" / ", " / header taken from "
+                 f"line {line} ({', '.join(headers)}): ", 1))
+        unmatched = _unmatched(spec, table, given, headers, department)
+        raise ReportFileError(exc.file, where, unmatched=unmatched) from exc
     return {**found, **{header: canonical for canonical, header in given.items()}}
 
 
@@ -232,11 +309,46 @@ def read_report(source: str | Path | IO[bytes] | bytes, department: str, *, file
     if plain is not None:
         return plain
     try:
-        table = read_table(io.BytesIO(source) if isinstance(source, bytes) else source, file_name=name)
+        sheets = read_sheets(io.BytesIO(source) if isinstance(source, bytes) else source, file_name=name,
+                             header_names=[*header_names(department), *(columns or {}).values()])
     except TableError as exc:
         raise ReportFileError(exc.file, exc.message) from exc
-    mapping = _column_mapping(spec, table, columns, department, name)
-    rows, exceptions = check_table(spec, table, mapping)
+    mapped, refused = _mapped_sheets(spec, sheets, columns, department, name)
+    parts = [_read_sheet(spec, sheet, mapping) for sheet, mapping in mapped]
+    rows = pd.concat([r for r, _ in parts], ignore_index=True) if len(parts) > 1 else parts[0][0]
+    exceptions = pd.concat([skipped_sheets(refused), *(e for _, e in parts)], ignore_index=True)
     if key and spec.columns.get("id_no") is not None:
         rows[ID_KEY] = id_key(rows["id_no"])
-    return ReportRead(department=department, file=name, rows=rows, exceptions=exceptions, rows_read=len(table))
+    return ReportRead(department=department, file=name, rows=rows, exceptions=exceptions[EXCEPTION_COLUMNS],
+                      rows_read=sum(len(sheet.table) for sheet, _ in mapped))
+
+
+def _mapped_sheets(spec: Spec, sheets: list[Sheet], columns: Mapping[str, str] | None, department: str,
+                   name: str) -> tuple[list[tuple[Sheet, dict[str, str]]], list[tuple[Sheet, str]]]:
+    """The sheets whose header matches the department, with their column mapping, and the others with
+    why.  A file with one table is refused as that table is; a workbook none of whose sheets matches is
+    refused naming every sheet."""
+    if len(sheets) == 1:
+        return [(sheets[0], _column_mapping(spec, sheets[0].table, columns, department, name))], []
+    mapped, refused, errors = [], [], []
+    for sheet in sheets:
+        try:
+            mapped.append((sheet, _column_mapping(spec, sheet.table, columns, department, sheet.label)))
+        except ReportFileError as exc:
+            refused.append((sheet, exc.message))
+            errors.append(exc)
+    if not mapped:
+        first = errors[0]
+        raise ReportFileError(name, "没有一个工作表的表头属于本部门 / no sheet's header matches this department: "
+                              + "；".join(f"工作表 / sheet “{s.name}”: {why}" for s, why in refused),
+                              unmatched=first.unmatched)
+    return mapped, refused
+
+
+def _read_sheet(spec: Spec, sheet: Sheet, mapping: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One table's usable rows and exceptions: its rows' (:func:`check_table`), its layout notes and its
+    control totals (:mod:`.layout`), in line order."""
+    rows, exceptions = check_table(spec, sheet.table, mapping, sheet.fen_per_unit)
+    every = pd.concat([layout_notes(spec, sheet, mapping), exceptions, control_totals(spec, sheet, mapping)],
+                      ignore_index=True)
+    return rows, every.sort_values("line", kind="stable").reset_index(drop=True)
