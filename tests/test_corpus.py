@@ -10,8 +10,9 @@ arithmetic below uses (``products/catalog/*.yaml``):
   50% to 10,000, 60% to 20,000, 70% above, cap 50,000; schooling net cost (tuition + board + books − aid)
   80% above 8,000, cap 30,000; 升学 本科 2,000 / 专科 1,000 once; disaster net loss (核定损失 − 其他赔偿)
   100% above 10,000, cap 30,000 per household; income line 6,000 per capita; 特困供养 excluded.
-* 凤县 助农保 ``zhunongbao-fengxian-2025``: death 50,000; disability 50,000 × grade rate (grade 3 = 80%,
-  5 = 60%, 10 = 10%); accident hospital cost 100%, cap 30,000; 特困供养 and 稳定脱贫户 excluded.
+* 凤县 助农保 ``zhunongbao-fengxian-2025``: death 50,000; disability 50,000 × grade rate (grade 1 = 100%,
+  3 = 80%, 5 = 60%, 10 = 10%), both in one cover with the household's victims table (50,000 / 100,000 /
+  120,000 for 1 / 2 / 3+ victims); accident hospital cost 100%, cap 30,000; 特困供养 and 稳定脱贫户 excluded.
 
 The warning lines are the county plans' (seed 001, 篇7 "防贫预警线"): "因病自付医疗费用超过0.5万元为预警线;
 因灾自付超过1万元为预警线;因学年支付学费等超过0.8万元为预警线。" — *above* the line: 9,999.99 of disaster loss
@@ -327,6 +328,15 @@ SCENARIOS: dict[str, Scenario] = {
         # p10 (a 15-digit number: every digit is there, 19 and the check digit restored): hospital 2,000
         ("accident_medical", "p10"): ("2000.00", "2000.00", "2000.00"),
     }, {("a03_serial_dates.xlsx", 2, "header_row"), ("a03_serial_dates.xlsx", 4, "id_as_number")}),
+
+    "a04 one household, three victims": Scenario(ZNB, [("accident", "accident/a04_three_victims.csv")], {
+        # H01: p1 and p2 killed on 2025-09-01 (50,000 each), p3 disabled grade 一级 on 2025-09-03 (100% of
+        # 50,000); one cover, 团体人身意外 "120,000 per household; one victim ≤ 50,000, two ≤ 100,000, three
+        # or more ≤ 120,000" (catalog), first come first served: the disability gets 120,000 − 100,000 = 20,000
+        ("death", "p1"): ("50000.00", "50000.00", "50000.00"),
+        ("death", "p2"): ("50000.00", "50000.00", "50000.00"),
+        ("disability", "p3"): ("50000.00", "20000.00", "20000.00"),
+    }),
 
     "accident re-send as Unicode text": Scenario(ZNB, [
         ("accident", "accident/resend/2025-08.csv"), ("accident", "accident/resend/2025-08_unicode.txt")], {

@@ -520,6 +520,14 @@ def accident_files(out: Path) -> list[CorpusFile]:
     ], above=[["意外伤害住院名单"]], title="住院", formats={5: ACCOUNTING})
     add("accident/a03_serial_dates.xlsx", a03, lambda p: write_xlsx(p, [a03]))
 
+    # a04: one household, three victims (the case): two deaths and a grade-1 disability
+    a04 = Sheet(ACCIDENT, [
+        acc("p1", "2025-09-01", "身故"),
+        acc("p2", "2025-09-01", "死亡"),
+        acc("p3", "2025-09-03", "伤残", "一级"),
+    ])
+    add("accident/a04_three_victims.csv", a04, lambda p: write_text(p, a04))
+
     # re-send: August's list, then the same list as Excel "Unicode text"
     aug = Sheet(ACCIDENT, [acc("p4", "2025-08-01", "住院", "", "6000.00"), acc("p1", "2025-08-02", "死亡")])
     add("accident/resend/2025-08.csv", aug, lambda p: write_text(p, aug))
