@@ -238,6 +238,12 @@ SCENARIOS: dict[str, Scenario] = {
         ("schooling", "p5"): ("10200.00", "1760.00", "1760.00"),
     }),
 
+    "e06 one row per fee, record numbers": Scenario(FPB, [("education", "education/e06_record_numbers.csv")], {
+        # p5: JY-2025-0001 tuition 6,000 + JY-2025-0002 board 2,000 + books 800 = 8,800 (two records, not a
+        # correction) → 800 × 80% = 640
+        ("schooling", "p5"): ("8800.00", "640.00", "640.00"),
+    }),
+
     "education re-sends: identical and corrected": Scenario(FPB, [
         ("education", "education/resend/2025-09.csv"), ("education", "education/resend/2025-09 (1).csv"),
         ("education", "education/resend/2025-10_corrected.csv")], {
@@ -290,6 +296,11 @@ SCENARIOS: dict[str, Scenario] = {
         ("disaster", "H03"): ("12000.00", "2000.00", "2000.00"),
     }, {("d04_serial_dates.xlsx", 2, "header_row"),
         ("d04_serial_dates.xlsx", 5, "control_total_ok")}),  # 合计 16,000 + 12,000 = 28,000; 1,000 + 0 = 1,000
+
+    "d05 two losses on one day, report numbers": Scenario(FPB, [("disaster", "disaster/d05_report_numbers.csv")], {
+        # H03: ZQ-2025-017 6,000 + ZQ-2025-018 5,000 = 11,000 (two records, not a correction) → 1,000
+        ("disaster", "H03"): ("11000.00", "1000.00", "1000.00"),
+    }),
 
     "disaster re-sends: September again in October, corrected in November": Scenario(FPB, [
         ("disaster", "disaster/resend/2025-09.csv"), ("disaster", "disaster/resend/2025-10.csv"),

@@ -404,6 +404,13 @@ def education_files(out: Path) -> list[CorpusFile]:
     e05 = Sheet(EDUCATION, [edu("p5", "2025-2026", "高中", "8000.00", "1500.00", "700.00")])
     add("education/e05_utf16.txt", e05, lambda p: write_text(p, e05, encoding="utf-16", newline="\r\n", delimiter="\t"))
 
+    # e06: one row per fee, told apart by the bureau's record number (记录编号)
+    e06 = Sheet(["记录编号", "身份证号", "姓名", "学年", "学段", "学费", "住宿费", "教材费"], [
+        ["JY-2025-0001", pid("p5"), name("p5"), "2025-2026", "高中", "6000.00", "0", "0"],
+        ["JY-2025-0002", pid("p5"), name("p5"), "2025-2026", "高中", "0", "2000.00", "800.00"],
+    ])
+    add("education/e06_record_numbers.csv", e06, lambda p: write_text(p, e06))
+
     # re-sends: the September list; the same list saved again (CRLF, GB18030, columns reordered, new name);
     # October's list correcting one student's tuition
     sept = Sheet(EDUCATION, [
@@ -465,6 +472,11 @@ def disaster_files(out: Path) -> list[CorpusFile]:
     ], above=[["2025年9月 洪涝灾害损失核定"]], below=[["合计", "", "", "", 28000.0, 1000.0]], title="核定",
         formats={4: ACCOUNTING, 5: ACCOUNTING})
     add("disaster/d04_serial_dates.xlsx", d04, lambda p: write_xlsx(p, [d04]))
+
+    # d05: two losses of one household on one day, told apart by the report number (灾情编号)
+    d05 = Sheet([*DISASTER, "灾情编号"], [[*dis("H03", "2025-10-10", "房屋损坏", "6000.00"), "ZQ-2025-017"],
+                                      [*dis("H03", "2025-10-10", "房屋损坏", "5000.00"), "ZQ-2025-018"]])
+    add("disaster/d05_report_numbers.csv", d05, lambda p: write_text(p, d05))
 
     # re-sends: the case, a household at 9,999.99 (under the 10,000 line) sent again in October
     sept = Sheet(DISASTER, [dis("H02", "2025-09-15", "洪涝", "9999.99"), dis("H01", "2025-09-15", "洪涝", "12000.00")])
