@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from marshmallow import (
@@ -176,7 +177,7 @@ class CoverCapsSchema(_Strict):
     def _victims_cap_grows(self, data: dict[str, Any], **_: Any) -> None:
         """A household's cap must not fall as its victims become more (a monthly run would have paid past it)."""
         table = sorted((data.get("household_cap_by_victims") or {}).items())
-        for (fewer, low), (more, high) in zip(table, table[1:], strict=False):
+        for (fewer, low), (more, high) in pairwise(table):
             if high < low:
                 raise ValidationError(
                     f"{more} 人的户封顶 {high} 低于 {fewer} 人的 {low}：受害人越多，封顶不能越低 / the cap for {more} "
