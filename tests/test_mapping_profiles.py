@@ -92,6 +92,18 @@ def test_given_columns_read_the_file_and_take_precedence_over_aliases(tmp_path):
     assert read_report(both, "medical", columns=COLUMNS).rows["setl_id"].tolist() == ["D1", "D2"]
 
 
+def test_a_mapping_finds_its_header_row_under_a_title(tmp_path):
+    # a title and a unit row above the county's headers, and a last column without a header (notes): the
+    # data rows have more cells filled than the header row, so only the mapped headers tell it apart
+    lines = county_file(tmp_path / "m.csv", MARCH).read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "titled.csv"
+    path.write_text("\n".join(["某县医疗保障局2025年3月结算明细", "单位：元", lines[0] + ",",
+                               *(line + ",备注" for line in lines[1:])]) + "\n", encoding="utf-8")
+    read = read_report(path, "medical", columns=COLUMNS)
+    assert read.rows["setl_id"].tolist() == ["D1", "D2"]
+    assert read.rows["source_line"].tolist() == [4, 5]  # header on line 3
+
+
 def test_a_mapped_header_missing_from_the_file_refuses_it_naming_the_header(tmp_path):
     path = county_file(tmp_path / "m.csv", MARCH)
     with pytest.raises(ReportFileError, match="单据编号") as caught:
