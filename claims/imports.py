@@ -49,6 +49,7 @@ from products.store import Person, Policy, now
 from products.tabular import source_name
 
 from .database import transaction
+from .householders import households_of_householders
 from .models import ImportBatch, ImportException, ImportRow, ImportRowEvent
 from .recompute import (
     EVENT_DATE,
@@ -162,6 +163,18 @@ def _exception_rows(rows: pd.DataFrame, mask: pd.Series, reason: str, detail: pd
                          "detail": detail.astype(object), "severity": severity})
 
 
+def _householders_resolved(session: Session, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows keyed by the householder's ID given their household from the stored persons of those IDs
+    (:func:`claims.householders.households_of_householders`): (rows, ``unknown_householder`` errors)."""
+    if "householder_id" not in rows or rows["householder_id"].isna().all():
+        return households_of_householders(rows, pd.DataFrame())
+    found: list[Any] = []
+    for part in chunks(sorted(set(rows["householder_id"].dropna()))):
+        found += session.execute(select(Person.id_no, Person.household_no, Person.relation)
+                                 .where(Person.id_no.in_(part))).all()
+    return households_of_householders(rows, pd.DataFrame(found, columns=["id_no", "household_no", "relation"]))
+
+
 def _affected_households(session: Session, department: str, keys: list[str]) -> list[str]:
     if department not in PERSON_DEPARTMENTS:
         return sorted(set(keys))
@@ -198,7 +211,8 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
         session.add(batch)
         session.flush()
 
-        within = reconcile(department, [read.rows.reset_index(drop=True)])
+        keyed, unknown_heads = _householders_resolved(session, read.rows)
+        within = reconcile(department, [keyed.reset_index(drop=True)])
         rows = within.rows.reset_index(drop=True)
         keys, digests = record_keys(department, rows), content_digests(department, rows)
         standing = _standing_rows(session, policy_id, department, keys.tolist())
@@ -213,13 +227,15 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
                     + ") line " + match["line"].astype("Int64").astype(str))
         keep = rows.loc[~resent]
         records = rows_to_records(department, keep)
-        new_records = dict(zip(keep.index, records))
-        old = standing.loc[standing["record_key"].isin(set(keys[corrected]))]  # every standing row of those keys
+        fixes = np.flatnonzero(corrected)
+        new_by_key = dict(zip(keys.iloc[fixes].tolist(), (records[i] for i in keep.index.get_indexer(fixes))))
+        old = standing.loc[standing["record_key"].isin(new_by_key)]  # every standing row of those keys
         old_data = _row_data(session, old["id"].tolist())
-        change_text = pd.Series({i: _changes(department, old_data[int(match.at[i, "id"])], new_records[i])[2]
-                                 for i in np.flatnonzero(corrected)}, dtype=object)
+        diffs = {row_id: _changes(department, old_data[row_id], new_by_key[key])
+                 for row_id, key in zip(old["id"].tolist(), old["record_key"].tolist())}
+        change_text = pd.Series([diffs[int(i)][2] for i in match["id"].iloc[fixes]], index=fixes, dtype=object)
         exceptions = pd.concat([
-            read.exceptions, within.exceptions,
+            read.exceptions, unknown_heads, within.exceptions,
             _exception_rows(rows, resent, "resent", "与" + place[resent] + "相同，未重复计入 / same as "
                             + place_en[resent] + "; not counted again", "info"),
             _exception_rows(rows, corrected, "corrected", "更正" + place[corrected] + "：" + change_text
@@ -246,11 +262,12 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
             if part:
                 _after_rows_inserted(done)
                 say(f"入库 / storing rows {done:,}/{len(stored_rows):,}")
-        new_by_key = {keys[i]: new_records[i] for i in np.flatnonzero(corrected)}
-        _supersede(session, department, batch.id, old, old_data, new_by_key)
+        _supersede(session, batch.id, old, diffs)
 
-        errors = [int((e["severity"] == "error").sum()) if len(e) else 0 for e in (read.exceptions, within.exceptions)]
-        n_dup = int(resent.sum()) + len(read.rows) - len(rows) - errors[1]  # + repeated or superseded in the file
+        errors = [int((e["severity"] == "error").sum()) if len(e) else 0
+                  for e in (read.exceptions, within.exceptions, unknown_heads)]
+        # + repeated or superseded in the file
+        n_dup = int(resent.sum()) + len(read.rows) - len(rows) - errors[1] - errors[2]
         batch.rows_stored = len(stored_rows)
         batch.rows_duplicate = n_dup
         batch.rows_corrected = int(corrected.sum())
@@ -266,23 +283,22 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
                             claims_updated=result.updated, claims_withdrawn=result.withdrawn)
 
 
-def _supersede(session: Session, department: str, batch_id: int, old: pd.DataFrame,
-               old_data: dict[int, dict[str, Any]], new_by_key: dict[str, dict[str, Any]]) -> None:
+def _supersede(session: Session, batch_id: int, old: pd.DataFrame,
+               diffs: dict[int, tuple[dict[str, Any], dict[str, Any], str]]) -> None:
     """One ``import_row_events`` row per superseded row (``old``: id, record_key): superseded by this
-    batch's row with the same key (one per key after reconciling), with the values that changed."""
+    batch's row with the same key (one per key after reconciling), with the values that changed
+    (``diffs[row id]``)."""
     if len(old) == 0:
         return
     new_ids: dict[str, int] = {}
-    for part in chunks(sorted(new_by_key)):
+    for part in chunks(sorted(set(old["record_key"]))):
         new_ids.update(session.execute(select(ImportRow.record_key, ImportRow.id).where(
             ImportRow.batch_id == batch_id, ImportRow.record_key.in_(part))).all())
     at = now()
-    events = []
-    for row_id, key in zip(old["id"].tolist(), old["record_key"].tolist()):
-        before, after, _ = _changes(department, old_data[row_id], new_by_key[key])
-        events.append({"row_id": row_id, "superseded_by": new_ids[key], "batch_id": batch_id, "at": at,
-                       "old_values": before, "new_values": after})
-    session.execute(insert(ImportRowEvent.__table__), events)
+    session.execute(insert(ImportRowEvent.__table__), [
+        {"row_id": row_id, "superseded_by": new_ids[key], "batch_id": batch_id, "at": at,
+         "old_values": diffs[row_id][0], "new_values": diffs[row_id][1]}
+        for row_id, key in zip(old["id"].tolist(), old["record_key"].tolist())])
 
 
 __all__ = ["AlreadyImportedError", "ImportRefusedError", "ImportResult", "import_report"]
