@@ -8,6 +8,7 @@ above 5,000 yuan, brackets (5,000, 10,000] × 50 %, (10,000, 20,000] × 60 %, ab
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from decimal import Decimal
@@ -17,8 +18,10 @@ import factories as f
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import func, select, update
 from test_api import auth, make_app
 from test_imports import claims_of, counts, county  # noqa: F401 - county: the imports tests' fixture
+from web_helpers import login
 
 from claims.database import transaction
 from claims.mapping_profiles import (
@@ -30,6 +33,7 @@ from claims.mapping_profiles import (
     profile_yaml,
     save_profile,
 )
+from claims.models import ImportBatch, User
 from claims.reports import ReportFileError, read_report
 from claims.reports.mapping import (
     MappingError,
@@ -38,7 +42,9 @@ from claims.reports.mapping import (
     parse_mapping,
 )
 from claims.transitions import SYSTEM
+from flask_app import create_app, uploads
 from flask_app import db as web_db
+from flask_app.auth import hash_password
 from flask_app.cli import relief
 
 #: The county's own headers, in its order, and the canonical column each one holds.
@@ -291,5 +297,54 @@ def test_api_imports_with_a_named_or_fitting_profile_and_lists_profiles(db_url, 
         assert [(p["name"], p["columns"]) for p in listed.get_json()] == [("某县医保", COLUMNS)]
         assert client.get("/api/v1/imports/mapping-profiles?department=income",
                           headers=auth("insurer_adjudicator")).get_json() == []
+    finally:
+        app.extensions["relief_engine"].dispose()
+
+
+# ---- the web page's kept uploads and its refusals -------------------------------------------------
+
+def test_kept_uploads_are_named_by_digest_checked_and_bounded(tmp_path):
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}", "SECRET_KEY": "t",
+                      "RELIEF_PENDING_UPLOADS": str(tmp_path / "pending"), "RELIEF_PENDING_UPLOAD_MAX_BYTES": 100})
+    with app.app_context():
+        digest = uploads.keep(b"a,b\n1,2\n")
+        # sha256("a,b\n1,2\n") names the file; nothing else does
+        assert digest == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+        assert uploads.load(digest) == b"a,b\n1,2\n"
+        assert uploads.load("../" + digest) is None and uploads.load(digest.upper()) is None
+        (tmp_path / "pending" / digest).write_bytes(b"changed")
+        assert uploads.load(digest) is None  # bytes no longer match their name
+        uploads.discard(digest)
+        assert list((tmp_path / "pending").iterdir()) == []
+        with pytest.raises(uploads.PendingUploadError, match="relief import --mapping"):
+            uploads.keep(b"x" * 101)
+
+
+def test_mapping_page_refusals_keep_the_choices(db_url, tmp_path):
+    app = make_app(db_url, tmp_path)
+    app.config["RELIEF_PENDING_UPLOADS"] = str(tmp_path / "pending")
+    try:
+        with app.app_context(), transaction(web_db.factory()) as s:
+            s.execute(update(User).values(password_hash=hash_password("pw-mapping-1")))
+            save_profile(s, "medical", "已有", {"setl_id": "别的表头"}, SYSTEM)
+        client = app.test_client()
+        token = login(client, "insurer_adjudicator", "pw-mapping-1")
+        data = county_file(tmp_path / "m03.csv", MARCH[:1]).read_bytes()
+        r = client.post("/imports", data={"csrf_token": token, "department": "medical",
+                                          "file": (io.BytesIO(data), "m03.csv")}, content_type="multipart/form-data")
+        assert r.status_code == 302 and "/imports/mapping/" in r.headers["Location"]
+        path = r.headers["Location"].split("?")[0]
+        form = {"csrf_token": token, "department": "medical", "policy_id": "1", "file_name": "m03.csv",
+                **{f"col-{c}": h for c, h in COLUMNS.items()}}
+        # a taken profile name: refused, nothing imported, the page again with the person's choices
+        r = client.post(path, data={**form, "profile_name": "已有"})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and "already has a mapping profile named" in page
+        assert '<option value="单据号" selected>' in page
+        with app.app_context():
+            assert web_db.session().scalar(select(func.count()).select_from(ImportBatch)) == 0
+        # the form cannot name a file: a digest that is not one is not found
+        assert client.post("/imports/mapping/..%2F..%2Fetc", data=form).status_code == 404
+        assert client.get("/imports/mapping/" + "0" * 64 + "?department=medical").status_code == 404
     finally:
         app.extensions["relief_engine"].dispose()
