@@ -144,6 +144,24 @@ class CorpusFile:
     data_lines: dict[str, list[int]]  # sheet title ("" for a text file) → lines of data rows
 
 
+@dataclass
+class Written:
+    """The files one department's builder writes under ``out``, with their descriptions."""
+
+    out: Path
+    department: str
+    files: list[CorpusFile] = field(default_factory=list)
+
+    def add(self, rel: str, sheets: Sheet | list[Sheet], write: Callable[[Path], None]) -> None:
+        """Write ``rel`` with ``write`` and describe its data lines (by sheet title in a workbook)."""
+        path = self.out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(path)
+        sheets = sheets if isinstance(sheets, list) else [sheets]
+        excel = rel.endswith(".xlsx")
+        self.files.append(CorpusFile(self.department, rel, {(s.title if excel else ""): s.data_lines for s in sheets}))
+
+
 def write_text(path: Path, sheet: Sheet, *, encoding: str = "utf-8", newline: str = "\n", delimiter: str = ",",
                order: list[int] | None = None) -> None:
     buf = io.StringIO()
@@ -204,15 +222,8 @@ def med(setl: str, person: str, date: str, total: str, fund: str = "0", big: str
 
 
 def medical_files(out: Path) -> list[CorpusFile]:
-    files: list[CorpusFile] = []
-
-    def add(rel: str, sheets: list[Sheet] | Sheet, write: Callable[[Path], None]) -> None:
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(path)
-        sheets = sheets if isinstance(sheets, list) else [sheets]
-        lines = {(s.title if rel.endswith(".xlsx") else ""): s.data_lines for s in sheets}
-        files.append(CorpusFile("medical", rel, lines))
+    written = Written(out, "medical")
+    add = written.add
 
     # m01: the plain NHSA export, UTF-8 without BOM; one row per screening outcome
     m01 = Sheet(MEDICAL, [
@@ -349,7 +360,7 @@ def medical_files(out: Path) -> list[CorpusFile]:
     # income scenario: a July bill of a household whose income report (income/) brings it under the line
     july = Sheet(MEDICAL, [med("S1401", "p8", "2025-07-15", "13000.00", "2000.00")])
     add("medical/m14_income_july.csv", july, lambda p: write_text(p, july))
-    return files
+    return written.files
 
 
 # ---- education (教育) ------------------------------------------------------------------------------
@@ -363,13 +374,8 @@ def edu(person: str, year: str, level: str, tuition: str, board: str, books: str
 
 
 def education_files(out: Path) -> list[CorpusFile]:
-    files: list[CorpusFile] = []
-
-    def add(rel: str, sheet: Sheet, write: Callable[[Path], None]) -> None:
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(path)
-        files.append(CorpusFile("education", rel, {(sheet.title if rel.endswith(".xlsx") else ""): sheet.data_lines}))
+    written = Written(out, "education")
+    add = written.add
 
     e01 = Sheet(EDUCATION, [
         edu("p3", "2025-2026", "本科", "6000.00", "1500.00", "800.00", "0", "是"),
@@ -422,7 +428,7 @@ def education_files(out: Path) -> list[CorpusFile]:
         lambda p: write_text(p, sept, encoding="gb18030", newline="\r\n", order=[1, 0, 3, 2, 8, 7, 6, 5, 4]))
     octo = Sheet(EDUCATION, [edu("p3", "2025-2026", "本科", "9000.00", "1500.00", "500.00")])
     add("education/resend/2025-10_corrected.csv", octo, lambda p: write_text(p, octo, encoding="utf-8-sig"))
-    return files
+    return written.files
 
 
 # ---- disaster (应急管理 / 民政) ----------------------------------------------------------------------
@@ -435,13 +441,8 @@ def dis(household: str, date: str, kind: str, loss: str, other: str = "0") -> li
 
 
 def disaster_files(out: Path) -> list[CorpusFile]:
-    files: list[CorpusFile] = []
-
-    def add(rel: str, sheet: Sheet, write: Callable[[Path], None]) -> None:
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(path)
-        files.append(CorpusFile("disaster", rel, {(sheet.title if rel.endswith(".xlsx") else ""): sheet.data_lines}))
+    written = Written(out, "disaster")
+    add = written.add
 
     d01 = Sheet(DISASTER, [
         dis("H01", "2025-07-20", "洪涝", "15000.00", "2000.00"),
@@ -485,7 +486,7 @@ def disaster_files(out: Path) -> list[CorpusFile]:
     add("disaster/resend/2025-10.csv", octo, lambda p: write_text(p, octo, encoding="utf-8-sig", newline="\r\n"))
     nov = Sheet(DISASTER, [dis("H01", "2025-09-15", "洪涝", "14000.00")])
     add("disaster/resend/2025-11_corrected.csv", nov, lambda p: write_text(p, nov))
-    return files
+    return written.files
 
 
 # ---- accident (公安 / 医院; 凤县 助农保) -------------------------------------------------------------
@@ -498,13 +499,8 @@ def acc(person: str, date: str, kind: str, grade: str = "", cost: str = "0") -> 
 
 
 def accident_files(out: Path) -> list[CorpusFile]:
-    files: list[CorpusFile] = []
-
-    def add(rel: str, sheet: Sheet, write: Callable[[Path], None]) -> None:
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(path)
-        files.append(CorpusFile("accident", rel, {(sheet.title if rel.endswith(".xlsx") else ""): sheet.data_lines}))
+    written = Written(out, "accident")
+    add = written.add
 
     a01 = Sheet(ACCIDENT, [
         acc("p6", "2025-05-01", "死亡"),
@@ -545,7 +541,7 @@ def accident_files(out: Path) -> list[CorpusFile]:
     add("accident/resend/2025-08.csv", aug, lambda p: write_text(p, aug))
     add("accident/resend/2025-08_unicode.txt", aug,
         lambda p: write_text(p, aug, encoding="utf-16", newline="\r\n", delimiter="\t"))
-    return files
+    return written.files
 
 
 # ---- income (人社 / 乡村振兴) ------------------------------------------------------------------------
@@ -554,18 +550,12 @@ INCOME = ["户编号", "统计日期", "家庭人均纯收入"]
 
 
 def income_files(out: Path) -> list[CorpusFile]:
-    files: list[CorpusFile] = []
+    written = Written(out, "income")
     i01 = Sheet(INCOME, [["H04", "2025-06-30", "5200.00"], ["H03", "2025-06-30", "5600.00"]])
+    written.add("income/i01_plain.csv", i01, lambda p: write_text(p, i01))
     i02 = Sheet(INCOME, list(i01.rows), above=[["2025年二季度 监测户收入核查"]])
-    for rel, sheet, write in [
-        ("income/i01_plain.csv", i01, lambda p: write_text(p, i01)),
-        ("income/i02_resend_title.csv", i02, lambda p: write_text(p, i02, encoding="gb18030", newline="\r\n")),
-    ]:
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(path)
-        files.append(CorpusFile("income", rel, {"": sheet.data_lines}))
-    return files
+    written.add("income/i02_resend_title.csv", i02, lambda p: write_text(p, i02, encoding="gb18030", newline="\r\n"))
+    return written.files
 
 
 # ---- roster ----------------------------------------------------------------------------------------
