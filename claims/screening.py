@@ -25,6 +25,7 @@ from products.money import fen_to_yuan_text
 from products.plain import str_series
 
 from .exceptions import exceptions_frame
+from .householders import HOUSEHOLDER_REASONS, households_of_householders
 from .keys import KeyIndex, as_arrow, id_bodies, key_positions, repeated
 from .lines import KIND_COLUMNS
 from .reports.reader import ID_KEY
@@ -46,6 +47,7 @@ SCREEN_REASONS: dict[str, str] = {
     "not_eligible": "该户不符合承保条件 / household is not eligible under this product",
     "paid_unknown_line": "已付记录的责任不在本产品中，未计入 / paid amount for a line this product does not have; ignored",
     "not_covered": "本产品没有对应责任，未使用 / no line of this product uses this row",
+    **HOUSEHOLDER_REASONS,
 }
 
 
@@ -210,6 +212,10 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
     frames = {dept: _concat(f) for dept, f in reports.items()}
     frames = {d: f for d, f in frames.items() if len(f)}
     rows_in = sum(len(f) for f in frames.values())
+    # a disaster list keyed by householders' IDs: their households from the roster
+    for dept, rows in frames.items():
+        frames[dept], unknown = households_of_householders(rows, persons)
+        out.extend([unknown] if len(unknown) else [])
     start, end = pd.Timestamp(product.period_start), pd.Timestamp(product.period_end)
     person_text = as_arrow(persons["id_no"].reset_index(drop=True))
     with ThreadPoolExecutor(max_workers=2) as pool:  # the roster's two keys at once (numpy releases the GIL)

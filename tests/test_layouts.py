@@ -287,3 +287,63 @@ def test_every_layout_reason_is_bilingual():
         zh, _, en = REASONS[code].partition(" / ")
         assert zh and en
 
+
+# --- disaster lists keyed by the householder's ID --------------------------------------------------
+def test_disaster_list_keyed_by_householder_id_finds_the_household_on_the_roster():
+    from claims import run_calculation
+    from products import load_product
+
+    product = load_product("fangpinbao-weixian-2025")  # disaster: 100% of the loss above 10,000, cap 30,000
+    persons = pd.DataFrame({"id_no": [A, B, X], "name": ["张三", "李四", "王五"], "household_no": ["H1", "H1", "H2"],
+                            "relation": ["户主", "配偶", "户主"]})
+    households = pd.DataFrame({"household_no": ["H1", "H2"], "village_code": ["130434100200"] * 2,
+                               "natural_village": ["张庄"] * 2, "category": ["边缘易致贫户"] * 2,
+                               "per_capita_income": [500_000, 500_000], "members": [2, 1]})
+    rows = [["户编号", "户主身份证号", "受灾日期", "灾害类型", "核定损失"],
+            ["", A, "2025-07-01", "洪涝", "20000"],  # A heads H1
+            ["", B, "2025-07-01", "洪涝", "30000"],  # B is on the roster but not a head (配偶)
+            ["", make_id("130434", "19700101", 99), "2025-07-01", "洪涝", "30000"],  # not on the roster
+            ["H2", "", "2025-07-02", "洪涝", "15000"]]  # keyed by household number as usual
+    read = read_report(text(rows), "disaster", file_name="d.csv")
+    assert read.exceptions.empty
+    result = run_calculation(product, persons, households, {"disaster": read.rows})
+    due = dict(zip(result.claims["unit_id"], result.claims["due"], strict=True))
+    # H1: (20,000 − 10,000) × 100% = 10,000.00 = 1,000,000 fen; H2: (15,000 − 10,000) × 100% = 500,000 fen
+    assert due == {"H1": 1_000_000, "H2": 500_000}
+    refused = result.exceptions[result.exceptions["reason"] == "unknown_householder"]
+    assert refused["line"].tolist() == [3, 4]
+    assert B in refused["detail"].iloc[0]
+
+
+def test_database_import_of_a_list_keyed_by_householder_id(db, tmp_path):
+    from factories import pid
+    from sqlalchemy import select
+    from test_imports import PRODUCT, write_roster
+
+    from claims.database import transaction
+    from claims.imports import import_report
+    from claims.models import Claim, ImportException
+    from claims.transitions import SYSTEM
+    from products import load_product
+    from products.registry import create_policy, register_product
+    from products.roster import check_roster, load_households, load_persons
+    from products.roster_store import store_roster
+
+    _, factory = db
+    persons, households = write_roster(tmp_path)  # H1: persons 1 (户主) and 2 (配偶); H2: 3; H3: 4
+    p, h = load_persons(persons), load_households(households)
+    check_roster(p, h)
+    with transaction(factory) as s:
+        policy_id = create_policy(s, register_product(s, load_product(PRODUCT)), 1000).id
+        store_roster(s, p, h)
+    rows = [["户主身份证号", "受灾日期", "灾害类型", "核定损失"],
+            [pid(1), "2025-07-01", "洪涝", "20000"],  # heads H1
+            [pid(2), "2025-07-01", "洪涝", "30000"]]  # on the roster, but not a head
+    result = import_report(factory, policy_id, "disaster", text(rows), actor=SYSTEM, file_name="d.csv")
+    assert (result.rows_read, result.rows_stored, result.rows_exception) == (2, 1, 1)
+    with factory() as s:
+        claims = [(c.unit_id, c.amount) for c in s.scalars(select(Claim).where(Claim.line_id == "disaster"))]
+        reasons = [(e.line, e.reason) for e in s.scalars(select(ImportException))]
+    # FPB disaster: 100% of the loss above 10,000: H1 (20,000 − 10,000) × 100% = 10,000.00
+    assert [(u, str(a)) for u, a in claims] == [("H1", "10000.00")]
+    assert reasons == [(3, "unknown_householder")]
