@@ -651,6 +651,10 @@ def _price(product: Product, models: dict[str, _LineModel], experience: dict[str
     if not plug:
         raise BudgetError("没有可计价的责任（历史中没有本产品责任的赔案） / nothing to price: the history has no "
                           "claims on this product's lines")
+    for cover in product.covers:  # lines are priced one by one: a cover's shared caps never cut a simulated year
+        notes.append(f"{cover.id}（{cover.name}）: 共用限额未用于模拟，{'、'.join(cover.lines)} 各自计价（上限估计） / "
+                     f"the shared caps of cover {cover.id} are not applied in the simulation: "
+                     f"{', '.join(cover.lines)} are priced line by line (an upper bound)")
     # the bucket: aggregate's default rule, with the bracket lines' caps only: the experience lines' amounts
     # are split onto the grid instead (_EmpiricalAmounts.on_grid)
     span = grid_span(sum(means), sum(variances))

@@ -257,6 +257,22 @@ def test_monthly_runs_pay_the_cover_what_one_yearly_run_pays(events):
     assert all((r.claims["due"] >= 0).all() for r in results)
 
 
+def test_the_budget_prices_a_covers_lines_one_by_one_and_says_so():
+    # actuarial.budget prices death and disability at experience, each line on its own: the cover's shared caps
+    # are not applied to a simulated year, so the price is an upper bound, and the notes say it
+    from actuarial.budget import budget
+
+    history = pd.DataFrame([(y, "610330", line, None, amount) for y in (2022, 2023, 2024)
+                            for line, amount, k in (("death", 50000.0, 3), ("disability", 40000.0, 4))
+                            for _ in range(k)], columns=["year", "county", "peril", "ground_up", "paid"])
+    exposure = pd.DataFrame([(y, "610330", 30000) for y in (2022, 2023, 2024)], columns=["year", "county", "heads"])
+    notes = budget(history, exposure, ZNB, 2025).notes
+    assert ("group_accident（团体人身意外）: 共用限额未用于模拟，death、disability 各自计价（上限估计） / the shared caps of "
+            "cover group_accident are not applied in the simulation: death, disability are priced line by line "
+            "(an upper bound)") in notes
+    assert not any("group_accident" in note for note in budget(history, exposure, without_covers(ZNB), 2025).notes)
+
+
 # ---------------------------------------------------------------------------------------------------
 # the product document
 
