@@ -12,7 +12,8 @@ the one mapping the most columns, then the newest.
    saved profile that fits its header row (the result names it); no profile fits → the refusal stands,
    carrying :class:`claims.reports.reader.UnmatchedColumns` for the mapping page;
 3. ``save_as=`` saves the columns used as a new profile once the import has landed (the name is checked
-   free first, so a taken name refuses before anything is stored).
+   free first, so a taken name refuses before anything is stored; taken in the moment between, the import
+   stands and the result says why the profile was not saved).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from products.store import now
@@ -48,6 +50,7 @@ class MappedImport:
     result: ImportResult
     profile: str | None  # the saved profile whose mapping read the file (None: aliases or a given mapping)
     saved: str | None  # the profile saved by this import
+    save_refused: str | None = None  # why ``save_as`` was not saved after the import landed (a name taken meanwhile)
 
 
 def _checked_name(name: str) -> str:
@@ -81,7 +84,10 @@ def save_profile(session: Session, department: str, name: str, columns: Mapping[
         raise _refuse_taken(department, name)
     profile = MappingProfile(name=name, department=department, columns=checked, created_by=actor.id, created_at=now())
     session.add(profile)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # saved by someone else since the check (unique department + name)
+        raise _refuse_taken(department, name) from exc
     return profile
 
 
@@ -151,7 +157,11 @@ def import_mapped(factory: sessionmaker[Session], policy_id: int, department: st
                     raise
                 columns, used = dict(found.columns), found.name
             result = run(columns)
-    if save_as is not None:
+    if save_as is None:
+        return MappedImport(result=result, profile=used, saved=None)
+    try:
         with transaction(factory) as session:
             save_profile(session, department, save_as, columns, actor)
+    except ProfileError as exc:
+        return MappedImport(result=result, profile=used, saved=None, save_refused=str(exc))
     return MappedImport(result=result, profile=used, saved=save_as)

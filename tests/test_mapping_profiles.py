@@ -348,3 +348,17 @@ def test_mapping_page_refusals_keep_the_choices(db_url, tmp_path):
         assert client.get("/imports/mapping/" + "0" * 64 + "?department=medical").status_code == 404
     finally:
         app.extensions["relief_engine"].dispose()
+
+
+def test_a_name_taken_while_the_file_imports_leaves_the_import_standing(county, tmp_path, monkeypatch):  # noqa: F811
+    factory, policy_id = county
+    with transaction(factory) as s:
+        save_profile(s, "medical", "某县医保", {"setl_id": "单据号"}, SYSTEM)
+    # the name checks see it free (as if it were saved by someone else in the moment between)
+    monkeypatch.setattr("claims.mapping_profiles._taken", lambda *_: False)
+    done = import_mapped(factory, policy_id, "medical", county_file(tmp_path / "m03.csv", MARCH[:1]), actor=SYSTEM,
+                         columns=COLUMNS, save_as="某县医保")
+    assert done.result.rows_stored == 1 and done.saved is None
+    assert "already has a mapping profile named '某县医保'" in done.save_refused
+    with factory() as s:
+        assert get_profile(s, "medical", "某县医保").columns == {"setl_id": "单据号"}  # the earlier one, unchanged

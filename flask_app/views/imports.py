@@ -72,6 +72,8 @@ def _imported(done: MappedImport) -> Response:
     r = done.result
     via = f"（按映射方案“{done.profile}”读取列 / columns read with mapping profile {done.profile!r}）" if done.profile else ""
     saved = f"；已保存映射方案“{done.saved}” / mapping profile {done.saved!r} saved" if done.saved else ""
+    if done.save_refused:
+        saved = f"；映射方案未保存 / the mapping profile was not saved: {done.save_refused}"
     flash(f"导入完成：新建理赔 {r.claims_created} 笔，更新 {r.claims_updated} 笔 / imported: {r.claims_created} "
           f"claim(s) created, {r.claims_updated} updated, {r.claims_withdrawn} withdrawn{via}{saved}", "ok")
     return redirect(url_for("imports.report", batch_id=r.batch_id))
