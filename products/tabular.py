@@ -288,20 +288,39 @@ LAYOUT_REASONS: dict[str, str] = {
 def _words(grid: pd.DataFrame, rows: np.ndarray | slice, columns: list) -> pd.DataFrame:
     """Text cells of some rows and columns without white space ("" for blanks and numbers): layout words."""
     part = grid.iloc[rows][columns]
-    return pd.DataFrame({c: part[c].map(lambda v: v if isinstance(v, str) else "").str.replace(r"\s+", "", regex=True)
-                         for c in columns}, index=part.index)
+    return pd.DataFrame({c: _text_only(part[c]).str.replace(r"\s+", "", regex=True) for c in columns},
+                        index=part.index)
+
+
+def _text_only(col: pd.Series) -> pd.Series:
+    """The text cells of a column as str ("" for blanks, numbers and dates)."""
+    if _all_text(col):
+        return col.astype(object).fillna("").astype(str)
+    return col.map(lambda v: v if isinstance(v, str) else "")
+
+
+#: Characters one of which every total or footer cell holds: rows without any are not looked at further.
+_LAYOUT_CHARS = r"[计制填审负经联日备说注]"
 
 
 def _layout_words(grid: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
     """Per row of a grid (or a table: its first columns are the file's): the total word (合计/总计/小计,
-    NaN if none) and whether it is a footer, judged on the first :data:`LAYOUT_COLUMNS` columns."""
+    NaN if none) and whether it is a footer, judged on the first :data:`LAYOUT_COLUMNS` columns (only
+    the rows holding one of :data:`_LAYOUT_CHARS` there are matched word by word)."""
     columns = [c for c in grid.columns if c not in META_COLUMNS][:LAYOUT_COLUMNS]
-    first = _words(grid, slice(None), columns)
+    candidate = np.zeros(len(grid), dtype=bool)
+    for c in columns:
+        candidate |= _text_only(grid[c]).str.contains(_LAYOUT_CHARS, regex=True).to_numpy(dtype=bool)
     total_word = pd.Series(np.nan, index=grid.index, dtype=object)
     footer = np.zeros(len(grid), dtype=bool)
-    for c in first.columns:
-        total_word = total_word.fillna(first[c].str.extract(_TOTAL)["word"])
-        footer |= first[c].str.contains(_FOOTER, regex=True).to_numpy()
+    rows = np.flatnonzero(candidate)
+    if len(rows):
+        first = _words(grid, rows, columns)
+        word = pd.Series(np.nan, index=first.index, dtype=object)
+        for c in first.columns:
+            word = word.fillna(first[c].str.extract(_TOTAL)["word"])
+            footer[rows] |= first[c].str.contains(_FOOTER, regex=True).to_numpy(dtype=bool)
+        total_word.iloc[rows] = word.to_numpy()
     return total_word, footer
 
 
