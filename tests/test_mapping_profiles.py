@@ -281,6 +281,9 @@ def test_api_imports_with_a_named_or_fitting_profile_and_lists_profiles(db_url, 
 
         refused = post("m03.csv", MARCH[:1])
         assert refused.status_code == 422 and "setl_id" in refused.get_json()["detail"]
+        unmatched = refused.get_json()["unmatched"]
+        assert (unmatched["headers"], unmatched["header_line"]) == (list(COUNTY_HEADERS), 1)
+        assert "setl_id" in unmatched["missing"] and "medfee_sumamt" in unmatched["missing"]
         unknown = post("m03.csv", MARCH[:1], mapping_profile="某县医保")
         assert unknown.status_code == 422 and "no mapping profile named '某县医保'" in unknown.get_json()["detail"]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import flask
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
@@ -17,10 +18,11 @@ from sqlalchemy import select
 from claims.imports import ImportRefusedError
 from claims.mapping_profiles import NAME_MAX, import_mapped, list_profiles
 from claims.models import ImportBatch, ImportException
-from claims.reports import DEPARTMENTS
+from claims.reports import DEPARTMENTS, ReportFileError
 
 from .. import db
 from ..permissions import INSURER, allow
+from ..problems import problem
 from .claims import Timestamp, refuse
 from .products import default_policy_id, known_id
 
@@ -107,7 +109,11 @@ class ImportList(MethodView):
     @blp.response(201, ImportResultSchema)
     @blp.alt_response(409, description="文件已导入 / already imported (application/problem+json)")
     def post(self, form: dict[str, Any], files: dict[str, Any]):
-        """上传部门报表 / import one department file (multipart)"""
+        """上传部门报表 / import one department file (multipart)
+
+        A file whose required columns are not recognised (and that no saved mapping profile fits) is refused
+        with 422 problem details whose ``unmatched`` member holds the missing columns, the ones matched, the
+        headers found and their line."""
         policy_id = default_policy_id(form.get("policy_id"))
         upload = files["file"]
         try:
@@ -116,6 +122,14 @@ class ImportList(MethodView):
                                  period=form.get("period"), profile=form.get("mapping_profile"))
         except ImportRefusedError:
             raise
+        except ReportFileError as exc:
+            if exc.unmatched is None:
+                refuse(exc, slug="import-refused", title="导入被拒绝 / import refused")
+            # the mapping page's data, for a client that maps the columns itself (mapping_profile or the web page)
+            u = exc.unmatched
+            flask.abort(problem(422, "import-refused", "导入被拒绝 / import refused", str(exc), unmatched={
+                "missing": list(u.missing), "matched": u.matched, "headers": list(u.headers),
+                "header_line": u.header_line}))
         except ValueError as exc:
             refuse(exc, slug="import-refused", title="导入被拒绝 / import refused")
         return {**asdict(done.result), "mapping_profile": done.profile}
