@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from claims.database import transaction
 from claims.fund import FundError, fund_summary, record_premium, settle_year, settlement_amount
 from claims.models import FundEntry
+from db_factories import add_policy
 from test_notices import seed
 
 D = Decimal
@@ -67,7 +68,17 @@ def test_corridor_surplus_refund_share():
     assert settlement_amount(P, D("600000.00"), rule) == D("-150000.00")
 
 
+def test_a_rule_without_type_is_rollover():
+    # {"insurer_keep": 0.1} names no type: rollover, nothing moves (even with a deficit of 300,000)
+    assert settlement_amount(P, D("1300000.00"), {"insurer_keep": 0.1}) == D("0.00")
+    assert settlement_amount(P, D("700000.00"), {}) == D("0.00")
+
+
 def test_bad_rules_are_refused():
+    with pytest.raises(FundError, match="insurer_keep must not be negative: -0.1"):
+        settlement_amount(P, P, {"type": "refund", "insurer_keep": -0.1})
+    with pytest.raises(FundError, match="government_share must not be negative"):
+        settlement_amount(P, P, {"type": "corridor", "bands": [{"upto": None, "government_share": -1}]})
     with pytest.raises(FundError, match="unknown settlement rule"):
         settlement_amount(P, P, {"type": "split"})
     with pytest.raises(FundError, match="last with upto null"):
@@ -168,3 +179,30 @@ def test_premium_only_invoiced_gives_no_loss_ratio_and_a_negative_balance(db):
     # nothing received yet: balance = 0 − 1,234.56; no loss ratio (nothing to divide by)
     assert summary["balance"] == D("-1234.56")
     assert summary["loss_ratio"] is None
+
+
+def test_settle_year_records_the_rule_it_used_once_per_policy(db):
+    """An explicit rule overrides the policy's own; the entry names the policy and the rule; settling one
+    policy does not count as settling another."""
+    _, factory = db
+    sd = seed(factory, ("1.00",), rule={"type": "refund", "insurer_keep": 0.1})
+    with transaction(factory) as s:
+        _, other = add_policy(s)
+        other.settlement_rule = {"type": "refund_topup"}
+        other_id = other.id
+        for pid in (sd.policy_id, other_id):
+            record_premium(s, pid, "premium_received", D("1000.00"))
+            s.add(FundEntry(policy_id=pid, kind="claim_paid", amount=D("-400.00"), reference="batch:1"))
+    with transaction(factory) as s:
+        # explicit refund with e = 0: −(1,000 − 400) = −600.00 (the policy's own rule, e = 0.1, would give
+        # −(900 − 400) = −500.00)
+        first = settle_year(s, sd.policy_id, {"type": "refund"})
+        assert (first.amount, first.reference, first.note) == (D("-600.00"), f"settle:{sd.policy_id}",
+                                                               "{'type': 'refund'}")
+        # the other policy, by its own rule 多退少补 with e = 0: 400 − 1,000 = −600.00
+        second = settle_year(s, other_id)
+        assert (second.amount, second.reference, second.note) == (D("-600.00"), f"settle:{other_id}",
+                                                                  "{'type': 'refund_topup'}")
+    with factory() as s:
+        assert fund_summary(s, sd.policy_id)["settlements"] == D("-600.00")
+        assert fund_summary(s, other_id)["balance"] == D("0.00")  # 1,000 − 400 − 600
