@@ -386,7 +386,10 @@ def _load(source: str | Path | IO[bytes], file_name: str | None, fast: bool,
             frame = None
         if frame is not None:
             return frame
-    table = read_table(io.BytesIO(source) if isinstance(source, bytes) else source, file_name=name)
+    # the header row is the one holding most of the roster's headers (a title or unit row may be above it)
+    known = [h for canonical, aliases in column_map.items() for h in (canonical, *aliases)]
+    table = read_table(io.BytesIO(source) if isinstance(source, bytes) else source, file_name=name,
+                       header_names=known)
     return check(_prepare(table, column_map, required, name))
 
 

@@ -347,3 +347,13 @@ def test_database_import_of_a_list_keyed_by_householder_id(db, tmp_path):
     # FPB disaster: 100% of the loss above 10,000: H1 (20,000 − 10,000) × 100% = 10,000.00
     assert [(u, str(a)) for u, a in claims] == [("H1", "10000.00")]
     assert reasons == [(3, "unknown_householder")]
+
+
+def test_roster_under_a_title_row():
+    from products.roster import load_persons
+
+    rows = [["2025年防贫监测对象名单"], [], ["身份证号", "姓名", "户编号", "与户主关系"], [A, "张三", "H1", "户主"],
+            [B, "李四", "H1", "配偶"]]
+    persons = load_persons(io.BytesIO(xlsx(("名单", rows))), file_name="persons.xlsx")
+    assert persons["id_no"].tolist() == [A, B]
+    assert persons["household_no"].tolist() == ["H1", "H1"]
