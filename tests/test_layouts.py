@@ -265,6 +265,7 @@ def test_every_matching_sheet_is_read_and_the_others_are_named():
     got = list(read.exceptions[["file", "line", "reason", "severity"]].itertuples(index=False, name=None))
     assert got == [("医保.xlsx!说明", 1, "sheet_skipped", "info"), ("医保.xlsx!3月", 2, "header_row", "info")]
     assert "说明" in read.exceptions["detail"].iloc[0] and "missing required column" in read.exceptions["detail"].iloc[0]
+    assert read.exceptions["detail"].iloc[1].startswith("工作表“3月” / sheet \"3月\": ")  # a line alone is ambiguous
 
 
 def test_a_workbook_without_a_matching_sheet_is_refused_naming_each_sheet():

@@ -314,7 +314,7 @@ def read_report(source: str | Path | IO[bytes] | bytes, department: str, *, file
     except TableError as exc:
         raise ReportFileError(exc.file, exc.message) from exc
     mapped, refused = _mapped_sheets(spec, sheets, columns, department, name)
-    parts = [_read_sheet(spec, sheet, mapping) for sheet, mapping in mapped]
+    parts = [_read_sheet(spec, sheet, mapping, named=len(sheets) > 1) for sheet, mapping in mapped]
     rows = pd.concat([r for r, _ in parts], ignore_index=True) if len(parts) > 1 else parts[0][0]
     exceptions = pd.concat([skipped_sheets(refused), *(e for _, e in parts)], ignore_index=True)
     if key and spec.columns.get("id_no") is not None:
@@ -345,10 +345,14 @@ def _mapped_sheets(spec: Spec, sheets: list[Sheet], columns: Mapping[str, str] |
     return mapped, refused
 
 
-def _read_sheet(spec: Spec, sheet: Sheet, mapping: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_sheet(spec: Spec, sheet: Sheet, mapping: dict[str, str], *, named: bool = False
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One table's usable rows and exceptions: its rows' (:func:`check_table`), its layout notes and its
-    control totals (:mod:`.layout`), in line order."""
+    control totals (:mod:`.layout`), in line order.  ``named``: one of several sheets, so each detail
+    starts with the sheet's name (a line alone, as the database keeps it, would be ambiguous)."""
     rows, exceptions = check_table(spec, sheet.table, mapping, sheet.fen_per_unit)
     every = pd.concat([layout_notes(spec, sheet, mapping), exceptions, control_totals(spec, sheet, mapping)],
                       ignore_index=True)
+    if named:
+        every["detail"] = f"工作表“{sheet.name}” / sheet \"{sheet.name}\": " + every["detail"].astype(object)
     return rows, every.sort_values("line", kind="stable").reset_index(drop=True)
