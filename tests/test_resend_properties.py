@@ -7,8 +7,9 @@ order, any file name) — give exactly the claims of the rows sent once in one p
 
 * in ``relief calc`` (``claims.csv`` byte for byte: amounts, row counts and traces);
 * in the database after ``relief import`` of every file (the policy's claims: line, unit, base,
-  entitlement, amount); a file whose bytes were imported before is refused (exit code 3) and changes
-  nothing.  SQLite always; PostgreSQL too when ``RELIEF_TEST_DATABASE_URL`` is set.
+  entitlement, amount), which are the claims ``relief calc`` finds due on the rows sent once; a file whose
+  bytes were imported before is refused (exit code 3).  SQLite always; PostgreSQL too when
+  ``RELIEF_TEST_DATABASE_URL`` is set.
 
 Rows come from a small pool of records with distinct identities (so a repeat is always a re-send, never
 a correction) over the corpus roster (``tests/data/corpus``); the amounts are drawn.
@@ -43,7 +44,6 @@ from flask_app.cli import relief
 CORPUS = Path(__file__).parent / "data" / "corpus"
 PRODUCT = "fangpinbao-weixian-2025"
 ALREADY_IMPORTED = 3  # relief import's exit code for a file whose bytes were imported before
-
 
 
 def _load_builder():
