@@ -4,15 +4,17 @@
 
 1. Inputs: a roster of ``--people`` persons in households and ``--rows`` medical settlement rows, generated
    deterministically (seeded, vectorised) and written as CSV (UTF-8, canonical headers) and Parquet.  About
-   0.2 % of the rows name a person not on the roster, 0.1 % repeat an earlier settlement ID, 0.5 % fall
-   outside the policy year; household categories and incomes make ~30 % of the rows ineligible.
+   0.2 % of the rows name a person not on the roster, 0.1 % repeat an earlier settlement ID (with other
+   values: a correction), 0.5 % fall outside the policy year; household categories and incomes make ~30 %
+   of the rows ineligible.
 2. Ours: the engine's readers (``load_persons``/``load_households``, ``read_report(..., key=True)`` on the
    medical CSV as ``relief calc`` reads it, with the int64 resident-ID key the reader derives while checking
    the check digit; rows/s printed: acceptance 2 of issue 6) and ``claims.engine.run_calculation`` on the benchmark product
    ``benchmarks/engine-product.yaml`` (illness brackets + caps, a household-basis line, per-person and
    per-household caps, the catalog's eligibility).
 3. Reference in the same run: DuckDB SQL from the same CSV files — screening (roster match, period,
-   first settlement ID wins, category and income eligibility), per-unit sums, the bracket maths as
+   a repeated settlement ID's last row wins — the engine's record identity: other values are a
+   correction —, category and income eligibility), per-unit sums, the bracket maths as
    CASE/LEAST/GREATEST, rounding half up to the fen on exact integers, the per-year caps, the per-person
    cap and the first-come per-household cap as window sums.  Both results must be identical to the fen
    (asserted; the count compared and the totals are printed).
@@ -211,7 +213,6 @@ def frames_from_parquet(workdir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
     medical["policy_self_paid"] = medical["self_paid"] - fen["fulamt_ownpay_amt"] - fen["overlmt_selfpay"]
     medical["source_file"] = pd.Series("medical.csv", index=medical.index, dtype="str")
     medical["source_line"] = np.arange(2, len(medical) + 2, dtype=np.int64)
-    medical = medical[~pd.Series(medical["setl_id"]).duplicated().to_numpy()].reset_index(drop=True)  # as the reader
     return persons, households, medical
 
 
@@ -282,13 +283,13 @@ def duckdb_claims_sql(product: Any) -> str:
             FROM units_{pos})"""
 
     return f"""
-    WITH first_settlement AS (
+    WITH last_settlement AS (
         SELECT *, rowid + 2 AS line FROM medical
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY setl_id ORDER BY rowid) = 1),
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY setl_id ORDER BY rowid DESC) = 1),
     events AS (
         SELECT m.id_no, p.household_no, m.setl_date, m.line,
                m.medfee_sumamt - m.hifp_pay - m.hifmi_pay - m.maf_pay - m.oth_pay AS self_paid
-        FROM first_settlement m JOIN persons p ON p.id_no = m.id_no JOIN households h ON h.household_no = p.household_no
+        FROM last_settlement m JOIN persons p ON p.id_no = m.id_no JOIN households h ON h.household_no = p.household_no
         WHERE m.setl_date BETWEEN DATE '{start}' AND DATE '{end}' AND {' AND '.join(eligible) or 'TRUE'}),
     {units(person, 0, 'id_no')},
     {units(household, 1, 'household_no')},
@@ -344,16 +345,20 @@ def row_by_row_claims(product: Any, roster: tuple[dict[str, str], dict[str, bool
     fen = _fen
     person_household, eligible_household = roster
     start, end = product.period_start.isoformat(), product.period_end.isoformat()
-    seen: set[str] = set()
+    last_line: dict[str, int] = {}  # a repeated settlement ID with other values is a correction: its last row counts
+    with open(paths["medical"], encoding="utf-8-sig", newline="") as handle:
+        for line_no, row in enumerate(csv.DictReader(handle), start=2):
+            if line_no - 1 > max_rows:
+                break
+            last_line[row["setl_id"]] = line_no
     rows_of: dict[tuple[int, str], list[tuple[str, int, int]]] = {}
     household_of: dict[str, str] = {}
     with open(paths["medical"], encoding="utf-8-sig", newline="") as handle:
         for line_no, row in enumerate(csv.DictReader(handle), start=2):
             if line_no - 1 > max_rows:
                 break
-            if row["setl_id"] in seen:
+            if last_line[row["setl_id"]] != line_no:
                 continue
-            seen.add(row["setl_id"])
             household = person_household.get(row["id_no"])
             if household is None or not (start <= row["setl_date"] <= end) or not eligible_household[household]:
                 continue

@@ -7,7 +7,8 @@ order_date (when the unit first qualified: the first-come order used by shared c
 last_event, rows, trace.  All amounts int64 fen.
 
 Formulas (per unit, per policy year):
-  bracket      base = Σ measure;  uncapped = round_half_up(Σ_k rate_k × part_k) if base > trigger
+  bracket      base = max(0, Σ measure) (refund rows negative);
+               uncapped = round_half_up(Σ_k rate_k × part_k) if base > trigger
   lump_sum     base = uncapped = the largest lump sum of the unit's admission levels (once a year)
   death        base = uncapped = sum_insured (once, however many reports)
   disability   base = sum_insured; uncapped = round_half_up(sum_insured × rate(best grade))
@@ -113,26 +114,37 @@ def sum_by(codes: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def first_crossing(codes: np.ndarray, order_keys: list[np.ndarray], amount: np.ndarray, trigger: int,
-                   k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per unit, the row at which the running total (rows in ``order_keys`` order) first exceeds ``trigger``.
+def standing_crossing(codes: np.ndarray, order_keys: list[np.ndarray], amount: np.ndarray, trigger: int,
+                      k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit whose total exceeds ``trigger``, the row from which its running total (rows in
+    ``order_keys`` order) stays above ``trigger``: the row after the last one at which the running total
+    is ≤ ``trigger`` (the unit's first row if there is none).
 
-    Returns (units, rows): unit codes that cross and the row position where they do.  Only the rows of
-    units that can cross (Σ of their positive amounts > trigger) are sorted."""
-    reach = sum_by(codes, np.maximum(amount, 0), k)
-    rows = np.flatnonzero(reach[codes] > trigger)
+    Without negative amounts this is the first row whose running total exceeds the trigger.  A refund
+    (a negative row) that brings the running total back to or under the trigger makes the unit cross
+    again later: the crossing that stands is that later one, so a unit's place under the shared caps'
+    first come, first served is when the entitlement it keeps arose.  A unit whose total ends at or
+    under the trigger has no crossing.
+
+    Returns (units, rows): the unit codes and the row position of their crossing.  Only the rows of
+    units whose total exceeds the trigger are sorted."""
+    total = sum_by(codes, amount, k)
+    rows = np.flatnonzero(total[codes] > trigger)
     if not len(rows):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     order = rows[sort_order([codes[rows], *(key[rows] for key in order_keys)])]
     c = codes[order]
     starts = np.r_[True, c[1:] != c[:-1]]
+    group = np.cumsum(starts) - 1
+    firsts = np.flatnonzero(starts)
     running = np.cumsum(amount[order])
-    running = running - (running - amount[order])[starts][np.cumsum(starts) - 1]
-    crossed = np.flatnonzero(running > trigger)
-    if not len(crossed):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    first = crossed[np.r_[True, c[crossed][1:] != c[crossed][:-1]]]
-    return c[first], order[first]
+    running = running - (running - amount[order])[firsts][group]
+    position = np.arange(len(order))
+    under = running <= trigger
+    last_under = np.full(len(firsts), -1, dtype=np.int64)
+    np.maximum.at(last_under, group[under], position[under])
+    standing = np.where(last_under >= 0, last_under + 1, firsts)  # the last row is above: total > trigger
+    return c[firsts], order[standing]
 
 
 def bracket_trace(line: Line, base: np.ndarray, rows: np.ndarray, uncapped: np.ndarray,
@@ -165,23 +177,25 @@ def bracket_trace(line: Line, base: np.ndarray, rows: np.ndarray, uncapped: np.n
 
 
 def bracket_units(line: Line, events: pd.DataFrame, *, trace: bool = True) -> pd.DataFrame:
-    """Per-unit sums by dense int64 codes and np.bincount (no generic group-by); order_date by sorting
-    only the rows of units whose total exceeds the trigger.  ``trace=False`` leaves the trace empty
-    (the engine builds it afterwards for the claims it keeps, with :func:`bracket_trace`).  Events with
+    """Per-unit sums by dense int64 codes and np.bincount (no generic group-by): base = max(0, Σ amount),
+    refund rows (negative) netting; order_date = the date of the unit's standing crossing of the trigger
+    (:func:`standing_crossing`, only the rows of units whose total exceeds it sorted), else its last
+    event.  ``trace=False`` leaves the trace empty (the engine builds it afterwards for the claims it
+    keeps, with :func:`bracket_trace`).  Events with
     ``unit_id`` text give units indexed by it; events with roster codes only, units with the codes and a
     plain 0…n−1 index."""
     codes, firsts = unit_keys(events)
     k = len(firsts)
     amount = events["amount"].to_numpy(dtype=np.int64)
     dates = events["event_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    base = sum_by(codes, amount, k)
+    base = np.maximum(sum_by(codes, amount, k), 0)  # refunds net; a base is never below 0
     n_rows = np.bincount(codes, minlength=k).astype(np.int64)
     first_event = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
     last_event = np.full(k, np.iinfo(np.int64).min, dtype=np.int64)
     np.minimum.at(first_event, codes, dates)
     np.maximum.at(last_event, codes, dates)
     files = pd.factorize(events["source_file"], sort=True)[0]
-    crossing_units, crossing_rows = first_crossing(
+    crossing_units, crossing_rows = standing_crossing(
         codes, [dates, files, events["source_line"].to_numpy(dtype=np.int64)], amount, line.trigger, k)
     order_date = last_event.copy()
     order_date[crossing_units] = dates[crossing_rows]

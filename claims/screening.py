@@ -1,8 +1,10 @@
 """Screening (筛查): department report rows → the events each product line counts, plus exceptions.
 
-Pure and vectorised.  A row is matched to a person (by resident ID) or a household, checked against
-the policy period, the product's eligibility and duplicate settlements, then handed to every line
-that reads it.  A row no line can use becomes an exception with its reason; nothing is dropped silently.
+Pure and vectorised.  Each department's rows are first reconciled by record identity
+(:func:`claims.reports.identity.reconcile`: a re-sent record counts once, a correction replaces what it
+corrects).  A row is then matched to a person (by resident ID) or a household, checked against the
+policy period and the product's eligibility, and handed to every line that reads it.  A row no line
+can use becomes an exception with its reason; nothing is dropped silently.
 
 Household per-capita income for eligibility is the value known on the event date: the latest
 income-report row with ``as_of`` on or before it, else the roster's value (see :func:`income_as_of`).
@@ -26,8 +28,9 @@ from products.plain import str_series
 
 from .exceptions import exceptions_frame
 from .householders import HOUSEHOLDER_REASONS, households_of_householders
-from .keys import KeyIndex, as_arrow, id_bodies, key_positions, repeated
+from .keys import KeyIndex, as_arrow, id_bodies, key_positions
 from .lines import KIND_COLUMNS
+from .reports.identity import reconcile
 from .reports.reader import ID_KEY
 
 #: Date column of each department's canonical rows.
@@ -74,11 +77,9 @@ class Screened:
         return names.take(pa.array(np.where(person, unit_code, len(self.person_ids) + unit_code)))
 
 
-def _concat(frames: pd.DataFrame | Iterable[pd.DataFrame]) -> pd.DataFrame:
-    if isinstance(frames, pd.DataFrame):
-        return frames.reset_index(drop=True)
-    frames = [f for f in frames if f is not None]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+def _frames(frames: pd.DataFrame | Iterable[pd.DataFrame]) -> list[pd.DataFrame]:
+    """A department's frames in arrival order (one frame: a list of it)."""
+    return [frames] if isinstance(frames, pd.DataFrame) else [f for f in frames if f is not None]
 
 
 def _block_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -209,13 +210,17 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
     table needs (:data:`claims.lines.KIND_COLUMNS`) are taken, once per line.  Event tables carry
     ``unit_code`` and ``household_code``: the unit's and household's position in the roster."""
     out: list[pd.DataFrame] = []
-    frames = {dept: _concat(f) for dept, f in reports.items()}
-    frames = {d: f for d, f in frames.items() if len(f)}
-    rows_in = sum(len(f) for f in frames.values())
-    # a disaster list keyed by householders' IDs: their households from the roster
-    for dept, rows in frames.items():
-        frames[dept], unknown = households_of_householders(rows, persons)
-        out.extend([unknown] if len(unknown) else [])
+    arrived = {dept: _frames(f) for dept, f in reports.items()}
+    rows_in = sum(len(f) for frames in arrived.values() for f in frames)
+    # a disaster list keyed by householders' IDs: their households first (a record's identity names it)
+    for dept, frames in arrived.items():
+        resolved = [households_of_householders(f, persons) for f in frames]
+        arrived[dept] = [f for f, _ in resolved]
+        out.extend(e for _, e in resolved if len(e))
+    # one record once: re-sends dropped, corrections in place of what they correct (claims.reports.identity)
+    reconciled = {dept: reconcile(dept, f) for dept, f in arrived.items()}
+    out.extend(r.exceptions for r in reconciled.values() if len(r.exceptions))
+    frames = {d: r.rows for d, r in reconciled.items() if len(r.rows)}
     start, end = pd.Timestamp(product.period_start), pd.Timestamp(product.period_end)
     person_text = as_arrow(persons["id_no"].reset_index(drop=True))
     with ThreadPoolExecutor(max_workers=2) as pool:  # the roster's two keys at once (numpy releases the GIL)
@@ -232,7 +237,6 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
     person_pos: dict[str, np.ndarray] = {}
     household_pos: dict[str, np.ndarray] = {}
     for dept, rows in frames.items():
-        n = len(rows)
         if dept in PERSON_KEYED:
             # the reader's int64 ID key, where every frame of the department has it (else the IDs are parsed)
             keyed = ID_KEY in rows.columns and rows[ID_KEY].dtype == np.int64
@@ -253,21 +257,6 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
               lambda w: (date.iloc[w].dt.strftime("%Y-%m-%d") + " ∉ [" + start.strftime("%Y-%m-%d") + ", "
                          + end.strftime("%Y-%m-%d") + "]"), out)
         live &= ~outside
-        if dept == "medical":
-            standing = np.flatnonzero(live)
-            dup = np.zeros(n, dtype=bool)
-            dup[standing] = repeated(rows["setl_id"], standing)
-            if dup.any():
-                seen = np.flatnonzero(live & ~dup)
-                setl = rows["setl_id"].iloc[seen]
-                wanted = setl.isin(rows["setl_id"].iloc[np.flatnonzero(dup)].unique()).to_numpy()
-                where_first = pd.Series((rows["source_file"].iloc[seen[wanted]].astype(str) + ":"
-                                         + rows["source_line"].iloc[seen[wanted]].astype(str)).to_numpy(),
-                                        index=setl[wanted].to_numpy())
-                _note(rows, dup, "duplicate_settlement",
-                      lambda w: ("结算ID / setl_id " + rows["setl_id"].iloc[w].astype(str) + " 首次出现于 / first at "
-                                 + rows["setl_id"].iloc[w].map(where_first).astype(str)), out)
-            live &= ~dup
         alive[dept] = live
         household_pos[dept] = hpos
 

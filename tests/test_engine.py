@@ -253,7 +253,7 @@ def test_eligibility_by_category_income_and_period():
     assert result.exceptions.query("reason == 'not_covered'")["severity"].tolist() == ["info"]
 
 
-def test_unknown_person_and_duplicate_settlement_across_files(family):
+def test_unknown_person_and_resent_settlement_across_files(family):
     persons, households = family
     a = f.medical([(1, "2025-02-01", 700_000)], file="jan.csv")
     b = f.medical([(1, "2025-02-01", 700_000), (99, "2025-02-02", 900_000)], file="feb.csv")  # same setl_id S00000001
@@ -261,9 +261,9 @@ def test_unknown_person_and_duplicate_settlement_across_files(family):
     # counted once: 7,000 → 1,000.00
     assert amounts(result.claims, "illness") == {f.pid(1): (700_000, 100_000, 100_000)}
     ex = result.exceptions.sort_values("line")
-    assert ex[["file", "line", "reason"]].values.tolist() == [["feb.csv", 2, "duplicate_settlement"],
-                                                               ["feb.csv", 3, "unknown_person"]]
-    assert "jan.csv:2" in ex.iloc[0]["detail"]
+    assert ex[["file", "line", "reason", "severity"]].values.tolist() == [["feb.csv", 2, "resent", "info"],
+                                                                           ["feb.csv", 3, "unknown_person", "error"]]
+    assert "jan.csv 第 2 行" in ex.iloc[0]["detail"]
 
 
 def test_overpaid_unit_stays_visible(family):

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import factories as f
 from claims import run_calculation
 from claims.caps import allocate_codes, sort_order
-from claims.lines import bracket_trace, bracket_units, first_crossing, sum_by, unit_keys
+from claims.lines import bracket_trace, bracket_units, standing_crossing, sum_by, unit_keys
 from claims.keys import BLOCK_ROWS, _column_range, fixed_width_bytes, key_positions, lookup, radix_codes, repeated
 from claims import trace as tr
 from products import load_product
@@ -120,18 +120,24 @@ def test_bracket_units_equal_a_groupby(rows):
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 9), st.integers(-3_000, 3_000)), min_size=1, max_size=40))
-def test_sum_by_and_first_crossing(rows):
+def test_sum_by_and_standing_crossing(rows):
     codes = np.array([r[0] for r in rows])
     amount = np.array([r[1] for r in rows], dtype=np.int64)
     k = int(codes.max()) + 1
     expected = pd.Series(amount).groupby(codes).sum().reindex(range(k), fill_value=0)
     assert sum_by(codes, amount, k).tolist() == expected.tolist()
-    # rows already in order: the first row per code whose running total exceeds 1,000
-    units, at = first_crossing(codes, [np.arange(len(rows))], amount, 1_000, k)
-    running = pd.Series(amount).groupby(codes).cumsum()
-    over = (running > 1_000).to_numpy()
-    ref = pd.Series(np.arange(len(rows)))[over].groupby(codes[over]).first()
-    assert dict(zip(units.tolist(), at.tolist())) == ref.to_dict()
+    # rows already in order; for each code whose total exceeds 1,000, walked row by row: the row after
+    # the last one whose running total is ≤ 1,000 (negative amounts can bring it back under)
+    units, at = standing_crossing(codes, [np.arange(len(rows))], amount, 1_000, k)
+    ref = {}
+    for code in sorted(set(codes.tolist())):
+        running, standing = 0, None
+        for i in np.flatnonzero(codes == code).tolist():
+            running += int(amount[i])
+            standing = (standing if standing is not None else i) if running > 1_000 else None
+        if running > 1_000:
+            ref[code] = standing
+    assert dict(zip(units.tolist(), at.tolist())) == ref
 
 
 def test_unit_keys_with_and_without_roster_codes():

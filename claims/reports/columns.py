@@ -15,6 +15,8 @@ date            date → midnight                                      datetime6
 money           yuan → fen; blank → ``amount_missing``               int64
 money_or_zero   yuan → fen; blank → 0                                int64
 money_or_null   yuan → fen; blank → <NA>                             Int64
+signed_money_required / signed_money / signed_money_or_null: the same three, a negative amount kept
+                (a refund row's amounts)                              int64 / int64 / Int64
 school_year     first year of the school year                        int64
 term            school term: autumn / spring (秋季/第一学期, 春季/第二学期)  str
 flag            yes/no                                               bool
@@ -86,20 +88,23 @@ SPECS: dict[str, Spec] = {
             "id_no": Col("id"),
             "name": Col("text"),
             "setl_date": Col("date"),
-            "medfee_sumamt": Col("money"),
-            "hifp_pay": Col("money_or_zero"),
-            "hifmi_pay": Col("money_or_zero"),
-            "maf_pay": Col("money_or_zero"),
-            "oth_pay": Col("money_or_zero"),
-            "fulamt_ownpay_amt": Col("money_or_zero"),
-            "overlmt_selfpay": Col("money_or_zero"),
-            "psn_part_amt": Col("money_or_null"),
+            "medfee_sumamt": Col("signed_money_required"),
+            "hifp_pay": Col("signed_money"),
+            "hifmi_pay": Col("signed_money"),
+            "maf_pay": Col("signed_money"),
+            "oth_pay": Col("signed_money"),
+            "fulamt_ownpay_amt": Col("signed_money"),
+            "overlmt_selfpay": Col("signed_money"),
+            "psn_part_amt": Col("signed_money_or_null"),
+            # a refund / reversal (退费、冲销): flagged, or naming the settlement it reverses, or negative
+            "refund": Col("flag"),
+            "orig_setl_id": Col("text"),
         },
         required=("setl_id", "id_no", "setl_date", "medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay",
                   "oth_pay", "fulamt_ownpay_amt", "overlmt_selfpay"),
         derive=departments.medical,
         derived={"self_paid": "int64", "policy_self_paid": "int64"},
-        identity=("setl_id",),
+        identity=("setl_id", "refund"),  # a reversal is its own record
     ),
     # 教育
     "education": Spec(

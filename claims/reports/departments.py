@@ -22,15 +22,38 @@ def _yuan(fen: pd.Series) -> pd.Series:
     return pd.Series(fen_to_yuan_text(fen.to_numpy(dtype=np.int64)).to_numpy(), index=fen.index, dtype=object)
 
 
+MEDICAL_AMOUNTS = ["medfee_sumamt", *MEDICAL_FUNDS, *MEDICAL_OWN, "psn_part_amt"]
+
+
+def _refund_sign(rows: pd.DataFrame, problems: Problems) -> pd.Series:
+    """−1 for a refund / reversal row (退费、冲销), +1 otherwise.  A refund is written in any of three ways,
+    all accepted: amounts negative (under the original's settlement number), the ``refund`` flag with
+    amounts positive, or an ``orig_setl_id`` naming the settlement it reverses (either sign).  A row with
+    both negative and positive amounts is refused (``refund_mixed_signs``): nobody can tell which it is."""
+    amounts = rows[MEDICAL_AMOUNTS].astype("Int64").fillna(0)
+    negative = (amounts < 0).any(axis=1)
+    mixed = problems.ok & negative & (amounts > 0).any(axis=1)
+    if mixed.any():
+        problems.error(mixed, "refund_mixed_signs", "退费/冲销行的金额须全部为负或全部为正 / a refund row's amounts must "
+                       "be all negative or all positive")
+    refund = negative | rows["refund"].astype(bool) | rows["orig_setl_id"].notna()
+    return pd.Series(np.where(refund, -1, 1), index=rows.index, dtype="int64")
+
+
 def medical(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.DataFrame:
     """``self_paid = medfee_sumamt − hifp_pay − hifmi_pay − maf_pay − oth_pay`` and
-    ``policy_self_paid = self_paid − fulamt_ownpay_amt − overlmt_selfpay``.
+    ``policy_self_paid = self_paid − fulamt_ownpay_amt − overlmt_selfpay``, on the amounts' magnitudes
+    and then signed: a refund row (:func:`_refund_sign`) gets ``refund`` = True and every amount negative,
+    so it nets against the person's base.
 
-    Either negative → ``components_exceed_total``.  Then, among the rows still usable, a ``setl_id`` seen
-    on an earlier line → ``duplicate_settlement`` (the first row is kept).  ``psn_part_amt`` given and more
-    than 1 fen away from ``self_paid`` → warning ``psn_part_mismatch`` (the row is kept with the computed
-    ``self_paid``)."""
+    Either magnitude negative → ``components_exceed_total``.  ``psn_part_amt`` given and more than 1 fen
+    away from ``self_paid`` → warning ``psn_part_mismatch`` (the row is kept with the computed
+    ``self_paid``).  A repeated ``setl_id`` is not judged here: record identity is a matter of every
+    file of a run (:mod:`claims.reports.identity`)."""
     rows = rows.copy()
+    sign = _refund_sign(rows, problems)
+    for col in MEDICAL_AMOUNTS:
+        rows[col] = rows[col].abs()
     rows["self_paid"] = rows["medfee_sumamt"] - rows[MEDICAL_FUNDS].sum(axis=1)
     rows["policy_self_paid"] = rows["self_paid"] - rows[MEDICAL_OWN].sum(axis=1)
     over = problems.ok & ((rows["self_paid"] < 0) | (rows["policy_self_paid"] < 0))
@@ -42,16 +65,6 @@ def medical(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.Dat
                   "price limit " + _yuan(rows[MEDICAL_OWN].sum(axis=1)) + " yuan")
         problems.error(over, "components_exceed_total", detail)
 
-    usable = problems.ok
-    ids = rows["setl_id"].where(usable)
-    first_line = rows["source_line"].where(usable).groupby(ids).transform("min")
-    repeat = usable & ids.duplicated(keep="first") & ids.notna()
-    if repeat.any():
-        first = first_line.astype("Int64").astype(str)
-        detail = ("结算ID“" + ids.fillna("").astype(object) + "”已在第 " + first + " 行出现 / settlement ID \""
-                  + ids.fillna("").astype(object) + "\" already on line " + first)
-        problems.error(repeat, "duplicate_settlement", detail)
-
     psn = rows["psn_part_amt"]
     gap = (psn - rows["self_paid"]).abs()
     mismatch = problems.ok & psn.notna() & (gap > 1).fillna(False)
@@ -60,6 +73,9 @@ def medical(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.Dat
                   + " 元 / psn_part_amt " + _yuan(psn.fillna(0)) + ", computed self_paid "
                   + _yuan(rows["self_paid"]) + " yuan")
         problems.warn(mismatch, "psn_part_mismatch", detail)
+    for col in [*MEDICAL_AMOUNTS, "self_paid", "policy_self_paid"]:
+        rows[col] = rows[col] * sign
+    rows["refund"] = sign < 0
     return rows
 
 

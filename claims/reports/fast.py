@@ -13,15 +13,14 @@ A row is *plain* when every cell has the canonical form — resident ID ``^\\d{1
 GB 11643 check digit and a real birth date; date ``YYYY-MM-DD``; amount ``^\\d{1,13}(\\.\\d\\d)?$`` (blank
 where the column allows it); code ``^[0-9A-Za-z_-]+$``; text without surrounding white space; the exact
 words of flags and accident kinds — and the department's derivation has nothing to say about it
-(medical: both self-paid amounts ≥ 0, ``psn_part_amt`` within 1 fen of ``self_paid`` when given, its
-``setl_id`` not repeated in the file; accident: a disability has a grade).  Plain rows are typed here;
+(medical: both self-paid amounts ≥ 0, ``psn_part_amt`` within 1 fen of ``self_paid`` when given, not a
+refund; accident: a disability has a grade).  Plain rows are typed here;
 every other row (usually none, a few in a real file) goes through the general reader's own checks
 (:func:`claims.reports.reader.check_table`) on a table of just those rows, so its exception, reason,
 detail and line are the general reader's; a fully blank row is skipped as the general reader does.
-Every occurrence of a repeated ``setl_id`` (a re-sent settlement, ~0.1 % of a province file) is among
-those rows, so the general reader decides which one is kept; a kept row whose cells are all plain keeps
-the values typed here and stays in place (no merge of the big frame), only a kept row with a cell that
-is not plain is spliced in with the general reader's values.
+Plain rows keep the values typed here and stay in place (no merge of the big frame); the general
+reader's kept rows are spliced in by line.  A repeated ``setl_id`` is not the reader's concern: record
+identity is judged over every file of a run (:mod:`claims.reports.identity`).
 
 The file itself must be simple for the line numbers to be row index + 2: header on line 1 with distinct,
 non-blank names, no ragged row, no line break inside a quoted cell, no bare carriage return, UTF-8,
@@ -46,8 +45,20 @@ from products.money import FEN_PER_YUAN
 from products.tabular import TableError, header_fen_per_unit, layout_rows, match_columns
 
 from .columns import Spec
-from .plain import (accident_kinds, codes, flags, grades, iso_dates, repeated, required_text, resident_ids,
-                    school_years, str_series, trimmed_text, village_codes, yuan_fen)
+from .plain import (
+    accident_kinds,
+    codes,
+    flags,
+    grades,
+    iso_dates,
+    required_text,
+    resident_ids,
+    school_years,
+    str_series,
+    trimmed_text,
+    village_codes,
+    yuan_fen,
+)
 from .reasons import EXCEPTION_COLUMNS, exceptions_frame
 
 #: Departments the fast path reads; every other department goes to the general reader.
@@ -60,6 +71,10 @@ MAX_GENERAL_SHARE = 0.5
 #: chunks serve (:func:`_bounds`): those are used as they are when none but the last is under MIN_CHUNK_ROWS.
 SLICE_ROWS = 1 << 20
 MIN_CHUNK_ROWS = 1 << 16
+#: Signed amount kinds read as their unsigned kind: a plain amount is never negative (a negative cell,
+#: a refund, goes to the general reader, which keeps its sign).
+PLAIN_KIND = {"signed_money_required": "money", "signed_money": "money_or_zero",
+              "signed_money_or_null": "money_or_null"}
 
 
 def read_plain(source: str | Path | bytes, department: str, spec: Spec, name: str, *, key: bool = True):
@@ -135,6 +150,7 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
         return [p[0] for p in parts], np.concatenate([p[1] for p in parts]), keys
 
     def parse_slice(c: pa.Array, kind: str) -> tuple[object, np.ndarray, np.ndarray | None]:
+        kind = PLAIN_KIND.get(kind, kind)
         if kind == "id":
             key, ok = resident_ids(c)
             return c, ok, key
@@ -166,6 +182,7 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
 
     def absent(kind: str, m: int) -> object:
         """The general reader's value of a column the file lacks, for ``m`` rows."""
+        kind = PLAIN_KIND.get(kind, kind)
         if kind in ("text", "village_code", "term", "id"):  # an optional term or householder ID
             return pa.nulls(m, pa.string())
         if kind == "money_or_zero":
@@ -181,10 +198,7 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
             absent(col.kind, 0)  # NotSimple before any work for a required kind
     # columns in parallel: numpy and Arrow kernels release the GIL, so two threads use both cores
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        # the repeat check (a sort) first, beside the column parsers
-        repeats = pool.submit(repeated, cells["setl_id"]) if "setl_id" in cells else None
         parsed = dict(zip(where, pool.map(lambda c: parse(c, spec.columns[c].kind), where)))
-        repeats = repeats.result() if repeats is not None else None
     pieces: list[dict[str, object]] = [{} for _ in bounds]  # canonical columns (then derived ones) per slice
     key_parts = None
     for col_name, col in spec.columns.items():
@@ -197,46 +211,26 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
         for piece, value in zip(pieces, values):
             piece[col_name] = value
     plain &= np.concatenate([DERIVE[department](piece, cells) for piece in pieces])
-    # plain: every cell plain and nothing for the derivation to say — except, maybe, a repeated setl_id
-    # (only the general reader knows which occurrence is kept, so those rows are judged by it too)
-    answered = plain & ~repeats if repeats is not None else plain
-
-    general = np.flatnonzero(~answered)
+    # plain: every cell plain and nothing for the derivation to say
+    general = np.flatnonzero(~plain)
     if len(general) > MAX_GENERAL_SHARE * n:
         raise NotSimple
     lines = np.arange(2, n + 2, dtype=np.int64)
     rows_read = n
     exceptions = None
-    spliced = None  # rows the general reader keeps that hold a cell that is not plain: its values are used
-    keep = answered
+    spliced = None  # the rows the general reader keeps (none of them plain): its values are used
+    keep = plain
     if len(general):
         # the rows that are not plain: the general reader's checks on a table of just those rows, in the
-        # shape read_table gives (CSV: str cells; Parquet: object cells, missing as NaN).  Every
-        # occurrence of a repeated setl_id is among them, so its duplicate check sees them all.
+        # shape read_table gives (CSV: str cells; Parquet: object cells, missing as NaN)
         sub, blank_rows = general_table(table, headers, general, name)
         if layout_rows(sub).any():
             raise NotSimple  # a total, subtotal or footer row: the general reader takes the file's layout
         rows_read -= blank_rows
         if len(sub):
-            rows, exceptions = check_table(spec, sub, mapping)
-            # a kept row whose every cell is plain (typically the first of a re-sent settlement) has the
-            # values typed here, identical to the general reader's: it is taken in place, in line order
-            position = rows["source_line"].to_numpy() - 2
-            same = plain[position]
-            keep = answered.copy()
-            keep[position[same]] = True
-            if not same.all():
-                spliced = rows[~same]
-                if "setl_id" in spliced and len(spliced):
-                    # a spliced row's normalised setl_id may equal the code of a row read here (plain codes
-                    # of the rows judged by the general reader cannot: every occurrence of a repeated code
-                    # is judged there): then the general reader decides the whole file
-                    codes_here = cells["setl_id"]
-                    clash = pc.is_in(codes_here, value_set=pa.array(spliced["setl_id"].array, codes_here.type))
-                    if (clash.to_numpy(zero_copy_only=False) & answered).any():
-                        raise NotSimple
-                if key_parts is not None and with_key:
-                    spliced[ID_KEY] = id_key(spliced["id_no"])
+            spliced, exceptions = check_table(spec, sub, mapping)
+            if key_parts is not None and with_key:
+                spliced[ID_KEY] = id_key(spliced["id_no"])
     every = bool(keep.all())
     keep_rows = None if every else np.flatnonzero(keep)
 
@@ -285,13 +279,16 @@ def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], departme
 def _medical_checks(out: dict[str, object], cells: dict[str, pa.ChunkedArray]) -> np.ndarray:
     """``self_paid = medfee_sumamt − Σ funds`` and ``policy_self_paid = self_paid − fulamt_ownpay_amt −
     overlmt_selfpay`` (columns added to ``out``) → plain where both are ≥ 0, ``psn_part_amt`` (when
-    given) is within 1 fen of ``self_paid`` (a repeated ``setl_id`` is checked apart, in :func:`_read`)."""
+    given) is within 1 fen of ``self_paid`` and the row is not a refund (flagged, or naming an original
+    settlement: the general reader signs its amounts; a negative amount is not plain already)."""
     self_paid = out["medfee_sumamt"] - out["hifp_pay"] - out["hifmi_pay"] - out["maf_pay"] - out["oth_pay"]
     policy = self_paid - out["fulamt_ownpay_amt"] - out["overlmt_selfpay"]
     psn = out["psn_part_amt"]
     given = ~psn.isna()
     ok = (self_paid >= 0) & (policy >= 0)
     ok &= ~given | (np.abs(psn.to_numpy(dtype=np.int64, na_value=0) - self_paid) <= 1)
+    ok &= ~np.asarray(out["refund"], dtype=bool)
+    ok &= ~pc.is_valid(out["orig_setl_id"]).to_numpy(zero_copy_only=False)
     out["self_paid"] = self_paid
     out["policy_self_paid"] = policy
     return ok

@@ -246,6 +246,8 @@ PARSERS = {
     "money_or_zero": partial(parse_money, blank="zero"),
     "money_or_null": partial(parse_money, blank="null"),
     "signed_money": partial(parse_money, blank="zero", signed=True),
+    "signed_money_required": partial(parse_money, blank="error", signed=True),
+    "signed_money_or_null": partial(parse_money, blank="null", signed=True),
     "school_year": parse_school_year,
     "term": parse_term,
     "flag": parse_flag,
@@ -254,8 +256,6 @@ PARSERS = {
     "village_code": lambda c: parse_village_code(c, required=False),
 }
 
-#: Kinds whose parser takes the column's unit (``fen_per_unit``: a header or unit row in 万元).
-MONEY_KINDS = {"money", "money_or_zero", "money_or_null", "signed_money"}
 #: Parsers of a required column read from the column standing in for it (:data:`columns.STAND_INS`), by
 #: kind: the school year from a term written with its year (2025年秋季学期); no household number (a
 #: householder's ID stands in: the household is found on the roster, after reading).
@@ -264,6 +264,9 @@ FROM_STAND_IN = {
     "key": lambda c: Cells(values=pd.Series(pd.NA, index=c.index, dtype="str"), reason=_no_reason(c.index)),
 }
 
+#: Kinds whose parser takes the column's unit (``fen_per_unit``: a header or unit row in 万元).
+MONEY_KINDS = {"money", "money_or_zero", "money_or_null", "signed_money", "signed_money_required",
+               "signed_money_or_null"}
 
 #: Value of an optional column the file does not have, per kind.
 ABSENT = {
@@ -274,6 +277,7 @@ ABSENT = {
     "term": lambda n: pd.Series(pd.NA, index=range(n), dtype="str"),
     "id": lambda n: pd.Series(pd.NA, index=range(n), dtype="str"),
     "money_or_null": lambda n: pd.Series(pd.NA, index=range(n), dtype="Int64"),
+    "signed_money_or_null": lambda n: pd.Series(pd.NA, index=range(n), dtype="Int64"),
     "flag": lambda n: pd.Series(False, index=range(n), dtype=bool),
     "grade": lambda n: pd.Series(pd.NA, index=range(n), dtype="Int64"),
 }

@@ -29,6 +29,10 @@ REASONS: dict[str, str] = {
         "结算ID重复（同一文件或此前的文件），仅使用首次出现的一行 / "
         "settlement ID repeated (in this file or an earlier one); only its first row is used"
     ),
+    "refund_mixed_signs": (
+        "退费/冲销行的金额须全部为负（或全部为正并标明退费），不能正负混合 / a refund row's amounts must be all negative "
+        "(or all positive with the refund flag), not mixed"
+    ),
     "components_exceed_total": (
         "各项基金支付或自费项目之和超过医疗费总额 / fund payments or self-paid items add up to more than the total cost"
     ),
