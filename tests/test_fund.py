@@ -74,7 +74,18 @@ def test_a_rule_without_type_is_rollover():
     assert settlement_amount(P, D("700000.00"), {}) == D("0.00")
 
 
+def test_insurer_keeping_the_whole_premium_and_a_band_without_share():
+    # e = 1 is allowed (0 ≤ e ≤ 1): nothing retained for claims, so the top-up is the whole loss L − 0 = 700,000
+    assert settlement_amount(P, D("700000.00"), {"type": "topup", "insurer_keep": 1}) == D("700000.00")
+    # a corridor band without government_share: the government pays none of it.  L = 1,200,000:
+    # band [0, 1.0): 0 × 1,000,000; band [1.0, ∞): 1.0 × (1,200,000 − 1,000,000) = 200,000
+    bands = [{"upto": 1.0}, {"upto": None, "government_share": 1}]
+    assert settlement_amount(P, D("1200000.00"), {"type": "corridor", "bands": bands}) == D("200000.00")
+
+
 def test_bad_rules_are_refused():
+    with pytest.raises(FundError, match="insurer_keep must be between 0 and 1: 1.5"):
+        settlement_amount(P, P, {"type": "refund", "insurer_keep": 1.5})
     with pytest.raises(FundError, match="insurer_keep must not be negative: -0.1"):
         settlement_amount(P, P, {"type": "refund", "insurer_keep": -0.1})
     with pytest.raises(FundError, match="government_share must not be negative"):
