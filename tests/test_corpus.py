@@ -14,8 +14,8 @@ arithmetic below uses (``products/catalog/*.yaml``):
   3 = 80%, 5 = 60%, 10 = 10%), both in one cover with the household's victims table (50,000 / 100,000 /
   120,000 for 1 / 2 / 3+ victims); accident hospital cost 100%, cap 30,000; 特困供养 and 稳定脱贫户 excluded.
 
-The same files imported with ``relief import`` (SQLite, one file after the other) give the claims with an
-amount due, to the fen (acceptance 2's "in the database" for the real-shaped files).
+The same files imported with ``relief import``, one after the other, give the claims with an amount due,
+to the fen (SQLite; :data:`ON_POSTGRESQL` on PostgreSQL too when ``RELIEF_TEST_DATABASE_URL`` is set).
 
 The warning lines are the county plans' (seed 001, 篇7 "防贫预警线"): "因病自付医疗费用超过0.5万元为预警线;
 因灾自付超过1万元为预警线;因学年支付学费等超过0.8万元为预警线。" — *above* the line: 9,999.99 of disaster loss
@@ -60,7 +60,7 @@ def _load_builder():
     return module
 
 
-build = _load_builder()
+build = sys.modules.get("corpus_build") or _load_builder()
 
 
 @dataclass(frozen=True)
