@@ -129,7 +129,8 @@ def _standing_rows(session: Session, policy_id: int, department: str, keys: list
             .join(ImportBatch, ImportBatch.id == ImportRow.batch_id)
             .where(ImportBatch.policy_id == policy_id, ImportRow.department == department,
                    ImportRow.record_key.in_(part), ~superseded)).all()
-    return pd.DataFrame(found, columns=STANDING_COLUMNS).sort_values("id", ignore_index=True)
+    columns = list(zip(*found)) or [()] * len(STANDING_COLUMNS)  # column lists: no per-row tuple check
+    return pd.DataFrame(dict(zip(STANDING_COLUMNS, columns))).sort_values("id", ignore_index=True)
 
 
 def _row_data(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
