@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from claims.imports import AlreadyImportedError, ImportRefusedError
 from claims.mapping_profiles import (
+    NAME_MAX,
     MappedImport,
     import_mapped,
     list_profiles,
@@ -126,7 +127,7 @@ def _pending(digest: str, source: Mapping[str, str]) -> tuple[bytes, str, str, i
     if data is None or department not in DEPARTMENTS:
         abort(404, description="待映射的上传已不存在（超过一天或已导入），请重新上传 / the upload waiting for its "
                                "mapping is gone (older than a day, or imported); upload the file again")
-    file_name = (source.get("file_name") or "upload")[:255]
+    file_name = (source.get("file_name") or "upload")[:ImportBatch.file_name.type.length]
     try:
         policy_id = int(source.get("policy_id") or 0)
     except ValueError:
@@ -162,11 +163,11 @@ def _mapping_page(digest: str, data: bytes, department: str, file_name: str, pol
     fields = [{"name": c, "label": col.aliases[0] if col.aliases else c, "required": c in spec.required,
                "chosen": (chosen if chosen is not None else unmatched.matched).get(c, "")}
               for c, col in sorted(spec.columns.items(), key=lambda item: item[0] not in spec.required)]
+    if profile_name is None:  # first showing: the file's name without its extension
+        profile_name = file_name.rsplit(".", 1)[0][:NAME_MAX]
     return render_template("imports_mapping.html", digest=digest, department=department, file_name=file_name,
                            policy_id=policy_id, period=period or "", unmatched=unmatched, fields=fields,
-                           department_names=DEPARTMENT_NAMES,
-                           profile_name=profile_name if profile_name is not None else file_name.rsplit(".", 1)[0],
-                           ), status
+                           department_names=DEPARTMENT_NAMES, profile_name=profile_name, name_max=NAME_MAX), status
 
 
 @bp.get("/imports/mapping/<digest>")
