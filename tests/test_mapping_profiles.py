@@ -181,6 +181,9 @@ def test_relief_calc_refuses_a_bad_mapping_file(tmp_path):
     mapping.write_text("department: medical\ncolumns: {setl_id: 单据编号}\n", encoding="utf-8")
     result = calc(tmp_path, "--mapping", str(mapping))
     assert result.exit_code == 2 and "单据编号" in result.output
+    mapping.write_text(mapping_yaml("medical", COLUMNS), encoding="utf-8")
+    dask = calc(tmp_path, "--mapping", str(mapping), "--engine", "dask")
+    assert dask.exit_code == 2 and "--mapping is not supported with --engine dask" in dask.output
 
 
 # ---- stored profiles and the import that uses them ------------------------------------------------
