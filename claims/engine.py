@@ -27,7 +27,7 @@ from products.model import Cover, Product
 
 from . import trace as tr
 from .caps import allocate_codes, sort_order
-from .exceptions import exceptions_frame
+from .exceptions import SEVERITIES, exceptions_frame
 from .lines import bracket_trace, line_units
 from .screening import Screened, screen_reports
 
@@ -459,10 +459,20 @@ def summarise(claims: pd.DataFrame, exceptions: pd.DataFrame, rows_in: int) -> d
         "total_entitlement": int(claims["entitlement"].sum()),
         "total_paid_before": int(claims["paid_before"].sum()),
         "total_due": int(claims["due"].sum()),
+        # units whose entitlement fell below what was paid (a refund, a correction): to recover
+        "claims_overpaid": int((claims["overpaid"] > 0).sum()),
+        "total_overpaid": int(claims["overpaid"].sum()),
         "by_line": {k: {c: int(v) for c, v in row.items()} for k, row in by_line.iterrows()},
         "exceptions": {str(k): int(v) for k, v in exceptions.groupby("reason").size().items()}
         if len(exceptions) else {},
+        "exceptions_by_severity": severity_counts(exceptions),
     }
+
+
+def severity_counts(exceptions: pd.DataFrame) -> dict[str, int]:
+    """Exception rows per severity, every severity named (``error``, ``warning``, ``info``)."""
+    counts = exceptions["severity"].value_counts() if len(exceptions) else pd.Series(dtype="int64")
+    return {severity: int(counts.get(severity, 0)) for severity in SEVERITIES}
 
 
 def run_calculation(product: Product, persons: pd.DataFrame, households: pd.DataFrame,

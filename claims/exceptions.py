@@ -1,7 +1,9 @@
 """The exception list (异常清单): every report row the engine could not use, with file, line and reason.
 
-Severity: ``error`` = row not used; ``warning`` = row used, but a person should look; ``info`` = row
-valid but no line of this product uses it.
+Severity (:data:`SEVERITIES`): ``error`` = row not used; ``warning`` = row used, but a person should look
+(a correction of an earlier row, a total that does not add up); ``info`` = nothing wrong, for the record
+(a re-sent row counted once, the same file given twice, a row no line of this product uses, the header
+line taken).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 EXCEPTION_COLUMNS = ["file", "line", "reason", "detail", "severity"]
+SEVERITIES = ("error", "warning", "info")
 
 
 def exceptions_frame(files: str | Iterable[str] | pd.Series, lines: Iterable[int] | pd.Series,

@@ -21,7 +21,7 @@ from products.money import parse_fen
 from products.roster import check_roster, load_households, load_persons
 from products.tabular import read_table, rename_columns
 
-from .engine import CalcResult, run_calculation
+from .engine import CalcResult, run_calculation, severity_counts
 from .exceptions import EXCEPTION_COLUMNS
 from .output import write_claims, write_exceptions, write_sources
 from .reports import DEPARTMENTS, read_report
@@ -122,6 +122,7 @@ def calculate(product: Product, inputs: Inputs) -> CalcResult:
     result.exceptions = pd.concat([inputs.reader_exceptions, result.exceptions], ignore_index=True)
     reasons = result.exceptions.groupby("reason").size() if len(result.exceptions) else pd.Series(dtype="int64")
     result.summary["exceptions"] = {str(k): int(v) for k, v in reasons.items()}
+    result.summary["exceptions_by_severity"] = severity_counts(result.exceptions)
     result.summary["rows_read"] = dict(inputs.rows_read)
     result.summary["rows_read_total"] = int(sum(inputs.rows_read.values()))
     return result

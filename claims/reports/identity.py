@@ -23,8 +23,9 @@ file name — give the same keys and the same digests.
   (``info`` ``resent``, naming the row it repeats);
 * a row whose content differs is a **correction**: it supersedes the standing version (``warning``
   ``corrected`` on the new row with the old and new values; ``info`` ``superseded`` on the old row);
-* a frame all of whose rows are re-sends of one earlier frame of the same length is **the same file
-  given twice**: one ``info`` ``same_file`` row for the file (line 0) instead of a row per line.
+* a frame of the same file name as an earlier frame, all of whose rows are re-sends of that frame, is
+  **the same file given twice**: one ``info`` ``same_file`` row for the file (line 0) instead of a row per
+  line (a renamed or re-encoded copy is a re-send, reported row by row with both places).
 
 Rows are compared with their immediate predecessor of the same key in arrival order: equal to it means
 equal to the standing version (it is that version or a re-send of it), so A → B → A is two corrections.
@@ -54,19 +55,6 @@ from .parse import ABSENT
 
 #: department → canonical columns naming one record (the Specs' ``identity``, one fact in one place).
 IDENTITY: dict[str, tuple[str, ...]] = {dept: spec.identity for dept, spec in SPECS.items()}
-
-IDENTITY_REASONS: dict[str, str] = {
-    "resent": "与此前收到的一行内容相同（重发），未重复计入 / same content as a row received before (a re-send); "
-              "not counted again",
-    "same_file": "同一文件重复给出（各行与此前的文件相同），只计一次 / the same file given twice (every row equals an "
-                 "earlier file); counted once",
-    "corrected": "更正此前收到的同一记录，按本行计算（请核对新旧金额） / corrects the same record received before; this "
-                 "row counts (check the old and new values)",
-    "superseded": "已被之后收到的同一记录更正，本行不再计入 / superseded by a later row of the same record; not counted",
-    "refund_person_mismatch": (
-        "退费/冲销行的身份证号与原结算不一致，未使用；请核对原结算ID或身份证号 / the refund's resident ID differs from "
-        "the original settlement's; not used: check 原结算ID or the ID"),
-}
 
 #: Separator of the parts of a text key (a control character: never inside a cell's text).
 KEY_SEPARATOR = "\x1f"
@@ -285,7 +273,7 @@ def _identity_rows(department: str, rows: pd.DataFrame, frame_no: np.ndarray, at
     ``at``: rows by key then arrival; ``version[i]``: position in ``at`` of the version row i repeats."""
     out = []
     repeat_of = at[version]
-    same_file = _files_given_twice(frame_no, at[resend], repeat_of[resend])
+    same_file = _files_given_twice(frame_no, rows["source_file"], at[resend], repeat_of[resend])
     res = np.flatnonzero(resend)
     res = res[~np.isin(frame_no[at[res]], list(same_file))]
     if len(res):
@@ -323,18 +311,25 @@ def _next_correction(correction: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return fixes[np.searchsorted(fixes, rows, side="right")]
 
 
-def _files_given_twice(frame_no: np.ndarray, resent: np.ndarray, repeats: np.ndarray) -> dict[int, int]:
+def _files_given_twice(frame_no: np.ndarray, files: pd.Series, resent: np.ndarray,
+                       repeats: np.ndarray) -> dict[int, int]:
     """{later frame: earlier frame} for frames every row of which is a re-send of a row of one earlier
-    frame of the same length."""
+    frame of the same name and length (the same file given twice; a renamed or re-encoded copy is a
+    re-send, reported row by row)."""
     sizes = np.bincount(frame_no)
     out: dict[int, int] = {}
     if not len(resent):
         return out
     later, earlier = frame_no[resent], frame_no[repeats]
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+
+    def name_of(frame: int) -> str:
+        return str(files.iloc[int(starts[frame])])
+
     for frame in np.unique(later):
         mine = later == frame
         sources = np.unique(earlier[mine])
         if (len(sources) == 1 and mine.sum() == sizes[frame] and sizes[sources[0]] == sizes[frame]
-                and sources[0] != frame):
+                and sources[0] != frame and name_of(frame) == name_of(sources[0])):
             out[int(frame)] = int(sources[0])
     return out

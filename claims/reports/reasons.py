@@ -1,6 +1,7 @@
 """Reason codes of the report readers and the exception-row helper.
 
-Severity: ``error`` = the row is not used; ``warning`` = the row is used, but a person should look.
+Severity: ``error`` = the row is not used; ``warning`` = the row is used, but a person should look;
+``info`` = nothing wrong, for the record (see :mod:`claims.exceptions`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ REASONS: dict[str, str] = {
         "结算ID重复（同一文件或此前的文件），仅使用首次出现的一行 / "
         "settlement ID repeated (in this file or an earlier one); only its first row is used"
     ),
+    # record identity (claims.reports.identity): re-sends, corrections, refunds
+    "resent": "与此前收到的一行内容相同（重发），未重复计入 / same content as a row received before (a re-send); "
+              "not counted again",
+    "same_file": "同一文件重复给出（各行与此前的文件相同），只计一次 / the same file given twice (every row equals an "
+                 "earlier file); counted once",
+    "corrected": "更正此前收到的同一记录，按本行计算（请核对新旧金额） / corrects the same record received before; this "
+                 "row counts (check the old and new values)",
+    "superseded": "已被之后收到的同一记录更正，本行不再计入 / superseded by a later row of the same record; not counted",
+    "refund_person_mismatch": (
+        "退费/冲销行的身份证号与原结算不一致，未使用；请核对原结算ID或身份证号 / the refund's resident ID differs from "
+        "the original settlement's; not used: check 原结算ID or the ID"),
     "refund_mixed_signs": (
         "退费/冲销行的金额须全部为负（或全部为正并标明退费），不能正负混合 / a refund row's amounts must be all negative "
         "(or all positive with the refund flag), not mixed"

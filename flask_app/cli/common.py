@@ -91,11 +91,17 @@ def print_summary(summary: dict[str, Any], lines: dict[str, str]) -> None:
     click.echo(f"应赔合计 / total entitlement: {money(summary['total_entitlement'])}   已付 / paid before: "
                f"{money(summary['total_paid_before'])}")
     click.echo(f"本次应付合计 / total due now: {money(summary['total_due'])}")
+    if summary.get("claims_overpaid"):
+        click.echo(f"多付待追回 / overpaid, to recover: {summary['claims_overpaid']:,} 笔 / claims, "
+                   f"{money(summary['total_overpaid'])}")
     for line_id, row in summary.get("by_line", {}).items():
         click.echo(f"  {lines.get(line_id, line_id)} [{line_id}]: {row['claims']:,} 笔 / claims, 应付 / due "
                    f"{money(row['due'])}")
     ex = summary.get("exceptions", {})
-    click.echo(f"异常 / exceptions: {sum(ex.values()):,}")
+    by_severity = summary.get("exceptions_by_severity", {})
+    click.echo(f"异常 / exceptions: {sum(ex.values()):,}"
+               + (f"（错误 error {by_severity.get('error', 0):,}，提示 warning {by_severity.get('warning', 0):,}，"
+                  f"记录 info {by_severity.get('info', 0):,}）" if by_severity else ""))
     for reason, n in sorted(ex.items(), key=lambda kv: -kv[1]):
         click.echo(f"  {reason}: {n:,}")
 
