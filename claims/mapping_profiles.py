@@ -37,8 +37,8 @@ from .reports import ReportFileError
 from .reports.mapping import MappingError, check_columns, mapping_yaml
 from .transitions import Actor
 
-#: Longest profile name (the column's width).
-NAME_MAX = 60
+#: Longest profile name: the column's width.
+NAME_MAX: int = MappingProfile.__table__.c.name.type.length
 
 
 class ProfileError(ImportRefusedError):
