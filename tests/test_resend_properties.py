@@ -2,8 +2,8 @@
 
 The same department rows, delivered as the county delivers them — split into any number of files, the
 files in any order, some rows sent again in further files, every file saved its own way (UTF-8 with or
-without BOM, GB18030, UTF-16 "Unicode text" with tabs, LF or CRLF, a last newline or not, columns in any
-order, any file name) — give exactly the claims of the rows sent once in one plain file:
+without BOM, GB18030, UTF-16 "Unicode text" with tabs, LF or CRLF, a last newline or not, or an Excel
+workbook with numbers and date cells; columns in any order, any file name) — give exactly the claims of the rows sent once in one plain file:
 
 * in ``relief calc`` (``claims.csv`` byte for byte: amounts, row counts and traces);
 * in the database after ``relief import`` of every file (the policy's claims: line, unit, base,
@@ -18,6 +18,7 @@ a correction) over the corpus roster (``tests/data/corpus``); the amounts are dr
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import importlib.util
 import io
 import sqlite3
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -65,12 +67,15 @@ def yuan(fen: int) -> str:
 @dataclass(frozen=True)
 class Layout:
     """A department's file: its header, the identities of the records in the pool (each distinct), how
-    many amounts a record carries, and its cells from the identity and the amounts (fen)."""
+    many amounts a record carries, its cells from the identity and the amounts (fen), and which columns
+    an Excel sheet holds as numbers and as dates."""
 
     header: list[str]
     records: list[tuple[str, ...]]
     amounts: int
     cells: Callable[[tuple[str, ...], list[int]], list[str]]
+    number_columns: tuple[int, ...]
+    date_columns: tuple[int, ...] = ()
 
 
 LAYOUTS: dict[str, Layout] = {
@@ -78,21 +83,24 @@ LAYOUTS: dict[str, Layout] = {
         ["身份证号", "学年", "学段", "学费", "住宿费", "教材费", "其他资助", "是否新生"],
         [(P3, "2025-2026", "本科", "是"), (P5, "2025", "高中", "否"), (P11, "2025-2026", "专科", "是"),
          (P3, "2024-2025", "本科", "否")],
-        4, lambda r, a: [r[0], r[1], r[2], yuan(a[0]), yuan(a[1]), yuan(a[2]), yuan(a[3] // 4), r[3]]),
+        4, lambda r, a: [r[0], r[1], r[2], yuan(a[0]), yuan(a[1]), yuan(a[2]), yuan(a[3] // 4), r[3]],
+        (3, 4, 5, 6)),
     "disaster": Layout(
         ["户编号", "村代码", "受灾日期", "灾害类型", "核定损失", "其他赔偿"],
         [("H01", "130434100200", "2025-07-20", "洪涝"), ("H01", "130434100200", "2025-08-02", "风雹"),
          ("H02", "130434100200", "2025-07-20", "洪涝"), ("H03", "130434101201", "2025-09-01", "干旱")],
-        2, lambda r, a: [*r, yuan(a[0] * 2), yuan(a[1] // 4)]),
+        2, lambda r, a: [*r, yuan(a[0] * 2), yuan(a[1] // 4)], (4, 5), (2,)),
     "medical": Layout(
         ["结算ID", "身份证号", "结算日期", "医疗费总额", "统筹基金支出", "大病保险", "医疗救助", "其他支出", "全自费金额",
          "超限价自费"],
         [("S01", P1, "2025-03-04"), ("S02", P1, "2025-05-06"), ("S03", P4, "2025-04-01"), ("S04", P7, "2025-06-01")],
-        2, lambda r, a: [*r, yuan(a[0] + a[1]), yuan(a[1]), "0", "0", "0", "0", "0"]),
+        2, lambda r, a: [*r, yuan(a[0] + a[1]), yuan(a[1]), "0", "0", "0", "0", "0"], tuple(range(3, 10)), (2,)),
 }
 
-#: How an office may save a file: (encoding, delimiter, extension).
-SAVINGS = [("utf-8", ",", ".csv"), ("utf-8-sig", ",", ".csv"), ("gb18030", ",", ".csv"), ("utf-16", "\t", ".txt")]
+#: How an office may save a file: (encoding, delimiter, extension); "xlsx": an Excel workbook with amounts
+#: as numbers and dates as date cells (newline and last newline do not apply).
+SAVINGS = [("utf-8", ",", ".csv"), ("utf-8-sig", ",", ".csv"), ("gb18030", ",", ".csv"), ("utf-16", "\t", ".txt"),
+           ("xlsx", "", ".xlsx")]
 NAMES = ["2025-09", "2025-09 (1)", "九月名单", "list", "重发_2025-10", "副本"]
 
 
@@ -107,9 +115,29 @@ class Saving:
     name: str
 
 
-def file_bytes(header: list[str], rows: list[list[str]], saving: Saving) -> bytes:
+def workbook_bytes(layout: Layout, rows: list[list[str]], order: tuple[int, ...]) -> bytes:
+    def cell(i: int, value: str) -> object:
+        if i in layout.number_columns:
+            return float(value)
+        if i in layout.date_columns:
+            return dt.datetime.fromisoformat(value)
+        return value
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([layout.header[i] for i in order])
+    for row in rows:
+        ws.append([cell(i, row[i]) for i in order])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def file_bytes(layout: Layout, rows: list[list[str]], saving: Saving) -> bytes:
+    if saving.encoding == "xlsx":
+        return workbook_bytes(layout, rows, saving.order)
     buf = io.StringIO()
-    grid = [header, *rows]
+    grid = [layout.header, *rows]
     csv.writer(buf, delimiter=saving.delimiter, lineterminator=saving.newline).writerows(
         [[row[i] for i in saving.order] for row in grid])
     content = buf.getvalue() if saving.last_newline else buf.getvalue()[:-len(saving.newline)]
@@ -148,12 +176,12 @@ def deliveries(draw: st.DrawFn) -> Delivery:
 
 def write_delivery(delivery: Delivery, folder: Path) -> list[Path]:
     """Each file in a folder of its own (two files may have the same name), in arrival order."""
-    header = LAYOUTS[delivery.department].header
+    layout = LAYOUTS[delivery.department]
     paths = []
     for n, (part, saving) in enumerate(delivery.files):
         path = folder / f"{n:02d}" / f"{saving.name}{saving.extension}"
         path.parent.mkdir(parents=True)
-        path.write_bytes(file_bytes(header, [delivery.rows[i] for i in part], saving))
+        path.write_bytes(file_bytes(layout, [delivery.rows[i] for i in part], saving))
         paths.append(path)
     return paths
 
@@ -163,7 +191,7 @@ def write_once(delivery: Delivery, folder: Path) -> Path:
     folder.mkdir(parents=True)
     path = folder / "once.csv"
     width = len(LAYOUTS[delivery.department].header)
-    path.write_bytes(file_bytes(LAYOUTS[delivery.department].header, delivery.rows,
+    path.write_bytes(file_bytes(LAYOUTS[delivery.department], delivery.rows,
                                 Saving("utf-8", ",", ".csv", "\n", True, tuple(range(width)), "once")))
     return path
 
