@@ -83,7 +83,23 @@ def test_insurer_keeping_the_whole_premium_and_a_band_without_share():
     assert settlement_amount(P, D("1200000.00"), {"type": "corridor", "bands": bands}) == D("200000.00")
 
 
+def test_corridor_without_surplus_refunds_nothing_and_no_negative_zero():
+    rule = {**CORRIDOR, "insurer_keep": 0.1, "surplus_refund_share": 0.5}
+    # L = 1,000,000 > P(1−e) = 900,000: no surplus, nothing refunded; top-up 0.5 × (1,000,000 − 900,000) = 50,000
+    assert settlement_amount(P, D("1000000.00"), rule) == D("50000.00")
+    # refund with nothing to refund is 0.00, never printed as -0.00 on the ledger
+    assert str(settlement_amount(P, D("950000.00"), {"type": "refund", "insurer_keep": 0.1})) == "0.00"
+
+
 def test_bad_rules_are_refused():
+    with pytest.raises(FundError, match="government_share 应在 0 和 1 之间 / must be between 0 and 1: 1.5"):
+        settlement_amount(P, P, {"type": "corridor", "bands": [{"upto": None, "government_share": 1.5}]})
+    with pytest.raises(FundError, match="upto must not be negative"):
+        settlement_amount(P, P, {"type": "corridor", "bands": [{"upto": -0.5}, {"upto": None}]})
+    with pytest.raises(FundError, match="surplus_refund_share must not be negative"):
+        settlement_amount(P, P, {**CORRIDOR, "surplus_refund_share": -0.5})
+    with pytest.raises(FundError, match="must increase"):  # two bands ending at the same ratio
+        settlement_amount(P, P, {"type": "corridor", "bands": [{"upto": 0.9}, {"upto": 0.9}, {"upto": None}]})
     with pytest.raises(FundError, match="insurer_keep must be between 0 and 1: 1.5"):
         settlement_amount(P, P, {"type": "refund", "insurer_keep": 1.5})
     with pytest.raises(FundError, match="insurer_keep must not be negative: -0.1"):
