@@ -167,3 +167,30 @@ def test_database_trigger_allows_exactly_the_matrix_pairs(db):
         s.rollback()
     assert len(outcomes) == 182
     assert {pair for pair, done in outcomes.items() if done} == MATRIX_PAIRS
+
+
+def test_a_stale_version_is_named_and_nothing_moves(db):
+    """The service's guard beside the table: of two claims in the right state, the one whose version moved
+    on is named in a bilingual message and neither claim moves."""
+    from claims.transitions import Actor, ConflictError, advance
+
+    _, factory = db
+    insurer = Actor(id=None, role="insurer_adjudicator")
+    with transaction(factory) as s:
+        pv, pol = add_policy(s)
+        s.add_all(claim(pv, pol, i, "100.00") for i in range(2))
+    with factory() as s:
+        ids = list(s.scalars(select(Claim.id).order_by(Claim.id)))
+    with transaction(factory) as s:  # the first claim goes round once (three moves: version 1 → 4), back to investigating
+        advance(s, ids[:1], "computed", "start_investigation", insurer)
+        advance(s, ids[:1], "investigating", "verify_above_limit", insurer)
+        advance(s, ids[:1], "awaiting_approval", "return", insurer)
+    with transaction(factory) as s:
+        advance(s, ids[1:], "computed", "start_investigation", insurer)  # version 2
+    with pytest.raises(ConflictError, match=r"1 笔理赔已被他人修改.* / 1 claim\(s\) changed by someone else or not in "
+                                            r"state 'investigating'; nothing was changed: \[" + str(ids[0]) + r"\]") as info:
+        with transaction(factory) as s:
+            advance(s, ids, "investigating", "verify", insurer, expected_versions=[2, 2])
+    assert info.value.claim_ids == [ids[0]]
+    with factory() as s:
+        assert list(s.scalars(select(Claim.state).order_by(Claim.id))) == ["investigating", "investigating"]
