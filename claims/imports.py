@@ -130,7 +130,8 @@ def _standing_rows(session: Session, policy_id: int, department: str, keys: list
             .where(ImportBatch.policy_id == policy_id, ImportRow.department == department,
                    ImportRow.record_key.in_(part), ~superseded)).all()
     columns = list(zip(*found)) or [()] * len(STANDING_COLUMNS)  # column lists: no per-row tuple check
-    return pd.DataFrame(dict(zip(STANDING_COLUMNS, columns))).sort_values("id", ignore_index=True)
+    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in zip(STANDING_COLUMNS, columns)})
+    return frame.sort_values("id", ignore_index=True)
 
 
 def _row_data(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -169,6 +169,14 @@ def test_a_corrected_settlement_and_a_refund_before_payment(county, tmp_path):
         assert sorted(frame["self_paid"].tolist()) == [-400000, 1200000]  # the reversal nets
 
 
+def test_a_file_without_a_usable_row(county, tmp_path):
+    factory, policy_id = county
+    path = medical_file(tmp_path / "bad.csv", [("S9", 4, "2025-03-09", 8000)])
+    path.write_bytes(path.read_bytes().replace(pid(4).encode(), b"123"))  # the only row's ID is not an ID
+    r = import_report(factory, policy_id, "medical", path, actor=SYSTEM)
+    assert (r.rows_read, r.rows_stored, r.rows_exception, r.rows_duplicate, r.claims_created) == (1, 0, 1, 0, 0)
+
+
 def test_rows_stored_before_0004_get_their_keys(db_url):
     """Migration 0004 computes record_key and content_digest of rows already stored (from their stored
     canonical values): equal to those of the same file read today, so a later re-send is recognised."""

@@ -42,6 +42,8 @@ class ImportBatchSchema(Schema):
     rows_stored = fields.Integer(required=True)
     rows_exception = fields.Integer(required=True)
     rows_duplicate = fields.Integer(required=True)
+    rows_corrected = fields.Integer(required=True, metadata={
+        "description": "更正此前记录的行（已入库）/ rows stored as corrections of earlier records"})
     imported_by = fields.Integer(allow_none=True)
     imported_at = Timestamp(required=True)
 
@@ -68,6 +70,8 @@ class ImportResultSchema(Schema):
     rows_stored = fields.Integer(required=True)
     rows_exception = fields.Integer(required=True)
     rows_duplicate = fields.Integer(required=True)
+    rows_corrected = fields.Integer(required=True, metadata={
+        "description": "更正此前记录的行（已入库）/ rows stored as corrections of earlier records"})
     claims_created = fields.Integer(required=True)
     claims_updated = fields.Integer(required=True)
     claims_withdrawn = fields.Integer(required=True)

@@ -69,6 +69,7 @@ def import_(department: str, file: str, policy_id: int | None, username: str | N
     if done.profile:
         click.echo(f"列映射 / columns read with mapping profile: {done.profile}")
     click.echo(f"读取 / rows read: {r.rows_read:,}   入库 / stored: {r.rows_stored:,}   异常 / exceptions: "
-               f"{r.rows_exception:,}   重复 / duplicates: {r.rows_duplicate:,}")
+               f"{r.rows_exception:,}   重复 / duplicates: {r.rows_duplicate:,}   更正 / corrections: "
+               f"{r.rows_corrected:,}")
     click.echo(f"理赔 / claims: 新建 / created {r.claims_created:,}   更新 / updated {r.claims_updated:,}   "
                f"撤回 / withdrawn {r.claims_withdrawn:,}")
