@@ -9,7 +9,7 @@ Recomputation (:func:`sync_recoveries`, called by :func:`claims.recompute.recomp
 where ``overpaid = max(0, committed − recovered − entitlement)`` is the engine's (committed as in
 :func:`claims.recompute.committed_paid`), ``paid out`` is Σ amount of the unit's claims in state
 ``paid`` (only money that left the fund can be recovered) and ``recovered``/``waived`` are the amounts
-of its closed recoveries.  So a later import never opens a second recovery for the same overpayment;
+of its closed recoveries on claims still paid (a reversed claim took its payment back whole).  So a later import never opens a second recovery for the same overpayment;
 it updates the open one when the amount changes and cancels it when nothing is outstanding any more.
 
 The recovery points at the unit's last paid claim, whose ``flags`` say ``overpaid`` with the amount and
@@ -76,11 +76,13 @@ def _scope(household_nos: Sequence[str] | None) -> Any:
 
 
 def recovered_amounts(session: Session, policy_id: int, household_nos: Sequence[str] | None = None) -> pd.DataFrame:
-    """``line_id, unit_id, recovered`` (fen): Σ amount of the recovered recoveries per (line, unit)."""
+    """``line_id, unit_id, recovered`` (fen): Σ amount of the recovered recoveries per (line, unit) whose
+    claim is still paid (a reversed claim's payment no longer counts, nor what was recovered of it)."""
     rows = session.execute(
         select(Recovery.line_id, Recovery.unit_id, func.sum(Recovery.amount).cast(Recovery.amount.type))
         .join(Claim, Claim.id == Recovery.claim_id)
-        .where(Recovery.policy_id == policy_id, Recovery.state == "recovered", _scope(household_nos))
+        .where(Recovery.policy_id == policy_id, Recovery.state == "recovered", Claim.state == "paid",
+               _scope(household_nos))
         .group_by(Recovery.line_id, Recovery.unit_id)).all()
     return pd.DataFrame([(ln, u, _fen(v)) for ln, u, v in rows],
                         columns=["line_id", "unit_id", "recovered"]).astype({"recovered": "int64"})
@@ -126,7 +128,8 @@ def sync_recoveries(session: Session, policy_id: int, claims: pd.DataFrame, hous
     r = Recovery.__table__
     closed = {state: _per_unit(session, lambda part, state=state: (
         select(r.c.line_id, r.c.unit_id, func.sum(r.c.amount).cast(r.c.amount.type))
-        .where(r.c.policy_id == policy_id, r.c.state == state, r.c.unit_id.in_(part))
+        .join(t, t.c.id == r.c.claim_id)
+        .where(r.c.policy_id == policy_id, r.c.state == state, t.c.state == "paid", r.c.unit_id.in_(part))
         .group_by(r.c.line_id, r.c.unit_id)), units, state) for state in ("recovered", "waived")}
     frame = paid.assign(last_paid=last["last_paid"], recovered=closed["recovered"]["recovered"],
                         waived=closed["waived"]["waived"])
