@@ -40,6 +40,9 @@ ID_REASONS: dict[str, str] = {
     "id_birth_date": "身份证号中的出生日期无效 / birth date inside the resident ID is not a valid date",
 }
 
+#: Whole numbers of exactly 15 digits: a legacy ID (GB 11643-1989) an Excel number cell keeps exactly.
+LEGACY_RANGE = (10**14, 10**15)
+
 _SCI_NOTATION = re.compile(r"^\s*\d+(\.\d+)?[eE]\+?\d+\s*$")
 
 
@@ -74,13 +77,21 @@ def validate_ids(values: pd.Series) -> IdCheck:
 
     Text is NFKC-normalised first, zero-width characters dropped (full-width ``１３…Ｘ``/``ｘ``, NBSP, BOM
     inside a cell).  Numbers (as Excel stores long digit strings) and scientific notation (``1.30434E+17``) are refused
-    with ``id_as_number``: their last digits are gone and cannot be recovered.  String handling runs in
-    pyarrow's compute kernels; the check digit is one matrix product over the (n, 17) digits.
+    with ``id_as_number``: their last digits are gone and cannot be recovered — except a whole number of
+    exactly 15 digits, a legacy ID that a float holds exactly (every digit is there).  String handling runs
+    in pyarrow's compute kernels; the check digit is one matrix product over the (n, 17) digits.
     """
     index = values.index
     n = len(values)
     is_number, text = split_numbers(values)
-    number = is_number.to_numpy(dtype=bool)
+    number = is_number.to_numpy(dtype=bool).copy()
+    if number.any():
+        num = pd.to_numeric(values[is_number], errors="coerce").astype("float64")
+        legacy = (num >= LEGACY_RANGE[0]) & (num < LEGACY_RANGE[1]) & (num == np.floor(num))
+        if legacy.any():
+            text = text.astype(object).copy()
+            text[legacy[legacy].index] = num[legacy].astype("int64").astype(str)
+            number[index.get_indexer(legacy[legacy].index)] = False
     t = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
     t = pc.replace_substring(pc.utf8_upper(pc.utf8_trim_whitespace(normalise_arrow(t))), " ", "")
     t = pc.fill_null(t, "")

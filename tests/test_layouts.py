@@ -358,3 +358,15 @@ def test_roster_under_a_title_row():
     persons = load_persons(io.BytesIO(xlsx(("名单", rows))), file_name="persons.xlsx")
     assert persons["id_no"].tolist() == [A, B]
     assert persons["household_no"].tolist() == ["H1", "H1"]
+
+
+def test_an_id_excel_stored_as_a_number_is_kept_only_when_every_digit_is_there():
+    full = make_id("130434", "19751010", 61)
+    legacy = int(full[:6] + full[8:17])  # GB 11643-1989: no century, no check digit; 15 digits fit a float
+    rows = [["身份证号", "事故日期", "事故类型", "医疗费用"],
+            [legacy, 45841, "住院", 2000],  # 45841 = 2025-07-03 (45292 = 2024-01-01, + 366 + 183)
+            [int(A), 45841, "住院", 100]]  # 18 digits: Excel keeps 15, the last three are lost
+    read = read_report(xlsx(("Sheet1", rows)), "accident", file_name="a.xlsx")
+    # the legacy ID becomes 18 characters: "19" before the year and the computed check digit
+    assert found(read, "id_no", "event_date", "medical_cost") == [(2, full, pd.Timestamp("2025-07-03"), 200_000)]
+    assert exceptions(read) == [(3, "id_as_number", "error")]
