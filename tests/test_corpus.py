@@ -163,6 +163,16 @@ SCENARIOS: dict[str, Scenario] = {
         ("illness", "p6"): ("11000.00", "3100.00", "3100.00"),
     }),
 
+    "m15 subtotal, total and footer rows, thousands separators": Scenario(FPB, [
+        ("medical", "medical/m15_subtotal_footer.csv")], {
+        # p7 (ID ending in a lower-case x): 12,000.00 − 2,000.00 = 10,000 → 5,000 × 50% = 2,500
+        ("illness", "p7"): ("10000.00", "2500.00", "2500.00"),
+        # p4: 6,500 − 500 = 6,000 → 1,000 × 50% = 500
+        ("illness", "p4"): ("6000.00", "500.00", "500.00"),
+    }, {("m15_subtotal_footer.csv", 3, "subtotal_row"),  # 小计: not data, not added to the control total
+        ("m15_subtotal_footer.csv", 5, "control_total_ok"),  # 合计 12,000 + 6,500 = 18,500; 2,000 + 500 = 2,500
+        ("m15_subtotal_footer.csv", 6, "footer_row")}),
+
     "m11 UTF-16 Unicode text, tab": Scenario(FPB, [("medical", "medical/m11_utf16.txt")], {
         # p4: 21,000 − 5,000 − 1,000 = 15,000 → 2,500 + 5,000 × 60% = 5,500
         ("illness", "p4"): ("15000.00", "5500.00", "5500.00"),

@@ -122,11 +122,12 @@ class Sheet:
     below: list[list[object]] = field(default_factory=list)
     title: str = "Sheet1"
     formats: dict[int, str] = field(default_factory=dict)  # Excel: column index → number format
+    not_data: tuple[int, ...] = ()  # positions in ``rows`` of rows that are not data (a 小计 between them)
 
     @property
     def data_lines(self) -> list[int]:
         first = len(self.above) + 2
-        return list(range(first, first + len(self.rows)))
+        return [first + i for i in range(len(self.rows)) if i not in self.not_data]
 
     def grid(self, order: list[int] | None = None) -> list[list[object]]:
         cols = order or list(range(len(self.header)))
@@ -356,6 +357,18 @@ def medical_files(out: Path) -> list[CorpusFile]:
     write_text(out / PAID, Sheet(["unit_id", "line_id", "paid"], [
         [pid("p1"), "illness", "3700.00"], [pid("p4"), "illness", "2000.00"], [pid("p6"), "illness", "1500.00"],
         [pid("p7"), "illness", "2500.00"]]))
+
+    # m15: a 小计 row between the data rows, a 合计 row, a footer (制表人 …); amounts with thousands
+    # separators; an ID ending in a lower-case x
+    m15 = Sheet(MEDICAL, [
+        [*med("S1501", "p7", "2025-08-01", "12,000.00", "2,000.00")[:1], pid("p7").lower(),
+         *med("S1501", "p7", "2025-08-01", "12,000.00", "2,000.00")[2:]],
+        ["小计", "", "", "", "12,000.00", "2,000.00", "0", "0", "0", "0", "0"],
+        med("S1502", "p4", "2025-08-02", "6,500.00", "500.00"),
+    ], below=[["合计", "", "", "", "18,500.00", "2,500.00", "0", "0", "0", "0", "0"],
+              ["制表人：测试员", "", "审核人：测试员乙", "", "填报日期：2025-08-31"]])
+    m15.not_data = (1,)
+    add("medical/m15_subtotal_footer.csv", m15, lambda p: write_text(p, m15))
 
     # income scenario: a July bill of a household whose income report (income/) brings it under the line
     july = Sheet(MEDICAL, [med("S1401", "p8", "2025-07-15", "13000.00", "2000.00")])
