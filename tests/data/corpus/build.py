@@ -366,8 +366,7 @@ def medical_files(out: Path) -> list[CorpusFile]:
         ["小计", "", "", "", "12,000.00", "2,000.00", "0", "0", "0", "0", "0"],
         med("S1502", "p4", "2025-08-02", "6,500.00", "500.00"),
     ], below=[["合计", "", "", "", "18,500.00", "2,500.00", "0", "0", "0", "0", "0"],
-              ["制表人：测试员", "", "审核人：测试员乙", "", "填报日期：2025-08-31"]])
-    m15.not_data = (1,)
+              ["制表人：测试员", "", "审核人：测试员乙", "", "填报日期：2025-08-31"]], not_data=(1,))
     add("medical/m15_subtotal_footer.csv", m15, lambda p: write_text(p, m15))
 
     # income scenario: a July bill of a household whose income report (income/) brings it under the line
