@@ -28,15 +28,16 @@ one household of the roster.  So the run is
 
 What is global rather than per household, and how it is kept identical to the single-machine engine:
 
-* **duplicate settlement IDs (结算ID)** across chunks, files or households.  The reader drops a repeat
-  within a file among its usable rows; screening drops a repeat across files among the rows that pass the
-  roster and period checks.  A cheap pre-pass reads only the settlement-ID column (through the reader's own
-  key parser) and finds the IDs seen more than once anywhere; the rows of those IDs are collected while
-  reading and :func:`resolve_duplicates` applies both rules to them globally (file order, then line).  The
-  repeats are dropped before the shuffle's consumers see them and reported as ``duplicate_settlement``.
-  (When a repeat's first occurrence sits in an earlier chunk of the same file, the exception's detail names
-  the first line of the file as the reader does; when both sit in one later chunk, the reader of that chunk
-  names the first line *of the chunk*: the amounts never differ.)
+* **repeated settlement IDs (结算ID)** across chunks, files or households: re-sends, corrections and
+  refunds (:mod:`claims.reports.identity`).  A cheap pre-pass reads only the settlement-ID column (through
+  the reader's own key parser) and finds the IDs seen more than once anywhere; the rows of those IDs are
+  collected whole while reading and :func:`resolve_duplicates` reconciles them globally, per file in the
+  run's order, exactly as screening does on one machine.  The rows that do not count are dropped before
+  the shuffle's consumers see them.  The other departments' records are a household's (a person's
+  household, or the household itself): they meet in one partition, where screening reconciles them; they
+  travel with every column, so their digests are the single machine's.  (A refund naming its original
+  by ``orig_setl_id`` under another person's ID is refused only when the original shares its household:
+  the single machine also checks it across households.)
 * **paid amounts for a line the product does not have** — sent to partition 0 only, so the engine reports
   them once (``paid_unknown_line``).
 * **units paid before but not on the roster** — the engine files them under the household
@@ -74,6 +75,7 @@ from .engine import CLAIM_COLUMNS, CalcResult, run_calculation, summarise
 from .exceptions import exceptions_frame
 from .files import InputError, load_paid, parse_report_specs
 from .reports import DEPARTMENTS, SPECS, ReportFileError, read_report
+from .reports.identity import IDENTITY, reconcile
 from .reports.reader import ID_KEY
 from .reports.parse import PARSERS
 from .screening import EVENT_DATE, PERSON_KEYED
@@ -255,6 +257,9 @@ def keep_columns(product: Product, department: str, available: Iterable[str] | N
     cols = {"source_file", "source_line", EVENT_DATE[department], "id_no", "household_no", "setl_id", "kind",
             "grade", "disaster_type", "entry", "level", "per_capita_income"}
     cols |= {line.measure for line in product.lines if line.source == department and line.measure}
+    cols |= set(IDENTITY[department]) | {"orig_setl_id"}  # a record's identity (a refund's flag, its original)
+    if department != "medical":  # reconciled in the partition (module docstring): content too
+        cols |= set(SPECS[department].columns)
     names = SPECS[department].output if available is None else list(available)
     return [c for c in names if c in cols]
 
@@ -351,53 +356,31 @@ def read_chunk(chunk: Chunk, columns: list[str], routes: PersonRoutes, suspect_h
     suspects = pd.DataFrame()
     if chunk.department == "medical" and len(suspect_hashes):
         hit = np.isin(pd.util.hash_array(rows["setl_id"].astype(object).to_numpy()), suspect_hashes)
-        suspects = out.loc[hit, ["setl_id", "id_no", "setl_date", "source_file", "source_line", FILE, ROW]]
-        suspects = suspects.assign(_reader=chunk.is_file)
+        whole = [c for c in SPECS["medical"].output if c in rows.columns]
+        suspects = rows.loc[hit, whole].assign(**{FILE: np.int32(chunk.order), ROW: position[hit].astype(np.int64)})
     return ChunkRead(out, exc, suspects, rows_read)
 
 
-def resolve_duplicates(suspects: pd.DataFrame, product: Product, routes: PersonRoutes) -> tuple[pd.DataFrame,
-                                                                                                 pd.DataFrame]:
-    """Settlement repeats among the suspect rows, by the reader's rule then screening's rule, globally.
+def resolve_duplicates(suspects: pd.DataFrame, file_of: Mapping[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The suspect rows (every row of a settlement ID seen more than once) reconciled globally by
+    :func:`claims.reports.identity.reconcile`, one frame per file in the run's order (``file_of``: chunk
+    order → the file it is part of), rows in (chunk, row) order: the single machine's frames, cut down to
+    the rows whose ID repeats (a row whose ID does not repeat cannot share a key).
 
-    1. within a file, among the reader's usable rows, a settlement ID on a later line is a repeat
-       (detail as the reader words it: the first line of that ID in the file);
-    2. of the rest, among rows whose person is on the roster and whose date is in the policy period, in
-       the single-machine order (file, line), a settlement ID seen before is a repeat (detail as screening
-       words it).
-
-    Returns (the repeats' ``_file, _row, screened`` — screened: dropped by rule 2, so the single-machine
-    engine counts the row as screened (``rows_in``) —, their exception rows).
-    """
+    Returns (the rows that do not count, as ``_file, _row, screened`` — screened: the single-machine
+    engine counts them in ``rows_in`` —, the identity exception rows)."""
+    none = pd.DataFrame({FILE: pd.Series(dtype="int64"), ROW: pd.Series(dtype="int64"),
+                         "screened": pd.Series(dtype="bool")})
     if suspects is None or not len(suspects):
-        return (pd.DataFrame({FILE: pd.Series(dtype="int64"), ROW: pd.Series(dtype="int64"),
-                              "screened": pd.Series(dtype="bool")}), exceptions_frame([], [], [], []))
+        return none, exceptions_frame([], [], [], [])
     s = suspects.sort_values([FILE, ROW], kind="stable").reset_index(drop=True)
-    s["_name"] = s["source_file"].astype(str)
-    in_file = (s.duplicated(["_name", "setl_id"], keep="first") & s["_reader"].astype(bool)).to_numpy()
-    first_line = s.groupby(["_name", "setl_id"])["source_line"].transform("min").astype(str)
-    ids = s["setl_id"].astype(object)
-    reader_detail = ("结算ID“" + ids + "”已在第 " + first_line + " 行出现 / settlement ID \"" + ids
-                     + "\" already on line " + first_line)
-    rest = s[~in_file]
-    _, known = route_persons(rest["id_no"], routes)
-    start, end = pd.Timestamp(product.period_start), pd.Timestamp(product.period_end)
-    date = rest["setl_date"]
-    screened = rest[known & ((date >= start) & (date <= end)).to_numpy()]
-    across = screened.duplicated("setl_id", keep="first")
-    first = screened.drop_duplicates("setl_id").set_index("setl_id")
-    where = first["source_file"].astype(str) + ":" + first["source_line"].astype(str)
-    rep = screened[across]
-    screen_detail = ("结算ID / setl_id " + rep["setl_id"].astype(str) + " 首次出现于 / first at "
-                     + rep["setl_id"].map(where).astype(str))
-    a = s[in_file]
-    exc = pd.concat([exceptions_frame(a["source_file"], a["source_line"], "duplicate_settlement",
-                                      reader_detail[in_file]),
-                     exceptions_frame(rep["source_file"], rep["source_line"], "duplicate_settlement", screen_detail)],
-                    ignore_index=True)
-    drop = pd.concat([a[[FILE, ROW]].assign(screened=False), rep[[FILE, ROW]].assign(screened=True)],
-                     ignore_index=True).astype({FILE: "int64", ROW: "int64", "screened": bool})
-    return drop, exc
+    s["_at"] = np.arange(len(s))
+    file_no = s[FILE].map(file_of).to_numpy()
+    frames = [s[file_no == k] for k in pd.unique(file_no)]
+    result = reconcile("medical", frames)
+    gone = np.setdiff1d(s["_at"].to_numpy(), result.rows["_at"].to_numpy())
+    drop = s.iloc[gone][[FILE, ROW]].astype("int64").assign(screened=True)
+    return drop.reset_index(drop=True), result.exceptions
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -580,6 +563,17 @@ def _all_suspects(found: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
 
 
+def files_of(chunks: Sequence[Chunk]) -> dict[int, int]:
+    """Chunk order → the number of the file (or frame part) it reads, in the run's order: a file's later
+    chunks (offset > 0) belong to the file of the chunk before them."""
+    out: dict[int, int] = {}
+    number = -1
+    for chunk in sorted(chunks, key=lambda c: c.order):
+        number += not (chunk.is_file and chunk.offset > 0)
+        out[chunk.order] = number
+    return out
+
+
 def _split(frame: pd.DataFrame, part: np.ndarray, nparts: int) -> list[pd.DataFrame]:
     pieces = dict(tuple(frame.groupby(part, sort=True)))
     return [pieces.get(p, frame.iloc[:0]) for p in range(nparts)]
@@ -656,7 +650,7 @@ def run_calculation_dask(product: Product, persons: pd.DataFrame, households: pd
         # each chunk's few suspect rows are taken out at once, so that a chunk's rows are freed when its
         # shuffle piece is sent (depending on the whole chunks would hold every chunk until the last is read)
         suspects = [dask.delayed(_suspects_of)(read[c.order]) for c in med]
-        dups = dask.delayed(resolve_duplicates)(dask.delayed(_all_suspects)(suspects), product, routes_f)
+        dups = dask.delayed(resolve_duplicates)(dask.delayed(_all_suspects)(suspects), files_of(med))
 
         # the roster and the paid rows: partitioned on the client by the same hash, one piece per task
         hh_f = [dask.delayed(x, name=f"households-{run}-{p}") for p, x in

@@ -97,19 +97,18 @@ def county(tmp_path_factory):
     jan = pd.read_parquet(med / "2025-01.parquet")
     first = jan.iloc[0]
     planted = {}
-    # 1. January's first settlement again in May, for a person of another household: screening's rule
-    #    (a repeat across files) drops it, although the two rows fall in different partitions
+    # 1. January's first settlement again in May, for a person of another household: a correction that
+    #    supersedes January's row, although the two rows fall in different partitions
     planted["across_files"] = ("medical/2025-05.parquet", _append(
         med / "2025-05.parquet", _settlement(first, first["结算ID"], a, "2025-05-20", "40000.00")))
     # 2. March cut into row groups of 10 rows (read as chunks of ≤ 25 rows: two groups, 20 rows), and its
-    #    6th row (line 7) repeated at the end for another person, in a later chunk: the reader's rule
-    #    (a repeat within a file) drops it
+    #    6th row (line 7) repeated at the end for another person, in a later chunk: a correction of line 7
     mar = pd.read_parquet(med / "2025-03.parquet")
     planted["within_file"] = ("medical/2025-03.parquet", _append(
         med / "2025-03.parquet", _settlement(mar.iloc[5], mar.iloc[5]["结算ID"], b, "2025-03-30", "30000.00"),
         row_group_size=10), 7)
     # 3. a settlement first seen outside the policy period (June file, dated 2024) and again in July for
-    #    another person: the first row is rejected as outside_period, so the July row counts
+    #    another person: the July row corrects it and counts
     planted["outside_first"] = ("medical/2025-06.parquet", _append(
         med / "2025-06.parquet", _settlement(first, "S-PLANTED-1", c, "2024-12-15", "20000.00")))
     planted["kept"] = ("medical/2025-07.parquet", _append(
@@ -169,17 +168,19 @@ def test_settlement_repeats_across_files_households_and_chunks(county, runs):
     _, dask_result = runs
     exc = dask_result.exceptions
     reason = {(r.file, r.line): (r.reason, r.detail) for r in exc.itertuples()}
-    # 1. a repeat across files: dropped by screening's rule, naming January's first row (line 2)
+    # 1. a repeat across files with other values: a correction, superseding January's first row (line 2)
     file, line = planted["across_files"]
-    assert reason[(file, line)][0] == "duplicate_settlement"
-    assert reason[(file, line)][1].endswith("first at medical/2025-01.parquet:2")
-    # 2. a repeat within a file but in another chunk: dropped by the reader's rule (line 7 first)
+    assert reason[(file, line)][0] == "corrected"
+    assert "corrects medical/2025-01.parquet line 2" in reason[(file, line)][1]
+    assert reason[("medical/2025-01.parquet", 2)][0] == "superseded"
+    # 2. a repeat within a file but in another chunk: a correction of line 7
     file, line, first = planted["within_file"]
-    assert reason[(file, line)] == ("duplicate_settlement", reason[(file, line)][1])
-    assert f"already on line {first}" in reason[(file, line)][1]
-    # 3. first seen outside the period: that row is the exception, the later one is a claim row's source
-    assert reason[planted["outside_first"]][0] == "outside_period"
-    assert planted["kept"] not in reason
+    assert reason[(file, line)][0] == "corrected" and f"corrects {file} line {first}" in reason[(file, line)][1]
+    assert reason[(file, first)][0] == "superseded"
+    # 3. first seen outside the period, then corrected in July: the July row supersedes it (identity is
+    #    judged before the period) and is a claim row's source
+    assert reason[planted["outside_first"]][0] == "superseded"
+    assert reason[planted["kept"]][0] == "corrected"
     kept = dask_result.sources[(dask_result.sources["source_file"] == planted["kept"][0])
                                & (dask_result.sources["source_line"] == planted["kept"][1])]
     assert kept["amount"].tolist() == [2_000_000]  # 20,000.00 yuan self-paid, in fen
@@ -205,9 +206,10 @@ def test_hand_computed_household_with_a_repeat_in_another_household(client):
     """Households H1 (persons 1, 3) and H2 (person 7), each in its own partition or not; Dask DataFrames in.
 
     m1: person 1 self-paid 8,000.00 (settlement S00000001); person 7 3,000.00 (S00000002).
-    m2: person 7 9,000.00 under settlement S00000001 again → a repeat across files, dropped.
-    person 1: (8,000 − 5,000) × 50 % = 1,500.00 → 150,000 fen
-    person 7: 3,000 ≤ 5,000 → 0 (had the repeat counted: 12,000 → 2,500 + 1,200 = 3,700.00)
+    m2: person 7 9,000.00 under settlement S00000001 again → a correction across files and households:
+    S00000001 is now person 7's.
+    person 1: no settlement left → no claim (had the first row been kept: 8,000 → 1,500.00)
+    person 7: 3,000 + 9,000 = 12,000 → 5,000 × 50 % + 2,000 × 60 % = 2,500 + 1,200 = 3,700.00 → 370,000 fen
     """
     persons, households = f.roster([{"household_no": "H1"}, {"household_no": "H2"}],
                                    [{"n": 1, "household_no": "H1"}, {"n": 3, "household_no": "H1"},
@@ -219,7 +221,7 @@ def test_hand_computed_household_with_a_repeat_in_another_household(client):
         claims = compute_claims_dask(FPB, persons, households, frames, client=client, npartitions=nparts,
                                      progress=False)
         got = {u: (b, e, d) for u, b, e, d in claims[["unit_id", "base", "entitlement", "due"]].itertuples(index=False)}
-        assert got == {f.pid(1): (800_000, 150_000, 150_000), f.pid(7): (300_000, 0, 0)}
+        assert got == {f.pid(7): (1_200_000, 370_000, 370_000)}
         pd.testing.assert_frame_equal(claims, compute_claims(FPB, persons, households, {"medical": [m1, m2]}))
 
 
