@@ -153,15 +153,18 @@ def test_rollover_settlement_writes_nothing_and_premium_checks(db):
     _, factory = db
     sd = seed(factory, ("1.00",))
     with transaction(factory) as s:
-        record_premium(s, sd.policy_id, "premium_received", D("100.00"))
+        record_premium(s, sd.policy_id, "premium_received", D("100.00"), reference="receipt 1")
         assert settle_year(s, sd.policy_id) is None
     for kind, amount, msg in [("claim_paid", D("1.00"), "kind must be"), ("premium_received", D("-1.00"), "positive"),
+                              ("premium_received", D("0.00"), "positive"),
                               ("premium_received", D("1.001"), "two decimals")]:
         with pytest.raises(FundError, match=msg), transaction(factory) as s:
             record_premium(s, sd.policy_id, kind, amount)
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(FundEntry)) == 1
         assert fund_summary(s, sd.policy_id)["loss_ratio"] == D("0.0000")
+        assert fund_summary(s, sd.policy_id)["premium_due"] == D("0.00")  # nothing invoiced: 0.00, not None
+        assert s.scalars(select(FundEntry.reference)).one() == "receipt 1"
         assert fund_summary(s, 999)["loss_ratio"] is None
 
 

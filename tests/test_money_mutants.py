@@ -51,3 +51,16 @@ def test_the_xlsx_bank_file_names_the_batch_and_the_claim(db, tmp_path):
     # columns 序号 户主姓名 身份证号(脱敏) 账号 金额 批次 理赔编号: the batch column is the batch, the last the claim
     assert [(r[4], r[5], r[6]) for r in rows[1:]] == [(Decimal("1200.50"), batch_id, sd.claim_ids[0]),
                                                       (Decimal("800.00"), batch_id, sd.claim_ids[1])]
+
+
+def test_disabilities_share_the_household_victims_cap_first_come_by_date():
+    # three grade-1 disabilities in one household: 3 × 50,000 = 150,000 > the three-victim cap 120,000.
+    # First come by accident date: person 15 (March) 50,000, person 13 (April) 50,000, person 11 (May)
+    # the remaining 120,000 − 100,000 = 20,000 (by ID order it would be person 15 cut instead).
+    persons, households = f.roster([{"household_no": "A1"}],
+                                   [{"n": n, "household_no": "A1"} for n in (11, 13, 15)])
+    acc = f.accident([(11, "2025-05-01", "disability", 1, 0), (13, "2025-04-01", "disability", 1, 0),
+                      (15, "2025-03-01", "disability", 1, 0)])
+    claims = compute_claims(ZNB, persons, households, {"accident": acc})
+    due = claims[claims["line_id"] == "disability"].set_index("unit_id")["due"].to_dict()
+    assert due == {f.pid(11): 2_000_000, f.pid(13): 5_000_000, f.pid(15): 5_000_000}
