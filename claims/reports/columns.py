@@ -124,8 +124,9 @@ SPECS: dict[str, Spec] = {
         required=("id_no", "school_year", "level", "tuition", "accommodation", "textbooks"),
         derive=departments.education,
         derived={"event_date": "datetime64[ns]", "net_cost": "int64"},
-        # fees are columns of one row: the row is the record (no fee item in the key)
-        identity=("id_no", "school_year", "record_no"),
+        # fees are columns of one row: the row is the record (no fee item in the key); a term's row is
+        # its own record (autumn and spring of one school year)
+        identity=("id_no", "school_year", "term", "record_no"),
     ),
     # 应急管理 / 民政
     "disaster": Spec(

@@ -51,7 +51,7 @@ from products.money import fen_to_yuan_text
 from ..exceptions import EXCEPTION_COLUMNS, exceptions_frame
 from ..keys import as_arrow, fixed_width_bytes, radix_codes
 from .columns import SPECS
-from .parse import ABSENT
+from .parse import ABSENT, MONEY_KINDS
 
 #: department → canonical columns naming one record (the Specs' ``identity``, one fact in one place).
 IDENTITY: dict[str, tuple[str, ...]] = {dept: spec.identity for dept, spec in SPECS.items()}
@@ -180,15 +180,11 @@ def _changes(department: str, old: pd.DataFrame, new: pd.DataFrame) -> pd.Series
         differs = _hash(a) != _hash(b)
         if not differs.any():
             continue
-        money = spec.columns[name].kind in MONEY_KINDS
+        money = spec.columns[name].kind in MONEY_KINDS  # amounts in fen, shown in yuan
         label = f"{spec.columns[name].aliases[0]}({name})"
         text = label + " " + _value_text(a, money) + " → " + _value_text(b, money)
         out = out.where(~differs, out.where(out == "", out + "，") + text)
     return out
-
-
-#: Column kinds holding amounts in fen (shown in yuan in a correction's old/new values).
-MONEY_KINDS = {"money", "money_or_zero", "money_or_null", "signed_money"}
 
 
 def _refund_mismatch(department: str, rows: pd.DataFrame, counted: np.ndarray) -> np.ndarray:
