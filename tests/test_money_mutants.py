@@ -64,3 +64,22 @@ def test_disabilities_share_the_household_victims_cap_first_come_by_date():
     claims = compute_claims(ZNB, persons, households, {"accident": acc})
     due = claims[claims["line_id"] == "disability"].set_index("unit_id")["due"].to_dict()
     assert due == {f.pid(11): 2_000_000, f.pid(13): 5_000_000, f.pid(15): 5_000_000}
+
+
+def test_a_cover_without_a_victims_table_caps_per_person_only():
+    # the 团体人身意外 cover with its per-person cap only (50,000): one death of 50,000 and one grade-3
+    # disability of 50,000 × 80% = 40,000 in one household are paid whole (no household table to apply);
+    # a second grade-1 disability of the dead person himself would exceed his 50,000 and is cut to 0
+    import copy
+
+    doc = copy.deepcopy(ZNB.document)
+    doc["covers"][0]["caps"] = {"per_person_year": 50000}
+    product = load_product(doc)
+    persons, households = f.roster([{"household_no": "A1"}],
+                                   [{"n": n, "household_no": "A1"} for n in (11, 13)])
+    acc = f.accident([(11, "2025-03-01", "death", None, 0), (13, "2025-04-01", "disability", 3, 0),
+                      (11, "2025-05-01", "disability", 1, 0)])
+    claims = compute_claims(product, persons, households, {"accident": acc})
+    due = claims.set_index(["line_id", "unit_id"])["due"].to_dict()
+    assert due == {("death", f.pid(11)): 5_000_000, ("disability", f.pid(13)): 4_000_000,
+                   ("disability", f.pid(11)): 0}
