@@ -2,16 +2,20 @@
 
 Used by the insured roster (:mod:`products.roster`) and the department reports (:mod:`claims.reports`).
 
-* CSV/TXT: decoded as ``utf-8-sig`` (strict), else ``gb18030`` (strict), else refused.  Every cell comes
+* CSV/TXT: decoded as UTF-16 when it starts with a byte-order mark (Excel's "Unicode text"), else
+  ``utf-8-sig`` (strict), else ``gb18030`` (strict), else refused.  Every cell comes
   back as the text written in the file (``str`` columns, no number parsing, ``""`` stays ``""``, ``"NA"``
-  stays ``"NA"``).  The delimiter is a comma, or a tab when the header line has tabs and no commas.
-* Excel (``.xlsx .xlsm .xls .ods``): first sheet, read with ``pandas.read_excel(engine="calamine")``;
+  stays ``"NA"``).  The delimiter is a comma, or a tab when the first line with either (the header; a
+  title line above it has neither) has tabs and no commas.
+* Excel (``.xlsx .xlsm .xls .ods``): every sheet (:func:`read_sheets`; :func:`read_table` takes the first
+  with a table), read with ``pandas.read_excel(engine="calamine")``;
   ``object`` columns whose cells keep their native Python types (str, int, float, datetime, bool), so a
   caller can tell an ID that Excel stored as a number.  Blank cells are ``""``.
 * Parquet: as stored; nulls are ``None``/``NaN``.
 
-The header is the first non-blank row (normally line 1).  ``source_line`` is the line a person sees:
-header = line 1, first data row = line 2 (for Excel the sheet's row number; CSV lines count the newlines
+The header is found among the first rows (a title, unit or blank rows may be above it; see
+:func:`read_sheets`), and 合计/小计/footer rows below it are not data.  ``source_line`` is the line a
+person sees: with the header on line 1, the first data row is line 2 (for Excel the sheet's row number; CSV lines count the newlines
 inside quoted cells).  Fully blank rows are skipped but do not shift line numbers.  ``source_extra`` is
 ``""`` except for a CSV row with more fields than the header line, where it describes the surplus: such
 a row is shifted (typically an unquoted comma inside an amount) and callers must not use it.
@@ -155,7 +159,9 @@ def _read_text(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray, np.nda
     text = _decode(data, name)
     if not text.strip():
         raise TableError(name, "文件为空 / file is empty")
-    first = next(line for line in text.splitlines() if line.strip())
+    # the delimiter from the first line that has one (a title line above the header has none)
+    filled = [line for line in text.splitlines()[:10 * HEADER_SEARCH_ROWS] if line.strip()][:HEADER_SEARCH_ROWS]
+    first = next((line for line in filled if "\t" in line or "," in line), filled[0])
     sep = "\t" if ("\t" in first and "," not in first) else ","
     counts = _field_counts(text, sep)
     width = int(counts.max()) if len(counts) else 1
@@ -212,7 +218,6 @@ class Sheet:
     name: str | None
     label: str
     header_line: int
-    headers: list[str]
     table: pd.DataFrame
     totals: pd.DataFrame
     notes: list[tuple[int, str, str]]
@@ -344,7 +349,7 @@ def _header_row(grid: pd.DataFrame, blank_row: np.ndarray, known: set[str]) -> i
 
 def _sheet(grid: pd.DataFrame, lines: np.ndarray, fields: np.ndarray | None, kind: str, name: str,
            known: set[str]) -> tuple | None:
-    """(header_line, headers, table, totals, notes, fen_per_unit) of one raw grid; None when it is blank."""
+    """(header_line, table, totals, notes, fen_per_unit) of one raw grid; None when it is blank."""
     if kind == "text":  # every cell is a str: vectorised string ops
         blank = pd.DataFrame({c: grid[c].str.strip() == "" for c in grid.columns}, index=grid.index)
     else:
@@ -377,7 +382,7 @@ def _sheet(grid: pd.DataFrame, lines: np.ndarray, fields: np.ndarray | None, kin
     table = _rows(grid, lines, fields, kind, name, blank, head, headers, data_rows, data_rows)
     totals = _rows(grid, lines, fields, kind, name, blank, head, headers, is_total, data_rows)
     table.attrs["header_line"] = header_line
-    return header_line, [h for h in table.columns if h not in META_COLUMNS], table, totals, notes, fen_per_unit
+    return header_line, table, totals, notes, fen_per_unit
 
 
 def _rows(grid: pd.DataFrame, lines: np.ndarray, fields: np.ndarray | None, kind: str, name: str,

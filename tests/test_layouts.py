@@ -276,10 +276,12 @@ def test_a_workbook_without_a_matching_sheet_is_refused_naming_each_sheet():
 
 @pytest.mark.parametrize("encoding, delimiter", [("utf-8", ","), ("utf-8-sig", ","), ("gb18030", ","),
                                                  ("utf-16", "\t"), ("utf-16", ",")])
-def test_text_encodings(encoding, delimiter):
-    rows = [MED, ["S1", A, "2025-03-04", "10000", "4000", "1000", "500", "0", "200", "0"]]
+@pytest.mark.parametrize("title", [False, True])
+def test_text_encodings(encoding, delimiter, title):
+    rows = [*([TITLE] if title else []), MED, ["S1", A, "2025-03-04", "10000", "4000", "1000", "500", "0", "200", "0"]]
     read = read_report(text(rows, encoding, delimiter), "medical", file_name="m.txt")
-    assert found(read, "setl_id", "self_paid") == [(2, "S1", 450_000)]  # as worked out for S1 above
+    # as worked out for S1 above, on the line after the header
+    assert found(read, "setl_id", "self_paid") == [(2 + title, "S1", 450_000)]
 
 
 def test_every_layout_reason_is_bilingual():
