@@ -1,7 +1,7 @@
 """Screening (筛查): department report rows → the events each product line counts, plus exceptions.
 
 Pure and vectorised.  Each department's rows are first reconciled by record identity
-(:func:`claims.reports.identity.reconcile`: a re-sent record counts once, a correction replaces what it
+(:func:`claims.reports.identity.counted_rows`: a re-sent record counts once, a correction replaces what it
 corrects).  A row is then matched to a person (by resident ID) or a household, checked against the
 policy period and the product's eligibility, and handed to every line that reads it.  A row no line
 can use becomes an exception with its reason; nothing is dropped silently.
@@ -30,7 +30,7 @@ from .exceptions import exceptions_frame
 from .householders import HOUSEHOLDER_REASONS, households_of_householders
 from .keys import KeyIndex, as_arrow, id_bodies, key_positions
 from .lines import KIND_COLUMNS
-from .reports.identity import reconcile
+from .reports.identity import counted_rows
 from .reports.reader import ID_KEY
 
 #: Date column of each department's canonical rows.
@@ -218,9 +218,11 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
         arrived[dept] = [f for f, _ in resolved]
         out.extend(e for _, e in resolved if len(e))
     # one record once: re-sends dropped, corrections in place of what they correct (claims.reports.identity)
-    reconciled = {dept: reconcile(dept, f) for dept, f in arrived.items()}
-    out.extend(r.exceptions for r in reconciled.values() if len(r.exceptions))
-    frames = {d: r.rows for d, r in reconciled.items() if len(r.rows)}
+    # (rows are marked, not copied: ``counted``)
+    reconciled = {dept: counted_rows(dept, f) for dept, f in arrived.items()}
+    out.extend(ex for _, _, ex in reconciled.values() if len(ex))
+    frames = {d: rows for d, (rows, _, _) in reconciled.items() if len(rows)}
+    counted = {d: reconciled[d][1] for d in frames}
     start, end = pd.Timestamp(product.period_start), pd.Timestamp(product.period_end)
     person_text = as_arrow(persons["id_no"].reset_index(drop=True))
     with ThreadPoolExecutor(max_workers=2) as pool:  # the roster's two keys at once (numpy releases the GIL)
@@ -242,14 +244,14 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
             keyed = ID_KEY in rows.columns and rows[ID_KEY].dtype == np.int64
             ppos = person_keys.positions(rows["id_no"], rows[ID_KEY].to_numpy() if keyed else None)
             hpos = np.append(hh_of_person, -1)[ppos]  # position −1 (not on the roster) → −1
-            live = ppos >= 0
-            _note(rows, ~live, "unknown_person",
+            live = counted[dept] & (ppos >= 0)
+            _note(rows, counted[dept] & ~live, "unknown_person",
                   lambda w: "身份证号 / id_no " + rows["id_no"].iloc[w].astype(str).str.slice(0, 6) + "…", out)
             person_pos[dept] = ppos
         else:
             hpos = household_keys.positions(rows["household_no"])
-            live = hpos >= 0
-            _note(rows, ~live, "unknown_household",
+            live = counted[dept] & (hpos >= 0)
+            _note(rows, counted[dept] & ~live, "unknown_household",
                   lambda w: "户编号 / household_no " + rows["household_no"].iloc[w].astype(str), out)
         date = rows[EVENT_DATE[dept]]
         outside = live & ((date < start) | (date > end)).to_numpy()

@@ -138,7 +138,7 @@ def repeating(values: pd.Series) -> np.ndarray:
     """True for every row whose value occurs on more than one row (all occurrences; blanks included).
 
     Fixed-width codes (settlement numbers, IDs) are packed into int64 (:mod:`claims.keys`); strictly
-    increasing codes — exports come sorted — repeat nothing; otherwise a hash count on the int64 codes."""
+    increasing codes — exports come sorted — repeat nothing; otherwise equal neighbours once sorted."""
     arr = as_arrow(values)
     n = len(arr)
     if n < 2:
@@ -153,7 +153,12 @@ def repeating(values: pd.Series) -> np.ndarray:
         codes = arr.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
         if arr.null_count:
             codes = np.where(pa.compute.is_null(arr).to_numpy(zero_copy_only=False), -1, codes)
-    return pd.Series(codes).duplicated(keep=False).to_numpy()
+    order = np.argsort(codes, kind="stable")  # a sort of int64 beats a hash table on 10⁷ codes
+    ordered = codes[order]
+    equal = ordered[1:] == ordered[:-1]
+    out = np.zeros(n, dtype=bool)
+    out[order] = np.r_[equal, False] | np.r_[False, equal]
+    return out
 
 
 def _place(rows: pd.DataFrame, at: np.ndarray) -> tuple[pd.Series, pd.Series]:
@@ -221,17 +226,21 @@ def reconcile(department: str, frames: Sequence[pd.DataFrame]) -> Reconciled:
 
     ``rows`` keeps the arrival order of the rows that count; a correction counts at its own place (its
     file and line), the row it supersedes is left out."""
+    rows, counted, exceptions = counted_rows(department, frames)
+    return Reconciled(rows if counted.all() else rows[counted].reset_index(drop=True), exceptions)
+
+
+def counted_rows(department: str, frames: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """:func:`reconcile` without taking the rows apart: (every row in arrival order, which of them count,
+    the identity exceptions) — the engine marks rows instead of copying a province's frame."""
     rows, frame_no = _concat(frames)
     n = len(rows)
-    empty = pd.DataFrame(columns=EXCEPTION_COLUMNS)
-    if n == 0:
-        return Reconciled(rows, empty)
-    first = IDENTITY[department][0]
-    candidates = np.flatnonzero(repeating(_column(department, rows, first)))
     counted = np.ones(n, dtype=bool)
     out: list[pd.DataFrame] = []
+    first = IDENTITY[department][0]
+    candidates = np.flatnonzero(repeating(_column(department, rows, first))) if n else np.zeros(0, dtype=np.int64)
     if len(candidates):
-        sub = rows.iloc[candidates].reset_index(drop=True)
+        sub = rows.iloc[candidates].reset_index(drop=True)  # the few rows whose first identity column repeats
         key = pd.factorize(record_keys(department, sub), use_na_sentinel=False)[0]
         digest = _digest_codes(department, sub)
         order = np.lexsort([candidates, key])  # by key, then arrival
@@ -246,9 +255,11 @@ def reconcile(department: str, frames: Sequence[pd.DataFrame]) -> Reconciled:
         last_correction = np.full(group[-1] + 1, -1, dtype=np.int64)
         np.maximum.at(last_correction, group[correction], position[correction])
         superseded = ~resend & (position < last_correction[group])
-        at = candidates[order]
-        counted[at[resend | superseded]] = False
-        out += _identity_rows(department, rows, frame_no, at, resend, correction, superseded, version)
+        counted[candidates[order[resend | superseded]]] = False
+        names = [str(f["source_file"].iloc[0]) if len(f) else "" for f in frames if f is not None]
+        sizes = np.bincount(frame_no, minlength=len(names))
+        out += _identity_rows(department, sub, frame_no[candidates], sizes, names, order, resend, correction,
+                              superseded, version)
     mismatch = _refund_mismatch(department, rows, counted)
     if mismatch.any():
         where = np.flatnonzero(mismatch)
@@ -257,46 +268,46 @@ def reconcile(department: str, frames: Sequence[pd.DataFrame]) -> Reconciled:
         out.append(exceptions_frame(rows["source_file"].iloc[where], rows["source_line"].iloc[where],
                                     "refund_person_mismatch", detail, "error"))
         counted &= ~mismatch
-    kept = rows if counted.all() else rows[counted].reset_index(drop=True)
-    exceptions = pd.concat(out, ignore_index=True)[EXCEPTION_COLUMNS] if out else empty
-    return Reconciled(kept, exceptions)
+    exceptions = pd.concat(out, ignore_index=True)[EXCEPTION_COLUMNS] if out else pd.DataFrame(columns=EXCEPTION_COLUMNS)
+    return rows, counted, exceptions
 
 
-def _identity_rows(department: str, rows: pd.DataFrame, frame_no: np.ndarray, at: np.ndarray,
-                   resend: np.ndarray, correction: np.ndarray, superseded: np.ndarray,
+def _identity_rows(department: str, sub: pd.DataFrame, frame_no: np.ndarray, sizes: np.ndarray, names: list[str],
+                   at: np.ndarray, resend: np.ndarray, correction: np.ndarray, superseded: np.ndarray,
                    version: np.ndarray) -> list[pd.DataFrame]:
     """Exception rows of re-sends (or one row per file given twice), corrections and superseded rows.
-    ``at``: rows by key then arrival; ``version[i]``: position in ``at`` of the version row i repeats."""
+    ``sub``: the candidate rows, ``frame_no`` their frames (``sizes``, ``names``: of every frame);
+    ``at``: positions in ``sub`` by key then arrival; ``version[i]``: position in ``at`` of the version
+    row i repeats."""
     out = []
     repeat_of = at[version]
-    same_file = _files_given_twice(frame_no, rows["source_file"], at[resend], repeat_of[resend])
+    same_file = _files_given_twice(frame_no, sizes, names, at[resend], repeat_of[resend])
     res = np.flatnonzero(resend)
     res = res[~np.isin(frame_no[at[res]], list(same_file))]
     if len(res):
-        file, line = _place(rows, repeat_of[res])
+        file, line = _place(sub, repeat_of[res])
         detail = "与 " + file + " 第 " + line + " 行相同 / same as " + file + " line " + line
-        out.append(exceptions_frame(rows["source_file"].iloc[at[res]], rows["source_line"].iloc[at[res]],
+        out.append(exceptions_frame(sub["source_file"].iloc[at[res]], sub["source_line"].iloc[at[res]],
                                     "resent", detail, "info"))
     for later, earlier in same_file.items():
-        name = rows["source_file"].iloc[int(np.flatnonzero(frame_no == later)[0])]
-        was = rows["source_file"].iloc[int(np.flatnonzero(frame_no == earlier)[0])]
-        out.append(exceptions_frame([name], [0], "same_file",
+        was = names[earlier]
+        out.append(exceptions_frame([names[later]], [0], "same_file",
                                     [f"与 {was} 各行相同，只计一次 / every row equals {was}; counted once"], "info"))
     fix = np.flatnonzero(correction)
     if len(fix):
         old_at, new_at = at[version[fix - 1]], at[fix]
-        file, line = _place(rows, old_at)
-        changes = _changes(department, rows.iloc[old_at], rows.iloc[new_at])
+        file, line = _place(sub, old_at)
+        changes = _changes(department, sub.iloc[old_at], sub.iloc[new_at])
         detail = ("更正 " + file + " 第 " + line + " 行：" + changes + " / corrects " + file + " line " + line
                   + ": " + changes)
-        out.append(exceptions_frame(rows["source_file"].iloc[new_at], rows["source_line"].iloc[new_at],
+        out.append(exceptions_frame(sub["source_file"].iloc[new_at], sub["source_line"].iloc[new_at],
                                     "corrected", detail, "warning"))
     gone = np.flatnonzero(superseded)
     if len(gone):
         nxt = _next_correction(correction, gone)
-        file, line = _place(rows, at[nxt])
+        file, line = _place(sub, at[nxt])
         detail = "被 " + file + " 第 " + line + " 行更正 / superseded by " + file + " line " + line
-        out.append(exceptions_frame(rows["source_file"].iloc[at[gone]], rows["source_line"].iloc[at[gone]],
+        out.append(exceptions_frame(sub["source_file"].iloc[at[gone]], sub["source_line"].iloc[at[gone]],
                                     "superseded", detail, "info"))
     return out
 
@@ -307,25 +318,20 @@ def _next_correction(correction: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return fixes[np.searchsorted(fixes, rows, side="right")]
 
 
-def _files_given_twice(frame_no: np.ndarray, files: pd.Series, resent: np.ndarray,
+def _files_given_twice(frame_no: np.ndarray, sizes: np.ndarray, names: list[str], resent: np.ndarray,
                        repeats: np.ndarray) -> dict[int, int]:
     """{later frame: earlier frame} for frames every row of which is a re-send of a row of one earlier
     frame of the same name and length (the same file given twice; a renamed or re-encoded copy is a
-    re-send, reported row by row)."""
-    sizes = np.bincount(frame_no)
+    re-send, reported row by row).  ``resent``/``repeats``: positions (in ``frame_no``) of the re-sent rows
+    and of the rows they repeat."""
     out: dict[int, int] = {}
     if not len(resent):
         return out
     later, earlier = frame_no[resent], frame_no[repeats]
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-
-    def name_of(frame: int) -> str:
-        return str(files.iloc[int(starts[frame])])
-
     for frame in np.unique(later):
         mine = later == frame
         sources = np.unique(earlier[mine])
         if (len(sources) == 1 and mine.sum() == sizes[frame] and sizes[sources[0]] == sizes[frame]
-                and sources[0] != frame and name_of(frame) == name_of(sources[0])):
+                and sources[0] != frame and names[frame] == names[sources[0]]):
             out[int(frame)] = int(sources[0])
     return out
