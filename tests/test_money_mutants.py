@@ -83,3 +83,36 @@ def test_a_cover_without_a_victims_table_caps_per_person_only():
     due = claims.set_index(["line_id", "unit_id"])["due"].to_dict()
     assert due == {("death", f.pid(11)): 5_000_000, ("disability", f.pid(13)): 4_000_000,
                    ("disability", f.pid(11)): 0}
+
+
+def test_the_payout_audit_trail_names_batch_maker_and_bank_reason(db, tmp_path):
+    """Each claim event of a payout says which batch moved it and why; the batch records who built it;
+    another policy's batch for the same period does not block this one."""
+
+    import pandas as pd
+
+    from claims.models import PayoutBatch
+    from claims.payouts import import_bank_return
+    from db_factories import add_policy
+
+    _, factory = db
+    sd = seed(factory, ("1200.50", "800.00"), state="payable")
+    with transaction(factory) as s:
+        _, other = add_policy(s)
+        s.add(PayoutBatch(policy_id=other.id, period="2025-03", state="exported", total=Decimal("0.00")))
+    with transaction(factory) as s:
+        batch_id = build_batch(s, sd.policy_id, "2025-03", sd.insurer).id
+    returned = pd.DataFrame({"理赔编号": [str(i) for i in sd.claim_ids], "状态": ["成功", "失败"],
+                             "原因": ["", "户名不符"]})
+    with transaction(factory) as s:
+        assert import_bank_return(s, batch_id, returned, sd.insurer) == {"paid": 1, "failed": 1}
+    with factory() as s:
+        assert s.get(PayoutBatch, batch_id).created_by == sd.insurer.id
+        events = {(e.claim_id, e.action): e for e in s.scalars(select(ClaimEvent))}
+        added = events[sd.claim_ids[0], "add_to_batch"]
+        paid = events[sd.claim_ids[0], "bank_paid"]
+        failed = events[sd.claim_ids[1], "bank_failed"]
+        assert (added.note, paid.note) == (f"batch:{batch_id}", f"batch:{batch_id}")
+        assert (failed.reason_code, failed.note) == ("bank_failed", "户名不符")
+        # the bank's return is recorded at one instant for all its lines
+        assert paid.at == failed.at
