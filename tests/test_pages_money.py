@@ -224,3 +224,19 @@ def test_products_list_schedule_table_and_chart(env):
     r = client_for(app, "act").get(f"/products/{other}")
     assert r.status_code == 200 and "does not validate" in r.get_data(as_text=True)
     assert client_for(app, "act").get("/products/999999").status_code == 404
+
+
+def test_product_page_shows_a_cover_and_its_shared_caps(env):
+    """凤县 助农保: "团体人身意外 120,000 per household; one victim ≤ 50,000, two ≤ 100,000, three or more
+    ≤ 120,000" (the catalog's source comment, domain.md §8 [S24]) is one cover over death + disability."""
+    app, _ = env
+    with transaction(app.factory) as s:
+        version_id = register_product(s, load_product("zhunongbao-fengxian-2025")).id
+    page = client_for(app, "act").get(f"/products/{version_id}").get_data(as_text=True)
+    covers = page.split('class="grid covers"')[1].split("</table>")[0]
+    assert "<code>death</code>、<code>disability</code>" in covers
+    assert "1 人 50,000 元" in covers and "2 人 100,000 元" in covers and "3+ 人 120,000 元" in covers
+    # a product without covers shows no cover table
+    with transaction(app.factory) as s:
+        plain = register_product(s, load_product("fangpinbao-weixian-2025")).id
+    assert 'class="grid covers"' not in client_for(app, "act").get(f"/products/{plain}").get_data(as_text=True)
