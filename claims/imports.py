@@ -41,7 +41,7 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import ARRAY, String, bindparam, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from products.roster_store import chunks
@@ -122,16 +122,26 @@ def _standing_rows(session: Session, policy_id: int, department: str, keys: list
     existed: the migration gave them equal keys)."""
     superseded = select(ImportRowEvent.row_id).where(ImportRowEvent.row_id == ImportRow.id).exists()
     found = []
+    query = (select(ImportRow.id, ImportRow.record_key, ImportRow.content_digest, ImportRow.batch_id, ImportRow.line,
+                    ImportBatch.file_name, ImportRow.unit_key)
+             .join(ImportBatch, ImportBatch.id == ImportRow.batch_id)
+             .where(ImportBatch.policy_id == policy_id, ImportRow.department == department, ~superseded))
     for part in chunks(sorted(set(keys))):
-        found += session.execute(
-            select(ImportRow.id, ImportRow.record_key, ImportRow.content_digest, ImportRow.batch_id, ImportRow.line,
-                   ImportBatch.file_name, ImportRow.unit_key)
-            .join(ImportBatch, ImportBatch.id == ImportRow.batch_id)
-            .where(ImportBatch.policy_id == policy_id, ImportRow.department == department,
-                   ImportRow.record_key.in_(part), ~superseded)).all()
+        found += session.execute(_with_keys(session, query, part)).all()
     columns = list(zip(*found)) or [()] * len(STANDING_COLUMNS)  # column lists: no per-row tuple check
     frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in zip(STANDING_COLUMNS, columns)})
     return frame.sort_values("id", ignore_index=True)
+
+
+def _with_keys(session: Session, query: Any, keys: list[str]) -> Any:
+    """``query`` limited to rows whose record_key is one of ``keys``: ``IN (…)``, or on PostgreSQL a join
+    with ``unnest(:keys)`` — an ``IN`` list or ``= ANY(:array)`` in the generic plan psycopg's prepared
+    statements get compares each candidate row with the 5,000 keys one by one (minutes for 100k keys
+    when the table's statistics are stale, as right after a large import); a join hashes or probes."""
+    if session.get_bind().dialect.name != "postgresql":
+        return query.where(ImportRow.record_key.in_(keys))
+    wanted = func.unnest(bindparam("keys", value=list(keys), type_=ARRAY(String))).table_valued("key").render_derived()
+    return query.join(wanted, wanted.c.key == ImportRow.record_key)
 
 
 def _row_data(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
