@@ -127,6 +127,14 @@ def test_a_disputed_claim_can_be_rejected_by_the_insurer_or_the_county():
         next_state("disputed", "reject", "village_clerk")
 
 
+def test_a_refusal_in_the_wrong_state_lists_what_that_state_allows():
+    # the matrix's rows for computed: start_investigation, withdraw, reject; for paid: reverse only
+    with pytest.raises(TransitionError, match=r"\(allowed: reject, start_investigation, withdraw\)"):
+        next_state("computed", "file", "county_reviewer")
+    with pytest.raises(TransitionError, match=r"\(allowed: reverse\)"):
+        next_state("paid", "reject", "insurer_supervisor")
+
+
 def test_transitions_table_expanded_by_role_is_the_matrix():
     expanded = {(s, a, role): to for (s, a, group), to in TRANSITIONS.items() for role in ROLE_GROUPS[group]}
     assert expanded == ALLOWED
