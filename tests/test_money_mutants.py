@@ -88,7 +88,6 @@ def test_a_cover_without_a_victims_table_caps_per_person_only():
 def test_the_payout_audit_trail_names_batch_maker_and_bank_reason(db, tmp_path):
     """Each claim event of a payout says which batch moved it and why; the batch records who built it;
     another policy's batch for the same period does not block this one."""
-
     import pandas as pd
 
     from claims.models import PayoutBatch
