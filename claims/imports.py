@@ -41,7 +41,7 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ARRAY, String, bindparam, func, insert, select
+from sqlalchemy import ARRAY, String, any_, bindparam, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from products.roster_store import chunks
@@ -134,14 +134,15 @@ def _standing_rows(session: Session, policy_id: int, department: str, keys: list
 
 
 def _with_keys(session: Session, query: Any, keys: list[str]) -> Any:
-    """``query`` limited to rows whose record_key is one of ``keys``: ``IN (…)``, or on PostgreSQL a join
-    with ``unnest(:keys)`` — an ``IN`` list or ``= ANY(:array)`` in the generic plan psycopg's prepared
-    statements get compares each candidate row with the 5,000 keys one by one (minutes for 100k keys
-    when the table's statistics are stale, as right after a large import); a join hashes or probes."""
+    """``query`` limited to rows whose record_key is one of ``keys``: ``IN (…)``, or on PostgreSQL
+    ``= ANY(:keys)`` in a custom plan (``plan_cache_mode``, this transaction only), where the array is a
+    constant the executor hashes.  In the generic plan psycopg's prepared statements get after five runs,
+    each candidate row would be compared with the 5,000 keys one by one: minutes for a 100k-row re-send
+    while the table's statistics are stale, as right after a large import."""
     if session.get_bind().dialect.name != "postgresql":
         return query.where(ImportRow.record_key.in_(keys))
-    wanted = func.unnest(bindparam("keys", value=list(keys), type_=ARRAY(String))).table_valued("key").render_derived()
-    return query.join(wanted, wanted.c.key == ImportRow.record_key)
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    return query.where(ImportRow.record_key == any_(bindparam("keys", value=list(keys), type_=ARRAY(String))))
 
 
 def _row_data(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -164,9 +165,9 @@ def _changes(department: str, old: dict[str, Any], new: dict[str, Any]) -> tuple
     """The content values that differ (before, after) and their text '表头(列) 旧值 → 新值，…'."""
     spec = SPECS[department].columns
     names = [c for c in content_columns(department) if old.get(c) != new.get(c)]
-    text = "，".join(f"{spec[c].aliases[0]}({c}) {_value_text(old.get(c), spec[c].kind)} → "
-                    f"{_value_text(new.get(c), spec[c].kind)}" for c in names)
-    return {c: old.get(c) for c in names}, {c: new.get(c) for c in names}, text
+    shown = "，".join(f"{spec[c].aliases[0]}({c}) {_value_text(old.get(c), spec[c].kind)} → "
+                     f"{_value_text(new.get(c), spec[c].kind)}" for c in names)
+    return {c: old.get(c) for c in names}, {c: new.get(c) for c in names}, shown
 
 
 def _exception_rows(rows: pd.DataFrame, mask: pd.Series, reason: str, detail: pd.Series, severity: str) -> pd.DataFrame:
