@@ -129,8 +129,10 @@ def settlement_amount(premium: Decimal, claims: Decimal, rule: dict[str, Any] | 
         result = L - retained
     elif kind == "corridor":
         bands = rule.get("bands") or []
-        if not bands or bands[-1].get("upto") is not None:
-            raise FundError("走廊规则须有分段且最后一段 upto 为空 / corridor needs bands, the last with upto null")
+        open_bands = [i for i, band in enumerate(bands) if band.get("upto") is None]
+        if not bands or open_bands != [len(bands) - 1]:
+            raise FundError("走廊规则须有分段，且仅最后一段 upto 为空 / corridor needs bands, only the last with "
+                            "upto null")
         lower, result = Decimal(0), Decimal(0)
         for band in bands:
             upto = band.get("upto")

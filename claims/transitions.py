@@ -116,14 +116,4 @@ def _stale(session: Session, ids: list[int], from_state: str, versions: Sequence
     return [i for i in ids if current.get(i) != from_state or (i in want and vers.get(i) != want[i])]
 
 
-def states_of(session: Session, claim_ids: Sequence[int]) -> dict[int, str]:
-    return dict(session.execute(select(Claim.id, Claim.state).where(Claim.id.in_(list(claim_ids)))).all())
-
-
-def count_by_state(session: Session, policy_id: int) -> dict[str, int]:
-    rows = session.execute(select(Claim.state, func.count()).where(Claim.policy_id == policy_id)
-                           .group_by(Claim.state)).all()
-    return {s: int(n) for s, n in rows}
-
-
-__all__ = ["SYSTEM", "Actor", "ConflictError", "advance", "count_by_state", "states_of"]
+__all__ = ["SYSTEM", "Actor", "ConflictError", "advance"]

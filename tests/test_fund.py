@@ -110,6 +110,11 @@ def test_bad_rules_are_refused():
         settlement_amount(P, P, {"type": "split"})
     with pytest.raises(FundError, match="last with upto null"):
         settlement_amount(P, P, {"type": "corridor", "bands": [{"upto": 0.9, "government_share": 0}]})
+    # an open band before the last would swallow the rest of the loss axis (found by mutation testing:
+    # [open 100 %, open] returned 500.00 for L = 500)
+    with pytest.raises(FundError, match="only the last with upto null"):
+        settlement_amount(D("1000.00"), D("500.00"), {"type": "corridor", "bands": [
+            {"upto": None, "government_share": 1}, {"upto": None}]})
     with pytest.raises(FundError, match="must increase"):
         settlement_amount(P, P, {"type": "corridor", "bands": [{"upto": 1.2, "government_share": 0},
                                                                {"upto": 0.9, "government_share": 0.5},
