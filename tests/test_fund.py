@@ -241,3 +241,14 @@ def test_settle_year_records_the_rule_it_used_once_per_policy(db):
     with factory() as s:
         assert fund_summary(s, sd.policy_id)["settlements"] == D("-600.00")
         assert fund_summary(s, other_id)["balance"] == D("0.00")  # 1,000 − 400 − 600
+
+
+def test_loss_ratio_rounds_half_up(db):
+    _, factory = db
+    sd = seed(factory, ("1.00",))
+    with transaction(factory) as s:
+        record_premium(s, sd.policy_id, "premium_received", D("100000.00"))
+        s.add(FundEntry(policy_id=sd.policy_id, kind="claim_paid", amount=D("-12345.00"), reference="batch:1"))
+    with factory() as s:
+        # 12,345.00 / 100,000.00 = 0.12345 exactly → half up 0.1235 (half even would give 0.1234)
+        assert fund_summary(s, sd.policy_id)["loss_ratio"] == D("0.1235")
