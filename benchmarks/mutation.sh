@@ -28,16 +28,18 @@ cd "$work"
 "$mutmut" run --max-children 1 "$@" || true  # survivors are the result, not a failure of the script
 
 # per module: mutants, killed (a test failed), timeout (the tests hung: detected too), survived, other
-# (no tests / not checked / suspicious); the kill rate counts killed + timeout
+# (no tests / suspicious), unrun (not checked yet); the kill rate is killed + timeout over the mutants run
 "$mutmut" results --all true | awk -v rev="$rev" '
     /: / { line = $0; sub(/^ +/, "", line); split(line, kv, ": "); status = kv[2]
            n = split(kv[1], part, "."); module = part[1] "." part[2]
            total[module]++; count[module, status]++; all[status]++; grand++ }
-    function row(name, t, k, o, s) {
-        printf "%-22s %7d %7d %7d %8d %6d %7.1f%%\n", name, t, k, o, s, t - k - o - s, 100 * (k + o) / t }
-    END { printf "measured at %s\n%-22s %7s %7s %7s %8s %6s %8s\n", rev, "module", "mutants", "killed", "timeout",
-                 "survived", "other", "kill rate"
-          for (m in total) row(m, total[m], count[m, "killed"], count[m, "timeout"], count[m, "survived"])
-          row("total", grand, all["killed"], all["timeout"], all["survived"]) }' | tee summary.txt
+    function row(name, t, k, o, s, u) {
+        printf "%-22s %7d %7d %7d %7d %8d %6d %7.1f%%\n", name, t, u, k, o, s, t - u - k - o - s,
+               (t > u ? 100 * (k + o) / (t - u) : 0) }
+    END { printf "measured at %s\n%-22s %7s %7s %7s %7s %8s %6s %8s\n", rev, "module", "mutants", "unrun", "killed",
+                 "timeout", "survived", "other", "kill rate"
+          for (m in total) row(m, total[m], count[m, "killed"], count[m, "timeout"], count[m, "survived"],
+                               count[m, "not checked"])
+          row("total", grand, all["killed"], all["timeout"], all["survived"], all["not checked"]) }' | tee summary.txt
 echo "surviving mutants (show one with: cd $work && $mutmut show NAME):"
 "$mutmut" results | grep -v -e ': killed' -e ': timeout' || true
