@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 import factories as f
 from claims import compute_claims
+from claims.caps import allocate_codes, sort_order
 from claims.database import transaction
 from claims.models import ClaimEvent
 from claims.payouts import build_batch, export_bank_file, reverse_claim
@@ -115,3 +117,16 @@ def test_the_payout_audit_trail_names_batch_maker_and_bank_reason(db, tmp_path):
         assert (failed.reason_code, failed.note) == ("bank_failed", "户名不符")
         # the bank's return is recorded at one instant for all its lines
         assert paid.at == failed.at
+
+
+def test_a_shared_cap_goes_first_come_when_the_order_key_spans_63_bits():
+    # Four claims of one household share a cap of 2.50 yuan (250 fen), each asking 1.00 (100 fen), taken in
+    # order of a key whose range is 2**62 - 0: 63 bits, and with the 2 bits of the row positions (0..3)
+    # 65 > 63, so the key and the positions cannot be packed into one int64.  First come: the two rows at
+    # key 0 in row order (rows 1 and 3) get 100 each, row 2 (key 2**61) the last 250 - 200 = 50, row 0
+    # (key 2**62) nothing.
+    key = np.array([2**62, 0, 2**61, 0], dtype=np.int64)
+    household = np.zeros(4, dtype=np.int64)
+    assert sort_order([household, key]).tolist() == [1, 3, 2, 0]
+    granted = allocate_codes(household, [key], np.full(4, 100), np.zeros(4, dtype=np.int64), np.full(4, 250))
+    assert granted.tolist() == [0, 100, 50, 100]
