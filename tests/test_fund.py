@@ -173,6 +173,17 @@ def test_rollover_settlement_writes_nothing_and_premium_checks(db):
         assert fund_summary(s, 999)["loss_ratio"] is None
 
 
+def test_a_premium_of_one_fen_is_recorded(db):
+    # the smallest positive amount with two decimals is 0.01 yuan; 0.01 + 0.99 received = 1.00
+    _, factory = db
+    sd = seed(factory, ("1.00",))
+    with transaction(factory) as s:
+        record_premium(s, sd.policy_id, "premium_received", D("0.01"))
+        record_premium(s, sd.policy_id, "premium_received", D("0.99"))
+    with factory() as s:
+        assert fund_summary(s, sd.policy_id)["premium_received"] == D("1.00")
+
+
 def test_balance_and_loss_ratio_count_premium_received_not_premium_due(db):
     """The fund holds cash: premium invoiced but not yet received is not in the balance, the loss ratio nor
     the settlement (issue 11: a balance computed from premium due passed every fund test, where due = received)."""
