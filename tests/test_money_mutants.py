@@ -130,3 +130,31 @@ def test_a_shared_cap_goes_first_come_when_the_order_key_spans_63_bits():
     assert sort_order([household, key]).tolist() == [1, 3, 2, 0]
     granted = allocate_codes(household, [key], np.full(4, 100), np.zeros(4, dtype=np.int64), np.full(4, 250))
     assert granted.tolist() == [0, 100, 50, 100]
+
+
+def test_the_bank_return_keeps_the_banks_reason_as_written(db, tmp_path):
+    """Excel types a reason code such as 3001 as a number (a blank cell beside it makes pandas read the
+    column as 3001.0), and a CSV reason such as "N/A" is text, not a missing value: both are recorded as
+    the bank wrote them."""
+    from openpyxl import Workbook
+
+    from claims.payouts import import_bank_return
+
+    _, factory = db
+    sd = seed(factory, ("100.00", "200.00", "300.00"), state="payable")
+    with transaction(factory) as s:
+        batch_id = build_batch(s, sd.policy_id, "2025-03", sd.insurer).id
+    first, second, third = sd.claim_ids
+    wb = Workbook()
+    wb.active.append(["理赔编号", "状态", "原因"])
+    wb.active.append([first, "成功", None])
+    wb.active.append([second, "失败", 3001])
+    wb.save(tmp_path / "r.xlsx")
+    (tmp_path / "r.csv").write_text(f"理赔编号,状态,原因\n{third},失败,N/A\n", encoding="utf-8-sig")
+    with transaction(factory) as s:
+        assert import_bank_return(s, batch_id, tmp_path / "r.xlsx", sd.insurer) == {"paid": 1, "failed": 1}
+        assert import_bank_return(s, batch_id, tmp_path / "r.csv", sd.insurer) == {"paid": 0, "failed": 1}
+    with factory() as s:
+        notes = dict(s.execute(select(ClaimEvent.claim_id, ClaimEvent.note)
+                               .where(ClaimEvent.action == "bank_failed")).all())
+    assert notes == {second: "3001", third: "N/A"}
