@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -158,3 +159,21 @@ def test_the_bank_return_keeps_the_banks_reason_as_written(db, tmp_path):
         notes = dict(s.execute(select(ClaimEvent.claim_id, ClaimEvent.note)
                                .where(ClaimEvent.action == "bank_failed")).all())
     assert notes == {second: "3001", third: "N/A"}
+
+
+def test_school_entry_grants_go_first_come_by_date_under_a_household_cap():
+    # 魏县防贫保's 升学补助 "lump_sums: {本科: 2000, 专科: 1000}", here under a product cap of 2,000 per household
+    # (a copy of the document).  Person 13 enters 本科 on 1 September (2,000), person 11 专科 on 1 October
+    # (1,000): first come by date, 13 takes the whole 2,000 and 11 gets 2,000 − 2,000 = 0 (in person-ID
+    # order 11 would get 1,000 and 13 the other 1,000).
+    import copy
+
+    doc = copy.deepcopy(load_product("fangpinbao-weixian-2025").document)
+    doc["caps"] = {"per_person_year": 100000, "per_household_year": 2000}
+    product = load_product(doc)
+    persons, households = f.roster([{"household_no": "A1"}], [{"n": n, "household_no": "A1"} for n in (11, 13)])
+    edu = f.education([(11, 2025, "专科", 0, True), (13, 2025, "本科", 0, True)])
+    edu["event_date"] = pd.to_datetime(["2025-10-01", "2025-09-01"])
+    claims = compute_claims(product, persons, households, {"education": edu})
+    due = claims[claims["line_id"] == "entry"].set_index("unit_id")["due"].to_dict()
+    assert due == {f.pid(11): 0, f.pid(13): 200_000}
