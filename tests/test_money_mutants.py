@@ -177,3 +177,17 @@ def test_school_entry_grants_go_first_come_by_date_under_a_household_cap():
     claims = compute_claims(product, persons, households, {"education": edu})
     due = claims[claims["line_id"] == "entry"].set_index("unit_id")["due"].to_dict()
     assert due == {f.pid(11): 0, f.pid(13): 200_000}
+
+
+def test_advancing_no_claims_moves_none_and_records_nothing(db):
+    from sqlalchemy import func
+
+    from claims.transitions import advance
+
+    _, factory = db
+    sd = seed(factory, ("100.00",), state="computed")
+    with transaction(factory) as s:
+        assert advance(s, [], "computed", "start_investigation", sd.insurer) == 0
+    with factory() as s:
+        events = select(func.count()).select_from(ClaimEvent).where(ClaimEvent.action == "start_investigation")
+        assert s.scalar(events) == 0
