@@ -191,3 +191,16 @@ def test_advancing_no_claims_moves_none_and_records_nothing(db):
     with factory() as s:
         events = select(func.count()).select_from(ClaimEvent).where(ClaimEvent.action == "start_investigation")
         assert s.scalar(events) == 0
+
+
+def test_a_run_without_reports_writes_claim_sources_with_its_header_only(tmp_path):
+    # no report rows: no claims, and claim_sources.csv still names its columns (a file the county opens)
+    from claims import run_calculation
+    from claims.files import write_outputs
+
+    product = load_product("fangpinbao-weixian-2025")
+    persons, households = f.roster([{"household_no": "A1"}], [{"n": 11, "household_no": "A1"}])
+    result = run_calculation(product, persons, households, {})
+    write_outputs(result, product, tmp_path)
+    lines = (tmp_path / "claim_sources.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines == ["line_id,unit_id,source_file,source_line,amount"]
