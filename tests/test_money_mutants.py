@@ -204,3 +204,15 @@ def test_a_run_without_reports_writes_claim_sources_with_its_header_only(tmp_pat
     write_outputs(result, product, tmp_path)
     lines = (tmp_path / "claim_sources.csv").read_text(encoding="utf-8-sig").splitlines()
     assert lines == ["line_id,unit_id,source_file,source_line,amount"]
+
+
+def test_a_payment_without_a_base_this_year_is_traced_as_an_overpayment():
+    # person 11 was paid 1,000.00 on the illness line but no medical row remains: entitlement 0, due 0,
+    # overpaid 1,000.00 − 0 = 1,000.00; the trace says there is no base, not a bracket sum over nothing
+    product = load_product("fangpinbao-weixian-2025")
+    persons, households = f.roster([{"household_no": "A1"}], [{"n": 11, "household_no": "A1"}])
+    claims = compute_claims(product, persons, households, {}, paid=f.paid([(f.pid(11), "illness", 100_000)]))
+    row = claims.set_index(["line_id", "unit_id"]).loc[("illness", f.pid(11))]
+    assert (row["entitlement"], row["due"], row["overpaid"]) == (0, 0, 100_000)
+    assert row["trace"] == ("[" + product.code + "/illness] 本年度已无可计基数 / no base this year；"
+                            "已付 1000.00；本次应付 0.00；多付 1000.00，需冲正")
