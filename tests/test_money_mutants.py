@@ -216,3 +216,18 @@ def test_a_payment_without_a_base_this_year_is_traced_as_an_overpayment():
     assert (row["entitlement"], row["due"], row["overpaid"]) == (0, 0, 100_000)
     assert row["trace"] == ("[" + product.code + "/illness] 本年度已无可计基数 / no base this year；"
                             "已付 1000.00；本次应付 0.00；多付 1000.00，需冲正")
+
+
+def test_a_disability_at_a_grade_the_plan_does_not_pay_is_no_victim():
+    # the disability line with its own victims table (a copy of the document without covers), here
+    # {1 victim: 30,000, 2: 60,000}.  Person 11 is disabled at grade 1 (50,000 × 100% = 50,000); person 13
+    # is reported at grade 11, which the table of grades 1–10 does not pay (0): one victim, so the
+    # household's cap is 30,000 and person 11 gets 30,000 (counted as two victims it would be 50,000)
+    from test_covers import without_covers
+
+    product = without_covers(ZNB, disability={"household_cap_by_victims": {1: 30000, 2: 60000}})
+    persons, households = f.roster([{"household_no": "A1"}], [{"n": n, "household_no": "A1"} for n in (11, 13)])
+    acc = f.accident([(11, "2025-03-01", "disability", 1, 0), (13, "2025-04-01", "disability", 11, 0)])
+    claims = compute_claims(product, persons, households, {"accident": acc})
+    due = claims[claims["line_id"] == "disability"].set_index("unit_id")["due"].to_dict()
+    assert due == {f.pid(11): 3_000_000, f.pid(13): 0}
