@@ -68,3 +68,14 @@ def test_trigger_above_start_line():
     })
     res = bracket_entitlement(np.array([600_000, 600_001]), product.line("illness"))
     assert res.entitlement.tolist() == [0, 50_001]
+
+
+def test_a_month_without_units_still_gives_integer_fen():
+    """Money is int64 fen even for an empty batch of units (a month with no report rows for a line):
+    an empty float array would turn every fen column it is concatenated with into floats."""
+    from products.schedule import bracket_parts
+
+    res = bracket_entitlement([], ILLNESS)
+    assert [a.dtype for a in (res.parts, res.pays_e4, res.uncapped, res.entitlement)] == [np.dtype(np.int64)] * 4
+    assert res.parts.shape == (0, 3)  # the 魏县 illness line has three brackets (50 % / 60 % / 70 %)
+    assert bracket_parts([], ILLNESS).dtype == np.int64
