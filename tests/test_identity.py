@@ -2,7 +2,7 @@
 the same file given twice is named; byte-level variants of a file (CRLF, GB18030, column order, file name)
 are the same records (claims.reports.identity).
 
-Seed (魏县 work plan, /work/shared/seeds/001_…): "因灾自付超过1万元为预警线" — the disaster line pays
+Seed (魏县 work plan, ../shared/seeds/001_d248a509f1250166.txt): "因灾自付超过1万元为预警线" — the disaster line pays
 the part above 10,000.00 (100 %, ≤ 30,000 a year in the 魏县 catalog product).
 """
 

@@ -1,7 +1,7 @@
 """Medical refunds and reversals (退费/冲销) net against the person's base, in each of the three ways
 departments write them; a refund after payment leaves the claim overpaid.
 
-Seed (魏县 work plan, /work/shared/seeds/001_…): "因病自付医疗费用超过0.5万元为预警线" — the illness line
+Seed (魏县 work plan, ../shared/seeds/001_d248a509f1250166.txt): "因病自付医疗费用超过0.5万元为预警线" — the illness line
 counts self-paid cost above 5,000.00 (魏县 catalog brackets: 50 % to 10,000, 60 % to 20,000, 70 % above).
 """
 
