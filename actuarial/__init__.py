@@ -10,8 +10,8 @@
 * backtest — budget adequacy on simulated counties × years.
 """
 
-from .backtest import BacktestResult, run_backtest, simulate_history
-from .aggregate import (
+from actuarial.backtest import BacktestResult, run_backtest, simulate_history
+from actuarial.aggregate import (
     Compound,
     Frequency,
     Peril,
@@ -21,15 +21,15 @@ from .aggregate import (
     monte_carlo_summary,
     simulate_annual_payouts,
 )
-from .budget import Assumptions, BudgetResult, budget
-from .coverage import PayoutFunction
-from .credibility import BuhlmannStraub, buhlmann_straub
-from .frequency import FrequencyFit, fit_frequency
-from .history import claims_from_database, read_claims, read_exposure
-from .report import write_report
-from .premium import PRINCIPLES, band, premium_table
-from .reserving import BornhuetterFerguson, ChainLadder, bornhuetter_ferguson, chain_ladder
-from .severity import FAMILIES, SeverityComparison, SeverityFit, fit_severity
+from actuarial.budget import Assumptions, BudgetResult, budget
+from actuarial.coverage import PayoutFunction
+from actuarial.credibility import BuhlmannStraub, buhlmann_straub
+from actuarial.frequency import FrequencyFit, fit_frequency
+from actuarial.history import claims_from_database, read_claims, read_exposure
+from actuarial.report import write_report
+from actuarial.premium import PRINCIPLES, band, premium_table
+from actuarial.reserving import BornhuetterFerguson, ChainLadder, bornhuetter_ferguson, chain_ladder
+from actuarial.severity import FAMILIES, SeverityComparison, SeverityFit, fit_severity
 
 __all__ = [
     "BacktestResult",

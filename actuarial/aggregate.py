@@ -34,7 +34,7 @@ import pandas as pd
 
 from products.model import Line
 
-from .coverage import PayoutFunction
+from actuarial.coverage import PayoutFunction
 
 #: Default number of grid points (before padding) that E[S] + 12 sd should span.
 DEFAULT_LOG2 = 16

@@ -38,8 +38,8 @@ import pandas as pd
 from products import load_product
 from products.model import Product
 
-from .aggregate import Compound, compound_distribution, grid_span, mixture, nice_step
-from .coverage import PayoutFunction
+from actuarial.aggregate import Compound, compound_distribution, grid_span, mixture, nice_step
+from actuarial.coverage import PayoutFunction
 
 #: Lognormal with mean 8,000 yuan and cv 1.5 (actuarial.md §2 benchmark B): σ² = log(1 + 1.5²), μ = log 8000 − σ²/2.
 BENCH_SIGMA = math.sqrt(math.log(1.0 + 1.5**2))
@@ -396,7 +396,7 @@ class BacktestResult:
         """backtest.json, counties.csv (scores) and portfolio.csv under ``out_dir``; returns backtest.json."""
         import json
 
-        from claims.output import write_csv
+        from claims.engine.output import write_csv
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -420,7 +420,7 @@ def run_backtest(counties: int, years: int, replications: int, *, level: float =
     """
     import time
 
-    from .budget import Assumptions, budget
+    from actuarial.budget import Assumptions, budget
 
     started = time.perf_counter()
     product = _resolve_product(simulate.pop("product", DEFAULT_PRODUCT))

@@ -76,10 +76,10 @@ import pandas as pd
 
 from products.model import Line, Product
 
-from .aggregate import (Compound, Frequency, Peril, compound_batch, compound_distribution, default_bucket, grid_span,
+from actuarial.aggregate import (Compound, Frequency, Peril, compound_batch, compound_distribution, default_bucket, grid_span,
                         mixture, nice_step, peril_moments)
-from .coverage import PayoutFunction
-from .premium import PRINCIPLES, band, premium_table
+from actuarial.coverage import PayoutFunction
+from actuarial.premium import PRINCIPLES, band, premium_table
 
 __all__ = ["Assumptions", "BudgetError", "BudgetResult", "PerilBudget", "budget"]
 
@@ -455,8 +455,8 @@ def _line_amounts(rows: pd.DataFrame, g: PayoutFunction, d_mode: str, notes: lis
 
 def _fit_line(line: Line, rows: pd.DataFrame, heads: pd.DataFrame, heads_next: pd.Series, year: int,
               a: Assumptions, rng: np.random.Generator, notes: list[str]) -> _LineModel | None:
-    from .frequency import fit_frequency
-    from .severity import fit_severity
+    from actuarial.frequency import fit_frequency
+    from actuarial.severity import fit_severity
 
     g = PayoutFunction.from_line(line)
     data, d = _line_amounts(rows, g, a.truncation, notes, line.id)
@@ -539,7 +539,7 @@ def _development(counted: pd.DataFrame, line_id: str, notes: list[str]) -> tuple
         notes.append(f"{line_id}: 报案滞后数据不足 3 个年度，未做进展调整 / fewer than 3 years with report lags: "
                      "no development applied")
         return pd.Series(dtype=float), 0.0
-    from .reserving import count_development
+    from actuarial.reserving import count_development
 
     try:
         dev = count_development(known["year"].to_numpy(int), known["report_lag"].to_numpy(int))

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .credibility import BuhlmannStraub, buhlmann_straub
+from actuarial.credibility import BuhlmannStraub, buhlmann_straub
 
 __all__ = ["FrequencyFit", "fit_frequency"]
 

@@ -11,16 +11,16 @@ The frames :func:`actuarial.budget.budget` takes (one row per claim = unit × li
   (rows repeated for the same county-year are summed).
 
 :func:`read_claims` accepts two layouts (CSV/TXT, Excel or Parquet, through
-:func:`products.tabular.read_table`):
+:func:`tabular.table.read_table`):
 
 1. the history layout, with canonical or Chinese headers (:data:`CLAIMS_COLUMNS`); ``county`` may be
    given as the 12-digit village code, its first 6 digits are kept; a blank ``ground_up`` is NaN;
-2. the engine's ``claims.csv`` (:data:`claims.output.CLAIMS_CSV_COLUMNS`): year = year of
+2. the engine's ``claims.csv`` (:data:`claims.engine.output.CLAIMS_CSV_COLUMNS`): year = year of
    ``first_event``, county = ``village_code[:6]``, peril = ``line_id``, ground_up = ``base``,
    paid = ``entitlement``; rows with base 0 (nothing happened on the line) are dropped.
 
-Amounts are read as yuan with at most two decimals (:func:`products.money.parse_fen`, then fen / 100).
-Bad files raise :class:`products.tabular.TableError` with a "中文 / English" message naming the file and
+Amounts are read as yuan with at most two decimals (:func:`tabular.money.parse_fen`, then fen / 100).
+Bad files raise :class:`tabular.table.TableError` with a "中文 / English" message naming the file and
 the lines.
 """
 
@@ -32,8 +32,8 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from products.money import MONEY_REASONS, parse_fen
-from products.tabular import TableError, cell_text, read_table, rename_columns, source_name, unwrap_text
+from tabular.money import MONEY_REASONS, parse_fen
+from tabular.table import TableError, cell_text, read_table, rename_columns, source_name, unwrap_text
 
 __all__ = [
     "CLAIMS_COLUMNS",
@@ -146,7 +146,7 @@ def read_claims(source: str | Path | IO[bytes], *, file_name: str | None = None)
     """Read a claims history file (history layout or the engine's claims.csv) into the claims frame.
 
     Returns columns ``year, county, peril, ground_up, paid`` plus ``source_file``, ``source_line``.
-    Raises :class:`~products.tabular.TableError` ("中文 / English", with the file and line numbers).
+    Raises :class:`~tabular.table.TableError` ("中文 / English", with the file and line numbers).
     """
     name = source_name(source, file_name)
     raw = read_table(source, file_name=file_name)
@@ -215,7 +215,7 @@ EXCLUDED_STATES = ("rejected", "reversed")
 def claims_from_database(session: Any, product_code: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(claims, exposure) from the database.
 
-    Claims: every :class:`claims.models.Claim` not in :data:`EXCLUDED_STATES` with base > 0; year = its
+    Claims: every :class:`claims.lifecycle.models.Claim` not in :data:`EXCLUDED_STATES` with base > 0; year = its
     policy's year (保单年度), county = ``village_code[:6]`` (the policy's county when the claim has no
     village), peril = ``line_id``, ground_up = ``base``, paid = ``entitlement`` (the computed amount owed;
     the insurer's adjustments in ``amount`` are not a property of the risk), report_lag = quarters from the
@@ -226,8 +226,8 @@ def claims_from_database(session: Any, product_code: str | None = None) -> tuple
     """
     from sqlalchemy import or_, select
 
-    from claims.models import Claim
-    from products.store import Policy, ProductVersion
+    from claims.lifecycle.models import Claim
+    from claims.lifecycle.store import Policy, ProductVersion
 
     policies = select(Policy.id, Policy.county, Policy.year, Policy.framed_heads).join(
         ProductVersion, ProductVersion.id == Policy.product_version_id)

@@ -7,7 +7,7 @@
     charts/experience.png        paid per head by year and peril, next year's mean and budget per head
     charts/whatif.png            current vs draft per principle, per head (only with a what-if)
     budget.json                  result.to_dict()
-    premiums.csv band.csv experience.csv severity.csv [whatif.csv]   UTF-8 with BOM (Excel), like claims/output.py
+    premiums.csv band.csv experience.csv severity.csv [whatif.csv]   UTF-8 with BOM (Excel), like claims/engine/output.py
 
 Charts use the Agg canvas directly (no pyplot state).  Labels are Chinese when a CJK font is installed
 (:data:`CJK_FONTS`, looked up through ``matplotlib.font_manager``), otherwise English, so that no label is
@@ -109,7 +109,7 @@ _QUANTITIES = {"mean": ("期望赔付 expected payout", 0), "sd": ("标准差 sd
 
 def _comparison_table(frame: pd.DataFrame) -> dict[str, Any]:
     """Current vs draft (``BudgetResult.comparison()``) with the quantities in words."""
-    from .premium import PRINCIPLES
+    from actuarial.premium import PRINCIPLES
 
     flat = _flat(frame)
     key = flat.columns[0]
@@ -260,7 +260,7 @@ def _experience_chart(result: Any, path: Path, label: _Labels) -> None:
 def _whatif_chart(result: Any, path: Path, label: _Labels) -> None:
     from matplotlib.figure import Figure
 
-    from .premium import PRINCIPLES
+    from actuarial.premium import PRINCIPLES
 
     draft = result.whatif
     keys = [k for k in PRINCIPLES if k in result.premiums.index and k in draft.premiums.index]
@@ -337,7 +337,7 @@ def severity_frame(result: Any) -> pd.DataFrame:
 
 def write_numbers(result: Any, out_dir: str | Path) -> dict[str, Path]:
     """budget.json and the CSV files (UTF-8 with BOM) under ``out_dir``."""
-    from claims.output import write_csv  # here, not at import: ``import actuarial`` need not load the engine
+    from claims.engine.output import write_csv  # here, not at import: ``import actuarial`` need not load the engine
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -362,7 +362,7 @@ def _trend(fit: Any) -> float:
 
 
 def _context(result: Any, charts: dict[str, Path], out_dir: Path) -> dict[str, Any]:
-    from .premium import PRINCIPLES
+    from actuarial.premium import PRINCIPLES
 
     a = result.assumptions
     heads = int(result.heads)

@@ -28,9 +28,9 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
-from claims.database import make_engine, session_factory, transaction, upgrade
-from claims.models import Claim, User
-from products.store import Policy, ProductVersion
+from claims.lifecycle.database import make_engine, session_factory, transaction, upgrade
+from claims.lifecycle.models import Claim, User
+from claims.lifecycle.store import Policy, ProductVersion
 
 PAGE_SIZE = 50
 LINES = [("illness", "illness"), ("education", "education"), ("disaster", "disaster"), ("accident", "accident")]

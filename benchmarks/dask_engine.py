@@ -1,14 +1,14 @@
 """Dask engine benchmark: a synthetic province (≥ 50 million report rows, Parquet) through
-:func:`claims.dask_engine.run_calculation_dask` on a ``LocalCluster`` of two single-threaded workers with a
+:func:`claims.scale.dask_engine.run_calculation_dask` on a ``LocalCluster`` of two single-threaded workers with a
 memory limit each (4 GB by default), checked against the single-machine engine on a sample of households.
 
-1. ``claims.synth.synth_province`` writes the province under ``--workdir`` (reused when its manifest
+1. ``claims.synth.generate.synth_province`` writes the province under ``--workdir`` (reused when its manifest
    matches ``--people``/``--medical-rows``/``--seed``);
 2. the roster is read on the client (``products.roster``), the Dask engine runs over every report file;
    the scheduler's per-worker memory metric is sampled every second while it runs;
 3. reference in the same run: ``--sample-households`` households are drawn (seeded), their rows are
    picked out of every report file with pyarrow (keeping each row's file line), read by the same reader
-   and computed by the single-machine engine :func:`claims.engine.run_calculation`; the Dask engine's
+   and computed by the single-machine engine :func:`claims.engine.compute.run_calculation`; the Dask engine's
    claims of those households must be identical to the fen (every column, same units).
 
 Prints rows, times, peak memory per worker (scheduler metric, and each worker process's own ``ru_maxrss``),
@@ -79,7 +79,7 @@ class MemoryPoller:
 
 
 def province(root: Path, people: int, medical_rows: int, seed: int) -> tuple[dict, float]:
-    from claims.synth import synth_province
+    from claims.synth.generate import synth_province
 
     manifest = root / "manifest.json"
     if manifest.exists():
@@ -99,8 +99,8 @@ def sample_reports(specs, persons: pd.DataFrame, households: pd.DataFrame) -> di
     import pyarrow.parquet as pq
 
     from claims.reports import SPECS, read_report
-    from claims.screening import PERSON_KEYED
-    from products.tabular import match_columns
+    from claims.engine.screening import PERSON_KEYED
+    from tabular.table import match_columns
 
     ids = pa.array(persons["id_no"].astype(str).tolist())
     homes = pa.array(households["household_no"].astype(str).tolist())
@@ -144,9 +144,9 @@ def main() -> None:
 
     from distributed import Client, LocalCluster
 
-    from claims.dask_engine import run_calculation_dask, sort_claims
-    from claims.engine import run_calculation
-    from claims.files import parse_report_specs
+    from claims.scale.dask_engine import run_calculation_dask, sort_claims
+    from claims.engine.compute import run_calculation
+    from claims.engine.files import parse_report_specs
     from products import load_product
     from products.roster import load_households, load_persons
 

@@ -9,7 +9,7 @@
    of the rows ineligible.
 2. Ours: the engine's readers (``load_persons``/``load_households``, ``read_report(..., key=True)`` on the
    medical CSV as ``relief calc`` reads it, with the int64 resident-ID key the reader derives while checking
-   the check digit; rows/s printed: acceptance 2 of issue 6) and ``claims.engine.run_calculation`` on the benchmark product
+   the check digit; rows/s printed: acceptance 2 of issue 6) and ``claims.engine.compute.run_calculation`` on the benchmark product
    ``benchmarks/engine-product.yaml`` (illness brackets + caps, a household-basis line, per-person and
    per-household caps, the catalog's eligibility).
 3. Reference in the same run: DuckDB SQL from the same CSV files — screening (roster match, period,
@@ -56,8 +56,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from claims.synth import _digits
-from products.resident_id import CHECK_CHARS, WEIGHTS
+from claims.synth.generate import _digits
+from tabular.resident_id import CHECK_CHARS, WEIGHTS
 
 HERE = Path(__file__).resolve().parent
 PRODUCT_FILE = HERE / "engine-product.yaml"
@@ -491,7 +491,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         write_inputs(generate(args.people, args.rows, args.seed), args.workdir)
         return {}
 
-    from claims.engine import run_calculation
+    from claims.engine.compute import run_calculation
     from claims.reports import read_report
     from products import load_product
     from products.roster import load_households, load_persons

@@ -7,7 +7,7 @@
 #
 # REV (default HEAD) is exported with `git archive` into mutation-run/ (or $MUTATION_DIR), so the run
 # measures that commit whatever is being edited in the checkout; a second call for the same commit
-# reuses the finished mutants.  MUTANT_GLOB narrows the run, e.g. 'claims.caps.*' (default: all eight
+# reuses the finished mutants.  MUTANT_GLOB narrows the run, e.g. 'claims.engine.caps.*' (default: all eight
 # modules).  One child process (--max-children 1), so the machine keeps a core for other work.
 # The summary per module is printed at the end and written to mutation-run/summary.txt.
 set -euo pipefail

@@ -1,7 +1,7 @@
 """Transition benchmark: 100,000 claims advance one state (computed → investigating) with their audit rows.
 
 For each database (a fresh SQLite file; a fresh PostgreSQL schema when reachable, dropped at the end):
-bulk-insert N + 2,000 claims, time ``claims.transitions.advance`` on N of them (one UPDATE, one
+bulk-insert N + 2,000 claims, time ``claims.lifecycle.transitions.advance`` on N of them (one UPDATE, one
 INSERT … SELECT of N events), and, as the same-run reference, a plain ORM loop (load each claim, set
 its state, add an event, flush) on the other 2,000, extrapolated to N.  Prints both, the ratio and the
 events-count check.
@@ -25,10 +25,10 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
-from claims.database import make_engine, session_factory, transaction, upgrade
-from claims.models import Claim, ClaimEvent, User
-from claims.transitions import Actor, advance
-from products.store import Policy, ProductVersion
+from claims.lifecycle.database import make_engine, session_factory, transaction, upgrade
+from claims.lifecycle.models import Claim, ClaimEvent, User
+from claims.lifecycle.transitions import Actor, advance
+from claims.lifecycle.store import Policy, ProductVersion
 
 SLICE = 2_000
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -1,23 +1,14 @@
-"""Report readers and validation, the bulk claims engine, workflow, notices, payouts, fund.
+"""Claims: the engine that computes what a product owes, and the database life of a claim.
 
-Entry points: :func:`compute_claims` / :func:`run_calculation` (pure engine), the same engine on Dask
-(:func:`compute_claims_dask`, partitions by household) and
-:func:`claims.reports.read_report` (department files → canonical rows + exceptions).
+Rooms (see ARCHITECTURE.md): :mod:`claims.reports` reads department files, :mod:`claims.engine` computes
+claims from frames (pure, stateless: ``relief calc``), :mod:`claims.scale` runs the same engine on Dask,
+:mod:`claims.lifecycle` keeps claims in the database (workflow, notices, payouts, fund),
+:mod:`claims.synth` generates synthetic counties.
+
+Entry points: :func:`compute_claims` / :func:`run_calculation` (the pure engine; importing them loads
+neither SQLAlchemy, Flask nor Dask).
 """
 
-from .dask_engine import compute_claims_dask, run_calculation_dask
-from .engine import CLAIM_COLUMNS, CalcResult, compute_claims, run_calculation
-from .exceptions import EXCEPTION_COLUMNS, exceptions_frame
-from .screening import screen_reports
+from claims.engine import CalcResult, compute_claims, run_calculation
 
-__all__ = [
-    "CLAIM_COLUMNS",
-    "EXCEPTION_COLUMNS",
-    "CalcResult",
-    "compute_claims",
-    "compute_claims_dask",
-    "exceptions_frame",
-    "run_calculation",
-    "run_calculation_dask",
-    "screen_reports",
-]
+__all__ = ["CalcResult", "compute_claims", "run_calculation"]

@@ -2,6 +2,6 @@
 
 
 def create_app(config=None):  # noqa: ANN001, ANN201 - imported lazily so the CLI starts fast
-    from .app import create_app as _create
+    from flask_app.app import create_app as _create
 
     return _create(config)

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Flask
 
-from . import auth, db, problems
-from .config import from_env
+from flask_app import auth, db, problems
+from flask_app.config import from_env
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -18,7 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     problems.init_app(app)
 
-    from .views import register_views
+    from flask_app.views import register_views
 
     register_views(app)
 

@@ -17,12 +17,12 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from claims.models import User, UserVillage
-from claims.transitions import Actor
-from products.store import now
+from claims.lifecycle.models import User, UserVillage
+from claims.lifecycle.transitions import Actor
+from claims.lifecycle.store import now
 
-from . import db
-from .permissions import FULL_ID_ROLES, allowed
+from flask_app import db
+from flask_app.permissions import FULL_ID_ROLES, allowed
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

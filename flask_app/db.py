@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
-from claims.database import make_engine, session_factory, transaction
+from claims.lifecycle.database import make_engine, session_factory, transaction
 
 
 def init_app(app: Flask) -> None:

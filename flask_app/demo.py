@@ -13,22 +13,22 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import select, update
 
-from claims import adjudication as adj
-from claims.database import make_engine, session_factory, transaction, upgrade
-from claims.fund import record_premium
-from claims.imports import import_report
-from claims.models import Claim, User
-from claims.notices import close_due, post_notice
-from claims.payouts import bank_rows, build_batch, import_bank_return
-from claims.synth import synth_county
-from claims.transitions import Actor
-from claims.users import actor_of, create_user
+from claims.lifecycle import adjudication as adj
+from claims.lifecycle.database import make_engine, session_factory, transaction, upgrade
+from claims.lifecycle.fund import record_premium
+from claims.lifecycle.imports import import_report
+from claims.lifecycle.models import Claim, User
+from claims.lifecycle.notices import close_due, post_notice
+from claims.lifecycle.payouts import bank_rows, build_batch, import_bank_return
+from claims.synth.generate import synth_county
+from claims.lifecycle.transitions import Actor
+from claims.lifecycle.users import actor_of, create_user
 from products import load_product
-from products.registry import create_policy, register_product
+from claims.lifecycle.registry import create_policy, register_product
 from products.roster import load_households, load_persons
-from products.roster_store import store_roster
+from claims.lifecycle.roster_store import store_roster
 
-from .auth import hash_password, new_api_token
+from flask_app.auth import hash_password, new_api_token
 
 DEMO_TODAY = dt.date(2025, 3, 5)
 DEMO_PASSWORD = "demo-2025"

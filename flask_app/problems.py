@@ -11,13 +11,13 @@ from typing import Any
 from flask import Flask, Response, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from claims.adjudication import CapExceededError
-from claims.imports import AlreadyImportedError, ImportRefusedError
-from claims.notices import NoticeError
-from claims.payouts import PayoutError
-from claims.transitions import ConflictError
-from claims.workflow import TransitionError
-from products.money import fen_to_decimal
+from claims.lifecycle.adjudication import CapExceededError
+from claims.lifecycle.imports import AlreadyImportedError, ImportRefusedError
+from claims.lifecycle.notices import NoticeError
+from claims.lifecycle.payouts import PayoutError
+from claims.lifecycle.transitions import ConflictError
+from claims.lifecycle.workflow import TransitionError
+from tabular.money import fen_to_decimal
 
 PROBLEM_BASE = "/problems/"
 

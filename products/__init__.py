@@ -3,9 +3,9 @@
 Pure code and configuration: no HTTP, no report parsing.  Entry point: :func:`load_product`.
 """
 
-from .loader import CATALOG, ProductError, catalog, load_product
-from .model import PERILS, Bracket, Eligibility, Line, Product
-from .schedule import bracket_entitlement, bracket_parts
+from products.loader import CATALOG, ProductError, catalog, load_product
+from products.model import PERILS, Bracket, Eligibility, Line, Product
+from products.schedule import bracket_entitlement, bracket_parts
 
 __all__ = [
     "CATALOG",

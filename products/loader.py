@@ -12,9 +12,9 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError
 
-from .model import PERILS, RATE_SCALE, Bracket, Cover, Eligibility, Line, Product
-from .money import yuan_to_fen
-from .schema import ProductSchema, flatten_errors, normalise_scalars
+from products.model import PERILS, RATE_SCALE, Bracket, Cover, Eligibility, Line, Product
+from tabular.money import yuan_to_fen
+from products.schema import ProductSchema, flatten_errors, normalise_scalars
 
 CATALOG = Path(__file__).with_name("catalog")
 

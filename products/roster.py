@@ -11,8 +11,8 @@ households: household_no (str), village_code (str, 12 digits), natural_village (
 both:       source_file (str), source_line (int64)
 
 A province roster (millions of rows, a machine export: CSV/Parquet, one canonical form per cell) is read
-by a fast path: pyarrow reads the file (:mod:`products.simple_table`) and the cells are checked on whole
-columns with the kernels of :mod:`products.plain` (the same as the report readers').  Rows with a cell
+by a fast path: pyarrow reads the file (:mod:`tabular.simple`) and the cells are checked on whole
+columns with the kernels of :mod:`tabular.plain` (the same as the report readers').  Rows with a cell
 that is not plain (``4,800.50``, a 15-digit ID, ``3人`` …) are parsed by the general code below on a
 table of just those rows.  Whenever the roster has a problem — a bad cell, a repeated ID or household
 number — or the file is not simple, the general reader reads the whole file, so the frames and the
@@ -32,11 +32,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import plain
-from .money import MONEY_REASONS, parse_fen
-from .resident_id import ID_REASONS, id_key, validate_ids
-from .simple_table import NotSimple, general_table, read_simple
-from .tabular import (
+from tabular import plain
+from tabular.money import MONEY_REASONS, parse_fen
+from tabular.resident_id import ID_REASONS, id_key, validate_ids
+from tabular.simple import NotSimple, general_table, read_simple
+from tabular.table import (
     CELL_REASONS,
     Cells,
     TableError,
@@ -232,7 +232,7 @@ def _general_rows(table: pa.Table, headers: list[str], rows: np.ndarray, name: s
                   column_map: dict[str, list[str]], required: list[str],
                   check: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame | None:
     """The general checks (``check`` = :func:`_persons` or :func:`_households`) on a table of the rows
-    ``rows`` in :func:`~products.tabular.read_table`'s shape (fully blank rows skipped) → their typed
+    ``rows`` in :func:`~tabular.table.read_table`'s shape (fully blank rows skipped) → their typed
     frame, or ``None`` when one of them has a problem (the whole file then goes to the general reader)."""
     sub, _ = general_table(table, headers, rows, name)
     try:
@@ -396,7 +396,7 @@ def _load(source: str | Path | IO[bytes], file_name: str | None, fast: bool,
 def load_persons(source: str | Path | IO[bytes], file_name: str | None = None, *, fast: bool = True
                  ) -> pd.DataFrame:
     """Read and validate the persons file; raises :class:`RosterError` (bad rows) or
-    :class:`~products.tabular.TableError` (unreadable file, missing column).  ``fast=False``: always the
+    :class:`~tabular.table.TableError` (unreadable file, missing column).  ``fast=False``: always the
     general reader (same result; see the module docstring)."""
     return _load(source, file_name, fast, _fast_persons, PERSON_COLUMNS, PERSON_REQUIRED, _persons)
 

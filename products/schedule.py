@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import RATE_SCALE, Line
-from .money import round_half_up_div
+from products.model import RATE_SCALE, Line
+from tabular.money import round_half_up_div
 
 
 @dataclass(frozen=True)

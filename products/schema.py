@@ -22,7 +22,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from .model import HOUSEHOLD_SOURCES, PERILS
+from products.model import HOUSEHOLD_SOURCES, PERILS
 
 BETWEEN_0_1 = validate.Range(min=0, max=1, error="must be between 0 and 1")
 NON_NEGATIVE = validate.Range(min=0, error="must not be negative")

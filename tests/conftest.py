@@ -23,7 +23,7 @@ def db_url(request, tmp_path):
     RELIEF_TEST_DATABASE_URL is set, else skipped with the reason shown."""
     from sqlalchemy import text
 
-    from claims.database import make_engine, upgrade
+    from claims.lifecycle.database import make_engine, upgrade
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'relief.db'}"
@@ -47,7 +47,7 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def db(db_url):
     """(engine, session factory) on a freshly migrated database."""
-    from claims.database import make_engine, session_factory
+    from claims.lifecycle.database import make_engine, session_factory
 
     engine = make_engine(db_url)
     yield engine, session_factory(engine)

@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from claims.models import Claim
+from claims.lifecycle.models import Claim
 from products import load_product
-from products.store import Policy, ProductVersion
+from claims.lifecycle.store import Policy, ProductVersion
 
 
 def add_policy(session) -> tuple[ProductVersion, Policy]:  # noqa: ANN001 - Session

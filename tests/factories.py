@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from products.resident_id import make_id
+from tabular.resident_id import make_id
 
 VILLAGE = "130434100200"
 

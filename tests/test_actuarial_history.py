@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from actuarial.history import claims_from_database, read_claims, read_exposure
-from claims.database import transaction
+from claims.lifecycle.database import transaction
 from db_factories import add_policy, claim
-from products.store import Policy, ProductVersion
-from products.tabular import TableError
+from claims.lifecycle.store import Policy, ProductVersion
+from tabular.table import TableError
 
 
 def write(tmp_path, name: str, text: str):

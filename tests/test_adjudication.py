@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from claims.adjudication import AuthorityError, ScopeError, approve, bulk, reject, return_to_investigation, verify
-from claims.database import transaction
-from claims.models import Claim, ClaimEvent, User, UserVillage
-from claims.transitions import Actor, ConflictError, advance
-from claims.workflow import TransitionError
+from claims.lifecycle.adjudication import AuthorityError, ScopeError, approve, bulk, reject, return_to_investigation, verify
+from claims.lifecycle.database import transaction
+from claims.lifecycle.models import Claim, ClaimEvent, User, UserVillage
+from claims.lifecycle.transitions import Actor, ConflictError, advance
+from claims.lifecycle.workflow import TransitionError
 from db_factories import add_policy
 from db_factories import claim as claim_row
 

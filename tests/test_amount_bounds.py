@@ -18,18 +18,18 @@ from click.testing import CliRunner
 from factories import pid
 from sqlalchemy import func, select, update
 
-from claims.adjudication import (AuthorityError, CapExceededError, approve, return_to_investigation, room_left,
+from claims.lifecycle.adjudication import (AuthorityError, CapExceededError, approve, return_to_investigation, room_left,
                                  verify)
-from claims.cap_room import cap_rooms
-from claims.database import transaction
-from claims.models import Claim, ClaimEvent, User
-from claims.transitions import Actor
-from claims.users import create_user
+from claims.engine.cap_room import cap_rooms
+from claims.lifecycle.database import transaction
+from claims.lifecycle.models import Claim, ClaimEvent, User
+from claims.lifecycle.transitions import Actor
+from claims.lifecycle.users import create_user
 from flask_app import create_app
 from flask_app import db as web_db
 from flask_app.cli import relief
 from products import load_product
-from products.registry import create_policy, register_product
+from claims.lifecycle.registry import create_policy, register_product
 
 WEIXIAN = "fangpinbao-weixian-2025"  # illness: "caps: {per_year: 50000}"; product "per_person_year: 100000"
 FENGXIAN = "zhunongbao-fengxian-2025"
@@ -337,7 +337,7 @@ def test_cli_refuses_over_cap_and_needs_the_second_supervisor(tmp_path):
     url = f"sqlite:///{tmp_path / 'relief.db'}"
     runner = CliRunner()
     assert runner.invoke(relief, ["db", "upgrade", "--database", url]).exit_code == 0
-    from claims.database import make_engine, session_factory
+    from claims.lifecycle.database import make_engine, session_factory
     factory = session_factory(make_engine(url))
     with transaction(factory) as s:
         version_id, policy_id, _ = setup(s, WEIXIAN)

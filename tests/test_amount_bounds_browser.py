@@ -39,9 +39,9 @@ def server(tmp_path_factory):
     from sqlalchemy import select
     from werkzeug.serving import make_server
 
-    from claims.imports import import_report
-    from claims.models import User
-    from claims.users import actor_of, create_user
+    from claims.lifecycle.imports import import_report
+    from claims.lifecycle.models import User
+    from claims.lifecycle.users import actor_of, create_user
     from flask_app import create_app
     from flask_app import db as web_db
     from flask_app.auth import hash_password
@@ -102,7 +102,7 @@ def act(page, action: str) -> None:
 
 
 def claim(app, claim_id: int):
-    from claims.models import Claim
+    from claims.lifecycle.models import Claim
     from flask_app import db as web_db
 
     with app.app_context():
@@ -119,7 +119,7 @@ def test_bounded_amounts_and_the_above_entitlement_mark_on_every_list(server, br
     app, info, base = server
     from sqlalchemy import select
 
-    from claims.models import Claim
+    from claims.lifecycle.models import Claim
     from flask_app import db as web_db
 
     with app.app_context():  # the smallest of the computed claims (April's report)
@@ -206,7 +206,7 @@ def test_bounded_amounts_and_the_above_entitlement_mark_on_every_list(server, br
     shot(county, "05-notice-internal-mark")
 
     # 7. past the notice period, the payout batch page shows the mark
-    from claims.models import Notice
+    from claims.lifecycle.models import Notice
 
     with app.app_context():
         end_on = web_db.session().get(Notice, claim(app, claim_id).notice_id).end_on

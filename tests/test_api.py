@@ -18,15 +18,15 @@ import pytest
 from factories import pid
 from sqlalchemy import select, update
 
-from claims.database import transaction
-from claims.models import Claim, User
-from claims.users import create_user
+from claims.lifecycle.database import transaction
+from claims.lifecycle.models import Claim, User
+from claims.lifecycle.users import create_user
 from flask_app import create_app
 from flask_app import db as web_db
 from products import load_product
-from products.registry import create_policy, register_product
+from claims.lifecycle.registry import create_policy, register_product
 from products.roster import check_roster, load_households, load_persons
-from products.roster_store import store_roster
+from claims.lifecycle.roster_store import store_roster
 
 PRODUCT = "fangpinbao-weixian-2025"
 V1, V2 = "130434100200", "130434101201"
@@ -292,7 +292,7 @@ def test_payout_batch_and_bank_return(app, client):
     upload_march(client)
     ids = claim_ids(app)
     with app.app_context(), web_db.write() as s:  # claim 1 straight to payable (the lifecycle is tested elsewhere)
-        from claims.transitions import SYSTEM, Actor, advance
+        from claims.lifecycle.transitions import SYSTEM, Actor, advance
 
         ins = Actor(id=None, role="insurer_supervisor")
         advance(s, [ids[1]], "computed", "start_investigation", ins)
@@ -303,7 +303,7 @@ def test_payout_batch_and_bank_return(app, client):
         advance(s, [ids[1]], "filed", "post_notice", Actor(id=None, role="county_reviewer"))
         advance(s, [ids[1]], "on_notice", "notice_ended", SYSTEM)
     with app.app_context(), web_db.write() as s:
-        from products.store import Household
+        from claims.lifecycle.store import Household
 
         s.execute(update(Household).values(bank_account="6217000000000001"))
     r = client.post("/api/v1/payouts", headers=auth("insurer_supervisor"), json={"period": "2025-04"})

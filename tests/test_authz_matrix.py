@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from test_api import V1, auth, claim_ids, make_app, upload_march
 
-from claims.models import ImportBatch, Notice, PayoutBatch
+from claims.lifecycle.models import ImportBatch, Notice, PayoutBatch
 from flask_app import db as web_db
 from flask_app.pdf import cjk_font
 
@@ -93,8 +93,8 @@ SKIP = {("auth.logout", "POST"), ("auth.login", "POST")}
 
 def seed(app, client) -> dict[str, int]:
     """March imported; claim 1 (V1) on a notice, claim 3 paid out in a batch: ids for URL arguments."""
-    from claims.transitions import SYSTEM, Actor, advance
-    from products.store import Household
+    from claims.lifecycle.transitions import SYSTEM, Actor, advance
+    from claims.lifecycle.store import Household
 
     upload_march(client)
     ids = claim_ids(app)

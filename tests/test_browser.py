@@ -98,7 +98,7 @@ class Walk:
 
 
 def _claim_state(app, claim_id: int) -> str:
-    from claims.models import Claim
+    from claims.lifecycle.models import Claim
     from flask_app import db as web_db
 
     with app.app_context():
@@ -179,20 +179,20 @@ def test_a_month_in_the_browser(server, browser):
             assert pdf.status == 503, pdf.status  # no CJK font installed: the app says so plainly
             walk.note(county, "未安装中文字体，跳过 PDF / no CJK font installed: notice PDF not checked")
     else:
-        from claims.notices import post_notice
-        from claims.transitions import Actor
+        from claims.lifecycle.notices import post_notice
+        from claims.lifecycle.transitions import Actor
         from flask_app import db as web_db
 
         walk.note(county, "公示页面尚未提供，通过服务张贴 / notice pages not present: notice posted through the service")
         with app.app_context(), web_db.write() as s:
-            from claims.models import Claim, User
+            from claims.lifecycle.models import Claim, User
 
             claim = s.get(Claim, claim_id)
             user = s.query(User).filter_by(username=info.users["county_reviewer"][0]).one()
             post_notice(s, claim.policy_id, claim.village_code, Actor.of(user), posted_on=START)
 
     # 6. wait out the notice: the clock moves past its end; the county closes due notices
-    from claims.models import Claim, Notice
+    from claims.lifecycle.models import Claim, Notice
     from flask_app import db as web_db
 
     with app.app_context():
@@ -205,7 +205,7 @@ def test_a_month_in_the_browser(server, browser):
         county.wait_for_load_state()
         walk.shot(county, "notices-closed")
     else:
-        from claims.notices import close_due
+        from claims.lifecycle.notices import close_due
 
         walk.note(county, "公示页面尚未提供，通过服务结束公示 / notice pages not present: closed through the service")
         with app.app_context(), web_db.write() as s:

@@ -23,9 +23,9 @@ FILES = ("report.html", "charts/loss_distribution.png", "charts/experience.png",
 
 def county_claims(work: Path, people: int = PEOPLE, seed: int = 20250101) -> Path:
     """A synthetic county's policy year through the engine: returns the path of its claims.csv."""
-    from claims.files import calculate, expand, load_inputs, write_outputs
+    from claims.engine.files import calculate, expand, load_inputs, write_outputs
     from claims.reports import DEPARTMENTS
-    from claims.synth import synth_county
+    from claims.synth.generate import synth_county
     from products import load_product
 
     county = work / "county"

@@ -6,9 +6,9 @@ import pandas as pd
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from claims.database import make_engine, session_factory
-from claims.models import Claim, PayoutLine
-from claims.synth import synth_county
+from claims.lifecycle.database import make_engine, session_factory
+from claims.lifecycle.models import Claim, PayoutLine
+from claims.synth.generate import synth_county
 from flask_app.cli import relief
 
 

@@ -1,7 +1,7 @@
-"""The claims engine on Dask distributed (``claims.dask_engine``) against the single-machine engine.
+"""The claims engine on Dask distributed (``claims.scale.dask_engine``) against the single-machine engine.
 
 A ``LocalCluster`` of two single-threaded workers runs over a synthetic county written as Parquet
-(``claims.synth.synth_county``), one monthly medical file cut into many row groups so that it is read in
+(``claims.synth.generate.synth_county``), one monthly medical file cut into many row groups so that it is read in
 several chunks, with settlement IDs repeated across files, households and chunks.  The pandas engine on the
 same files is the reference: every claim identical to the fen.  One small case is worked out by hand.
 
@@ -25,7 +25,7 @@ dd = pytest.importorskip("dask.dataframe", reason="dask[dataframe] is not instal
 import dask  # noqa: E402
 import factories as f  # noqa: E402
 from claims import compute_claims  # noqa: E402
-from claims.dask_engine import (  # noqa: E402
+from claims.scale.dask_engine import (  # noqa: E402
     DaskEngineError,
     calc_files_dask,
     compute_claims_dask,
@@ -36,8 +36,8 @@ from claims.dask_engine import (  # noqa: E402
     route_persons,
     run_calculation_dask,
 )
-from claims.files import calculate, load_inputs, parse_report_specs  # noqa: E402
-from claims.synth import synth_county  # noqa: E402
+from claims.engine.files import calculate, load_inputs, parse_report_specs  # noqa: E402
+from claims.synth.generate import synth_county  # noqa: E402
 from products import load_product  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -282,7 +282,7 @@ def test_relief_calc_engine_dask_writes_the_same_claims_file(county, client, tmp
     from flask_app.cli.calc import calc
 
     if "engine" not in {p.name for p in calc.params}:
-        pytest.skip("relief calc has no --engine option yet (the lead wires it: see claims.dask_engine.calc_files_dask)")
+        pytest.skip("relief calc has no --engine option yet (the lead wires it: see claims.scale.dask_engine.calc_files_dask)")
     root, _ = county
     args = ["calc", "--product", "fangpinbao-weixian-2025", "--persons", str(root / "persons.parquet"),
             "--households", str(root / "households.parquet"),

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from claims.database import transaction
-from claims.models import Claim, ClaimEvent, User
-from claims.transitions import SYSTEM, Actor, ConflictError, advance
-from claims.workflow import TransitionError
+from claims.lifecycle.database import transaction
+from claims.lifecycle.models import Claim, ClaimEvent, User
+from claims.lifecycle.transitions import SYSTEM, Actor, ConflictError, advance
+from claims.lifecycle.workflow import TransitionError
 from db_factories import add_policy, claim
 
 

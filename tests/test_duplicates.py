@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from factories import accident, medical, pid
 
-from claims.duplicates import COLUMNS, cross_department_duplicates
+from claims.lifecycle.duplicates import COLUMNS, cross_department_duplicates
 
 
 def test_pairs_within_the_window_only():

@@ -14,7 +14,7 @@ import pytest
 
 import factories as f
 from claims import compute_claims, run_calculation
-from claims.cycle import run_monthly
+from claims.engine.cycle import run_monthly
 from products import load_product
 
 FPB = load_product("fangpinbao-weixian-2025")
@@ -313,9 +313,9 @@ def test_disaster_type_filter_routes_rows_to_lines():
 
 
 def test_every_reason_code_has_one_bilingual_text():
-    from claims.output import ALL_REASONS
+    from claims.engine.output import ALL_REASONS
     from claims.reports import REASONS
-    from claims.screening import SCREEN_REASONS
+    from claims.engine.screening import SCREEN_REASONS
 
     assert not set(REASONS) & set(SCREEN_REASONS)  # one meaning per code
     for code, text in ALL_REASONS.items():

@@ -23,13 +23,13 @@ from hypothesis import strategies as st
 
 import factories as f
 from claims import run_calculation
-from claims.caps import allocate_codes, sort_order
-from claims.lines import bracket_trace, bracket_units, standing_crossing, sum_by, unit_keys
-from claims.keys import BLOCK_ROWS, _column_range, fixed_width_bytes, key_positions, lookup, radix_codes, repeated
-from claims import trace as tr
+from claims.engine.caps import allocate_codes, sort_order
+from claims.engine.lines import bracket_trace, bracket_units, standing_crossing, sum_by, unit_keys
+from tabular.keys import BLOCK_ROWS, _column_range, fixed_width_bytes, key_positions, lookup, radix_codes, repeated
+from claims.engine import trace as tr
 from products import load_product
-from products.money import fen_to_yuan_array
-from products.resident_id import make_id
+from tabular.money import fen_to_yuan_array
+from tabular.resident_id import make_id
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = load_product(ROOT / "benchmarks" / "engine-product.yaml")
@@ -294,7 +294,7 @@ def test_trace_yuan_fast_paths_equal_the_money_formatter(values, same):
 
 
 def test_bracket_trace_example_of_the_trace_module():
-    # claims/trace.py docstring: 23,345.67 over 2 rows → 2,500 + 6,000 + 3,345.67 × 70% = 2,341.969 → 10,841.97
+    # claims/engine/trace.py docstring: 23,345.67 over 2 rows → 2,500 + 6,000 + 3,345.67 × 70% = 2,341.969 → 10,841.97
     line = FPB.line("illness")
     text = bracket_trace(line, np.array([2_334_567]), np.array([2]), np.array([1_084_197]), np.array([1_084_197]))
     assert text.tolist() == ["23345.67（2 条） > 预警线 5000.00：(5000.00, 10000.00]×50% = 2500.00 + (10000.00, "

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from claims.database import transaction
-from claims.fund import FundError, fund_summary, record_premium, settle_year, settlement_amount
-from claims.models import FundEntry
+from claims.lifecycle.database import transaction
+from claims.lifecycle.fund import FundError, fund_summary, record_premium, settle_year, settlement_amount
+from claims.lifecycle.models import FundEntry
 from db_factories import add_policy
 from test_notices import seed
 

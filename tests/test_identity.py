@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import factories as f
-from claims.engine import run_calculation
+from claims.engine.compute import run_calculation
 from claims.reports import read_report
 from claims.reports.identity import content_digests, reconcile, record_keys
 from flask_app.cli import relief

@@ -17,17 +17,17 @@ from click.testing import CliRunner
 from factories import pid
 from sqlalchemy import func, select
 
-import claims.imports as imports
-from claims.database import transaction
-from claims.imports import AlreadyImportedError, import_report
-from claims.models import Claim, ClaimEvent, ImportBatch, ImportException, ImportRow, User
-from claims.transitions import SYSTEM, Actor, advance
-from claims.users import UserError, actor_of, create_user, get_user
+import claims.lifecycle.imports as imports
+from claims.lifecycle.database import transaction
+from claims.lifecycle.imports import AlreadyImportedError, import_report
+from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportException, ImportRow, User
+from claims.lifecycle.transitions import SYSTEM, Actor, advance
+from claims.lifecycle.users import UserError, actor_of, create_user, get_user
 from products import load_product
-from products.registry import create_policy, product_of, register_product
+from claims.lifecycle.registry import create_policy, product_of, register_product
 from products.roster import check_roster, load_households, load_persons
-from products.roster_store import roster_frames, store_roster
-from products.store import Division, Household, NaturalVillage, Person, Policy
+from claims.lifecycle.roster_store import roster_frames, store_roster
+from claims.lifecycle.store import Division, Household, NaturalVillage, Person, Policy
 
 PRODUCT = "fangpinbao-weixian-2025"
 V1, V2 = "130434100200", "130434101201"
@@ -297,7 +297,7 @@ def test_cli_setup_users_and_import(tmp_path):
     assert "already imported" in r.output
     r = runner.invoke(import_, ["--department", "medical", str(path), "--user", "nobody", "--database", url])
     assert r.exit_code == 2 and "no user 'nobody'" in r.output
-    from claims.database import make_engine, session_factory
+    from claims.lifecycle.database import make_engine, session_factory
     engine = make_engine(url)
     with session_factory(engine)() as s:
         batch = s.scalar(select(ImportBatch))
@@ -306,7 +306,7 @@ def test_cli_setup_users_and_import(tmp_path):
 
 
 def test_full_recompute_is_idempotent(county, tmp_path):
-    from claims.recompute import recompute
+    from claims.lifecycle.recompute import recompute
 
     factory, policy_id = county
     with transaction(factory) as s:

@@ -19,8 +19,8 @@ import test_bad_input_catalog as catalog
 
 from claims.reports import SPECS, ReportFileError, read_report
 from claims.reports.fast import read_plain
-from claims.synth import MEDICAL_COLUMNS, MEDICAL_HEADERS_ZH, county_roster, medical_chunk, synth_province
-from products.resident_id import id_from_key, id_key, validate_ids
+from claims.synth.generate import MEDICAL_COLUMNS, MEDICAL_HEADERS_ZH, county_roster, medical_chunk, synth_province
+from tabular.resident_id import id_from_key, id_key, validate_ids
 
 # --- the int64 key ---------------------------------------------------------------------------------
 # GB 11643 example 11010519491231002X: Σ d_i·w_i over the body 1 1 0 1 0 5 1 9 4 9 1 2 3 1 0 0 2 with
@@ -278,7 +278,7 @@ def test_mixed_path_answers_a_bad_row_among_plain_rows(monkeypatch):
 def test_every_department_of_a_county_reads_the_same(tmp_path, fmt):
     """The fast path also takes the small monthly files of every department (cutting the fixed cost per
     file); each gives the general reader's frame."""
-    from claims.synth import synth_county
+    from claims.synth.generate import synth_county
 
     manifest = synth_county(tmp_path, 3_000, seed=3, fmt=fmt)
     answered = 0
@@ -380,7 +380,7 @@ def test_the_tables_own_chunks_serve_as_slices(big, monkeypatch):
     into a slice of its own); with 1 MB blocks the 200,000-row file makes ~16 chunks — bad rows in two of
     them keep their true lines and the result equals the general reader's."""
     from claims.reports import fast
-    from products import simple_table
+    from tabular import simple as simple_table
 
     monkeypatch.setattr(simple_table, "MIN_BLOCK_BYTES", 1 << 20)
     monkeypatch.setattr(fast, "MIN_CHUNK_ROWS", 1_000)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from claims.reports import REASONS, ReportFileError, read_report
-from products.resident_id import make_id
+from tabular.resident_id import make_id
 
 A = make_id("130434", "19800101", 11)  # 130434198001010114
 B = make_id("130434", "19850615", 22)  # 130434198506150227
@@ -323,14 +323,14 @@ def test_database_import_of_a_list_keyed_by_householder_id(db, tmp_path):
     from sqlalchemy import select
     from test_imports import PRODUCT, write_roster
 
-    from claims.database import transaction
-    from claims.imports import import_report
-    from claims.models import Claim, ImportException
-    from claims.transitions import SYSTEM
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.imports import import_report
+    from claims.lifecycle.models import Claim, ImportException
+    from claims.lifecycle.transitions import SYSTEM
     from products import load_product
-    from products.registry import create_policy, register_product
+    from claims.lifecycle.registry import create_policy, register_product
     from products.roster import check_roster, load_households, load_persons
-    from products.roster_store import store_roster
+    from claims.lifecycle.roster_store import store_roster
 
     _, factory = db
     persons, households = write_roster(tmp_path)  # H1: persons 1 (户主) and 2 (配偶); H2: 3; H3: 4

@@ -26,8 +26,8 @@ from sqlalchemy import select, update
 from test_api import make_app
 from test_mapping_profiles import COLUMNS, COUNTY_HEADERS
 
-from claims.database import transaction, upgrade
-from claims.models import Claim, MappingProfile, User
+from claims.lifecycle.database import transaction, upgrade
+from claims.lifecycle.models import Claim, MappingProfile, User
 from flask_app import db as web_db
 from flask_app.auth import hash_password
 

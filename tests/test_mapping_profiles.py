@@ -23,8 +23,8 @@ from test_api import auth, make_app
 from test_imports import claims_of, counts, county  # noqa: F401 - county: the imports tests' fixture
 from web_helpers import login
 
-from claims.database import transaction
-from claims.mapping_profiles import (
+from claims.lifecycle.database import transaction
+from claims.lifecycle.mapping_profiles import (
     ProfileError,
     find_profile,
     get_profile,
@@ -33,7 +33,7 @@ from claims.mapping_profiles import (
     profile_yaml,
     save_profile,
 )
-from claims.models import ImportBatch, User
+from claims.lifecycle.models import ImportBatch, User
 from claims.reports import ReportFileError, read_report
 from claims.reports.mapping import (
     MappingError,
@@ -41,7 +41,7 @@ from claims.reports.mapping import (
     mapping_yaml,
     parse_mapping,
 )
-from claims.transitions import SYSTEM
+from claims.lifecycle.transitions import SYSTEM
 from flask_app import create_app, uploads
 from flask_app import db as web_db
 from flask_app.auth import hash_password
@@ -361,7 +361,7 @@ def test_a_name_taken_while_the_file_imports_leaves_the_import_standing(county, 
     with transaction(factory) as s:
         save_profile(s, "medical", "某县医保", {"setl_id": "单据号"}, SYSTEM)
     # the name checks see it free (as if it were saved by someone else in the moment between)
-    monkeypatch.setattr("claims.mapping_profiles._taken", lambda *_: False)
+    monkeypatch.setattr("claims.lifecycle.mapping_profiles._taken", lambda *_: False)
     done = import_mapped(factory, policy_id, "medical", county_file(tmp_path / "m03.csv", MARCH[:1]), actor=SYSTEM,
                          columns=COLUMNS, save_as="某县医保")
     assert done.result.rows_stored == 1 and done.saved is None

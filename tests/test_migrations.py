@@ -3,9 +3,9 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import claims.models  # noqa: F401 - registers the claims tables
-from claims.database import downgrade, make_engine, upgrade
-from products.store import Base
+import claims.lifecycle.models  # noqa: F401 - registers the claims tables
+from claims.lifecycle.database import downgrade, make_engine, upgrade
+from claims.lifecycle.store import Base
 
 
 def test_models_match_the_migrated_schema(db_url):

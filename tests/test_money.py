@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from products.money import MONEY_REASONS, parse_fen, round_half_up_div, yuan_to_fen
+from tabular.money import MONEY_REASONS, parse_fen, round_half_up_div, yuan_to_fen
 
 
 def parse(values: list, **kwargs) -> tuple[list, list]:

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 import factories as f
 from claims import compute_claims
-from claims.caps import allocate_codes, sort_order
-from claims.database import transaction
-from claims.models import ClaimEvent
-from claims.payouts import build_batch, export_bank_file, reverse_claim
+from claims.engine.caps import allocate_codes, sort_order
+from claims.lifecycle.database import transaction
+from claims.lifecycle.models import ClaimEvent
+from claims.lifecycle.payouts import build_batch, export_bank_file, reverse_claim
 from products import load_product
 from test_notices import seed
 
@@ -93,8 +93,8 @@ def test_the_payout_audit_trail_names_batch_maker_and_bank_reason(db, tmp_path):
     another policy's batch for the same period does not block this one."""
     import pandas as pd
 
-    from claims.models import PayoutBatch
-    from claims.payouts import import_bank_return
+    from claims.lifecycle.models import PayoutBatch
+    from claims.lifecycle.payouts import import_bank_return
     from db_factories import add_policy
 
     _, factory = db
@@ -139,7 +139,7 @@ def test_the_bank_return_keeps_the_banks_reason_as_written(db, tmp_path):
     the bank wrote them."""
     from openpyxl import Workbook
 
-    from claims.payouts import import_bank_return
+    from claims.lifecycle.payouts import import_bank_return
 
     _, factory = db
     sd = seed(factory, ("100.00", "200.00", "300.00"), state="payable")
@@ -182,7 +182,7 @@ def test_school_entry_grants_go_first_come_by_date_under_a_household_cap():
 def test_advancing_no_claims_moves_none_and_records_nothing(db):
     from sqlalchemy import func
 
-    from claims.transitions import advance
+    from claims.lifecycle.transitions import advance
 
     _, factory = db
     sd = seed(factory, ("100.00",), state="computed")
@@ -196,7 +196,7 @@ def test_advancing_no_claims_moves_none_and_records_nothing(db):
 def test_a_run_without_reports_writes_claim_sources_with_its_header_only(tmp_path):
     # no report rows: no claims, and claim_sources.csv still names its columns (a file the county opens)
     from claims import run_calculation
-    from claims.files import write_outputs
+    from claims.engine.files import write_outputs
 
     product = load_product("fangpinbao-weixian-2025")
     persons, households = f.roster([{"household_no": "A1"}], [{"n": 11, "household_no": "A1"}])

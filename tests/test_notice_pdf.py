@@ -11,14 +11,14 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select, update
 
-from claims.database import transaction
-from claims.models import User, UserVillage
-from claims.notices import post_notice
+from claims.lifecycle.database import transaction
+from claims.lifecycle.models import User, UserVillage
+from claims.lifecycle.notices import post_notice
 from flask_app import create_app
 from flask_app import db as web_db
 from flask_app import pdf as web_pdf
 from flask_app.auth import hash_password
-from products.store import Division
+from claims.lifecycle.store import Division
 from test_notices import VILLAGE, seed
 from web_helpers import login as web_login
 

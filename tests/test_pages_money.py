@@ -12,14 +12,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from claims.database import transaction
-from claims.fund import record_premium
-from claims.models import Claim, FundEntry, Notice, Objection, PayoutBatch, User, UserVillage
-from claims.notices import close_due, post_notice
-from claims.users import create_user
+from claims.lifecycle.database import transaction
+from claims.lifecycle.fund import record_premium
+from claims.lifecycle.models import Claim, FundEntry, Notice, Objection, PayoutBatch, User, UserVillage
+from claims.lifecycle.notices import close_due, post_notice
+from claims.lifecycle.users import create_user
 from flask_app.auth import hash_password
 from products.loader import load_product
-from products.registry import register_product
+from claims.lifecycle.registry import register_product
 from test_notice_pdf import PASSWORD, VILLAGE_NAME, login, notice_app
 from web_helpers import token_of
 from test_notices import VILLAGE
@@ -219,7 +219,7 @@ def test_products_list_schedule_table_and_chart(env):
     assert "<svg" in page and "<polyline" in page and "50,000" in page  # the illness cap
     # the seeded test version's document is not a full product: shown as such, not a 500
     with app.factory() as s:
-        from products.store import ProductVersion
+        from claims.lifecycle.store import ProductVersion
         other = s.scalar(select(ProductVersion.id).where(ProductVersion.code == "FPB"))
     r = client_for(app, "act").get(f"/products/{other}")
     assert r.status_code == 200 and "does not validate" in r.get_data(as_text=True)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import factories as f
 from claims import compute_claims
-from claims.cycle import run_monthly
+from claims.engine.cycle import run_monthly
 from products import load_product
 from products.schedule import bracket_entitlement
 

@@ -18,17 +18,17 @@ from click.testing import CliRunner
 from factories import pid
 from sqlalchemy import func, select, update
 
-from claims.database import transaction
-from claims.fund import fund_summary, record_premium
-from claims.imports import import_report
-from claims.models import Claim, FundEntry, Recovery, User
-from claims.notices import close_due, post_notice
-from claims.payouts import build_batch, import_bank_return
-from claims.recompute import recompute
-from claims.recovery import RecoveryError, list_recoveries, record_recovery, waive_recovery
-from claims.transitions import SYSTEM, Actor, advance
-from claims.users import create_user
-from products.store import Household
+from claims.lifecycle.database import transaction
+from claims.lifecycle.fund import fund_summary, record_premium
+from claims.lifecycle.imports import import_report
+from claims.lifecycle.models import Claim, FundEntry, Recovery, User
+from claims.lifecycle.notices import close_due, post_notice
+from claims.lifecycle.payouts import build_batch, import_bank_return
+from claims.lifecycle.recompute import recompute
+from claims.lifecycle.recovery import RecoveryError, list_recoveries, record_recovery, waive_recovery
+from claims.lifecycle.transitions import SYSTEM, Actor, advance
+from claims.lifecycle.users import create_user
+from claims.lifecycle.store import Household
 from test_import_identity import county  # noqa: F401 - the fixture
 from test_imports import MEDICAL_HEADER, V1, medical_file, write_csv
 

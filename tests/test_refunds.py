@@ -14,7 +14,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 import factories as f
-from claims.lines import bracket_units
+from claims.engine.lines import bracket_units
 from flask_app.cli import relief
 from products import load_product
 

@@ -39,8 +39,8 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from claims.database import make_engine, session_factory, upgrade
-from claims.models import Claim
+from claims.lifecycle.database import make_engine, session_factory, upgrade
+from claims.lifecycle.models import Claim
 from flask_app.cli import relief
 
 CORPUS = Path(__file__).parent / "data" / "corpus"

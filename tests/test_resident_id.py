@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from products.resident_id import ID_REASONS, check_digit, make_id, mask_id, validate_ids
+from tabular.resident_id import ID_REASONS, check_digit, make_id, mask_id, validate_ids
 
 
 def check(values: list) -> tuple[list, list]:

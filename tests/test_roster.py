@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from products.resident_id import make_id
+from tabular.resident_id import make_id
 from products.roster import (
     RosterError,
     check_roster,
@@ -18,7 +18,7 @@ from products.roster import (
     normalise_households,
     normalise_persons,
 )
-from products.tabular import TableError
+from tabular.table import TableError
 
 A = make_id("130434", "19800101", 11)
 B = make_id("130434", "19850615", 22)

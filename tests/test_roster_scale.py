@@ -1,4 +1,4 @@
-"""The roster's fast path (pyarrow + the array kernels of products.plain) gives the general reader's frames
+"""The roster's fast path (pyarrow + the array kernels of tabular.plain) gives the general reader's frames
 and the general reader's RosterError exactly; speed is measured in benchmarks/engine.py, not here."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import test_roster as cases
 
-from claims.synth import synth_province
-from products.resident_id import make_id
+from claims.synth.generate import synth_province
+from tabular.resident_id import make_id
 from products.roster import RosterError, _fast_households, _fast_persons, load_households, load_persons
-from products.tabular import TableError
+from tabular.table import TableError
 
 
 def read_both(load, source, file_name=None):

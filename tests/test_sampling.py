@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from claims.database import transaction
-from claims.models import Claim
-from claims.sampling import amount_bands, draw_sample, members, redraw, store_sample
-from claims.transitions import Actor
-from claims.workflow import TransitionError
+from claims.lifecycle.database import transaction
+from claims.lifecycle.models import Claim
+from claims.lifecycle.sampling import amount_bands, draw_sample, members, redraw, store_sample
+from claims.lifecycle.transitions import Actor
+from claims.lifecycle.workflow import TransitionError
 from db_factories import add_policy, claim
 
 VILLAGES = ["130434100200", "130434100201", "130434200300"]

@@ -11,7 +11,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from test_api import auth, make_app, upload_march
 
-from claims.database import upgrade
+from claims.lifecycle.database import upgrade
 
 
 @pytest.fixture(scope="module")

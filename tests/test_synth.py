@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claims.synth import MEDICAL_COLUMNS, MEDICAL_HEADERS_ZH, synth_county
-from products.resident_id import validate_ids
+from claims.synth.generate import MEDICAL_COLUMNS, MEDICAL_HEADERS_ZH, synth_county
+from tabular.resident_id import validate_ids
 
 PEOPLE = 5_000
 BOM = b"\xef\xbb\xbf"

@@ -1,6 +1,6 @@
 """The claim workflow written out by hand as a matrix (state × action × role → next state or refusal),
-checked cell by cell against :func:`claims.workflow.next_state` and :data:`~claims.workflow.TRANSITIONS`,
-against :data:`~claims.workflow.ALLOWED_PAIRS`, and against the database's ``allowed_transitions`` rows
+checked cell by cell against :func:`claims.lifecycle.workflow.next_state` and :data:`~claims.lifecycle.workflow.TRANSITIONS`,
+against :data:`~claims.lifecycle.workflow.ALLOWED_PAIRS`, and against the database's ``allowed_transitions`` rows
 and its state-guard trigger (SQLite and PostgreSQL).
 
 The matrix is a second, independent statement of the workflow, not derived from the code: a change of
@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from claims.database import transaction
-from claims.models import AllowedTransition, Claim
-from claims.users import ROLES
-from claims.workflow import (
+from claims.lifecycle.database import transaction
+from claims.lifecycle.models import AllowedTransition, Claim
+from claims.lifecycle.users import ROLES
+from claims.lifecycle.workflow import (
     ACTIONS,
     ALLOWED_PAIRS,
     ROLE_GROUPS,
@@ -180,7 +180,7 @@ def test_database_trigger_allows_exactly_the_matrix_pairs(db):
 def test_a_stale_version_is_named_and_nothing_moves(db):
     """The service's guard beside the table: of two claims in the right state, the one whose version moved
     on is named in a bilingual message and neither claim moves."""
-    from claims.transitions import Actor, ConflictError, advance
+    from claims.lifecycle.transitions import Actor, ConflictError, advance
 
     _, factory = db
     insurer = Actor(id=None, role="insurer_adjudicator")

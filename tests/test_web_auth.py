@@ -7,8 +7,8 @@ import hashlib
 import pytest
 from sqlalchemy import update
 
-from claims.models import User
-from claims.users import create_user
+from claims.lifecycle.models import User
+from claims.lifecycle.users import create_user
 from flask_app import create_app
 from flask_app import db as web_db
 from flask_app.auth import hash_password

@@ -6,9 +6,9 @@
 :mod:`.fast` (the pyarrow fast path for machine exports) with its array kernels in :mod:`.plain`.
 """
 
-from .columns import DEPARTMENTS, SPECS
-from .reader import ID_KEY, ReportFileError, ReportRead, read_report
-from .reasons import EXCEPTION_COLUMNS, REASONS, exceptions_frame
+from claims.reports.columns import DEPARTMENTS, SPECS
+from claims.reports.reader import ID_KEY, ReportFileError, ReportRead, read_report
+from claims.reports.reasons import EXCEPTION_COLUMNS, REASONS, exceptions_frame
 
 __all__ = [
     "DEPARTMENTS",

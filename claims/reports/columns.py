@@ -35,8 +35,8 @@ from importlib import resources
 import pandas as pd
 import yaml
 
-from . import departments
-from .parse import Problems
+from claims.reports import departments
+from claims.reports.parse import Problems
 
 #: Accepted headers per department and canonical column (one data file; see its notes on NHSA names).
 ALIASES_FILE = "aliases.yaml"
@@ -189,7 +189,7 @@ SPECS = {department: _with_aliases(department, spec) for department, spec in SPE
 
 #: Required columns another column may stand in for, per department: a disaster list keyed by the
 #: householder's resident ID has no household number (the household is found on the roster:
-#: :func:`claims.screening.households_of_householders`); a school term written with its year
+#: :func:`claims.engine.screening.households_of_householders`); a school term written with its year
 #: (2025-2026学年第一学期, 2025年秋季学期) gives the school year.
 STAND_INS: dict[str, dict[str, str]] = {"education": {"school_year": "term"},
                                         "disaster": {"household_no": "householder_id"}}

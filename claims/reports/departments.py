@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from products.money import fen_to_yuan_text
+from tabular.money import fen_to_yuan_text
 
-from .parse import Problems, parse_term
+from claims.reports.parse import Problems, parse_term
 
 MEDICAL_FUNDS = ["hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"]
 MEDICAL_OWN = ["fulamt_ownpay_amt", "overlmt_selfpay"]

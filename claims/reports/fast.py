@@ -1,11 +1,11 @@
 """Fast path of :func:`claims.reports.read_report` for CSV/Parquet machine exports (every department).
 
-The general reader (:mod:`products.tabular` + :mod:`claims.reports.parse`) accepts every export habit
+The general reader (:mod:`tabular.table` + :mod:`claims.reports.parse`) accepts every export habit
 (GB18030, Excel number cells, ``="…"`` wrappers, 2025年3月4日 dates …) and explains every bad cell; it
 runs at tens of thousands of rows per second, with ~50 ms of pandas overhead per file.  Province files
 (医保 settlements, millions of rows a month) and most county files are machine exports in one canonical
 form, so this module reads them with pyarrow's multithreaded CSV/Parquet readers
-(:mod:`products.simple_table`) and checks every cell with the array kernels of :mod:`products.plain`
+(:mod:`tabular.simple`) and checks every cell with the array kernels of :mod:`tabular.plain`
 and :mod:`claims.reports.plain` (numpy on the Arrow byte buffers, columns in two threads, a slice of
 rows at a time, no per-row Python).
 
@@ -40,12 +40,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from products.simple_table import NotSimple, general_table, read_simple
-from products.money import FEN_PER_YUAN
-from products.tabular import TableError, header_fen_per_unit, layout_rows, match_columns
+from tabular.simple import NotSimple, general_table, read_simple
+from tabular.money import FEN_PER_YUAN
+from tabular.table import TableError, header_fen_per_unit, layout_rows, match_columns
 
-from .columns import Spec
-from .plain import (
+from claims.reports.columns import Spec
+from claims.reports.plain import (
     accident_kinds,
     codes,
     flags,
@@ -59,7 +59,7 @@ from .plain import (
     village_codes,
     yuan_fen,
 )
-from .reasons import EXCEPTION_COLUMNS, exceptions_frame
+from claims.reports.reasons import EXCEPTION_COLUMNS, exceptions_frame
 
 #: Departments the fast path reads; every other department goes to the general reader.
 FAST_DEPARTMENTS = {"medical", "education", "disaster", "accident", "income"}
@@ -126,9 +126,9 @@ def _rows(column: pa.ChunkedArray, start: int, stop: int) -> pa.Array:
 def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], department: str, spec: Spec,
           name: str, *, with_key: bool = True):
     """Plain rows typed here, the others checked by the general reader; merged in line order."""
-    from products.resident_id import id_key
+    from tabular.resident_id import id_key
 
-    from .reader import ID_KEY, ReportRead, check_table
+    from claims.reports.reader import ID_KEY, ReportRead, check_table
 
     n = table.num_rows
     where = {canonical: f"c{headers.index(header)}" for header, canonical in mapping.items()}

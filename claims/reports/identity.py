@@ -46,12 +46,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from products.money import fen_to_yuan_text
+from tabular.money import fen_to_yuan_text
 
-from ..exceptions import EXCEPTION_COLUMNS, exceptions_frame
-from ..keys import as_arrow, fixed_width_bytes, radix_codes
-from .columns import SPECS
-from .parse import ABSENT, MONEY_KINDS
+from claims.reports.exceptions import EXCEPTION_COLUMNS, exceptions_frame
+from tabular.keys import as_arrow, fixed_width_bytes, radix_codes
+from claims.reports.columns import SPECS
+from claims.reports.parse import ABSENT, MONEY_KINDS
 
 #: department → canonical columns naming one record (the Specs' ``identity``, one fact in one place).
 IDENTITY: dict[str, tuple[str, ...]] = {dept: spec.identity for dept, spec in SPECS.items()}
@@ -135,7 +135,7 @@ def content_digests(department: str, rows: pd.DataFrame) -> pd.Series:
 def repeating(values: pd.Series) -> np.ndarray:
     """True for every row whose value occurs on more than one row (all occurrences; blanks included).
 
-    Fixed-width codes (settlement numbers, IDs) are packed into int64 (:mod:`claims.keys`); strictly
+    Fixed-width codes (settlement numbers, IDs) are packed into int64 (:mod:`tabular.keys`); strictly
     increasing codes — exports come sorted — repeat nothing; otherwise equal neighbours once sorted."""
     arr = as_arrow(values)
     n = len(arr)

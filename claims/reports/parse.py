@@ -1,7 +1,7 @@
 """Cell parsers of the report readers (whole columns at a time) and the per-row problem collector.
 
 Every parser takes a column of raw cells (text from CSV; native types from Excel/Parquet) and returns
-:class:`~products.tabular.Cells`: typed ``values`` and a ``reason`` code where a cell is unusable.
+:class:`~tabular.table.Cells`: typed ``values`` and a ``reason`` code where a cell is unusable.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from products.money import FEN_PER_YUAN, parse_fen
-from products.resident_id import validate_ids
-from products.tabular import (
+from tabular.money import FEN_PER_YUAN, parse_fen
+from tabular.resident_id import validate_ids
+from tabular.table import (
     Cells,
     cell_text,
     is_blank,
@@ -25,7 +25,7 @@ from products.tabular import (
     unwrap_text,
 )
 
-from .reasons import REASONS, split_reason
+from claims.reports.reasons import REASONS, split_reason
 
 _DATE = (r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
          r"(?:[ T]+\d{1,2}[:：]\d{2}(?:[:：]\d{2}(?:\.\d+)?)?)?$")
@@ -64,7 +64,7 @@ def _no_reason(index: pd.Index) -> pd.Series:
 
 
 def parse_ids(col: pd.Series) -> Cells:
-    """Resident IDs via :func:`products.resident_id.validate_ids` (number cells stay numbers, so an ID
+    """Resident IDs via :func:`tabular.resident_id.validate_ids` (number cells stay numbers, so an ID
     Excel stored as a number is refused with ``id_as_number``; ``'1304…`` and ``="1304…"`` are unwrapped)."""
     is_num = number_mask(col)
     text = unwrap_text(cell_text(col))
@@ -89,7 +89,7 @@ def parse_id_pair(first: pd.Series, second: pd.Series) -> Cells:
 
 
 def parse_money(col: pd.Series, blank: str, *, signed: bool = False, fen_per_unit: int = FEN_PER_YUAN) -> Cells:
-    """Amount → int64 fen via :func:`products.money.parse_fen` (``fen_per_unit``: 100 for a column in 元,
+    """Amount → int64 fen via :func:`tabular.money.parse_fen` (``fen_per_unit``: 100 for a column in 元,
     1,000,000 for one in 万元; ``signed``: a negative amount is kept).  ``blank``: ``"error"``
     (``amount_missing``), ``"zero"`` (blank reads as 0) or ``"null"`` (blank reads as <NA>; nullable Int64)."""
     empty = is_blank(col)

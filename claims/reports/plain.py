@@ -1,6 +1,6 @@
 """Plain cells of report-only kinds (flags, accident kinds, grades, school years), checked and typed on
 whole Arrow columns for :mod:`claims.reports.fast`; the kernels shared with the roster (IDs, dates,
-amounts, codes, text) live in :mod:`products.plain` and are re-exported here.
+amounts, codes, text) live in :mod:`tabular.plain` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from products.plain import (digits_number, vocabulary, buffers, codes, fixed_width, iso_dates, repeated, required_text,
+from tabular.plain import (digits_number, vocabulary, buffers, codes, fixed_width, iso_dates, repeated, required_text,
                             resident_ids, str_series, trimmed_text, village_codes, yuan_fen)
 
-from .parse import FALSE_WORDS, KIND_WORDS, TRUE_WORDS
+from claims.reports.parse import FALSE_WORDS, KIND_WORDS, TRUE_WORDS
 
 __all__ = ["accident_kinds", "buffers", "codes", "fixed_width", "flags", "grades", "iso_dates", "repeated",
            "required_text", "resident_ids", "school_years", "str_series", "trimmed_text", "village_codes",

@@ -21,9 +21,9 @@ from typing import IO
 
 import pandas as pd
 
-from products.money import FEN_PER_YUAN
-from products.resident_id import id_key
-from products.tabular import (
+from tabular.money import FEN_PER_YUAN
+from tabular.resident_id import id_key
+from tabular.table import (
     META_COLUMNS,
     SECOND,
     Sheet,
@@ -36,7 +36,7 @@ from products.tabular import (
     source_name,
 )
 
-from .columns import (
+from claims.reports.columns import (
     DEPARTMENTS,
     PAIRED,
     SELF_CHECKED_KINDS,
@@ -46,9 +46,9 @@ from .columns import (
     Spec,
     header_names,
 )
-from .fast import read_plain
-from .layout import control_totals, layout_notes, skipped_sheets
-from .parse import (
+from claims.reports.fast import read_plain
+from claims.reports.layout import control_totals, layout_notes, skipped_sheets
+from claims.reports.parse import (
     ABSENT,
     FROM_STAND_IN,
     MONEY_KINDS,
@@ -57,10 +57,10 @@ from .parse import (
     cell_detail,
     parse_id_pair,
 )
-from .reasons import EXCEPTION_COLUMNS, exceptions_frame
+from claims.reports.reasons import EXCEPTION_COLUMNS, exceptions_frame
 
 #: Extra column of the rows of person departments: the resident ID as int64, its 17-digit body (the check
-#: digit is derived from it; :func:`products.resident_id.id_from_key` gives the ID back).  Not stored in
+#: digit is derived from it; :func:`tabular.resident_id.id_from_key` gives the ID back).  Not stored in
 #: the database (it is not in the department's spec): rebuilt from ``id_no`` when needed.
 ID_KEY = "id_key"
 
@@ -172,7 +172,7 @@ def _cell_details(label: str, cells: pd.Series, reasons: pd.Series, table: pd.Da
 
 def check_table(spec: Spec, table: pd.DataFrame, mapping: dict[str, str], fen_per_unit: int = FEN_PER_YUAN
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The general reader's work on a table of raw cells (:func:`products.tabular.read_table`'s shape:
+    """The general reader's work on a table of raw cells (:func:`tabular.table.read_table`'s shape:
     the file's headers + ``source_file``, ``source_line``, ``source_extra``): every cell parsed, the
     department's derivation run, each row's problems collected → (usable rows, exceptions).
     ``fen_per_unit``: the unit the file's title declares for its amounts (a header's own unit wins)."""
@@ -231,7 +231,7 @@ def _unmatched(spec: Spec, table: pd.DataFrame, given: dict[str, str], headers: 
 def _given_headers(spec: Spec, columns: Mapping[str, str], headers: list[str], department: str,
                    name: str) -> dict[str, str]:
     """A given mapping checked against the department and the file: canonical → the file's header.
-    A header is found as written, else by :func:`products.tabular.header_key` (spaces, brackets, case)."""
+    A header is found as written, else by :func:`tabular.table.header_key` (spaces, brackets, case)."""
     unknown = [c for c in columns if c not in spec.columns]
     if unknown:
         raise ReportFileError(name, f"映射中的列 {'、'.join(unknown)} 不属于部门 {department}（可用：{'、'.join(spec.columns)}） / "
@@ -280,7 +280,7 @@ def _column_mapping(spec: Spec, table: pd.DataFrame, columns: Mapping[str, str] 
 
 def read_report(source: str | Path | IO[bytes] | bytes, department: str, *, file_name: str | None = None,
                 fast: bool = True, key: bool = False, columns: Mapping[str, str] | None = None) -> ReportRead:
-    """Read one department report file (CSV/TXT, Excel or Parquet; see :mod:`products.tabular`).
+    """Read one department report file (CSV/TXT, Excel or Parquet; see :mod:`tabular.table`).
 
     ``department`` is one of :data:`DEPARTMENTS`; canonical columns per department are in
     :data:`claims.reports.columns.SPECS`.  Raises :class:`ReportFileError` for a whole-file problem.

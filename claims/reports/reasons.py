@@ -1,16 +1,16 @@
 """Reason codes of the report readers and the exception-row helper.
 
 Severity: ``error`` = the row is not used; ``warning`` = the row is used, but a person should look;
-``info`` = nothing wrong, for the record (see :mod:`claims.exceptions`).
+``info`` = nothing wrong, for the record (see :mod:`claims.reports.exceptions`).
 """
 
 from __future__ import annotations
 
-from products.money import MONEY_REASONS
-from products.resident_id import ID_REASONS
-from products.tabular import CELL_REASONS, LAYOUT_REASONS
+from tabular.money import MONEY_REASONS
+from tabular.resident_id import ID_REASONS
+from tabular.table import CELL_REASONS, LAYOUT_REASONS
 
-from ..exceptions import EXCEPTION_COLUMNS, exceptions_frame
+from claims.reports.exceptions import EXCEPTION_COLUMNS, exceptions_frame
 
 #: Every reason code a report reader can give, with its "中文 / English" explanation.
 REASONS: dict[str, str] = {

@@ -14,9 +14,9 @@ from flask_smorest.utils import prepare_response
 from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from ..problems import problem
+from flask_app.problems import problem
 
-from . import claims, fund, imports, notices, payouts, products  # noqa: E402
+from flask_app.api import claims, fund, imports, notices, payouts, products  # noqa: E402
 
 API_MODULES: list[Any] = [products, imports, claims, notices, payouts, fund]
 

@@ -1,6 +1,6 @@
 """API /api/v1/claims: the claims queue (filters, sort, pagination), detail, transitions (single and bulk).
 
-Views only wire: the rules are in :mod:`claims.adjudication` and :mod:`claims.transitions` (the
+Views only wire: the rules are in :mod:`claims.lifecycle.adjudication` and :mod:`claims.lifecycle.transitions` (the
 transition table refuses a wrong state or role → 422, a stale version → 409).  Village clerks see only
 their villages; resident IDs are masked for roles that do not need them.
 """
@@ -18,17 +18,17 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from claims import adjudication
-from claims.models import Claim, ClaimEvent, ImportBatch, ImportRow
-from claims.transitions import ConflictError, advance
-from claims.workflow import ACTIONS, STATES, TRANSITIONS, TransitionError
+from claims.lifecycle import adjudication
+from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow
+from claims.lifecycle.transitions import ConflictError, advance
+from claims.lifecycle.workflow import ACTIONS, STATES, TRANSITIONS, TransitionError
 from products.model import PERILS
-from products.resident_id import mask_id
+from tabular.resident_id import mask_id
 
-from .. import db
-from ..permissions import STAFF, allow
-from ..problems import problem
-from .products import known_id
+from flask_app import db
+from flask_app.permissions import STAFF, allow
+from flask_app.problems import problem
+from flask_app.api.products import known_id
 
 blp = Blueprint("api_claims", __name__, url_prefix="/api/v1/claims",
                 description="理赔 / claims: queue, detail, transitions")

@@ -7,12 +7,12 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
-from claims.fund import fund_summary
-from products.store import Policy
+from claims.lifecycle.fund import fund_summary
+from claims.lifecycle.store import Policy
 
-from .. import db
-from ..permissions import INSURER, allow
-from .claims import Money
+from flask_app import db
+from flask_app.permissions import INSURER, allow
+from flask_app.api.claims import Money
 
 blp = Blueprint("api_fund", __name__, url_prefix="/api/v1/fund", description="基金 / the fund per policy")
 

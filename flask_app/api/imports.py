@@ -15,16 +15,16 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from claims.imports import ImportRefusedError
-from claims.mapping_profiles import NAME_MAX, import_mapped, list_profiles
-from claims.models import ImportBatch, ImportException
+from claims.lifecycle.imports import ImportRefusedError
+from claims.lifecycle.mapping_profiles import NAME_MAX, import_mapped, list_profiles
+from claims.lifecycle.models import ImportBatch, ImportException
 from claims.reports import DEPARTMENTS, ReportFileError
 
-from .. import db
-from ..permissions import INSURER, allow
-from ..problems import problem
-from .claims import Timestamp, refuse
-from .products import default_policy_id, known_id
+from flask_app import db
+from flask_app.permissions import INSURER, allow
+from flask_app.problems import problem
+from flask_app.api.claims import Timestamp, refuse
+from flask_app.api.products import default_policy_id, known_id
 
 blp = Blueprint("api_imports", __name__, url_prefix="/api/v1/imports",
                 description="导入 / department file imports")

@@ -11,14 +11,14 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from claims.models import Notice
-from claims.notices import NoticeError, notice_table, post_notice, record_objection
+from claims.lifecycle.models import Notice
+from claims.lifecycle.notices import NoticeError, notice_table, post_notice, record_objection
 
-from .. import db
-from ..clock import today
-from ..permissions import STAFF, allow
-from .claims import Money, Timestamp, refuse
-from .products import default_policy_id, known_id
+from flask_app import db
+from flask_app.clock import today
+from flask_app.permissions import STAFF, allow
+from flask_app.api.claims import Money, Timestamp, refuse
+from flask_app.api.products import default_policy_id, known_id
 
 blp = Blueprint("api_notices", __name__, url_prefix="/api/v1/notices",
                 description="公示 / public notices and objections")
@@ -134,7 +134,7 @@ class NoticeObjections(MethodView):
         """登记异议（理赔转为有异议）/ record an objection: the claim becomes disputed"""
         load_notice(notice_id)
         with db.write() as s:
-            from claims.models import Claim
+            from claims.lifecycle.models import Claim
 
             on = s.scalar(select(Claim.notice_id).where(Claim.id == body["claim_id"]))
             if on != notice_id:

@@ -13,13 +13,13 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from claims.models import PayoutBatch, PayoutLine
-from claims.payouts import PayoutError, build_batch, import_bank_return
+from claims.lifecycle.models import PayoutBatch, PayoutLine
+from claims.lifecycle.payouts import PayoutError, build_batch, import_bank_return
 
-from .. import db
-from ..permissions import INSURER, allow
-from .claims import Money, Timestamp, refuse
-from .products import default_policy_id, known_id
+from flask_app import db
+from flask_app.permissions import INSURER, allow
+from flask_app.api.claims import Money, Timestamp, refuse
+from flask_app.api.products import default_policy_id, known_id
 
 blp = Blueprint("api_payouts", __name__, url_prefix="/api/v1/payouts",
                 description="支付批次 / payout batches and bank returns")

@@ -7,10 +7,10 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
-from products.store import Policy, ProductVersion
+from claims.lifecycle.store import Policy, ProductVersion
 
-from .. import db
-from ..permissions import EVERYONE, allow
+from flask_app import db
+from flask_app.permissions import EVERYONE, allow
 
 blp = Blueprint("api_products", __name__, url_prefix="/api/v1/products",
                 description="产品版本 / product versions (schedules, lines)")

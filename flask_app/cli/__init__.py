@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import click
 
-from .budget import budget
-from .calc import calc
-from .claims_cmd import claims_group
-from .db import db
-from .demo import demo, serve
-from .fund import fund
-from .imports import import_
-from .notice import notice
-from .payout import payout
-from .recovery import recovery
-from .setup import setup
-from .synth import synth
-from .users import users
-from .year import year
+from flask_app.cli.budget import budget
+from flask_app.cli.calc import calc
+from flask_app.cli.claims_cmd import claims_group
+from flask_app.cli.db import db
+from flask_app.cli.demo import demo, serve
+from flask_app.cli.fund import fund
+from flask_app.cli.imports import import_
+from flask_app.cli.notice import notice
+from flask_app.cli.payout import payout
+from flask_app.cli.recovery import recovery
+from flask_app.cli.setup import setup
+from flask_app.cli.synth import synth
+from flask_app.cli.users import users
+from flask_app.cli.year import year
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

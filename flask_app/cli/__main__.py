@@ -1,3 +1,3 @@
-from . import main
+from flask_app.cli import main
 
 main()

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .common import open_db, stage_printer
+from flask_app.cli.common import open_db, stage_printer
 
 PRINCIPLE_CHOICES = ("expected_value", "standard_deviation", "var", "tvar", "cost_of_capital")
 
@@ -32,7 +32,7 @@ def _history(claims_path: str | None, exposure_path: str | None, database_url: s
              product: Any) -> tuple[Any, Any]:
     """(claims, exposure) from the files or from the database (``--database`` without a URL = the configured one)."""
     from actuarial.history import claims_from_database, read_claims, read_exposure
-    from products.tabular import TableError
+    from tabular.table import TableError
 
     if database_url is not None:
         factory = open_db(None if database_url == "" else database_url)

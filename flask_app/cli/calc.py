@@ -6,7 +6,7 @@ import json
 
 import click
 
-from claims.files import (
+from claims.engine.files import (
     InputError,
     calculate,
     load_inputs,
@@ -18,9 +18,9 @@ from claims.reports import ReportFileError
 from claims.reports.mapping import MappingError, load_mapping
 from products import ProductError, load_product
 from products.roster import RosterError
-from products.tabular import TableError
+from tabular.table import TableError
 
-from .common import ProgressLine, fail, print_summary, progress_option
+from flask_app.cli.common import ProgressLine, fail, print_summary, progress_option
 
 
 @click.command()
@@ -61,7 +61,7 @@ def calc(product_path: str, persons: str, households: str, reports: tuple[str, .
             raise InputError("--mapping 暂不支持 --engine dask；请用 pandas 引擎，或把表头改为可识别的名称 / --mapping is "
                              "not supported with --engine dask; use the pandas engine or rename the headers")
         if engine == "dask":
-            from claims.dask_engine import calc_files_dask
+            from claims.scale.dask_engine import calc_files_dask
 
             result, files, t_read, t_calc = calc_files_dask(product, persons, households, specs, paid,
                                                             scheduler=scheduler, memory_limit=memory_limit, say=say)

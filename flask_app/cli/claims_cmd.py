@@ -15,13 +15,13 @@ from decimal import Decimal, InvalidOperation
 import click
 from sqlalchemy import func, select
 
-from claims import adjudication as adj
-from claims.database import transaction
-from claims.models import Claim
-from claims.transitions import TransitionError
-from claims.workflow import STATES
+from claims.lifecycle import adjudication as adj
+from claims.lifecycle.database import transaction
+from claims.lifecycle.models import Claim
+from claims.lifecycle.transitions import TransitionError
+from claims.lifecycle.workflow import STATES
 
-from .common import actor_for, database_option, default_policy, fail, money, open_db, policy_option, user_option
+from flask_app.cli.common import actor_for, database_option, default_policy, fail, money, open_db, policy_option, user_option
 
 FROM_STATE = {"start_investigation": "computed", "village_review": "verified", "township_review": "village_reviewed",
               "file": "township_reviewed", "reinvestigate": "disputed"}

@@ -13,7 +13,7 @@ import click
 
 def open_db(url: str | None = None) -> Any:
     """A session factory on ``url`` (or ``DATABASE_URL``, or the embedded SQLite default)."""
-    from claims.database import make_engine, session_factory
+    from claims.lifecycle.database import make_engine, session_factory
 
     return session_factory(make_engine(url))
 
@@ -110,7 +110,7 @@ def default_policy(factory: Any, policy_id: int | None) -> int:
     """The given policy, or the only one in the database (an error when there are none or several)."""
     from sqlalchemy import select
 
-    from products.store import Policy
+    from claims.lifecycle.store import Policy
 
     with factory() as session:
         ids = list(session.scalars(select(Policy.id).order_by(Policy.id)))
@@ -130,8 +130,8 @@ def actor_for(session: Any, username: str) -> Any:
     """The acting user's Actor (id, role, approval limit); exits with a bilingual error if unknown."""
     from sqlalchemy import select
 
-    from claims.models import User
-    from claims.transitions import Actor
+    from claims.lifecycle.models import User
+    from claims.lifecycle.transitions import Actor
 
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.engine import make_url
 
-from .common import database_option
+from flask_app.cli.common import database_option
 
 
 @click.group()
@@ -17,8 +17,8 @@ def db() -> None:
 @database_option
 def upgrade(database_url: str | None) -> None:
     """执行数据库迁移 / apply the migrations (to the newest schema)."""
-    from claims.database import default_url
-    from claims.database import upgrade as run_upgrade
+    from claims.lifecycle.database import default_url
+    from claims.lifecycle.database import upgrade as run_upgrade
 
     url = database_url or default_url()
     run_upgrade(url)

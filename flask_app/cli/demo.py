@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .common import database_option
+from flask_app.cli.common import database_option
 
 
 def _serve(app, host: str, port: int) -> None:  # noqa: ANN001

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import database_option, fail, money, open_db
+from flask_app.cli.common import database_option, fail, money, open_db
 
 
 @click.group()
@@ -19,8 +19,8 @@ def report(policy_id: int | None, database_url: str | None) -> None:
     """基金收支报告 / premiums, claims paid, reversals, balance, loss ratio."""
     from sqlalchemy import select
 
-    from claims.fund import fund_summary
-    from products.store import Policy
+    from claims.lifecycle.fund import fund_summary
+    from claims.lifecycle.store import Policy
 
     with open_db(database_url)() as s:
         query = select(Policy).order_by(Policy.id)

@@ -2,13 +2,13 @@
 
 ``--mapping FILE`` (YAML/JSON, :mod:`claims.reports.mapping`) names the file's headers for the
 department's columns; without it a file whose required columns are not recognised is read with the
-saved mapping profile that fits its header row (:mod:`claims.mapping_profiles`), as on the web page."""
+saved mapping profile that fits its header row (:mod:`claims.lifecycle.mapping_profiles`), as on the web page."""
 
 from __future__ import annotations
 
 import click
 
-from .common import ProgressLine, database_option, default_policy, fail, open_db, progress_option
+from flask_app.cli.common import ProgressLine, database_option, default_policy, fail, open_db, progress_option
 
 ALREADY_IMPORTED = 3
 
@@ -28,12 +28,12 @@ ALREADY_IMPORTED = 3
 def import_(department: str, file: str, policy_id: int | None, username: str | None, period: str | None,
             mapping_path: str | None, database_url: str | None, show_progress: bool | None) -> None:
     """导入部门报告并重新计算理赔 / Import a department report and recompute the claims it touches."""
-    from claims.imports import AlreadyImportedError, ImportRefusedError
-    from claims.mapping_profiles import import_mapped
+    from claims.lifecycle.imports import AlreadyImportedError, ImportRefusedError
+    from claims.lifecycle.mapping_profiles import import_mapped
     from claims.reports import ReportFileError
     from claims.reports.mapping import MappingError, load_mapping
-    from claims.transitions import SYSTEM
-    from claims.users import UserError, actor_of, get_user
+    from claims.lifecycle.transitions import SYSTEM
+    from claims.lifecycle.users import UserError, actor_of, get_user
 
     columns = None
     if mapping_path:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from .common import actor_for, database_option, fail, money, open_db
+from flask_app.cli.common import actor_for, database_option, fail, money, open_db
 
 
 def _date(value: str | None) -> dt.date:
@@ -38,9 +38,9 @@ def post(village: str, posted: str | None, days: int | None, username: str, poli
     """张贴一个行政村的已备案理赔 / post a village's filed claims."""
     from sqlalchemy import select
 
-    from claims.database import transaction
-    from claims.models import Claim
-    from claims.notices import notice_table, post_notice
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.models import Claim
+    from claims.lifecycle.notices import notice_table, post_notice
 
     posted_on = _date(posted)
     factory = open_db(database_url)
@@ -69,8 +69,8 @@ def post(village: str, posted: str | None, days: int | None, username: str, poli
 @database_option
 def close_due_cmd(today: str | None, database_url: str | None) -> None:
     """公示期满的理赔转为可支付 / move claims of ended notices to payable."""
-    from claims.database import transaction
-    from claims.notices import close_due
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.notices import close_due
 
     day = _date(today)
     try:

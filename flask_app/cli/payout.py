@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from .common import actor_for, database_option, fail, money, open_db
+from flask_app.cli.common import actor_for, database_option, fail, money, open_db
 
 
 def _policy(session, policy_id: int | None) -> int:  # noqa: ANN001 - Session
     from sqlalchemy import select
 
-    from claims.models import Claim
+    from claims.lifecycle.models import Claim
 
     if policy_id is not None:
         return policy_id
@@ -38,9 +38,9 @@ def build(period: str, policy_id: int | None, username: str, database_url: str |
     """生成支付批次（全部可支付理赔）/ batch all payable claims."""
     from sqlalchemy import func, select
 
-    from claims.database import transaction
-    from claims.models import PayoutLine
-    from claims.payouts import build_batch
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.models import PayoutLine
+    from claims.lifecycle.payouts import build_batch
 
     try:
         with transaction(open_db(database_url)) as s:
@@ -60,7 +60,7 @@ def build(period: str, policy_id: int | None, username: str, database_url: str |
 @database_option
 def export(batch_id: int, out: str, database_url: str | None) -> None:
     """导出银行代发文件 / export the bank file."""
-    from claims.payouts import export_bank_file
+    from claims.lifecycle.payouts import export_bank_file
 
     try:
         with open_db(database_url)() as s:
@@ -77,8 +77,8 @@ def export(batch_id: int, out: str, database_url: str | None) -> None:
 @database_option
 def bank_return(batch_id: int, file: str, username: str, database_url: str | None) -> None:
     """导入银行回盘文件 / import the bank's return file."""
-    from claims.database import transaction
-    from claims.payouts import import_bank_return
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.payouts import import_bank_return
 
     try:
         with transaction(open_db(database_url)) as s:

@@ -1,10 +1,10 @@
-"""``relief recovery list|record|waive``: overpayments to recover (:mod:`claims.recovery`)."""
+"""``relief recovery list|record|waive``: overpayments to recover (:mod:`claims.lifecycle.recovery`)."""
 
 from __future__ import annotations
 
 import click
 
-from .common import actor_for, database_option, fail, money, open_db, user_option
+from flask_app.cli.common import actor_for, database_option, fail, money, open_db, user_option
 
 
 @click.group()
@@ -19,7 +19,7 @@ def recovery() -> None:
 @database_option
 def list_(policy_id: int | None, state: str | None, database_url: str | None) -> None:
     """追回单列表 / recoveries, newest first."""
-    from claims.recovery import list_recoveries
+    from claims.lifecycle.recovery import list_recoveries
 
     with open_db(database_url)() as s:
         rows = list_recoveries(s, policy_id, state)
@@ -38,8 +38,8 @@ def list_(policy_id: int | None, state: str | None, database_url: str | None) ->
 @database_option
 def record(recovery_id: int, username: str, note: str | None, database_url: str | None) -> None:
     """登记已追回（记入基金台账）/ record the money as recovered (a fund ledger entry)."""
-    from claims.database import transaction
-    from claims.recovery import RecoveryError, record_recovery
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.recovery import RecoveryError, record_recovery
 
     try:
         with transaction(open_db(database_url)) as s:
@@ -58,8 +58,8 @@ def record(recovery_id: int, username: str, note: str | None, database_url: str 
 @database_option
 def waive(recovery_id: int, username: str, reason: str, database_url: str | None) -> None:
     """核销（不再追回，须理赔主管）/ waive: not recovered (insurer supervisor, with a reason)."""
-    from claims.database import transaction
-    from claims.recovery import RecoveryError, waive_recovery
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.recovery import RecoveryError, waive_recovery
 
     try:
         with transaction(open_db(database_url)) as s:

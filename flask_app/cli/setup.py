@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import database_option, fail, open_db
+from flask_app.cli.common import database_option, fail, open_db
 
 
 @click.command()
@@ -16,12 +16,12 @@ from .common import database_option, fail, open_db
 @database_option
 def setup(product_path: str, framed_heads: int, persons: str, households: str, database_url: str | None) -> None:
     """登记产品、创建保单并导入参保名单 / Register the product, create the policy and store the roster."""
-    from claims.database import transaction
+    from claims.lifecycle.database import transaction
     from products import ProductError, load_product
-    from products.registry import RegistryError, create_policy, register_product
+    from claims.lifecycle.registry import RegistryError, create_policy, register_product
     from products.roster import RosterError, check_roster, load_households, load_persons
-    from products.roster_store import store_roster
-    from products.tabular import TableError
+    from claims.lifecycle.roster_store import store_roster
+    from tabular.table import TableError
 
     try:
         product = load_product(product_path)

@@ -7,9 +7,9 @@ import time
 
 import click
 
-from claims.synth import synth_county, synth_province
+from claims.synth.generate import synth_county, synth_province
 
-from .common import ProgressLine, fail, progress_option
+from flask_app.cli.common import ProgressLine, fail, progress_option
 
 
 @click.command()

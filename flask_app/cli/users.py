@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import database_option, fail, open_db
+from flask_app.cli.common import database_option, fail, open_db
 
 
 @click.group()
@@ -24,8 +24,8 @@ def add(username: str, name: str, role: str, approval_limit: str | None, village
     """添加用户 / Add a user."""
     from decimal import Decimal, InvalidOperation
 
-    from claims.database import transaction
-    from claims.users import UserError, create_user
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.users import UserError, create_user
 
     try:
         limit = None if approval_limit is None else Decimal(approval_limit)

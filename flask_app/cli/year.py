@@ -13,13 +13,13 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from claims.cycle import run_monthly
-from claims.files import calculate, expand, load_inputs, write_outputs
+from claims.engine.cycle import run_monthly
+from claims.engine.files import calculate, expand, load_inputs, write_outputs
 from claims.reports import DEPARTMENTS
-from claims.synth import synth_county
+from claims.synth.generate import synth_county
 from products import load_product
 
-from .common import money, print_summary, stage_printer
+from flask_app.cli.common import money, print_summary, stage_printer
 
 MONTH_FILE = re.compile(r"(\d{4})-(\d{2})")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import claims, fund, home, imports, notices, payouts, products
+from flask_app.views import claims, fund, home, imports, notices, payouts, products
 
 PAGE_MODULES = [home, claims, imports, notices, payouts, fund, products]
 
@@ -24,7 +24,7 @@ def register_views(app: Flask) -> None:
     def _nav() -> dict:
         from flask_login import current_user
 
-        from ..permissions import allowed
+        from flask_app.permissions import allowed
 
         def nav_links() -> list[tuple[str, str]]:
             role = getattr(current_user, "role", None)
@@ -32,6 +32,6 @@ def register_views(app: Flask) -> None:
 
         return {"nav_links": nav_links}
 
-    from ..api import init_api
+    from flask_app.api import init_api
 
     init_api(app)

@@ -1,7 +1,7 @@
 """Pages: the claims queue (filters, sort, pagination, bulk actions) and the claim detail (person,
 household, source rows with file and line, calculation trace, event history, action forms).
 
-Views only wire: every change goes through :mod:`claims.adjudication` (and the transition table);
+Views only wire: every change goes through :mod:`claims.lifecycle.adjudication` (and the transition table);
 the queue reads one page of rows (LIMIT/OFFSET) plus one COUNT, so it stays fast at 100,000 claims.
 """
 
@@ -13,20 +13,20 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 
-from claims import adjudication
-from claims.adjudication import ADJUST_REASONS, BULK_ACTIONS, REJECT_REASONS
-from claims.cap_room import CAP_KINDS
-from claims.models import Claim, ClaimEvent, ImportBatch, ImportRow, User
-from claims.recompute import PERSON_DEPARTMENTS
-from claims.transitions import ConflictError, advance
-from claims.workflow import ACTIONS, ROLE_GROUPS, STATES, TRANSITIONS, TransitionError
+from claims.lifecycle import adjudication
+from claims.lifecycle.adjudication import ADJUST_REASONS, BULK_ACTIONS, REJECT_REASONS
+from claims.engine.cap_room import CAP_KINDS
+from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow, User
+from claims.lifecycle.recompute import PERSON_DEPARTMENTS
+from claims.lifecycle.transitions import ConflictError, advance
+from claims.lifecycle.workflow import ACTIONS, ROLE_GROUPS, STATES, TRANSITIONS, TransitionError
 from products.model import PERILS
-from products.money import fen_to_decimal
-from products.resident_id import mask_id
-from products.store import Division, Household, Person
+from tabular.money import fen_to_decimal
+from tabular.resident_id import mask_id
+from claims.lifecycle.store import Division, Household, Person
 
-from .. import db
-from ..permissions import STAFF, allow
+from flask_app import db
+from flask_app.permissions import STAFF, allow
 
 bp = Blueprint("claims", __name__)
 allow("claims.queue", STAFF)

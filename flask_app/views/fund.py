@@ -1,8 +1,8 @@
 """Pages: the fund (基金) per policy — premiums, claims paid, reversals, recoveries, balance, loss ratio,
-monthly chart, and the policy's overpayments to recover (:mod:`claims.recovery`).
+monthly chart, and the policy's overpayments to recover (:mod:`claims.lifecycle.recovery`).
 
 The chart is a server-rendered inline SVG (no JavaScript, no CDN): premiums received against claims paid,
-by month of the fund ledger (:class:`claims.models.FundEntry`).
+by month of the fund ledger (:class:`claims.lifecycle.models.FundEntry`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from flask import Blueprint, render_template
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from claims.fund import fund_summary
-from claims.models import FundEntry
-from claims.recovery import list_recoveries
-from products.store import Policy, ProductVersion
+from claims.lifecycle.fund import fund_summary
+from claims.lifecycle.models import FundEntry
+from claims.lifecycle.recovery import list_recoveries
+from claims.lifecycle.store import Policy, ProductVersion
 
-from .. import db
-from ..permissions import INSURER, allow
+from flask_app import db
+from flask_app.permissions import INSURER, allow
 
 bp = Blueprint("fund", __name__)
 allow("fund.index", INSURER | {"county_reviewer", "actuary", "admin"})

@@ -6,12 +6,12 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from claims.models import Claim
-from claims.workflow import STATES
+from claims.lifecycle.models import Claim
+from claims.lifecycle.workflow import STATES
 
-from .. import db
-from ..clock import today
-from ..permissions import EVERYONE, allow
+from flask_app import db
+from flask_app.clock import today
+from flask_app.permissions import EVERYONE, allow
 
 bp = Blueprint("home", __name__)
 allow("home.index", EVERYONE)

@@ -1,7 +1,7 @@
 """Pages: department file imports — upload, validation report (rows read, exceptions by reason with
 line numbers, downloadable as CSV), batch history; the column mapping of a file whose required headers
 are not recognised (the file's first rows, a dropdown per field, saved as a named profile) and the saved
-profiles as YAML.  The import itself is :func:`claims.mapping_profiles.import_mapped`.
+profiles as YAML.  The import itself is :func:`claims.lifecycle.mapping_profiles.import_mapped`.
 """
 
 from __future__ import annotations
@@ -23,21 +23,21 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from claims.imports import AlreadyImportedError, ImportRefusedError
-from claims.mapping_profiles import (
+from claims.lifecycle.imports import AlreadyImportedError, ImportRefusedError
+from claims.lifecycle.mapping_profiles import (
     NAME_MAX,
     MappedImport,
     import_mapped,
     list_profiles,
     profile_yaml,
 )
-from claims.models import ImportBatch, ImportException, MappingProfile, User
+from claims.lifecycle.models import ImportBatch, ImportException, MappingProfile, User
 from claims.reports import DEPARTMENTS, REASONS, SPECS, ReportFileError, read_report
 from claims.reports.reader import UnmatchedColumns
-from products.store import Policy
+from claims.lifecycle.store import Policy
 
-from .. import db, uploads
-from ..permissions import INSURER, allow
+from flask_app import db, uploads
+from flask_app.permissions import INSURER, allow
 
 bp = Blueprint("imports", __name__)
 IMPORT_ROLES = INSURER | {"admin"}

@@ -1,7 +1,7 @@
 """Pages: public notices (公示) — list, post per village, print-ready page and PDF, objections, close due.
 
-Village clerks see and act on their own villages only.  The views call :mod:`claims.notices`; the notice
-shows only what :func:`claims.notices.notice_table` holds (masked names, natural village, line, amount).
+Village clerks see and act on their own villages only.  The views call :mod:`claims.lifecycle.notices`; the notice
+shows only what :func:`claims.lifecycle.notices.notice_table` holds (masked names, natural village, line, amount).
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from claims.models import Claim, Notice, NoticeLine, Objection
-from claims.notices import close_due as close_due_notices
-from claims.notices import notice_table, post_notice, record_objection
-from products.store import Division, Policy, ProductVersion
+from claims.lifecycle.models import Claim, Notice, NoticeLine, Objection
+from claims.lifecycle.notices import close_due as close_due_notices
+from claims.lifecycle.notices import notice_table, post_notice, record_objection
+from claims.lifecycle.store import Division, Policy, ProductVersion
 
-from .. import db, pdf
-from ..clock import today
-from ..permissions import STAFF, allow
+from flask_app import db, pdf
+from flask_app.clock import today
+from flask_app.permissions import STAFF, allow
 
 bp = Blueprint("notices", __name__)
 

@@ -10,13 +10,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from claims.models import Claim, PayoutBatch, PayoutLine
-from claims.payouts import build_batch, export_bank_file, import_bank_return
-from products.store import Policy, ProductVersion
+from claims.lifecycle.models import Claim, PayoutBatch, PayoutLine
+from claims.lifecycle.payouts import build_batch, export_bank_file, import_bank_return
+from claims.lifecycle.store import Policy, ProductVersion
 
-from .. import db
-from ..clock import today
-from ..permissions import INSURER, allow
+from flask_app import db
+from flask_app.clock import today
+from flask_app.permissions import INSURER, allow
 
 bp = Blueprint("payouts", __name__)
 

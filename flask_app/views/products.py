@@ -9,12 +9,12 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from products.model import Line
-from products.registry import product_of
+from claims.lifecycle.registry import product_of
 from products.schedule import bracket_entitlement
-from products.store import Policy, ProductVersion
+from claims.lifecycle.store import Policy, ProductVersion
 
-from .. import db
-from ..permissions import EVERYONE, allow
+from flask_app import db
+from flask_app.permissions import EVERYONE, allow
 
 bp = Blueprint("products", __name__)
 allow("products.index", EVERYONE)

@@ -6,7 +6,7 @@ script writes.  Each file imitates how a county department sends its list: title
 header, 合计 rows, GB18030 / UTF-8 with BOM / UTF-16 "Unicode text", Excel with merged titles, serial dates
 and IDs stored as numbers, header variants, two ID columns, full-width digits, accounting zeros, re-sends
 and refunds.  Every person is synthetic (names 测试甲一 …, resident IDs built by
-:func:`products.resident_id.make_id`, so their check digits are valid).
+:func:`tabular.resident_id.make_id`, so their check digits are valid).
 
 :func:`build` returns a description of every file: its department and the lines (sheet rows in Excel)
 that hold data rows, so the test can check that each data row is either used or listed in
@@ -27,7 +27,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.styles import Alignment, Font
 
-from products.resident_id import check_digit, make_id
+from tabular.resident_id import check_digit, make_id
 
 HERE = Path(__file__).parent
 COUNTY = "130434"

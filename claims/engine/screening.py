@@ -1,0 +1,337 @@
+"""Screening (筛查): department report rows → the events each product line counts, plus exceptions.
+
+Pure and vectorised.  Each department's rows are first reconciled by record identity
+(:func:`claims.reports.identity.counted_rows`: a re-sent record counts once, a correction replaces what it
+corrects).  A row is then matched to a person (by resident ID) or a household, checked against the
+policy period and the product's eligibility, and handed to every line that reads it.  A row no line
+can use becomes an exception with its reason; nothing is dropped silently.
+
+Household per-capita income for eligibility is the value known on the event date: the latest
+income-report row with ``as_of`` on or before it, else the roster's value (see :func:`income_as_of`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from products.model import PERILS, Line, Product
+from tabular.money import fen_to_yuan_text
+from tabular.plain import str_series
+
+from claims.reports.exceptions import exceptions_frame
+from claims.reports.householders import HOUSEHOLDER_REASONS, households_of_householders
+from tabular.keys import KeyIndex, as_arrow, id_bodies, key_positions
+from claims.engine.lines import KIND_COLUMNS
+from claims.reports.identity import counted_rows
+from claims.reports.reader import ID_KEY
+
+#: Date column of each department's canonical rows.
+EVENT_DATE = {
+    "medical": "setl_date",
+    "education": "event_date",
+    "disaster": "event_date",
+    "accident": "event_date",
+    "income": "as_of",
+}
+PERSON_KEYED = {"medical", "education", "accident"}
+
+SCREEN_REASONS: dict[str, str] = {
+    "unknown_person": "身份证号不在参保名单中 / resident ID is not on the insured roster",
+    "unknown_household": "户编号不在参保名单中 / household number is not on the insured roster",
+    "outside_period": "发生日期不在保险期间内 / event date is outside the policy period",
+    "not_eligible": "该户不符合承保条件 / household is not eligible under this product",
+    "paid_unknown_line": "已付记录的责任不在本产品中，未计入 / paid amount for a line this product does not have; ignored",
+    "not_covered": "本产品没有对应责任，未使用 / no line of this product uses this row",
+    **HOUSEHOLDER_REASONS,
+}
+
+
+@dataclass(frozen=True)
+class Screened:
+    """Events per line id (unit_code, household_code, event_date, amount, source_file, source_line and
+    the columns :data:`claims.engine.lines.KIND_COLUMNS` names for the line's kind), household facts used by the
+    lines, the exception rows, and the roster's text by position (what the int64 codes stand for)."""
+
+    events: dict[str, pd.DataFrame]
+    households: pd.DataFrame  # indexed by household_no: village_code, natural_village, category, income, members
+    exceptions: pd.DataFrame
+    rows_in: int
+    person_ids: pa.Array  # resident ID of each roster person, by position (= a person line's unit_code)
+    household_ids: pa.Array  # household_no of each household in ``households``, by position
+    person_keys: np.ndarray | None = None  # the IDs' 17-digit bodies (their text order), None if not all IDs
+
+    def unit_ids(self, person: np.ndarray, unit_code: np.ndarray) -> pa.Array:
+        """unit_id text of units by roster code: a resident ID where ``person``, else a household_no."""
+        if person.all() or not person.any():  # one line's units, or lines of one basis: one take
+            return (self.person_ids if person.all() else self.household_ids).take(pa.array(unit_code))
+        names = pa.concat_arrays([self.person_ids.cast(pa.large_string()),
+                                  self.household_ids.cast(pa.large_string())])
+        return names.take(pa.array(np.where(person, unit_code, len(self.person_ids) + unit_code)))
+
+
+def _frames(frames: pd.DataFrame | Iterable[pd.DataFrame]) -> list[pd.DataFrame]:
+    """A department's frames in arrival order (one frame: a list of it)."""
+    return [frames] if isinstance(frames, pd.DataFrame) else [f for f in frames if f is not None]
+
+
+def _block_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(values, sort=True)`` for a column made of long runs (a file name on each of its
+    rows): compare neighbours once, factorise only the first value of each run."""
+    arr = as_arrow(values.astype(str))
+    n = len(arr)
+    if n < 2 or arr.null_count:
+        codes, names = pd.factorize(values.astype(str), sort=True)
+        return codes, pd.Index(names)
+    change = pc.not_equal(arr.slice(1), arr.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    starts = np.r_[0, np.flatnonzero(change) + 1]
+    run_codes, names = pd.factorize(pd.Series(arr.take(pa.array(starts)).to_pylist()), sort=True)
+    return np.repeat(run_codes, np.diff(np.r_[starts, n])), pd.Index(names)
+
+
+def _note(rows: pd.DataFrame, mask: np.ndarray, reason: str, detail: Callable[[np.ndarray], Any],
+          out: list[pd.DataFrame], severity: str = "error",
+          files: tuple[np.ndarray, pd.Index] | None = None) -> None:
+    """Add the rows under ``mask`` to the exception list; ``detail(positions)`` builds their details only.
+    ``files``: the rows' source files factorised (codes, names), so no text is copied per exception."""
+    where = np.flatnonzero(mask)
+    if len(where):
+        names = (files[1].to_numpy(dtype=object)[files[0][where]] if files is not None
+                 else rows["source_file"].iloc[where])
+        text = detail(where)
+        text = pd.Series(text, dtype=object) if isinstance(text, np.ndarray) else text
+        out.append(exceptions_frame(names, rows["source_line"].iloc[where], reason, text, severity))
+
+
+def household_facts(product: Product, households: pd.DataFrame) -> pd.DataFrame:
+    """households indexed by household_no, with the reason a category makes the household ineligible ('' if none)."""
+    hh = households.set_index("household_no", drop=False)
+    el = product.eligibility
+    # one reason per distinct category (a handful), then taken per household
+    codes, names = pd.factorize(hh["category"], use_na_sentinel=False)  # (no Python string per household)
+    category = pd.Series(np.asarray(names, dtype=object), dtype="object")
+    by_category = pd.Series("", index=category.index, dtype="object")
+    if el.categories is not None:
+        off = ~category.isin(el.categories)
+        by_category[off] = "户类别“" + category[off].astype(str) + "”不在承保范围 / category not covered"
+    if el.exclude_categories:
+        off = category.isin(el.exclude_categories) & (by_category == "")
+        by_category[off] = "户类别“" + category[off].astype(str) + "”被排除 / category excluded"
+    reason = pd.Series(by_category.to_numpy()[codes], index=hh.index, dtype="object")
+    out = hh[["household_no", "village_code", "natural_village", "category", "members"]].copy()
+    out["income"] = hh["per_capita_income"].astype("int64")
+    out["category_reason"] = reason
+    return out
+
+
+def income_as_of(rows: pd.DataFrame, date_col: str, facts: pd.DataFrame,
+                 income_rows: pd.DataFrame | None, household_pos: np.ndarray | None = None) -> pd.Series:
+    """Per-capita income known on each row's event date: the latest income-report row with
+    as_of ≤ that date (later file/line wins a tie), else the roster's value.  Judging eligibility as of
+    the event keeps a later re-survey from undoing claims already paid (monthly runs = yearly run).
+    ``household_pos``: each row's position in ``facts`` when known (saves a lookup by text)."""
+    if household_pos is None:
+        household_pos = key_positions(facts["household_no"], rows["household_no"])
+    roster = pd.Series(facts["income"].to_numpy()[household_pos], index=rows.index)
+    if income_rows is None or not len(income_rows) or not len(rows):
+        return roster
+    left = pd.DataFrame({"household_no": rows["household_no"].astype(str).to_numpy(),
+                         "date": rows[date_col].astype("datetime64[ns]").to_numpy(),
+                         "pos": np.arange(len(rows))}).sort_values("date", kind="stable")
+    right = pd.DataFrame({"household_no": income_rows["household_no"].astype(str).to_numpy(),
+                          "date": income_rows["as_of"].astype("datetime64[ns]").to_numpy(),
+                          "surveyed": income_rows["per_capita_income"].astype("int64").to_numpy(),
+                          "file": income_rows["source_file"].astype(str).to_numpy(),
+                          "line": income_rows["source_line"].to_numpy()})
+    right = right.sort_values(["date", "file", "line"], kind="stable")[["household_no", "date", "surveyed"]]
+    matched = pd.merge_asof(left, right, on="date", by="household_no", direction="backward").sort_values("pos")
+    surveyed = pd.Series(matched["surveyed"].to_numpy(), index=rows.index)
+    return surveyed.fillna(roster).astype("int64")
+
+
+def _income_text(product: Product, income: np.ndarray) -> np.ndarray:
+    line = product.eligibility.income_line
+    return ("人均收入 " + fen_to_yuan_text(income).to_numpy() + " 高于收入线 " + fen_to_yuan_text(np.array([line]))[0]
+            + " / per-capita income above the income line")
+
+
+def _eligibility_off(product: Product, facts: pd.DataFrame, household_pos: np.ndarray, income: np.ndarray,
+                     from_roster: bool) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
+    """Rows whose household is not eligible on the event date, and a builder of their reasons.
+
+    With incomes from the roster the reason is one per household, built once and taken per row."""
+    reasons = facts["category_reason"].to_numpy(dtype=object)
+    category_ok = np.append(reasons == "", False)[household_pos]  # position −1 (not in the household list): off
+    line = product.eligibility.income_line
+    income_off = (income > line) if line is not None else np.zeros(len(income), dtype=bool)
+    off = ~category_ok | income_off
+    if from_roster and line is not None:
+        per_household = np.where(reasons == "", "", reasons).astype(object)
+        over = (facts["income"].to_numpy() > line) & (reasons == "")
+        per_household[over] = _income_text(product, facts["income"].to_numpy()[over])
+        per_household = np.append(per_household, None)
+        return off, lambda where: per_household[household_pos[where]]
+
+    def detail(where: np.ndarray) -> np.ndarray:
+        out = np.append(reasons, None)[household_pos[where]]
+        by_income = np.flatnonzero(category_ok[where] & income_off[where])
+        if len(by_income):
+            out[by_income] = _income_text(product, income[where][by_income])
+        return out
+    return off, detail
+
+
+def _line_uses(line: Line, rows: pd.DataFrame) -> pd.Series:
+    """Which rows of the line's source report this line counts."""
+    mask = pd.Series(True, index=rows.index)
+    if line.source == "accident":
+        mask &= rows["kind"] == PERILS[line.peril]["accident_kind"]
+    if line.event_types is not None:
+        mask &= rows["disaster_type"].isin(line.event_types)
+    if line.kind == "lump_sum":
+        mask &= rows["entry"].astype(bool) & rows["level"].isin(list(line.lump_sums))
+    return mask
+
+
+def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataFrame,
+                   reports: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]]) -> Screened:
+    """Match, filter and route report rows to the product's lines (see module docstring).
+
+    Rows are matched once to roster positions (int64: person and household; a report's ``id_key``
+    column, the reader's, spares parsing the IDs again), and each check works on whole boolean arrays
+    over the rows still standing; the big frame is never copied per check — only the columns an event
+    table needs (:data:`claims.engine.lines.KIND_COLUMNS`) are taken, once per line.  Event tables carry
+    ``unit_code`` and ``household_code``: the unit's and household's position in the roster."""
+    out: list[pd.DataFrame] = []
+    arrived = {dept: _frames(f) for dept, f in reports.items()}
+    rows_in = sum(len(f) for frames in arrived.values() for f in frames)
+    # a disaster list keyed by householders' IDs: their households first (a record's identity names it)
+    for dept, frames in arrived.items():
+        resolved = [households_of_householders(f, persons) for f in frames]
+        arrived[dept] = [f for f, _ in resolved]
+        out.extend(e for _, e in resolved if len(e))
+    # one record once: re-sends dropped, corrections in place of what they correct (claims.reports.identity)
+    # (rows are marked, not copied: ``counted``)
+    reconciled = {dept: counted_rows(dept, f) for dept, f in arrived.items()}
+    out.extend(ex for _, _, ex in reconciled.values() if len(ex))
+    frames = {d: rows for d, (rows, _, _) in reconciled.items() if len(rows)}
+    counted = {d: reconciled[d][1] for d in frames}
+    start, end = pd.Timestamp(product.period_start), pd.Timestamp(product.period_end)
+    person_text = as_arrow(persons["id_no"].reset_index(drop=True))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the roster's two keys at once (numpy releases the GIL)
+        bodies = pool.submit(id_bodies, person_text)
+        facts = household_facts(product, households)
+        household_keys = KeyIndex(facts["household_no"].reset_index(drop=True))
+        hh_of_person = household_keys.positions(persons["household_no"])
+        person_keys = KeyIndex(person_text, bodies.result())
+    household_text = household_keys.text
+
+    # source files as categories: a handful of names repeated on every row (no text copied per row)
+    files = {d: _block_codes(f["source_file"]) for d, f in frames.items()}
+    alive: dict[str, np.ndarray] = {}
+    person_pos: dict[str, np.ndarray] = {}
+    household_pos: dict[str, np.ndarray] = {}
+    for dept, rows in frames.items():
+        if dept in PERSON_KEYED:
+            # the reader's int64 ID key, where every frame of the department has it (else the IDs are parsed)
+            keyed = ID_KEY in rows.columns and rows[ID_KEY].dtype == np.int64
+            ppos = person_keys.positions(rows["id_no"], rows[ID_KEY].to_numpy() if keyed else None)
+            hpos = np.append(hh_of_person, -1)[ppos]  # position −1 (not on the roster) → −1
+            live = counted[dept] & (ppos >= 0)
+            _note(rows, counted[dept] & ~live, "unknown_person",
+                  lambda w: "身份证号 / id_no " + rows["id_no"].iloc[w].astype(str).str.slice(0, 6) + "…", out)
+            person_pos[dept] = ppos
+        else:
+            hpos = household_keys.positions(rows["household_no"])
+            live = counted[dept] & (hpos >= 0)
+            _note(rows, counted[dept] & ~live, "unknown_household",
+                  lambda w: "户编号 / household_no " + rows["household_no"].iloc[w].astype(str), out)
+        date = rows[EVENT_DATE[dept]]
+        outside = live & ((date < start) | (date > end)).to_numpy()
+        _note(rows, outside, "outside_period",
+              lambda w: (date.iloc[w].dt.strftime("%Y-%m-%d") + " ∉ [" + start.strftime("%Y-%m-%d") + ", "
+                         + end.strftime("%Y-%m-%d") + "]"), out)
+        live &= ~outside
+        alive[dept] = live
+        household_pos[dept] = hpos
+
+    events: dict[str, pd.DataFrame] = {}
+    used: dict[str, np.ndarray] = {d: np.zeros(len(f), dtype=bool) for d, f in frames.items()}
+    for dept, rows in frames.items():
+        if not any(line.source == dept for line in product.lines):
+            continue  # rows of an uncovered department are reported as not_covered below
+        income_rows = frames["income"][alive["income"]] if "income" in frames else None
+        standing = np.flatnonzero(alive[dept])
+        hpos = household_pos[dept][standing]
+        if income_rows is not None and len(income_rows):
+            sub = rows.iloc[standing]
+            # (a person whose household is not in the household list, position −1: no household text; the
+            # row is not eligible whatever its income)
+            text = household_text.take(pa.array(np.maximum(hpos, 0))).to_numpy(zero_copy_only=False)
+            text[hpos < 0] = ""
+            income = income_as_of(sub.assign(household_no=text), EVENT_DATE[dept], facts, income_rows,
+                                  hpos).to_numpy()
+        else:
+            income = facts["income"].to_numpy()[hpos]
+        off, detail = _eligibility_off(product, facts, hpos, income, income_rows is None or not len(income_rows))
+        off_full = np.zeros(len(rows), dtype=bool)
+        off_full[standing[off]] = True
+        off_at = np.flatnonzero(off)  # the same rows, as positions among the standing ones
+        _note(rows, off_full, "not_eligible", lambda w, d=detail, o=off_at: d(o), out, files=files[dept])
+        alive[dept][standing[off]] = False
+    # lines reading the same rows share their columns (household, person, date: one copy each)
+    shared: dict[str, tuple[np.ndarray, dict[str, pd.Series]]] = {}
+    for line in product.lines:
+        rows = frames.get(line.source)
+        if rows is None:
+            events[line.id] = pd.DataFrame()
+            continue
+        live = alive[line.source]
+        mask = live & _line_uses(line, rows).to_numpy()
+        used[line.source] |= mask
+        take = np.flatnonzero(mask)
+        previous = shared.get(line.source)
+        if previous is None or not np.array_equal(previous[0], take):
+            previous = (take, {})
+            shared[line.source] = previous
+        columns = previous[1]
+
+        def column(name: str, build: Callable[[], pd.Series], columns: dict[str, pd.Series] = columns) -> pd.Series:
+            if name not in columns:
+                columns[name] = build()
+            return columns[name]
+
+        hpos = household_pos[line.source][take]
+        upos = person_pos[line.source][take] if line.basis == "person" else hpos
+        frame = pd.DataFrame({
+            "unit_code": upos.astype(np.int64),
+            "household_code": hpos.astype(np.int64),
+            "event_date": column("event_date", lambda: rows[EVENT_DATE[line.source]].iloc[take].reset_index(drop=True)),
+            "amount": pd.Series(rows[line.measure].to_numpy()[take] if line.measure
+                                else np.zeros(len(take), dtype=np.int64), dtype="int64"),
+            "source_file": pd.Categorical.from_codes(files[line.source][0][take], files[line.source][1]),
+            "source_line": pd.Series(rows["source_line"].to_numpy()[take], dtype="int64"),
+        }, copy=False)
+        for name in KIND_COLUMNS[line.kind]:  # what this kind reads beyond the codes (text for group-bys)
+            if name == "household_no" or (name == "unit_id" and line.basis == "household"):
+                frame[name] = column("household_no", lambda: str_series(household_text.take(pa.array(hpos))))
+            elif name == "unit_id":
+                frame[name] = column("person", lambda: str_series(person_text.take(pa.array(upos))))
+            elif name in rows.columns:
+                frame[name] = column(name, lambda e=name: rows[e].iloc[take].reset_index(drop=True))
+        frame.index = pd.Index(take)
+        events[line.id] = frame
+    for dept, rows in frames.items():
+        _note(rows, alive[dept] & ~used[dept], "not_covered", lambda w: f"{dept} 报告行 / {dept} report row", out,
+              severity="info", files=files[dept])
+    exceptions = pd.concat(out, ignore_index=True) if out else exceptions_frame([], [], [], [])
+    return Screened(events=events, households=facts, exceptions=exceptions, rows_in=rows_in,
+                    person_ids=person_text, household_ids=household_text,
+                    person_keys=person_keys.bodies[0] if person_keys.bodies is not None else None)
