@@ -21,7 +21,9 @@ from actuarial.aggregate import (
     monte_carlo_summary,
     simulate_annual_payouts,
 )
-from actuarial.budget import Assumptions, BudgetResult, budget
+from actuarial.budget import budget
+from actuarial.budget.inputs import Assumptions
+from actuarial.budget.price import BudgetResult
 from actuarial.coverage import PayoutFunction
 from actuarial.credibility import BuhlmannStraub, buhlmann_straub
 from actuarial.frequency import FrequencyFit, fit_frequency

@@ -210,7 +210,7 @@ def county_predictive(peril: Any, payout: PayoutFunction, year: int, heads: pd.S
                       draws: int, year_cv_floor: float = 0.0) -> dict[str, Compound]:
     """Each county's predictive payout distribution next year, from one fitted peril.
 
-    ``peril`` is a :class:`actuarial.budget.PerilBudget` of a run on all counties (severity pooled, frequency
+    ``peril`` is a :class:`actuarial.budget.price.PerilBudget` of a run on all counties (severity pooled, frequency
     by credibility).  County c, draw b = 1..B (B = ``draws``; the plug-in alone when 0):
 
         θ_b ~ N(θ̂, cov) (``sample_theta``, shared by the counties: the severity is pooled),
@@ -420,7 +420,8 @@ def run_backtest(counties: int, years: int, replications: int, *, level: float =
     """
     import time
 
-    from actuarial.budget import Assumptions, budget
+    from actuarial.budget import budget
+    from actuarial.budget.inputs import Assumptions
 
     started = time.perf_counter()
     product = _resolve_product(simulate.pop("product", DEFAULT_PRODUCT))

@@ -1,6 +1,6 @@
 """The budget report (保费预算测算报告): a Chinese HTML page with matplotlib charts, and the numbers as CSV/JSON.
 
-:func:`write_report` takes a :class:`actuarial.budget.BudgetResult` and writes under ``out_dir``::
+:func:`write_report` takes a :class:`actuarial.budget.price.BudgetResult` and writes under ``out_dir``::
 
     report.html                  Chinese (English in small type), self-contained except the PNGs below
     charts/loss_distribution.png density of next year's payout S, budget marked, P10–P90 shaded

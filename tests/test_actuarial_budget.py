@@ -13,7 +13,8 @@ import pytest
 import yaml
 from scipy import stats
 
-from actuarial.budget import Assumptions, BudgetError, budget
+from actuarial.budget import budget
+from actuarial.budget.inputs import Assumptions, BudgetError
 from actuarial.coverage import PayoutFunction
 from products import load_product
 from products.loader import CATALOG

@@ -195,7 +195,8 @@ def test_chart_labels_are_english_without_a_cjk_font(history, tmp_path, monkeypa
     from matplotlib.figure import Figure
 
     import actuarial.report as report
-    from actuarial.budget import Assumptions, budget
+    from actuarial.budget import budget
+    from actuarial.budget.inputs import Assumptions
     from actuarial.history import read_claims
     from products import load_product
 

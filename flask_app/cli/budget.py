@@ -123,7 +123,7 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
     if exposure_path is None and heads is None and database_url is None:
         raise click.UsageError("请给出 --exposure 文件或 --heads / give an --exposure file or --heads")
     say = stage_printer(quiet)
-    from actuarial.budget import Assumptions
+    from actuarial.budget.inputs import Assumptions
     from actuarial.budget import budget as run_budget
     from actuarial.report import write_report
 

@@ -1,0 +1,138 @@
+"""Next year's premium budget (保费预算) from the claims history: ``budget(claims, exposure, product, year)``.
+
+Method (actuarial.md §3 steps 1, 3–7).  ``year`` is the policy year being budgeted; the history is every
+claims/exposure row of an earlier year.  ``product`` is the version whose schedule will be in force.
+
+1. **Bracket lines** (``kind == "bracket"``, g from :meth:`PayoutFunction.from_line`) are priced by the
+   model below.  Per line, the claims rows with ``peril`` = the line id:
+
+   * ground-up amount x = ``ground_up``; where it is NaN, x = g⁻¹(paid) when 0 < paid < cap, and a
+     right-censored point at x_cap when paid = cap (rows with paid = 0 and no amount are dropped, noted).
+     g is the schedule of ``product``: the inversion assumes the history was paid under the same schedule;
+   * truncation d (报案门槛): ``"auto"`` = the line's trigger (预警线, yuan) when every row has paid > 0 or a
+     ground-up amount above the trigger (a history of paid claims only), else 0; ``"trigger"`` = the trigger;
+     ``"none"`` = 0.  Rows with x ≤ d are not in the data;
+   * **severity** (:func:`actuarial.severity.fit_severity`): lognormal / gamma / Lomax by MLE, left-truncated
+     at d, right-censored at the cap, pooled across counties, years as the trend covariate, best by AIC.
+     The trend: ``Assumptions.trend`` given → imposed (``trend_rate``: a known β = log(1 + i), the
+     truncation is still exact year by year); None with ≥ 3 years → fitted; None with fewer →
+     ``default_trend`` imposed, and noted.  Next year's ground-up X ~ ``best.frozen(year)``;
+   * **frequency** (:func:`actuarial.frequency.fit_frequency`): per county c and year t, ground-up
+     events Ñ_ct = N_ct / S_t(d) (N_ct claims above d, S_t the fitted severity of year t), rate per
+     insured head by Bühlmann–Straub credibility (weights = heads), systemic year cv floored at
+     ``year_cv_floor``.  Next year's events λ_c = rate_c × E_c,next; E_next: ``heads`` split across
+     counties in proportion to the latest year's exposure, else the latest exposure × (1 + g)^(year −
+     latest), g the log-linear growth of the total insured heads (flat with one year of exposure; noted);
+   * **development** (报案进展, step 2): when the claims carry ``report_lag`` (quarters from the start of
+     the policy year to the report) over ≥ 3 years, each year's count is multiplied by its chain-ladder
+     factor ultimate/reported (:func:`actuarial.reserving.count_development`, quarterly ages) before the
+     rates are fitted, and the latest year's Mack cv (SE/ultimate) joins the parameter cv below;
+   * N ~ negative binomial with mean Σ_c λ_c and mixing cv sqrt(year_cv² + cv_par²), where
+     cv_par² = (Σ_c λ_c·cv_par,c / Σ_c λ_c)² + 1/N_obs: the county parameter cvs of ``fit_frequency``
+     combined by weight (fully correlated, the cautious choice, since every county's estimate leans on
+     the same collective m̂), plus — with several counties — the Poisson cv of the collective level
+     itself, 1/sqrt(N_obs) with N_obs the claims observed above d (the credibility cv sqrt((1 − z)â)/λ̂
+     leaves it out and is 0 when â ≤ 0), plus the development cv² when development was applied.
+
+2. **Other lines** (lump sums, death/disability tables, income drop) have no payout function: each is
+   priced at its experience — claims per head (Σ claims / Σ heads over the history) × next year's heads
+   events, each paying one of the historical paid amounts (empirical distribution) trended by
+   (1 + i)^(year − t) with i = ``Assumptions.trend`` or ``default_trend`` — and listed in ``notes``.  A
+   line without history is left out, with a note.  Claims of lines the product does not have are ignored
+   (noted).  A bracket line whose severity cannot be fitted (fewer than ``MIN_SEVERITY_SAMPLE`` = 10 exact amounts, or no family
+   converged) falls back to this experience pricing, noted.  On the FFT grid each historical amount
+   v = (j + w)·b is split into 1 − w at j·b and w at (j + 1)·b (mean kept exactly).
+
+3. **plug_in** = the compound (:func:`actuarial.aggregate.compound_distribution`) of all priced lines at
+   the point estimates, independent lines, transforms multiplied; its bucket is refined (next smaller
+   step) until the computed mean and sd agree with the exact ones within 1e-4 (at most 2^18 points).
+   Exact payout moments E[g(X)^k] come from :meth:`PayoutFunction.moments`, with a closed form for the
+   Lomax family too (:mod:`actuarial.coverage`).
+
+4. **predictive** (parameter uncertainty, step 7) = the equal-weight mixture of ``bootstrap`` compounds
+   on ONE common grid (the plug-in bucket; shorter draws padded with zeros), so its pmf is the average
+   pmf.  Draw b of a bracket line uses severity θ_b from :meth:`SeverityFit.sample_theta` in antithetic pairs
+   θ̂ ± (θ − θ̂) (the draws average exactly to θ̂), and a frequency mean λ·G_b, G_b ~ Gamma(mean 1, cv
+   cv_par) by stratified sampling (u_b = (π_b + U_b)/B), with NB mixing cv = year_cv (the parameter part
+   is now in the draws).  Exact moments of the mixture: E[S] = mean_b E_b[S], E[S²] = mean_b E_b[S²].
+
+5. **Budget** B = ``premium_table(predictive, …).loc[principle, "total"]`` (risk premium / (1 − expense
+   ratio)); P(S > B) under predictive; the P10–P90 band per head (payout quantiles, no expense loading).
+
+6. **What-if**: ``draft`` priced with the SAME fitted severities, frequencies and parameter draws (common
+   random numbers); a draft line with no fitted model is skipped with a note.  :meth:`BudgetResult.comparison`.
+
+Deterministic given ``Assumptions.seed``.
+
+The code: :mod:`actuarial.budget.inputs` (assumptions, history and exposure), :mod:`actuarial.budget.fit`
+(the per-line models, steps 1–2), :mod:`actuarial.budget.price` (steps 3–6: compounds, budget, per head);
+this module runs them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from actuarial.budget.fit import ExperienceModel, LineModel, fit_lines
+from actuarial.budget.inputs import (
+    Assumptions,
+    BudgetError,
+    experience_table,
+    exposure_before,
+    history_before,
+    next_year_heads,
+)
+from actuarial.budget.price import BudgetResult, budget_result, price_lines
+from products.model import Product
+
+__all__ = ["budget"]
+
+
+def budget(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Product, year: int, *,
+           heads: int | None = None, draft: Product | None = None,
+           assumptions: Assumptions = Assumptions()) -> BudgetResult:  # noqa: B008 (frozen: an immutable default)
+    """Price ``product`` for policy year ``year`` from the claims history (see the module docstring).
+
+    Parameters
+    ----------
+    claims : the claims history frame (:mod:`actuarial.history`): year, county, peril (line id),
+        ground_up, paid (yuan).  Rows of ``year`` or later are ignored.
+    exposure : year, county, heads.  None: every county-year in the claims is assumed to have had
+        ``heads`` insured heads split equally across the counties (``heads`` is then required; noted).
+    product : the product version whose schedule applies next year.
+    heads : insured heads next year (all counties); default from the exposure trend.
+    draft : a proposed product version priced with the same fitted models (``whatif``).
+    assumptions : :class:`Assumptions`.
+    """
+    a = assumptions
+    notes: list[str] = []
+    history = history_before(claims, year, notes)
+    ex = exposure_before(exposure, history, product, year, heads, notes)
+    if history.empty:
+        raise BudgetError(f"{year} 年以前没有赔案历史 / no claims history before {year}")
+    heads_next = next_year_heads(ex, int(year), heads, notes)
+    rng = np.random.default_rng(a.seed)
+    models, experience_models = fit_lines(product, draft, history, ex, heads_next, int(year), a, rng, notes)
+    exp_table = experience_table(history, ex)
+    priced = price_lines(product, models, experience_models, int(year), int(a.bootstrap), notes)
+    whatif = None
+    if draft is not None:
+        whatif = _draft_result(product, draft, models, experience_models, int(year), float(heads_next.sum()), a,
+                               exp_table, notes)
+    return budget_result(product, int(year), float(heads_next.sum()), a, priced, exp_table, notes, whatif)
+
+
+def _draft_result(product: Product, draft: Product, models: dict[str, LineModel],
+                  experience_models: dict[str, ExperienceModel], year: int, heads_total: float, a: Assumptions,
+                  exp_table: pd.DataFrame, notes: list[str]) -> BudgetResult:
+    """The what-if: ``draft`` priced with the same fitted models and draws, its notes those of the current run
+    plus a note per experience line the draft changes (its change is not reflected)."""
+    draft_notes = list(notes)
+    current = {ln.id: ln for ln in product.lines}
+    for ln in draft.lines:
+        if ln.id in experience_models and current.get(ln.id) != ln:
+            draft_notes.append(f"{ln.id}（{ln.name}）: 按现行经验计价，草案对该责任的修改未体现 / priced at the "
+                               "current experience: the draft's change to this line is not reflected")
+    draft_priced = price_lines(draft, models, experience_models, year, int(a.bootstrap), draft_notes)
+    return budget_result(draft, year, heads_total, a, draft_priced, exp_table, draft_notes, None)
