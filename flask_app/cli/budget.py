@@ -7,14 +7,13 @@ The work is done by :func:`actuarial.budget.budget`, :func:`actuarial.report.wri
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from flask_app.cli.common import open_db, stage_printer
+from flask_app.cli.common import ProgressLine, open_db, progress_option
 
 PRINCIPLE_CHOICES = ("expected_value", "standard_deviation", "var", "tvar", "cost_of_capital")
 
@@ -104,11 +103,12 @@ def _print_headline(result: Any, report: Path) -> None:
 @click.option("--seed", default=20260101, show_default=True, type=int, help="随机种子 / random seed")
 @click.option("--trend", type=float, default=None, help="费用年趋势（默认拟合）/ annual severity trend (default: fitted)")
 @click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages")
+@progress_option
 @click.pass_context
 def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | None, product_ref: str | None,
            year: int | None, heads: int | None, draft_ref: str | None, out_dir: str | None, database_url: str | None,
            expense_ratio: float, principle: str, level: float, bootstrap: int, seed: int, trend: float | None,
-           quiet: bool) -> None:
+           quiet: bool, show_progress: bool | None) -> None:
     """保费预算测算 / Next year's premium budget and its report from the claims history."""
     if ctx.invoked_subcommand is not None:
         return
@@ -122,9 +122,9 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
         raise click.UsageError("--claims 与 --database 只能选一个 / use either --claims or --database, not both")
     if exposure_path is None and heads is None and database_url is None:
         raise click.UsageError("请给出 --exposure 文件或 --heads / give an --exposure file or --heads")
-    say = stage_printer(quiet)
-    from actuarial.budget.inputs import Assumptions
+    say = ProgressLine.for_options(quiet, show_progress)
     from actuarial.budget import budget as run_budget
+    from actuarial.budget.inputs import Assumptions
     from actuarial.report import write_report
 
     product = _load_product(product_ref, "产品 / product")
@@ -138,10 +138,12 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
     try:
         result = run_budget(claims, exposure, product, year, heads=heads, draft=draft, assumptions=assumptions)
     except (ValueError, KeyError) as exc:
+        say.close()
         message = exc.args[0] if exc.args else str(exc)
         raise click.ClickException(f"无法测算 / cannot compute the budget: {message}") from None
     say(f"写出报告 / writing {out_dir}")
     report = write_report(result, out_dir)
+    say.close()
     _print_headline(result, report)
     click.echo(f"用时 / time: {time.perf_counter() - started:.1f}s")
 
@@ -158,18 +160,17 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
 @click.option("--seed", default=20260101, show_default=True, type=int, help="随机种子 / random seed")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="结果目录（backtest.json、counties.csv）/ output directory")
+@progress_option
 def backtest(counties: int, years: int, replications: int, level: float, bootstrap: int, seed: int,
-             out_dir: str | None) -> None:
+             out_dir: str | None, show_progress: bool | None) -> None:
     """预算充足性回测 / Backtest of budget adequacy on simulated counties (actuarial.md G7)."""
     from actuarial.backtest import run_backtest
 
-    progress = None
-    if sys.stderr.isatty():
-        def progress(done: int, total: int) -> None:
-            click.echo(f"\r… 回测 / backtest {done}/{total}", err=True, nl=done == total)
+    say = ProgressLine(show_progress)
     started = time.perf_counter()
     result = run_backtest(counties, years, replications, level=level, seed=seed, bootstrap=bootstrap,
-                          progress=progress)
+                          progress=(lambda done, total: say("回测 / backtest", done, total)) if say.enabled else None)
+    say.close()
     for line in result.format_lines():
         click.echo(line)
     click.echo(f"用时 / time: {time.perf_counter() - started:.1f}s")

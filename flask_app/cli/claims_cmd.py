@@ -20,8 +20,16 @@ from claims.lifecycle.database import transaction
 from claims.lifecycle.models import Claim
 from claims.lifecycle.transitions import TransitionError
 from claims.lifecycle.workflow import STATES
-
-from flask_app.cli.common import actor_for, database_option, default_policy, fail, money, open_db, policy_option, user_option
+from flask_app.cli.common import (
+    actor_for,
+    database_option,
+    default_policy,
+    fail,
+    money,
+    open_db,
+    policy_option,
+    user_option,
+)
 
 FROM_STATE = {"start_investigation": "computed", "village_review": "verified", "township_review": "village_reviewed",
               "file": "township_reviewed", "reinvestigate": "disputed"}

@@ -1,5 +1,5 @@
-"""Shared bits of the CLI: bilingual error exits, amounts for people, stage messages and progress on a
-terminal."""
+"""Shared bits of the CLI: bilingual error exits, amounts for people, and the one progress line every
+command shows on a terminal (:class:`ProgressLine`)."""
 
 from __future__ import annotations
 
@@ -33,24 +33,19 @@ def money(fen: int) -> str:
     return f"{sign}¥{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
-def stage_printer(quiet: bool = False) -> Any:
-    """Stage messages to stderr when it is a terminal (silent in pipes and CI logs unless asked)."""
-    if quiet or not sys.stderr.isatty():
-        return lambda _msg: None
-    return lambda msg: click.echo(f"… {msg}", err=True)
-
-
 progress_option = click.option(
     "--progress/--no-progress", "show_progress", default=None,
     help="显示进度（默认：仅在终端上）/ show progress (default: only when stderr is a terminal)")
 
 
 class ProgressLine:
-    """One updating line on stderr: ``⠿ stage — message (12.3 s)``, rewritten in place with ``\r``.
+    """The CLI's one progress mechanism: an updating line on stderr, ``… stage 1,200/4,000 (30 %)  [2.1 s]``,
+    rewritten in place with ``\r``.
 
     On by default only when stderr is a terminal (quiet in pipes, CI logs and under ``CliRunner``);
-    ``enabled`` forces it on or off.  Call it with a message (``progress("reading medical …")``) or, as
-    the synth generator does, with ``(stage, done, total)``; :meth:`close` ends the line.
+    ``enabled`` forces it on or off (``--progress/--no-progress``; ``--quiet`` passes False).  Call it with a
+    message (``progress("reading medical …")``) or, as the synth generator and the backtest do, with
+    ``(stage, done, total)``; :meth:`close` ends the line before the command prints its results.
     """
 
     def __init__(self, enabled: bool | None = None, *, stream: Any = None):
@@ -58,6 +53,11 @@ class ProgressLine:
         self.enabled = self.stream.isatty() if enabled is None else bool(enabled)
         self.start = time.perf_counter()
         self.width = 0
+
+    @classmethod
+    def for_options(cls, quiet: bool, show_progress: bool | None) -> ProgressLine:
+        """The line of a command with ``--quiet`` and ``--progress/--no-progress``: quiet wins."""
+        return cls(False if quiet else show_progress)
 
     def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None:
         if not self.enabled:

@@ -30,10 +30,10 @@ def import_(department: str, file: str, policy_id: int | None, username: str | N
     """导入部门报告并重新计算理赔 / Import a department report and recompute the claims it touches."""
     from claims.lifecycle.imports import AlreadyImportedError, ImportRefusedError
     from claims.lifecycle.mapping_profiles import import_mapped
-    from claims.reports import ReportFileError
-    from claims.reports.mapping import MappingError, load_mapping
     from claims.lifecycle.transitions import SYSTEM
     from claims.lifecycle.users import UserError, actor_of, get_user
+    from claims.reports import ReportFileError
+    from claims.reports.mapping import MappingError, load_mapping
 
     columns = None
     if mapping_path:

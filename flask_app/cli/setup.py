@@ -17,10 +17,10 @@ from flask_app.cli.common import database_option, fail, open_db
 def setup(product_path: str, framed_heads: int, persons: str, households: str, database_url: str | None) -> None:
     """登记产品、创建保单并导入参保名单 / Register the product, create the policy and store the roster."""
     from claims.lifecycle.database import transaction
-    from products import ProductError, load_product
     from claims.lifecycle.registry import RegistryError, create_policy, register_product
-    from products.roster import RosterError, check_roster, load_households, load_persons
     from claims.lifecycle.roster_store import store_roster
+    from products import ProductError, load_product
+    from products.roster import RosterError, check_roster, load_households, load_persons
     from tabular.table import TableError
 
     try:

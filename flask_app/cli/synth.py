@@ -8,7 +8,6 @@ import time
 import click
 
 from claims.synth.generate import synth_county, synth_province
-
 from flask_app.cli.common import ProgressLine, fail, progress_option
 
 
@@ -41,7 +40,7 @@ def synth(people: int | None, province_people: int | None, medical_rows: int | N
     if (people is None) == (province_people is None):
         fail("请给出 --county N（一个县）或 --people N（一个省）之一 / give either --county N (one county) or "
              "--people N (a province)")
-    say = ProgressLine(False if quiet else show_progress)
+    say = ProgressLine.for_options(quiet, show_progress)
     start = time.perf_counter()
     if people is not None:
         manifest = synth_county(out_dir, people, seed=seed, year=year, county=county_code, fmt=fmt or "csv",

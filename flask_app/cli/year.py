@@ -17,9 +17,8 @@ from claims.engine.cycle import run_monthly
 from claims.engine.files import calculate, expand, load_inputs, write_outputs
 from claims.reports import DEPARTMENTS
 from claims.synth.generate import synth_county
+from flask_app.cli.common import ProgressLine, money, print_summary, progress_option
 from products import load_product
-
-from flask_app.cli.common import money, print_summary, stage_printer
 
 MONTH_FILE = re.compile(r"(\d{4})-(\d{2})")
 
@@ -31,10 +30,11 @@ MONTH_FILE = re.compile(r"(\d{4})-(\d{2})")
               help="输出目录 / output directory")
 @click.option("--seed", default=20250101, show_default=True)
 @click.option("--product", "product_path", default="fangpinbao-weixian-2025", show_default=True)
-@click.option("--quiet", is_flag=True)
-def year(people: int, out_dir: str, seed: int, product_path: str, quiet: bool) -> None:
+@click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages")
+@progress_option
+def year(people: int, out_dir: str, seed: int, product_path: str, quiet: bool, show_progress: bool | None) -> None:
     """逐月计算一个保险年度（无数据库）/ A synthetic county's policy year, month by month (no database)."""
-    say = stage_printer(quiet)
+    say = ProgressLine.for_options(quiet, show_progress)
     out = Path(out_dir)
     product = load_product(product_path)
     started = time.perf_counter()
@@ -43,6 +43,7 @@ def year(people: int, out_dir: str, seed: int, product_path: str, quiet: bool) -
     county = out / "county"
     specs = [(d, f, label) for d in DEPARTMENTS if (county / d).is_dir() for f, label in expand(county / d)]
     inputs = load_inputs(county / "persons.csv", county / "households.csv", specs, progress=say)
+    say.close()
 
     # split each department's rows into the month of the file they came from (files are named YYYY-MM)
     months: list[dict[str, pd.DataFrame]] = [{} for _ in range(12)]
