@@ -1,6 +1,7 @@
 """The house rules of ARCHITECTURE.md, checked: the import-linter contracts hold (and a deliberate violation
-breaks them), no import cycle anywhere, ``import claims.engine`` stays free of the database, web and cluster
-libraries, no module over 450 lines and no function over 80, and ARCHITECTURE.md's rooms equal the tree."""
+breaks them), ruff is clean, no import cycle anywhere, ``import claims.engine`` stays free of the database, web
+and cluster libraries, no module over 450 lines and no function over 80, and ARCHITECTURE.md's rooms equal the
+tree."""
 
 from __future__ import annotations
 
@@ -31,11 +32,16 @@ def _contract_names() -> dict[str, str]:
 
 
 def _lint_imports(cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).with_name("lint-imports")
-    command = str(exe) if exe.exists() else shutil.which("lint-imports")
-    assert command, "lint-imports is not installed (pip install -e '.[dev]')"
-    return subprocess.run([command, "--no-cache", "--no-logo"], cwd=cwd, env=env, capture_output=True, text=True,
+    return subprocess.run([_tool("lint-imports"), "--no-cache", "--no-logo"], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=300)
+
+
+def _tool(name: str) -> str:
+    """A console script of the dev extras, beside this interpreter (the venv) or on PATH."""
+    exe = Path(sys.executable).with_name(name)
+    command = str(exe) if exe.exists() else shutil.which(name)
+    assert command, f"{name} is not installed (pip install -e '.[dev]')"
+    return command
 
 
 def _flat(text: str) -> str:
@@ -66,6 +72,12 @@ def test_a_deliberate_violation_breaks_its_contract(tmp_path, module, source, co
     assert run.returncode != 0, run.stdout + run.stderr
     assert f"{name} BROKEN" in _flat(run.stdout), run.stdout
     assert module.removesuffix(".py").replace("/", ".") in run.stdout, run.stdout
+
+
+def test_ruff_is_clean():
+    run = subprocess.run([_tool("ruff"), "check", "--no-cache", "--output-format", "concise", "."], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-20000:] + run.stderr
 
 
 def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
