@@ -1,5 +1,5 @@
 """Dask engine benchmark: a synthetic province (≥ 50 million report rows, Parquet) through
-:func:`claims.scale.dask_engine.run_calculation_dask` on a ``LocalCluster`` of two single-threaded workers with a
+:func:`claims.scale.run.run_calculation_dask` on a ``LocalCluster`` of two single-threaded workers with a
 memory limit each (4 GB by default), checked against the single-machine engine on a sample of households.
 
 1. ``claims.synth.generate.synth_province`` writes the province under ``--workdir`` (reused when its manifest
@@ -144,9 +144,10 @@ def main() -> None:
 
     from distributed import Client, LocalCluster
 
-    from claims.scale.dask_engine import run_calculation_dask, sort_claims
     from claims.engine.compute import run_calculation
     from claims.engine.files import parse_report_specs
+    from claims.scale.merge import sort_claims
+    from claims.scale.run import run_calculation_dask
     from products import load_product
     from products.roster import load_households, load_persons
 

@@ -190,11 +190,11 @@ def test_line_caps_then_cover_caps_then_product_caps():
 
 @pytest.mark.slow
 def test_the_dask_engine_shares_the_cover_as_the_engine_does():
-    # the Dask engine runs the engine on whole households (claims.scale.dask_engine): the cover's caps hold there too.
+    # the Dask engine runs the engine on whole households (claims.scale): the cover's caps hold there too.
     # A1: acceptance 6 → 50,000 + 50,000 + 20,000; A2: one death → 50,000
     distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
     dd = pytest.importorskip("dask.dataframe", reason="dask[dataframe] is not installed")
-    from claims.scale.dask_engine import compute_claims_dask
+    from claims.scale import compute_claims_dask
 
     persons, households = f.roster([{"household_no": "A1"}, {"household_no": "A2"}],
                                    [{"n": 11, "household_no": "A1"}, {"n": 13, "household_no": "A1"},

@@ -1,4 +1,4 @@
-"""The claims engine on Dask distributed (``claims.scale.dask_engine``) against the single-machine engine.
+"""The claims engine on Dask distributed (``claims.scale``) against the single-machine engine.
 
 A ``LocalCluster`` of two single-threaded workers runs over a synthetic county written as Parquet
 (``claims.synth.generate.synth_county``), one monthly medical file cut into many row groups so that it is read in
@@ -24,19 +24,17 @@ dd = pytest.importorskip("dask.dataframe", reason="dask[dataframe] is not instal
 
 import dask  # noqa: E402
 import factories as f  # noqa: E402
+
 from claims import compute_claims  # noqa: E402
-from claims.scale.dask_engine import (  # noqa: E402
+from claims.engine.files import calculate, load_inputs, parse_report_specs  # noqa: E402
+from claims.scale.chunks import plan_chunks  # noqa: E402
+from claims.scale.routing import household_partition, id_body, person_routes, route_persons  # noqa: E402
+from claims.scale.run import (  # noqa: E402
     DaskEngineError,
     calc_files_dask,
     compute_claims_dask,
-    household_partition,
-    id_body,
-    person_routes,
-    plan_chunks,
-    route_persons,
     run_calculation_dask,
 )
-from claims.engine.files import calculate, load_inputs, parse_report_specs  # noqa: E402
 from claims.synth.generate import synth_county  # noqa: E402
 from products import load_product  # noqa: E402
 
@@ -282,7 +280,7 @@ def test_relief_calc_engine_dask_writes_the_same_claims_file(county, client, tmp
     from flask_app.cli.calc import calc
 
     if "engine" not in {p.name for p in calc.params}:
-        pytest.skip("relief calc has no --engine option yet (the lead wires it: see claims.scale.dask_engine.calc_files_dask)")
+        pytest.skip("relief calc has no --engine option yet (the lead wires it: see claims.scale.run.calc_files_dask)")
     root, _ = county
     args = ["calc", "--product", "fangpinbao-weixian-2025", "--persons", str(root / "persons.parquet"),
             "--households", str(root / "households.parquet"),

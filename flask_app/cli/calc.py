@@ -16,10 +16,11 @@ from claims.engine.files import (
 )
 from claims.reports import ReportFileError
 from claims.reports.mapping import MappingError, load_mapping
-from flask_app.cli.common import ProgressLine, fail, print_summary, progress_option
 from products import ProductError, load_product
 from products.roster import RosterError
 from tabular.table import TableError
+
+from flask_app.cli.common import ProgressLine, fail, print_summary, progress_option
 
 
 @click.command()
@@ -49,7 +50,7 @@ def calc(product_path: str, persons: str, households: str, reports: tuple[str, .
          mapping_path: str | None, out_dir: str, as_json: bool, quiet: bool, show_progress: bool | None, engine: str,
          scheduler: str | None, memory_limit: str) -> None:
     """计算理赔（无状态）/ Compute every claim the product owes from files (stateless)."""
-    say = ProgressLine.for_options(quiet, show_progress)
+    say = ProgressLine(False if quiet else show_progress)
     try:
         product = load_product(product_path)
         specs = parse_report_specs(reports)
@@ -60,7 +61,7 @@ def calc(product_path: str, persons: str, households: str, reports: tuple[str, .
             raise InputError("--mapping 暂不支持 --engine dask；请用 pandas 引擎，或把表头改为可识别的名称 / --mapping is "
                              "not supported with --engine dask; use the pandas engine or rename the headers")
         if engine == "dask":
-            from claims.scale.dask_engine import calc_files_dask
+            from claims.scale.run import calc_files_dask
 
             result, files, t_read, t_calc = calc_files_dask(product, persons, households, specs, paid,
                                                             scheduler=scheduler, memory_limit=memory_limit, say=say)
