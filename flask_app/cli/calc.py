@@ -16,11 +16,10 @@ from claims.engine.files import (
 )
 from claims.reports import ReportFileError
 from claims.reports.mapping import MappingError, load_mapping
+from flask_app.cli.common import ProgressLine, fail, print_summary, progress_option
 from products import ProductError, load_product
 from products.roster import RosterError
 from tabular.table import TableError
-
-from flask_app.cli.common import ProgressLine, fail, print_summary, progress_option
 
 
 @click.command()
@@ -50,7 +49,7 @@ def calc(product_path: str, persons: str, households: str, reports: tuple[str, .
          mapping_path: str | None, out_dir: str, as_json: bool, quiet: bool, show_progress: bool | None, engine: str,
          scheduler: str | None, memory_limit: str) -> None:
     """计算理赔（无状态）/ Compute every claim the product owes from files (stateless)."""
-    say = ProgressLine(False if quiet else show_progress)
+    say = ProgressLine.for_options(quiet, show_progress)
     try:
         product = load_product(product_path)
         specs = parse_report_specs(reports)
