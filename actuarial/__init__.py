@@ -2,7 +2,7 @@
 
 * coverage — the payout function g(x) of a product's bracket line and exact moments of g(X);
 * aggregate — the compound aggregate payout by FFT, with its validation table;
-* severity — truncated/censored MLE with a log-linear trend, chosen by AIC;
+* severity — truncated/censored MLE with a log-linear trend, chosen by AIC (likelihood: severity_likelihood);
 * frequency / credibility — claim rates per head by Bühlmann–Straub across counties;
 * reserving — chain ladder with Mack SE, Bornhuetter–Ferguson;
 * premium / budget — premium principles and next year's budget with parameter uncertainty and what-if;

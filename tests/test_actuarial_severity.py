@@ -293,7 +293,7 @@ def test_loglik_equals_the_scipy_stats_formula(family):
 def test_gamma_log_survival_far_tail():
     from scipy import special
 
-    from actuarial.severity import _gamma_logsf
+    from actuarial.severity_likelihood import _gamma_logsf
 
     # where Q(1.7, y) is still a normal float (y = 650, 680) the series branch is not used: equal to log Q;
     # beyond, the asymptotic series (A&S 6.5.32) continues it: log Q ≈ 0.7 log y − y − log Γ(1.7) + log Σ
