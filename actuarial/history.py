@@ -11,7 +11,7 @@ The frames :func:`actuarial.budget.budget` takes (one row per claim = unit × li
   (rows repeated for the same county-year are summed).
 
 :func:`read_claims` accepts two layouts (CSV/TXT, Excel or Parquet, through
-:func:`tabular.table.read_table`):
+:func:`tabular.sheets.read_table`):
 
 1. the history layout, with canonical or Chinese headers (:data:`CLAIMS_COLUMNS`); ``county`` may be
    given as the 12-digit village code, its first 6 digits are kept; a blank ``ground_up`` is NaN;
@@ -20,7 +20,7 @@ The frames :func:`actuarial.budget.budget` takes (one row per claim = unit × li
    paid = ``entitlement``; rows with base 0 (nothing happened on the line) are dropped.
 
 Amounts are read as yuan with at most two decimals (:func:`tabular.money.parse_fen`, then fen / 100).
-Bad files raise :class:`tabular.table.TableError` with a "中文 / English" message naming the file and
+Bad files raise :class:`tabular.files.TableError` with a "中文 / English" message naming the file and
 the lines.
 """
 
@@ -32,8 +32,11 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from tabular.cells import cell_text, unwrap_text
+from tabular.files import TableError, source_name
+from tabular.headers import rename_columns
 from tabular.money import MONEY_REASONS, parse_fen
-from tabular.table import TableError, cell_text, read_table, rename_columns, source_name, unwrap_text
+from tabular.sheets import read_table
 
 __all__ = [
     "CLAIMS_COLUMNS",
@@ -146,7 +149,7 @@ def read_claims(source: str | Path | IO[bytes], *, file_name: str | None = None)
     """Read a claims history file (history layout or the engine's claims.csv) into the claims frame.
 
     Returns columns ``year, county, peril, ground_up, paid`` plus ``source_file``, ``source_line``.
-    Raises :class:`~tabular.table.TableError` ("中文 / English", with the file and line numbers).
+    Raises :class:`~tabular.files.TableError` ("中文 / English", with the file and line numbers).
     """
     name = source_name(source, file_name)
     raw = read_table(source, file_name=file_name)

@@ -30,7 +30,6 @@ import threading
 import time
 from pathlib import Path
 
-
 import numpy as np
 import pandas as pd
 
@@ -98,9 +97,9 @@ def sample_reports(specs, persons: pd.DataFrame, households: pd.DataFrame) -> di
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from claims.reports import SPECS, read_report
     from claims.engine.screening import PERSON_KEYED
-    from tabular.table import match_columns
+    from claims.reports import SPECS, read_report
+    from tabular.headers import match_columns
 
     ids = pa.array(persons["id_no"].astype(str).tolist())
     homes = pa.array(households["household_no"].astype(str).tolist())

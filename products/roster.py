@@ -33,24 +33,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tabular import plain
-from tabular.money import MONEY_REASONS, parse_fen
-from tabular.resident_id import ID_REASONS, id_key, validate_ids
-from tabular.simple import NotSimple, general_table, read_simple
-from tabular.table import (
+from tabular.cells import (
     CELL_REASONS,
     Cells,
-    TableError,
-    _read_bytes,
     cell_text,
-    match_columns,
     number_mask,
     parse_count,
     parse_key,
     parse_village_code,
-    read_table,
-    source_name,
     unwrap_text,
 )
+from tabular.files import TableError, read_bytes, source_name
+from tabular.headers import match_columns
+from tabular.money import MONEY_REASONS, parse_fen
+from tabular.resident_id import ID_REASONS, id_key, validate_ids
+from tabular.sheets import read_table
+from tabular.simple import NotSimple, general_table, read_simple
 
 PERSON_COLUMNS: dict[str, list[str]] = {
     "id_no": ["身份证号", "身份证号码", "公民身份号码", "证件号码"],
@@ -232,7 +230,7 @@ def _general_rows(table: pa.Table, headers: list[str], rows: np.ndarray, name: s
                   column_map: dict[str, list[str]], required: list[str],
                   check: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame | None:
     """The general checks (``check`` = :func:`_persons` or :func:`_households`) on a table of the rows
-    ``rows`` in :func:`~tabular.table.read_table`'s shape (fully blank rows skipped) → their typed
+    ``rows`` in :func:`~tabular.sheets.read_table`'s shape (fully blank rows skipped) → their typed
     frame, or ``None`` when one of them has a problem (the whole file then goes to the general reader)."""
     sub, _ = general_table(table, headers, rows, name)
     try:
@@ -378,7 +376,7 @@ def _load(source: str | Path | IO[bytes], file_name: str | None, fast: bool,
           check: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
     name = source_name(source, file_name)
     if not isinstance(source, (str, Path)):  # a stream is read once, for both readers
-        source = _read_bytes(source, name)
+        source = read_bytes(source, name)
     if fast:
         try:
             frame = fast_reader(source, name)
@@ -396,7 +394,7 @@ def _load(source: str | Path | IO[bytes], file_name: str | None, fast: bool,
 def load_persons(source: str | Path | IO[bytes], file_name: str | None = None, *, fast: bool = True
                  ) -> pd.DataFrame:
     """Read and validate the persons file; raises :class:`RosterError` (bad rows) or
-    :class:`~tabular.table.TableError` (unreadable file, missing column).  ``fast=False``: always the
+    :class:`~tabular.files.TableError` (unreadable file, missing column).  ``fast=False``: always the
     general reader (same result; see the module docstring)."""
     return _load(source, file_name, fast, _fast_persons, PERSON_COLUMNS, PERSON_REQUIRED, _persons)
 

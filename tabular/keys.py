@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from tabular.plain import buffers, id_body_words
 
+
 def as_arrow(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
     """A text column as one contiguous Arrow string array."""
     if isinstance(values, pd.Series):

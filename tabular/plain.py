@@ -18,9 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tabular.cells import SCIENTIFIC
 from tabular.resident_id import CHECK_CHARS, WEIGHTS
-from tabular.table import _SCIENTIFIC
-
 
 # white space Python's str.strip() removes (the general reader's rule), as an RE2 class
 _PY_SPACE = r"[\s\x1c-\x1f\x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
@@ -270,7 +269,7 @@ def codes(col: pa.ChunkedArray) -> np.ndarray:
     e = (data == 69) | (data == 101)
     if e.any():
         where = np.unique(_rows_of(np.flatnonzero(e), offsets))
-        sci = pc.match_substring_regex(pc.take(col, pa.array(where)), _SCIENTIFIC).to_numpy(zero_copy_only=False)
+        sci = pc.match_substring_regex(pc.take(col, pa.array(where)), SCIENTIFIC).to_numpy(zero_copy_only=False)
         ok[where[sci]] = False
     return ok
 
@@ -335,7 +334,7 @@ def repeated(col: pa.ChunkedArray) -> np.ndarray:
 def counts(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """A positive whole number written plainly → (int64, plain): 1–6 digits, the first not 0 (``3``,
     ``12``); ``03``, ``3.0``, ``3人`` and blanks are left to the general reader
-    (:func:`tabular.table.parse_count`)."""
+    (:func:`tabular.cells.parse_count`)."""
     data, offsets = buffers(col)
     lengths = np.diff(offsets)
     ok = (lengths >= 1) & (lengths <= 6)

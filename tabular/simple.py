@@ -1,5 +1,5 @@
 """A simple machine export (CSV/TXT or Parquet) read by pyarrow: the header names and the body as a table
-of strings, or :class:`NotSimple` — then the general reader (:func:`tabular.table.read_table`) reads
+of strings, or :class:`NotSimple` — then the general reader (:func:`tabular.sheets.read_table`) reads
 the file and words every whole-file error.
 
 Simple means that the line of row i is i + 2: header on line 1, no ragged row, no line break inside a
@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from tabular.headers import header_text, unique_headers
 from tabular.plain import buffers
-from tabular.table import _header_text, _unique
-
 
 #: CSV parse blocks: 1/16 of the file, within these bounds (each block becomes one chunk of the table).
 MIN_BLOCK_BYTES = 8 << 20
@@ -112,8 +111,8 @@ def read_simple(source: str | Path | bytes, name: str) -> tuple[list[str], pa.Ta
             headers, table = csv_table(source if isinstance(source, bytes) else file_bytes(source))
     except OSError as exc:
         raise NotSimple from exc
-    cleaned = _header_text(headers)
-    if any(not h for h in cleaned) or _unique(cleaned) != cleaned or table.num_rows == 0:
+    cleaned = header_text(headers)
+    if any(not h for h in cleaned) or unique_headers(cleaned) != cleaned or table.num_rows == 0:
         raise NotSimple
     return cleaned, table
 
@@ -134,7 +133,7 @@ def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
 
 def general_table(table: pa.Table, headers: list[str], rows: np.ndarray, name: str) -> tuple[pd.DataFrame, int]:
     """The rows ``rows`` (sorted positions) of a simple file in the shape
-    :func:`~tabular.table.read_table` gives — the file's headers (CSV: ``str`` cells; Parquet: object
+    :func:`~tabular.sheets.read_table` gives — the file's headers (CSV: ``str`` cells; Parquet: object
     cells, missing as NaN) + ``source_file``, ``source_line`` (row + 2), ``source_extra`` — for the
     general reader's checks; fully blank rows are skipped as ``read_table`` does.  → (table, rows skipped)."""
     sub = take_rows(table, rows).to_pandas()

@@ -9,12 +9,12 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from db_factories import add_policy, claim
 
 from actuarial.history import claims_from_database, read_claims, read_exposure
 from claims.lifecycle.database import transaction
-from db_factories import add_policy, claim
 from claims.lifecycle.store import Policy, ProductVersion
-from tabular.table import TableError
+from tabular.files import TableError
 
 
 def write(tmp_path, name: str, text: str):

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from claims.reports import DEPARTMENTS, EXCEPTION_COLUMNS, REASONS, ReportFileError, read_report
+from tabular.files import TableError
 from tabular.resident_id import make_id
-from tabular.table import TableError
 
 A = make_id("130434", "19800101", 11)  # 130434198001010114
 B = make_id("130434", "19850615", 22)  # 130434198506150227
@@ -353,7 +353,7 @@ def test_parquet_and_path_names(tmp_path):
 
 
 def test_read_table_keeps_csv_text_exactly():
-    from tabular.table import read_table
+    from tabular.sheets import read_table
     data = csv_bytes([" 姓名 ", "\ufeff金额", "备注"], [["NA", "0012", ""], ["null", "1e5", " x "]])
     table = read_table(io.BytesIO(data), file_name="t.csv")
     assert table.columns.tolist() == ["姓名", "金额", "备注", "source_file", "source_line", "source_extra"]

@@ -9,7 +9,6 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from tabular.resident_id import make_id
 from products.roster import (
     RosterError,
     check_roster,
@@ -18,7 +17,8 @@ from products.roster import (
     normalise_households,
     normalise_persons,
 )
-from tabular.table import TableError
+from tabular.files import TableError
+from tabular.resident_id import make_id
 
 A = make_id("130434", "19800101", 11)
 B = make_id("130434", "19850615", 22)

@@ -11,9 +11,9 @@ import pytest
 import test_roster as cases
 
 from claims.synth.generate import synth_province
-from tabular.resident_id import make_id
 from products.roster import RosterError, _fast_households, _fast_persons, load_households, load_persons
-from tabular.table import TableError
+from tabular.files import TableError
+from tabular.resident_id import make_id
 
 
 def read_both(load, source, file_name=None):

@@ -16,15 +16,15 @@ from typing import Any
 
 import pandas as pd
 
-from products import Product
-from tabular.money import parse_fen
-from products.roster import check_roster, load_households, load_persons
-from tabular.table import read_table, rename_columns
-
 from claims.engine.compute import CalcResult, run_calculation, severity_counts
-from claims.reports.exceptions import EXCEPTION_COLUMNS
 from claims.engine.output import write_claims, write_exceptions, write_sources
 from claims.reports import DEPARTMENTS, read_report
+from claims.reports.exceptions import EXCEPTION_COLUMNS
+from products import Product
+from products.roster import check_roster, load_households, load_persons
+from tabular.headers import rename_columns
+from tabular.money import parse_fen
+from tabular.sheets import read_table
 
 TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet"}
 PAID_COLUMNS = {"unit_id": ["身份证号", "户编号", "赔付对象"], "line_id": ["责任", "险种责任"], "paid": ["已付金额", "已赔付"]}

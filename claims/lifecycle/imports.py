@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from claims.lifecycle.roster_store import chunks
 from claims.lifecycle.store import Person, Policy, now
-from tabular.table import source_name
+from tabular.files import source_name
 
 from claims.lifecycle.database import transaction
 from claims.reports.householders import households_of_householders

@@ -2,7 +2,7 @@
 
 A profile maps canonical columns to the header text a county's files use (the document format of
 :mod:`claims.reports.mapping`).  A later file of the department is read with the profile whose headers
-**all** appear in the file's header row (compared by :func:`tabular.table.header_key`); of several,
+**all** appear in the file's header row (compared by :func:`tabular.headers.header_key`); of several,
 the one mapping the most columns, then the newest.
 
 :func:`import_mapped` is the import the web page, the API and ``relief import`` share:
@@ -27,15 +27,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from claims.lifecycle.store import now
-from tabular.table import header_key, source_name
-
 from claims.lifecycle.database import transaction
 from claims.lifecycle.imports import ImportRefusedError, ImportResult, import_report
 from claims.lifecycle.models import MappingProfile
+from claims.lifecycle.store import now
+from claims.lifecycle.transitions import Actor
 from claims.reports import ReportFileError
 from claims.reports.mapping import MappingError, check_columns, mapping_yaml
-from claims.lifecycle.transitions import Actor
+from tabular.files import source_name
+from tabular.headers import header_key
 
 #: Longest profile name: the column's width.
 NAME_MAX: int = MappingProfile.__table__.c.name.type.length

@@ -1,6 +1,6 @@
 """Fast path of :func:`claims.reports.read_report` for CSV/Parquet machine exports (every department).
 
-The general reader (:mod:`tabular.table` + :mod:`claims.reports.parse`) accepts every export habit
+The general reader (:mod:`tabular.sheets` + :mod:`claims.reports.parse`) accepts every export habit
 (GB18030, Excel number cells, ``="…"`` wrappers, 2025年3月4日 dates …) and explains every bad cell; it
 runs at tens of thousands of rows per second, with ~50 ms of pandas overhead per file.  Province files
 (医保 settlements, millions of rows a month) and most county files are machine exports in one canonical
@@ -40,10 +40,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tabular.simple import NotSimple, general_table, read_simple
-from tabular.money import FEN_PER_YUAN
-from tabular.table import TableError, header_fen_per_unit, layout_rows, match_columns
-
 from claims.reports.columns import Spec
 from claims.reports.plain import (
     accident_kinds,
@@ -60,6 +56,11 @@ from claims.reports.plain import (
     yuan_fen,
 )
 from claims.reports.reasons import EXCEPTION_COLUMNS, exceptions_frame
+from tabular.files import TableError
+from tabular.headers import header_fen_per_unit, match_columns
+from tabular.layout import layout_rows
+from tabular.money import FEN_PER_YUAN
+from tabular.simple import NotSimple, general_table, read_simple
 
 #: Departments the fast path reads; every other department goes to the general reader.
 FAST_DEPARTMENTS = {"medical", "education", "disaster", "accident", "income"}
@@ -126,9 +127,8 @@ def _rows(column: pa.ChunkedArray, start: int, stop: int) -> pa.Array:
 def _read(table: pa.Table, headers: list[str], mapping: dict[str, str], department: str, spec: Spec,
           name: str, *, with_key: bool = True):
     """Plain rows typed here, the others checked by the general reader; merged in line order."""
-    from tabular.resident_id import id_key
-
     from claims.reports.reader import ID_KEY, ReportRead, check_table
+    from tabular.resident_id import id_key
 
     n = table.num_rows
     where = {canonical: f"c{headers.index(header)}" for header, canonical in mapping.items()}

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tabular.money import FEN_PER_WAN, fen_to_yuan_text
-from tabular.table import Sheet, header_fen_per_unit, is_blank
-
 from claims.reports.columns import Spec
 from claims.reports.parse import MONEY_KINDS, PARSERS
 from claims.reports.reasons import exceptions_frame
+from tabular.cells import is_blank
+from tabular.headers import header_fen_per_unit
+from tabular.money import FEN_PER_WAN, fen_to_yuan_text
+from tabular.sheets import Sheet
 
 
 def _no_rows() -> pd.DataFrame:
@@ -27,7 +28,7 @@ def _no_rows() -> pd.DataFrame:
 
 
 def layout_notes(spec: Spec, sheet: Sheet, mapping: dict[str, str]) -> pd.DataFrame:
-    """``info`` rows: the layout notes of :func:`tabular.table.read_sheets` (header line, title unit,
+    """``info`` rows: the layout notes of :func:`tabular.sheets.read_sheets` (header line, title unit,
     subtotal and footer lines) and each money column read in 万元 by its header."""
     notes = list(sheet.notes)
     for header, canonical in mapping.items():

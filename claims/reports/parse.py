@@ -1,7 +1,7 @@
 """Cell parsers of the report readers (whole columns at a time) and the per-row problem collector.
 
 Every parser takes a column of raw cells (text from CSV; native types from Excel/Parquet) and returns
-:class:`~tabular.table.Cells`: typed ``values`` and a ``reason`` code where a cell is unusable.
+:class:`~tabular.cells.Cells`: typed ``values`` and a ``reason`` code where a cell is unusable.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from tabular.money import FEN_PER_YUAN, parse_fen
-from tabular.resident_id import validate_ids
-from tabular.table import (
+from claims.reports.reasons import REASONS, split_reason
+from tabular.cells import (
     Cells,
     cell_text,
     is_blank,
@@ -24,8 +23,8 @@ from tabular.table import (
     parse_village_code,
     unwrap_text,
 )
-
-from claims.reports.reasons import REASONS, split_reason
+from tabular.money import FEN_PER_YUAN, parse_fen
+from tabular.resident_id import validate_ids
 
 _DATE = (r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
          r"(?:[ T]+\d{1,2}[:：]\d{2}(?:[:：]\d{2}(?:\.\d+)?)?)?$")

@@ -21,21 +21,6 @@ from typing import IO
 
 import pandas as pd
 
-from tabular.money import FEN_PER_YUAN
-from tabular.resident_id import id_key
-from tabular.table import (
-    META_COLUMNS,
-    SECOND,
-    Sheet,
-    TableError,
-    cell_text,
-    header_fen_per_unit,
-    header_key,
-    match_columns,
-    read_sheets,
-    source_name,
-)
-
 from claims.reports.columns import (
     DEPARTMENTS,
     PAIRED,
@@ -58,6 +43,12 @@ from claims.reports.parse import (
     parse_id_pair,
 )
 from claims.reports.reasons import EXCEPTION_COLUMNS, exceptions_frame
+from tabular.cells import cell_text
+from tabular.files import META_COLUMNS, TableError, source_name
+from tabular.headers import SECOND, header_fen_per_unit, header_key, match_columns
+from tabular.money import FEN_PER_YUAN
+from tabular.resident_id import id_key
+from tabular.sheets import Sheet, read_sheets
 
 #: Extra column of the rows of person departments: the resident ID as int64, its 17-digit body (the check
 #: digit is derived from it; :func:`tabular.resident_id.id_from_key` gives the ID back).  Not stored in
@@ -172,7 +163,7 @@ def _cell_details(label: str, cells: pd.Series, reasons: pd.Series, table: pd.Da
 
 def check_table(spec: Spec, table: pd.DataFrame, mapping: dict[str, str], fen_per_unit: int = FEN_PER_YUAN
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The general reader's work on a table of raw cells (:func:`tabular.table.read_table`'s shape:
+    """The general reader's work on a table of raw cells (:func:`tabular.sheets.read_table`'s shape:
     the file's headers + ``source_file``, ``source_line``, ``source_extra``): every cell parsed, the
     department's derivation run, each row's problems collected → (usable rows, exceptions).
     ``fen_per_unit``: the unit the file's title declares for its amounts (a header's own unit wins)."""
@@ -231,7 +222,7 @@ def _unmatched(spec: Spec, table: pd.DataFrame, given: dict[str, str], headers: 
 def _given_headers(spec: Spec, columns: Mapping[str, str], headers: list[str], department: str,
                    name: str) -> dict[str, str]:
     """A given mapping checked against the department and the file: canonical → the file's header.
-    A header is found as written, else by :func:`tabular.table.header_key` (spaces, brackets, case)."""
+    A header is found as written, else by :func:`tabular.headers.header_key` (spaces, brackets, case)."""
     unknown = [c for c in columns if c not in spec.columns]
     if unknown:
         raise ReportFileError(name, f"映射中的列 {'、'.join(unknown)} 不属于部门 {department}（可用：{'、'.join(spec.columns)}） / "
@@ -280,7 +271,7 @@ def _column_mapping(spec: Spec, table: pd.DataFrame, columns: Mapping[str, str] 
 
 def read_report(source: str | Path | IO[bytes] | bytes, department: str, *, file_name: str | None = None,
                 fast: bool = True, key: bool = False, columns: Mapping[str, str] | None = None) -> ReportRead:
-    """Read one department report file (CSV/TXT, Excel or Parquet; see :mod:`tabular.table`).
+    """Read one department report file (CSV/TXT, Excel or Parquet; see :mod:`tabular.sheets`).
 
     ``department`` is one of :data:`DEPARTMENTS`; canonical columns per department are in
     :data:`claims.reports.columns.SPECS`.  Raises :class:`ReportFileError` for a whole-file problem.

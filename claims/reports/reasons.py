@@ -6,11 +6,11 @@ Severity: ``error`` = the row is not used; ``warning`` = the row is used, but a 
 
 from __future__ import annotations
 
+from claims.reports.exceptions import EXCEPTION_COLUMNS, exceptions_frame
+from tabular.cells import CELL_REASONS
+from tabular.layout import LAYOUT_REASONS
 from tabular.money import MONEY_REASONS
 from tabular.resident_id import ID_REASONS
-from tabular.table import CELL_REASONS, LAYOUT_REASONS
-
-from claims.reports.exceptions import EXCEPTION_COLUMNS, exceptions_frame
 
 #: Every reason code a report reader can give, with its "中文 / English" explanation.
 REASONS: dict[str, str] = {

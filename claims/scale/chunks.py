@@ -149,12 +149,12 @@ def parquet_slice(chunk: Chunk, limit: int | None = None) -> io.BytesIO:
 
 def parquet_columns(pf: Any, department: str, label: str | None) -> dict[str, str]:
     """Canonical column → the Parquet file's own column name, the headers matched as the reader matches
-    them (cleaned by :mod:`tabular.table`'s header rule, then :func:`~tabular.table.match_columns`).
-    ``pf``: a ``pyarrow.parquet.ParquetFile``.  Raises :class:`~tabular.table.TableError`."""
-    from tabular.table import _header_text, match_columns
+    them (cleaned by :mod:`tabular.headers`' header rule, then :func:`~tabular.headers.match_columns`).
+    ``pf``: a ``pyarrow.parquet.ParquetFile``.  Raises :class:`~tabular.files.TableError`."""
+    from tabular.headers import header_text, match_columns
 
     raw = pf.schema_arrow.names
-    names = _header_text(raw)
+    names = header_text(raw)
     spec = SPECS[department]
     found = match_columns(names, spec.column_map, required=list(spec.required), file_name=label)
     return {canonical: raw[names.index(header)] for header, canonical in found.items()}
@@ -164,7 +164,7 @@ def check_headers(chunks: list[Chunk]) -> None:
     """Refuse a Parquet file without a required column before the run starts (as the reader would)."""
     import pyarrow.parquet as pq
 
-    from tabular.table import TableError
+    from tabular.files import TableError
 
     seen: set[str] = set()
     for c in chunks:
@@ -203,7 +203,7 @@ def shuffle_meta(chunk: Chunk, columns: list[str], frame_meta: pd.DataFrame | No
     :data:`PART`) in the reader's dtypes, learnt from the first rows of its first file (the dtypes do not
     depend on the values) or the frame's meta.  A CSV/TXT file is cut after :data:`META_ROWS` lines; should
     the cut leave no data row or a malformed record (a quoted cell across the cut), the whole file is read."""
-    from tabular.table import TEXT_EXTENSIONS
+    from tabular.files import TEXT_EXTENSIONS
 
     if frame_meta is not None:
         rows = frame_meta

@@ -42,7 +42,8 @@ def chunk_settlement_hashes(chunk: Chunk, frame: pd.DataFrame | None = None) -> 
     when it is one part of a frame."""
     import pyarrow.parquet as pq
 
-    from tabular.table import match_columns, read_table
+    from tabular.headers import match_columns
+    from tabular.sheets import read_table
 
     if frame is not None:
         keys = frame["setl_id"].dropna()

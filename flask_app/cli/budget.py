@@ -31,7 +31,7 @@ def _history(claims_path: str | None, exposure_path: str | None, database_url: s
              product: Any) -> tuple[Any, Any]:
     """(claims, exposure) from the files or from the database (``--database`` without a URL = the configured one)."""
     from actuarial.history import claims_from_database, read_claims, read_exposure
-    from tabular.table import TableError
+    from tabular.files import TableError
 
     if database_url is not None:
         factory = open_db(None if database_url == "" else database_url)

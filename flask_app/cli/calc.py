@@ -19,7 +19,7 @@ from claims.reports.mapping import MappingError, load_mapping
 from flask_app.cli.common import ProgressLine, fail, print_summary, progress_option
 from products import ProductError, load_product
 from products.roster import RosterError
-from tabular.table import TableError
+from tabular.files import TableError
 
 
 @click.command()

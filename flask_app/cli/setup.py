@@ -21,7 +21,7 @@ def setup(product_path: str, framed_heads: int, persons: str, households: str, d
     from claims.lifecycle.roster_store import store_roster
     from products import ProductError, load_product
     from products.roster import RosterError, check_roster, load_households, load_persons
-    from tabular.table import TableError
+    from tabular.files import TableError
 
     try:
         product = load_product(product_path)
