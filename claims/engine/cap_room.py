@@ -18,7 +18,7 @@ left under any cap that spans the claim.  For a claim of unit u (household h) on
 
     room = max(0, cap − committed);   the amount is bounded by min(room) over the caps the line has.
 
-These are the caps the engine applies (:mod:`claims.engine.compute`, :mod:`claims.engine.caps`), measured against the
+These are the caps the engine applies (:func:`claims.engine.caps.shared_caps`), measured against the
 same committed amounts: a claim the engine would pay in full always fits.  What the service counts as
 committed (the states of :data:`claims.lifecycle.workflow.COMMITTED`) is the service's business, not this module's.
 """
@@ -27,8 +27,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from claims.engine.caps import victims_cap_fen
 from products.model import Cover, Line, Product
 from tabular.money import fen_to_decimal
 
@@ -59,22 +61,22 @@ class CapRoom:
         """max(0, cap − committed), fen."""
         return max(0, self.cap - self.committed)
 
-    def refusal(self, amount: int) -> str:
-        """The bilingual refusal of ``amount`` (fen) above this room, naming the cap."""
+    def refusal(self, amount_fen: int) -> str:
+        """The bilingual refusal of ``amount_fen`` above this room, naming the cap."""
         zh, en = CAP_KINDS[self.kind]
-        cap, held, room, asked = (f"{fen_to_decimal(v):,}" for v in (self.cap, self.committed, self.room, amount))
+        cap, held, room, asked = (f"{fen_to_decimal(v):,}" for v in (self.cap, self.committed, self.room, amount_fen))
         return (f"金额 {asked} 元超过{zh} {cap} 元（已付 {held}，剩余 {room}），请改为不超过 {room} 元 / "
                 f"amount {asked} exceeds {en} of {cap} (committed {held}, room left {room}): enter at most {room}")
 
 
 def victims_cap(table: dict[int, int], victims: int) -> int:
-    """The household cap for ``victims`` victims: the entry of the largest key ≤ victims (0 below the first).
+    """The household cap (fen) for ``victims`` victims, as the engine reads it (:func:`claims.engine.caps.
+    victims_cap_fen`: the entry of the largest key ≤ victims, 0 below the first).
 
     >>> victims_cap({1: 5_000_000, 2: 10_000_000, 3: 12_000_000}, 4)
     12000000
     """
-    keys = [k for k in sorted(table) if k <= victims]
-    return table[keys[-1]] if keys else 0
+    return int(victims_cap_fen(table, np.array([victims], dtype=np.int64))[0])
 
 
 def _held(others: pd.DataFrame, where: pd.Series) -> int:

@@ -10,6 +10,15 @@ Pure and vectorised: frames in, frames out, integer fen, no I/O.  For every (uni
 
 Shared caps are applied to what is still due against what was already paid (see :mod:`claims.engine.caps`),
 so twelve monthly runs pay exactly what one yearly run pays, and re-running the same inputs pays 0.
+
+:func:`compute_from_screened` runs the stages in order, each in its module, on the product read once
+(:class:`claims.engine.plan.ProductPlan`):
+
+1. per unit and line, before caps that span units or lines (:mod:`claims.engine.lines`);
+2. what was paid before attached (:mod:`claims.engine.paid`);
+3. the units that owe or were paid, in (line, household, unit) order (:mod:`claims.engine.ordering`);
+4. the shared caps (:func:`claims.engine.caps.apply_shared_caps`);
+5. the claim rows with their labels and traces (this module).
 """
 
 from __future__ import annotations
@@ -21,23 +30,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-
-from products.model import Cover, Product
 
 from claims.engine import trace as tr
-from claims.engine.caps import allocate_codes, sort_order
-from claims.reports.exceptions import SEVERITIES, exceptions_frame
+from claims.engine.caps import apply_shared_caps
 from claims.engine.lines import bracket_trace, line_units
+from claims.engine.ordering import claim_order, with_ids
+from claims.engine.paid import merge_paid, paid_totals, with_unknown_line_payments
+from claims.engine.plan import ProductPlan
 from claims.engine.screening import Screened, screen_reports
+from claims.reports.exceptions import SEVERITIES
+from products.model import Product
 
 CLAIM_COLUMNS = [
     "product_code", "product_digest", "line_id", "line_name", "peril", "unit_type", "unit_id", "household_no",
     "village_code", "natural_village", "base", "uncapped", "entitlement", "paid_before", "due", "overpaid",
     "rows", "first_event", "last_event", "trace",
 ]
-MONEY_COLUMNS = ["base", "uncapped", "entitlement", "paid_before", "due", "overpaid"]
-NO_CAP = -1
 
 
 class CalcResult:
@@ -63,22 +71,6 @@ class CalcResult:
         return f"CalcResult({len(self.claims)} claims, {len(self.exceptions)} exceptions)"
 
 
-def _paid_frame(paid: pd.DataFrame | None) -> pd.DataFrame:
-    if paid is None or len(paid) == 0:
-        return pd.DataFrame({"line_id": pd.Series(dtype="object"), "unit_id": pd.Series(dtype="object"),
-                             "paid": pd.Series(dtype="int64")})
-    p = paid[["line_id", "unit_id", "paid"]].astype({"line_id": str, "unit_id": str, "paid": "int64"})
-    return p.groupby(["line_id", "unit_id"], as_index=False)["paid"].sum()
-
-
-def _victims_cap(table: dict[int, int], victims: np.ndarray) -> np.ndarray:
-    """Cap by the number of victims in the household: the entry of the largest key ≤ victims."""
-    keys = np.array(sorted(table), dtype=np.int64)
-    values = np.array([table[k] for k in sorted(table)], dtype=np.int64)
-    idx = np.searchsorted(keys, victims, side="right") - 1
-    return np.where(idx >= 0, values[np.clip(idx, 0, None)], 0)
-
-
 def _take_text(values: pd.Series, positions: np.ndarray) -> pd.Series:
     """values[positions] as text, taken by Arrow (no Python string per row)."""
     arr = pa.array(values.astype(str).array)
@@ -90,240 +82,55 @@ def _labels(names: list[str], codes: np.ndarray) -> pd.Series:
     return _take_text(pd.Series(names, dtype="str"), codes)
 
 
-def _codes(claims: pd.DataFrame, code_col: str, text_col: str) -> np.ndarray:
-    """int64 key of a column: the screening's roster code where every row has one, else factorised text."""
-    if code_col in claims.columns:
-        codes = claims[code_col].to_numpy()
-        if not len(codes) or codes.min() >= 0:
-            return codes.astype(np.int64)
-    return pd.factorize(claims[text_col], use_na_sentinel=False)[0].astype(np.int64)
+def _build_index_hash(frame: pd.DataFrame) -> None:
+    """Build ``frame``'s index hash table now: pandas builds it lazily, on first look-up, and the line
+    threads look it up at the same time."""
+    _ = frame.index.is_unique  # the look-up that builds the table
 
 
-def _capped(due: np.ndarray, paid: np.ndarray, mask: np.ndarray, group: np.ndarray, order: list[np.ndarray],
-            cap: np.ndarray) -> np.ndarray:
-    """``due`` after one shared cap over the rows under ``mask`` (:func:`claims.engine.caps.allocate_codes`; the
-    other rows unchanged).  ``cap`` is per masked row; ``order`` keys are int64 (row position last)."""
-    where = np.flatnonzero(mask)
-    if not len(where):
-        return due
-    out = due.copy()
-    out[where] = allocate_codes(group[where], [o[where] for o in order], due[where], paid[where], cap)
-    return out
-
-
-def _with_cut_notes(notes: np.ndarray, before: np.ndarray, after: np.ndarray, note: np.ndarray | str) -> np.ndarray:
-    """The cap notes of the trace, with ``note`` + ``，削减 <cut>`` added on the rows the cap cut
-    (``note``: one text, or one per claim row)."""
-    hit = np.flatnonzero(before > after)
-    if not len(hit):
-        return notes
-    piece = note if isinstance(note, str) else np.asarray(note, dtype=tr.TEXT)[hit]
-    text = (piece + "，削减 " + tr.yuan(before[hit] - after[hit])).astype(object)
-    out = notes.copy()
-    out[hit] = np.where(out[hit] == "", text, out[hit] + "；" + text)
-    return out
-
-
-def _victims(household: np.ndarray, person: np.ndarray, claimed: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per row under ``mask``: the household's victims, i.e. its distinct persons with a claim (``claimed``)
-    on a row under ``mask`` (one line, or the lines of one cover)."""
-    households, persons = household[mask], person[mask]
-    hit = claimed[mask]
-    pairs = np.unique(np.stack([households[hit], persons[hit]]), axis=1)
-    return np.bincount(pairs[0], minlength=int(household.max()) + 1)[households]
-
-
-def _cover_caps(cover: Cover, claims: pd.DataFrame, due: np.ndarray, notes: np.ndarray, mask: np.ndarray,
-                keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """One cover's shared caps over the rows of its lines, first come first served across those lines
-    (order: order_date, then the line as the product lists them, then unit id): per person → by victims →
-    per household.  Returns (due, notes); the note of a cut names the cover, the cap and what was left."""
-    paid = claims["paid_before"].to_numpy()
-    household, person = keys["household"], keys["person"]
-    order = [keys["order_date"], keys["line_pos"], keys["position"]]
-    head = cover.name + " 共用限额 / shared cap of cover " + cover.name + "："
-    k = int(mask.sum())
-    stages: list[tuple[np.ndarray, np.ndarray, np.ndarray | str]] = []  # (group, cap per masked row, cap text)
-    if cover.per_person_year is not None:
-        stages.append((person, np.full(k, cover.per_person_year, dtype=np.int64),
-                       "每人年度封顶 " + tr.yuan1(cover.per_person_year)))
-    if cover.household_cap_by_victims and k:
-        claimed = ((claims["entitlement"] > 0) | (claims["paid_before"] > 0)).to_numpy()
-        victims = _victims(household, person, claimed, mask)
-        cap = _victims_cap(cover.household_cap_by_victims, victims)
-        stages.append((household, cap, tr.text(victims) + " 人受害，户封顶 " + tr.yuan(cap)))
-    if cover.per_household_year is not None:
-        stages.append((household, np.full(k, cover.per_household_year, dtype=np.int64),
-                       "每户年度封顶 " + tr.yuan1(cover.per_household_year)))
-    for group, cap, cap_text in stages:
-        after = _capped(due, paid, mask, group, order, cap)
-        note = np.full(len(due), "", dtype=tr.TEXT)
-        note[mask] = head + np.asarray(cap_text, dtype=tr.TEXT) + "，本项剩余 " + tr.yuan(after[mask])
-        notes = _with_cut_notes(notes, due, after, note)
-        due = after
-    return due, notes
-
-
-def _apply_shared_caps(product: Product, claims: pd.DataFrame,
-                       person_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The shared caps, in this order, each on what the one before left due; returns (due after them, the
-    cap notes per claim row):
-
-    1. each line's household cap (``household_per_year``, or by number of victims), first come first
-       served within the line;
-    2. each cover's caps across its lines (:func:`_cover_caps`: per person → by victims → per household),
-       first come first served by date across the cover's lines;
-    3. the product's per-person cap across person-basis lines, in the order the lines are listed;
-    4. the product's per-household cap across all lines and units.
-
-    Every stage is paid-aware (room = cap − Σ paid of the group, :mod:`claims.engine.caps`), so over a year a
-    group's total equals one yearly run's min(cap, Σ of what the stages before left).  Claims arrive
-    sorted by (line, household, unit), so within a line and household the row position is the unit-id
-    order: order keys are (…, order_date, position) as int64."""
-    n = len(claims)
-    notes = np.full(n, "", dtype=object)
-    due = claims["due"].to_numpy().copy()
-    paid = claims["paid_before"].to_numpy()
-    line_pos = claims["line_pos"].to_numpy(dtype=np.int64)
-    position = np.arange(n, dtype=np.int64)
-    order_date = claims["order_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    household = _codes(claims, "household_code", "household_no")
-    person = _codes(claims, "unit_code", "unit_id")  # the person on person-basis rows: unit codes are persons
-    for pos, line in enumerate(product.lines):  # 1.
-        mask = line_pos == pos
-        if line.cap_household_per_year is not None:
-            cap = np.full(mask.sum(), line.cap_household_per_year, dtype=np.int64)
-            after = _capped(due, paid, mask, household, [order_date, position], cap)
-            notes = _with_cut_notes(notes, due, after, "户内同责任合计封顶 " + tr.yuan1(line.cap_household_per_year))
-            due = after
-        elif line.household_cap_by_victims and mask.any():
-            claimed = ((claims["entitlement"] > 0) | (claims["paid_before"] > 0)).to_numpy()
-            victims = _victims(household, person, claimed, mask)
-            cap = _victims_cap(line.household_cap_by_victims, victims)
-            label = np.full(n, "", dtype=tr.TEXT)
-            label[mask] = tr.text(victims) + " 人受害，户封顶 " + tr.yuan(cap)
-            after = _capped(due, paid, mask, household, [order_date, position], cap)
-            notes = _with_cut_notes(notes, due, after, label)
-            due = after
-    keys = {"household": household, "person": person, "order_date": order_date, "line_pos": line_pos,
-            "position": position}
-    ids = {line.id: pos for pos, line in enumerate(product.lines)}
-    for cover in product.covers:  # 2.
-        mask = np.isin(line_pos, [ids[line_id] for line_id in cover.lines])
-        if mask.any():
-            due, notes = _cover_caps(cover, claims, due, notes, mask, keys)
-    if product.cap_per_person_year is not None:  # 3.
-        cap = np.full(person_rows.sum(), product.cap_per_person_year, dtype=np.int64)
-        after = _capped(due, paid, person_rows, person, [line_pos, position], cap)
-        notes = _with_cut_notes(notes, due, after, "产品每人年度封顶 " + tr.yuan1(product.cap_per_person_year))
-        due = after
-    if product.cap_per_household_year is not None:  # 4.
-        cap = np.full(n, product.cap_per_household_year, dtype=np.int64)
-        after = _capped(due, paid, np.ones(n, dtype=bool), household, [line_pos, order_date, position], cap)
-        notes = _with_cut_notes(notes, due, after, "产品每户年度封顶 " + tr.yuan1(product.cap_per_household_year))
-        due = after
-    return due, notes
-
-
-def _merge_paid(product: Product, claims: pd.DataFrame, paid: pd.DataFrame,
-                persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Attach what was already paid.  A unit paid before but without a base now stays as a claim row
-    (it shows up as overpaid); paid amounts for a line the product does not have are returned apart."""
-    if len(paid) == 0:  # nothing paid before: no join (the first run of a year, and the benchmark)
-        claims = claims.rename(columns={}).assign(paid_before=np.zeros(len(claims), dtype=np.int64))
-        claims["line_pos"] = claims["line_pos"].astype("int64")
-        return claims, paid
-    ids = {line.id: pos for pos, line in enumerate(product.lines)}
-    known = paid["line_id"].isin(list(ids))
-    merged = claims.merge(paid[known], on=["line_id", "unit_id"], how="outer", indicator=True)
-    only_paid = (merged["_merge"] == "right_only").to_numpy()
-    if only_paid.any():
-        merged.loc[only_paid, "line_pos"] = merged.loc[only_paid, "line_id"].map(ids)
-        basis = merged["line_pos"].astype(int).map(lambda p: product.lines[p].basis)
-        person_hh = persons.set_index("id_no")["household_no"]
-        hh = pd.Series(np.where(basis == "person", merged["unit_id"].map(person_hh), merged["unit_id"]),
-                       index=merged.index).fillna("(不在名单 / not on roster)")
-        merged.loc[only_paid, "household_no"] = hh[only_paid]
-        merged.loc[only_paid, "trace"] = "本年度已无可计基数 / no base this year"
-    for col in ("base", "uncapped", "entitlement", "paid", "rows"):
-        merged[col] = merged[col].fillna(0).astype("int64")
+def _line_claims(plan: ProductPlan, screened: Screened) -> pd.DataFrame:
+    """Stage 1: one row per (unit, line) with the line's own amounts (:func:`claims.engine.lines.line_units`)
+    and ``line_pos``; the roster codes −1 where a row has none (e.g. a line without events)."""
+    _build_index_hash(screened.households)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # lines are independent (numpy releases the GIL)
+        frames = list(pool.map(lambda line: line_units(line, screened.events.get(line.id), screened.households,
+                                                       trace=False), plan.lines))
+    for pos, units in enumerate(frames):
+        units["line_pos"] = pos
+    claims = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
     for col in ("unit_code", "household_code"):
-        if col in merged.columns:
-            merged[col] = merged[col].fillna(-1).astype("int64")
-    merged = merged.drop(columns="_merge").rename(columns={"paid": "paid_before"})
-    merged["line_pos"] = merged["line_pos"].astype("int64")
-    return merged, paid[~known]
-
-
-def _text_sort(claims: pd.DataFrame) -> np.ndarray:
-    table = pa.table({"line_pos": claims["line_pos"].to_numpy(),
-                      "household_no": pa.array(claims["household_no"].astype(str).array),
-                      "unit_id": pa.array(claims["unit_id"].astype(str).array),
-                      "position": np.arange(len(claims))})
-    return pc.sort_indices(table, sort_keys=[("line_pos", "ascending"), ("household_no", "ascending"),
-                                             ("unit_id", "ascending"), ("position", "ascending")]).to_numpy()
-
-
-def _household_rank(names: pa.Array) -> np.ndarray:
-    """Lexicographic rank of each roster household (position when the roster is already sorted; both
-    checked and sorted by Arrow on the text, no Python string per household)."""
-    n = len(names)
-    if n < 2 or pc.all(pc.less_equal(names.slice(0, n - 1), names.slice(1))).as_py():
-        return np.arange(n, dtype=np.int64)
-    rank = np.empty(n, dtype=np.int64)
-    rank[pc.sort_indices(names).to_numpy()] = np.arange(n)
-    return rank
-
-
-def _with_ids(claims: pd.DataFrame, screened: Screened, person_rows: np.ndarray) -> pd.DataFrame:
-    """unit_id and household_no text for the claim rows that carry roster codes only (bracket lines),
-    taken from the roster by code."""
-    n = len(claims)
-    has_text = "unit_id" in claims.columns
-    missing = claims["unit_id"].isna().to_numpy() if has_text else np.ones(n, dtype=bool)
-    if has_text and not missing.any():
-        return claims
-    where = np.flatnonzero(missing)
-    unit_code = claims["unit_code"].to_numpy()[where]
-    household_code = claims["household_code"].to_numpy()[where]
-    unit_text = screened.unit_ids(person_rows[where], unit_code)
-    household_text = screened.household_ids.take(pa.array(household_code))
-    claims = claims.assign()
-    if len(where) == n:
-        claims["unit_id"] = pd.array(unit_text, dtype="str")
-        claims["household_no"] = pd.array(household_text, dtype="str")
-        return claims
-    for col, text in (("unit_id", unit_text), ("household_no", household_text)):
-        values = (claims[col].to_numpy(dtype=object, copy=True) if col in claims.columns
-                  else np.full(n, None, dtype=object))
-        values[where] = text.to_numpy(zero_copy_only=False)
-        claims[col] = pd.array(values, dtype="str")
+        if col in claims.columns:
+            claims[col] = claims[col].fillna(-1).astype("int64")
     return claims
 
 
-def _claim_order(claims: pd.DataFrame, screened: Screened, person_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``rows`` (positions in ``claims``) in (line, household_no, unit_id) text order, on int64 keys where
-    possible: the household's lexicographic rank in the roster, and for persons the 17-digit ID body
-    (equal-length digit strings sort as their numbers; the check digit follows from the body).
-    Otherwise Arrow sorts the text."""
-    n = len(rows)
-    codes = claims["household_code"].to_numpy()[rows] if "household_code" in claims.columns else np.full(n, -1)
-    person = person_rows[rows]
-    person_keys = screened.person_keys
-    if n and codes.min() >= 0 and (person_keys is not None or not person.any()):
-        unit_key = np.zeros(n, dtype=np.int64)
-        if person.any():
-            unit_key[person] = person_keys[claims["unit_code"].to_numpy()[rows][person]]
-        hh_key = _household_rank(screened.household_ids)[codes]
-        return rows[sort_order([claims["line_pos"].to_numpy()[rows], hh_key, unit_key])]
-    sub = _with_ids(claims.iloc[rows].reset_index(drop=True), screened, person)  # the text of these rows only
-    return rows[_text_sort(sub)]
+def _with_paid(plan: ProductPlan, claims: pd.DataFrame, screened: Screened, paid: pd.DataFrame | None,
+               persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stage 2: (claims with ``paid_before``, payments on lines the product does not have).  What was paid
+    is keyed by text: when there is any, every claim takes its ids first."""
+    totals = paid_totals(paid)
+    if len(totals):
+        line_pos = claims["line_pos"].to_numpy(dtype=np.int64)
+        claims = with_ids(claims, screened, plan.person_rows(line_pos))
+        claims["line_id"] = _labels(plan.line_ids, line_pos)
+    return merge_paid(plan, claims, totals, persons)
 
 
-def claim_sources(product: Product, screened: Screened) -> pd.DataFrame:
+def _owing_in_order(plan: ProductPlan, claims: pd.DataFrame, screened: Screened) -> pd.DataFrame:
+    """Stage 3: the claims with a base or a payment, in (line, household, unit) order, with
+    ``due`` = max(0, entitlement − paid_before).  Units that owe nothing and were paid nothing take no
+    room under a shared cap: dropped before sorting."""
+    capped = np.flatnonzero((claims["base"].to_numpy() > 0) | (claims["paid_before"].to_numpy() != 0))
+    claims = claims.take(claim_order(claims, screened, plan.person_rows(claims["line_pos"].to_numpy()), capped))
+    claims = claims.reset_index(drop=True)
+    claims["due"] = np.maximum(0, claims["entitlement"].to_numpy() - claims["paid_before"].to_numpy())
+    return claims
+
+
+def claim_sources(plan: ProductPlan, screened: Screened) -> pd.DataFrame:
     """Which report rows (file, line, amount) make up each claim's base: one row per event of each line."""
     frames = []
-    for line in product.lines:
+    for line in plan.lines:
         ev = screened.events.get(line.id)
         if ev is None or not len(ev):
             continue
@@ -337,15 +144,15 @@ def claim_sources(product: Product, screened: Screened) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def claim_traces(product: Product, claims: pd.DataFrame, cap_notes: np.ndarray) -> np.ndarray:
-    """计算过程 per claim: ``[code/line] `` + the line's own text + the cap notes + ``已付 …；本次应付 …``
-    (+ ``；多付 …，需冲正``).  Bracket lines' own text is built here (only for the claims kept)."""
+def _own_text(plan: ProductPlan, claims: pd.DataFrame) -> np.ndarray:
+    """Each claim's line text: bracket lines' built here (only for the claims kept), the other kinds'
+    and paid-only rows' as the line stage wrote it."""
     n = len(claims)
     line_pos = claims["line_pos"].to_numpy()
     rows = claims["rows"].to_numpy()
     own_text = np.full(n, "", dtype=tr.TEXT)
     built = np.zeros(n, dtype=bool)
-    for pos, line in enumerate(product.lines):
+    for pos, line in enumerate(plan.lines):
         if line.kind != "bracket":
             continue
         sel = np.flatnonzero((line_pos == pos) & (rows > 0))
@@ -354,97 +161,88 @@ def claim_traces(product: Product, claims: pd.DataFrame, cap_notes: np.ndarray) 
                                           claims["uncapped"].to_numpy()[sel],
                                           claims["line_entitlement"].to_numpy()[sel])
             built[sel] = True
-    other = np.flatnonzero(~built)  # other kinds' own text, and paid-only rows
+    other = np.flatnonzero(~built)
     if len(other):
         own_text[other] = np.asarray(claims["trace"].iloc[other].fillna("").astype(object).to_numpy(dtype=object)
                                      .astype(str), dtype=tr.TEXT)
+    return own_text
+
+
+def claim_traces(plan: ProductPlan, claims: pd.DataFrame, cap_notes: np.ndarray) -> np.ndarray:
+    """计算过程 per claim: ``[code/line] `` + the line's own text + the cap notes + ``已付 …；本次应付 …``
+    (+ ``；多付 …，需冲正``)."""
+    n = len(claims)
+    own_text = _own_text(plan, claims)
     notes = np.full(n, "", dtype=tr.TEXT)
     noted = np.flatnonzero(cap_notes != "")
     notes[noted] = cap_notes[noted].astype(str)
-    heads = np.array(["[" + product.code + "/" + line.id + "] " for line in product.lines], dtype=tr.TEXT)
-    overpaid = claims["overpaid"].to_numpy()
+    heads = np.array(["[" + plan.code + "/" + line_id + "] " for line_id in plan.line_ids], dtype=tr.TEXT)
+    overpaid_fen = claims["overpaid"].to_numpy()
     tail = "已付 " + tr.yuan(claims["paid_before"]) + "；本次应付 " + tr.yuan(claims["due"])
-    over = np.flatnonzero(overpaid > 0)
+    over = np.flatnonzero(overpaid_fen > 0)
     if len(over):
-        tail[over] = tail[over] + "；多付 " + tr.yuan(overpaid[over]) + "，需冲正"
+        tail[over] = tail[over] + "；多付 " + tr.yuan(overpaid_fen[over]) + "，需冲正"
     body = np.where(np.strings.str_len(own_text) > 0, own_text + "；", own_text)
     body = np.where(np.strings.str_len(notes) > 0, body + notes + "；", body)
-    return heads[line_pos] + body + tail if n else np.array([], dtype=tr.TEXT)
+    return heads[claims["line_pos"].to_numpy()] + body + tail if n else np.array([], dtype=tr.TEXT)
+
+
+def _claim_rows(plan: ProductPlan, claims: pd.DataFrame, households: pd.DataFrame, cap_notes: np.ndarray,
+                *, traces: bool) -> pd.DataFrame:
+    """Stage 5: the claims in :data:`CLAIM_COLUMNS`: the line's labels, the household's village, the amounts
+    (entitlement = min(the line's entitlement, paid before + due); overpaid = max(0, paid before − the
+    line's entitlement)) and the trace (empty with ``traces=False``)."""
+    n = len(claims)
+    line_pos = claims["line_pos"].to_numpy()
+    paid_before_fen = claims["paid_before"].to_numpy()
+    line_entitlement_fen = claims["entitlement"].to_numpy()
+    household = claims["household_code"].to_numpy() if "household_code" in claims.columns else np.full(n, -1)
+    by_code = bool(n) and household.min() >= 0
+    out = {
+        "product_code": _labels([plan.code], np.zeros(n, dtype=np.int64)),
+        "product_digest": _labels([plan.digest], np.zeros(n, dtype=np.int64)),
+        "line_id": _labels(plan.line_ids, line_pos),
+        "line_name": _labels(plan.line_names, line_pos),
+        "peril": _labels(plan.perils, line_pos),
+        "unit_type": _labels(plan.unit_types, line_pos),
+        "unit_id": claims["unit_id"], "household_no": claims["household_no"],
+        **{col: (_take_text(households[col], household) if by_code else claims["household_no"].map(households[col]))
+           for col in ("village_code", "natural_village")},
+        "base": claims["base"], "uncapped": claims["uncapped"],
+        "entitlement": np.minimum(line_entitlement_fen, paid_before_fen + claims["due"].to_numpy()),
+        "paid_before": paid_before_fen, "due": claims["due"],
+        "overpaid": np.maximum(0, paid_before_fen - line_entitlement_fen),
+        "rows": claims["rows"], "first_event": claims["first_event"], "last_event": claims["last_event"],
+    }
+    if traces:
+        traced = claims.assign(line_entitlement=line_entitlement_fen, entitlement=out["entitlement"],
+                               overpaid=out["overpaid"])
+        out["trace"] = claim_traces(plan, traced, cap_notes).astype(object)
+    else:
+        out["trace"] = np.array([""], dtype=object)[np.zeros(n, dtype=np.intp)]
+    return pd.DataFrame(out, columns=CLAIM_COLUMNS, copy=False)
 
 
 def compute_from_screened(product: Product, screened: Screened, persons: pd.DataFrame,
                           paid: pd.DataFrame | None = None, *, traces: bool = True) -> CalcResult:
-    """The engine proper, after screening.  ``traces=False`` leaves the trace column empty (amounts only).
+    """The engine proper, after screening: the stages of the module docstring, in order.  ``traces=False``
+    leaves the trace column empty (amounts only).
 
-    Units with neither a base nor a payment are dropped before the claims are sorted and capped (they
-    owe nothing and take no room under a shared cap).  The unit and household text of bracket lines is
-    taken from the roster for the claims kept only (for every unit when payments must be joined by it)."""
-    lines = product.lines
-    screened.households.index.is_unique  # pandas builds an index's hash table lazily: once, before the threads
-    with ThreadPoolExecutor(max_workers=2) as pool:  # lines are independent (numpy releases the GIL)
-        frames = list(pool.map(lambda line: line_units(line, screened.events.get(line.id), screened.households,
-                                                       trace=False), lines))
-    for pos, units in enumerate(frames):
-        units["line_pos"] = pos
-    claims = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
-    for col in ("unit_code", "household_code"):  # roster codes (−1: none, e.g. a line without events)
-        if col in claims.columns:
-            claims[col] = claims[col].fillna(-1).astype("int64")
-    is_person = np.array([line.basis == "person" for line in lines])
-    paid_frame = _paid_frame(paid)
-    if len(paid_frame):  # what was paid is keyed by text: every claim needs its ids first
-        claims = _with_ids(claims, screened, is_person[claims["line_pos"].to_numpy(dtype=np.int64)])
-        claims["line_id"] = _labels([line.id for line in lines], claims["line_pos"].to_numpy(dtype=np.int64))
-    claims, unmatched = _merge_paid(product, claims, paid_frame, persons)
-
-    # units that owe nothing and were paid nothing take no room under a shared cap: dropped before sorting
-    capped = np.flatnonzero((claims["base"].to_numpy() > 0) | (claims["paid_before"].to_numpy() != 0))
-    claims = claims.take(_claim_order(claims, screened, is_person[claims["line_pos"].to_numpy()], capped))
-    claims = claims.reset_index(drop=True)
-    claims["due"] = np.maximum(0, claims["entitlement"].to_numpy() - claims["paid_before"].to_numpy())
-    claims["due"], cap_notes = _apply_shared_caps(product, claims, is_person[claims["line_pos"].to_numpy()])
+    The unit and household text of bracket lines is taken from the roster for the claims kept only (for
+    every unit when payments must be joined by it).  A negative payment (a raw API caller's) counts
+    under the caps but is not a claim."""
+    plan = ProductPlan.of(product)
+    claims = _line_claims(plan, screened)
+    claims, unmatched = _with_paid(plan, claims, screened, paid, persons)
+    claims = _owing_in_order(plan, claims, screened)
+    claims["due"], cap_notes = apply_shared_caps(plan.shared_caps, claims)
     shown = (claims["base"].to_numpy() > 0) | (claims["paid_before"].to_numpy() > 0)
-    if not shown.all():  # a negative payment (a raw API caller's) counts under the caps but is not a claim
+    if not shown.all():
         claims, cap_notes = claims[shown].reset_index(drop=True), cap_notes[shown]
-    line_pos = claims["line_pos"].to_numpy()
-    claims = _with_ids(claims, screened, is_person[line_pos])
-
-    n = len(claims)
-    paid_b = claims["paid_before"].to_numpy()
-    unit_ent = claims["entitlement"].to_numpy()
-    facts = screened.households
-    household = claims["household_code"].to_numpy() if "household_code" in claims.columns else np.full(n, -1)
-    by_code = bool(n) and household.min() >= 0
-    out = {
-        "product_code": _labels([product.code], np.zeros(n, dtype=np.int64)),
-        "product_digest": _labels([product.digest], np.zeros(n, dtype=np.int64)),
-        "line_id": _labels([line.id for line in lines], line_pos),
-        "line_name": _labels([line.name for line in lines], line_pos),
-        "peril": _labels([line.peril for line in lines], line_pos),
-        "unit_type": _labels([line.basis for line in lines], line_pos),
-        "unit_id": claims["unit_id"], "household_no": claims["household_no"],
-        **{col: (_take_text(facts[col], household) if by_code else claims["household_no"].map(facts[col]))
-           for col in ("village_code", "natural_village")},
-        "base": claims["base"], "uncapped": claims["uncapped"],
-        "entitlement": np.minimum(unit_ent, paid_b + claims["due"].to_numpy()),
-        "paid_before": paid_b, "due": claims["due"], "overpaid": np.maximum(0, paid_b - unit_ent),
-        "rows": claims["rows"], "first_event": claims["first_event"], "last_event": claims["last_event"],
-    }
-    if traces:
-        traced = claims.assign(line_entitlement=unit_ent, entitlement=out["entitlement"], overpaid=out["overpaid"])
-        out["trace"] = claim_traces(product, traced, cap_notes).astype(object)
-    else:
-        out["trace"] = np.array([""], dtype=object)[np.zeros(n, dtype=np.intp)]
-    claims = pd.DataFrame(out, columns=CLAIM_COLUMNS, copy=False)
-
-    exceptions = screened.exceptions
-    if len(unmatched):
-        exceptions = pd.concat([exceptions, exceptions_frame(
-            "paid", pd.Series(np.zeros(len(unmatched), dtype=np.int64)), "paid_unknown_line",
-            "责任 / line " + unmatched["line_id"].astype(str) + "，对象 / unit " + unmatched["unit_id"].astype(str)
-            + "，已付 / paid " + pd.Series(tr.yuan(unmatched["paid"]), index=unmatched.index).astype(str))],
-            ignore_index=True)
-    return CalcResult(claims=claims, exceptions=exceptions, sources=lambda: claim_sources(product, screened),
+    claims = with_ids(claims, screened, plan.person_rows(claims["line_pos"].to_numpy()))
+    claims = _claim_rows(plan, claims, screened.households, cap_notes, traces=traces)
+    exceptions = with_unknown_line_payments(screened.exceptions, unmatched)
+    return CalcResult(claims=claims, exceptions=exceptions, sources=lambda: claim_sources(plan, screened),
                       summary=summarise(claims, exceptions, screened.rows_in))
 
 

@@ -10,9 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
-from products.model import Product
-
 from claims.engine.compute import CalcResult, run_calculation
+from products.model import Product
 
 
 def add_paid(paid: pd.DataFrame | None, result: CalcResult) -> pd.DataFrame:

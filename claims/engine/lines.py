@@ -24,12 +24,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from products.model import RATE_SCALE, Line
-from tabular.money import round_half_up_div
-from products.schedule import BracketResult, apply_cap, bracket_bounds, bracket_entitlement
-
 from claims.engine import trace as tr
 from claims.engine.caps import sort_order
+from products.model import RATE_SCALE, Line
+from products.schedule import BracketResult, apply_cap, bracket_bounds, bracket_entitlement
+from tabular.money import round_half_up_div
 
 UNIT_COLUMNS = ["unit_id", "household_no", "base", "uncapped", "entitlement", "order_date", "first_event",
                 "last_event", "rows", "trace"]
@@ -69,12 +68,12 @@ def _per_unit(events: pd.DataFrame) -> pd.DataFrame:
     return units
 
 
-def _cap_words(line: Line, uncapped: np.ndarray, entitlement: np.ndarray) -> np.ndarray | str:
+def _cap_words(line: Line, uncapped_fen: np.ndarray, entitlement_fen: np.ndarray) -> np.ndarray | str:
     """年封顶 … (or 超过年封顶 …，按 … where the per-year cap cut the amount); "" for a line without one."""
     if line.cap_per_year is None:
         return ""
     cap = tr.yuan1(line.cap_per_year)
-    return np.where(np.asarray(uncapped) > np.asarray(entitlement), f"超过年封顶 {cap}，按 {cap}",
+    return np.where(np.asarray(uncapped_fen) > np.asarray(entitlement_fen), f"超过年封顶 {cap}，按 {cap}",
                     f"年封顶 {cap}").astype(tr.TEXT)
 
 
@@ -114,11 +113,11 @@ def sum_by(codes: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def standing_crossing(codes: np.ndarray, order_keys: list[np.ndarray], amount: np.ndarray, trigger: int,
+def standing_crossing(codes: np.ndarray, order_keys: list[np.ndarray], amount_fen: np.ndarray, trigger_fen: int,
                       k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per unit whose total exceeds ``trigger``, the row from which its running total (rows in
-    ``order_keys`` order) stays above ``trigger``: the row after the last one at which the running total
-    is ≤ ``trigger`` (the unit's first row if there is none).
+    """Per unit whose total exceeds ``trigger_fen``, the row from which its running total (rows in
+    ``order_keys`` order) stays above the trigger: the row after the last one at which the running total
+    is ≤ the trigger (the unit's first row if there is none).
 
     Without negative amounts this is the first row whose running total exceeds the trigger.  A refund
     (a negative row) that brings the running total back to or under the trigger makes the unit cross
@@ -128,8 +127,8 @@ def standing_crossing(codes: np.ndarray, order_keys: list[np.ndarray], amount: n
 
     Returns (units, rows): the unit codes and the row position of their crossing.  Only the rows of
     units whose total exceeds the trigger are sorted."""
-    total = sum_by(codes, amount, k)
-    rows = np.flatnonzero(total[codes] > trigger)
+    total_fen = sum_by(codes, amount_fen, k)
+    rows = np.flatnonzero(total_fen[codes] > trigger_fen)
     if not len(rows):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     order = rows[sort_order([codes[rows], *(key[rows] for key in order_keys)])]
@@ -137,28 +136,28 @@ def standing_crossing(codes: np.ndarray, order_keys: list[np.ndarray], amount: n
     starts = np.r_[True, c[1:] != c[:-1]]
     group = np.cumsum(starts) - 1
     firsts = np.flatnonzero(starts)
-    running = np.cumsum(amount[order])
-    running = running - (running - amount[order])[firsts][group]
+    running_fen = np.cumsum(amount_fen[order])
+    running_fen = running_fen - (running_fen - amount_fen[order])[firsts][group]
     position = np.arange(len(order))
-    under = running <= trigger
+    under = running_fen <= trigger_fen
     last_under = np.full(len(firsts), -1, dtype=np.int64)
     np.maximum.at(last_under, group[under], position[under])
     standing = np.where(last_under >= 0, last_under + 1, firsts)  # the last row is above: total > trigger
     return c[firsts], order[standing]
 
 
-def bracket_trace(line: Line, base: np.ndarray, rows: np.ndarray, uncapped: np.ndarray,
-                  entitlement: np.ndarray, res: BracketResult | None = None) -> np.ndarray:
+def bracket_trace(line: Line, base_fen: np.ndarray, rows: np.ndarray, uncapped_fen: np.ndarray,
+                  entitlement_fen: np.ndarray, res: BracketResult | None = None) -> np.ndarray:
     """基数 … > 预警线 …：(lower_k, …]×rate_k = pay_k + … = uncapped；年封顶 … — built per bracket count.
 
     The brackets a base reaches are a prefix (part_k > 0 only if bracket k−1 is full), so units are
     grouped by how many brackets they reach and each group is plain concatenation (no per-piece masks).
-    ``res``: :func:`bracket_entitlement` of ``base`` when the caller has it."""
-    res = bracket_entitlement(base, line) if res is None else res
+    ``res``: :func:`bracket_entitlement` of ``base_fen`` when the caller has it."""
+    res = bracket_entitlement(base_fen, line) if res is None else res
     lower, _, rates = bracket_bounds(line)
     trig = tr.yuan1(line.trigger)
-    out = np.empty(len(base), dtype=tr.TEXT)
-    head = tr.yuan(base) + "（" + np.asarray(rows, dtype=np.int64).astype(tr.TEXT) + " 条）"
+    out = np.empty(len(base_fen), dtype=tr.TEXT)
+    head = tr.yuan(base_fen) + "（" + np.asarray(rows, dtype=np.int64).astype(tr.TEXT) + " 条）"
     reached = (res.parts > 0).sum(axis=1)
     no = ~res.triggered
     out[no] = head[no] + f" 未超过预警线 {trig}，不予赔付"
@@ -172,7 +171,7 @@ def bracket_trace(line: Line, base: np.ndarray, rows: np.ndarray, uncapped: np.n
                    + tr.percent(int(rates[j])) + " = " + tr.exact_yuan(res.pays_e4[sel, j]))
             text = text + (" + " if j else "") + seg
         out[sel] = text + " = " + tr.yuan(res.uncapped[sel])
-    words = _cap_words(line, uncapped, entitlement)
+    words = _cap_words(line, uncapped_fen, entitlement_fen)
     return out + "；" + words if len(words) else out
 
 
@@ -186,9 +185,9 @@ def bracket_units(line: Line, events: pd.DataFrame, *, trace: bool = True) -> pd
     plain 0…n−1 index."""
     codes, firsts = unit_keys(events)
     k = len(firsts)
-    amount = events["amount"].to_numpy(dtype=np.int64)
+    amount_fen = events["amount"].to_numpy(dtype=np.int64)
     dates = events["event_date"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    base = np.maximum(sum_by(codes, amount, k), 0)  # refunds net; a base is never below 0
+    base_fen = np.maximum(sum_by(codes, amount_fen, k), 0)  # refunds net; a base is never below 0
     n_rows = np.bincount(codes, minlength=k).astype(np.int64)
     first_event = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
     last_event = np.full(k, np.iinfo(np.int64).min, dtype=np.int64)
@@ -196,19 +195,19 @@ def bracket_units(line: Line, events: pd.DataFrame, *, trace: bool = True) -> pd
     np.maximum.at(last_event, codes, dates)
     files = pd.factorize(events["source_file"], sort=True)[0]
     crossing_units, crossing_rows = standing_crossing(
-        codes, [dates, files, events["source_line"].to_numpy(dtype=np.int64)], amount, line.trigger, k)
+        codes, [dates, files, events["source_line"].to_numpy(dtype=np.int64)], amount_fen, line.trigger, k)
     order_date = last_event.copy()
     order_date[crossing_units] = dates[crossing_rows]
-    res = bracket_entitlement(base, line)
+    res = bracket_entitlement(base_fen, line)
     units = pd.DataFrame({
-        "base": base, "uncapped": res.uncapped, "entitlement": res.entitlement,
+        "base": base_fen, "uncapped": res.uncapped, "entitlement": res.entitlement,
         "order_date": order_date.view("datetime64[ns]"), "first_event": first_event.view("datetime64[ns]"),
         "last_event": last_event.view("datetime64[ns]"), "rows": n_rows,
     })
     if "unit_code" in events.columns:
         units["unit_code"] = events["unit_code"].to_numpy()[firsts]
         units["household_code"] = events["household_code"].to_numpy()[firsts]
-    units["trace"] = (bracket_trace(line, base, n_rows, res.uncapped, res.entitlement, res).astype(object) if trace
+    units["trace"] = (bracket_trace(line, base_fen, n_rows, res.uncapped, res.entitlement, res).astype(object) if trace
                       else "")
     if "unit_id" not in events.columns:  # roster codes only: the engine takes the text for the claims kept
         return units
@@ -263,30 +262,32 @@ def income_drop_units(line: Line, events: pd.DataFrame, households: pd.DataFrame
     ev = events.sort_values(["unit_id", "event_date", "source_file", "source_line"], kind="stable")
     units = _per_unit(ev)
     latest = ev.drop_duplicates("unit_id", keep="last").set_index("unit_id")
-    income = latest["per_capita_income"].astype("int64")
+    income_fen = latest["per_capita_income"].astype("int64")
     members = units["household_no"].map(households["members"]).astype("int64")
-    shortfall = np.maximum(0, line.protection_line - income.to_numpy())
-    units["base"] = shortfall * members.to_numpy()
+    shortfall_fen = np.maximum(0, line.protection_line - income_fen.to_numpy())
+    units["base"] = shortfall_fen * members.to_numpy()
     triggered = units["base"].to_numpy() > line.trigger
     units["uncapped"] = np.where(triggered, round_half_up_div(units["base"].to_numpy() * line.rate_e4, RATE_SCALE), 0)
     units["entitlement"] = apply_cap(units["uncapped"].to_numpy(), line.cap_per_year)
     units["order_date"] = units["last_event"]
-    drop = (f"(保障线 {tr.yuan1(line.protection_line)} − 人均收入 " + tr.yuan(income) + ") × " + tr.text(members)
+    drop = (f"(保障线 {tr.yuan1(line.protection_line)} − 人均收入 " + tr.yuan(income_fen) + ") × " + tr.text(members)
             + " 人 = " + tr.yuan(units["base"]) + f" × {tr.percent(line.rate_e4)} = " + tr.yuan(units["uncapped"]))
     units["trace"] = tr.join([drop, _cap_text(line, units)], "；")
     return units
 
 
-KIND_FUNCTIONS: dict[str, Callable[..., pd.DataFrame]] = {
-    "bracket": bracket_units,
-    "lump_sum": lump_sum_units,
-    "death": death_units,
-    "disability": disability_units,
+#: Line kind → its per-unit entitlements, called as ``f(line, events, households, trace)``.
+KIND_FUNCTIONS: dict[str, Callable[[Line, pd.DataFrame, pd.DataFrame, bool], pd.DataFrame]] = {
+    "bracket": lambda line, events, _households, trace: bracket_units(line, events, trace=trace),
+    "lump_sum": lambda line, events, _households, _trace: lump_sum_units(line, events),
+    "death": lambda line, events, _households, _trace: death_units(line, events),
+    "disability": lambda line, events, _households, _trace: disability_units(line, events),
+    "income_drop": lambda line, events, households, _trace: income_drop_units(line, events, households),
 }
 
 
 def line_units(line: Line, events: pd.DataFrame, households: pd.DataFrame, *, trace: bool = True) -> pd.DataFrame:
-    """Dispatch by line kind (the product's table of kinds, not a chain of ifs).
+    """The line's per-unit entitlements, by its kind (:data:`KIND_FUNCTIONS`).
 
     One row per unit (in no particular order; the engine sorts the claims).  A bracket line's events
     with roster codes only give units without ``unit_id``/``household_no`` text (the engine adds it).  With the screening's
@@ -294,12 +295,7 @@ def line_units(line: Line, events: pd.DataFrame, households: pd.DataFrame, *, tr
     leave the trace empty for the caller to build (see :func:`bracket_trace`)."""
     if events is None or len(events) == 0:
         return _empty()
-    if line.kind == "income_drop":
-        units = income_drop_units(line, events, households)
-    elif line.kind == "bracket":
-        units = bracket_units(line, events, trace=trace)
-    else:
-        units = KIND_FUNCTIONS[line.kind](line, events)
+    units = KIND_FUNCTIONS[line.kind](line, events, households, trace)
     codes = [c for c in ("unit_code", "household_code") if c in events.columns]
     if codes and not set(codes) <= set(units.columns):  # the other kinds: carry the roster codes along
         first = events.drop_duplicates("unit_id").set_index("unit_id")[codes]

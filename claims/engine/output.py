@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from tabular.money import fen_to_yuan_text
-
-from claims.reports.exceptions import EXCEPTION_COLUMNS
-from claims.reports import REASONS
 from claims.engine.screening import SCREEN_REASONS
+from claims.reports import REASONS
+from claims.reports.exceptions import EXCEPTION_COLUMNS
+from tabular.money import fen_to_yuan_text
 
 #: Every reason code the readers and the screening can give, with its "中文 / English" text.
 ALL_REASONS: dict[str, str] = {**REASONS, **SCREEN_REASONS}

@@ -70,8 +70,3 @@ def join(parts: Sequence[Text], sep: str = "") -> np.ndarray:
         has_out = np.strings.str_len(out) > 0
         out = np.where(has_piece, np.where(has_out, out + sep + piece, piece), out)
     return out
-
-
-def when(mask: np.ndarray | pd.Series, value: Text) -> np.ndarray:
-    """``value`` where mask holds, '' elsewhere."""
-    return np.where(np.asarray(mask), np.asarray(value, dtype=TEXT), np.asarray("", dtype=TEXT))
