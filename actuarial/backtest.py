@@ -28,18 +28,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from actuarial.aggregate import compound_distribution
+from actuarial.compound import Compound, grid_span, mixture, nice_step
+from actuarial.coverage import PayoutFunction
 from products import load_product
 from products.model import Product
-
-from actuarial.aggregate import Compound, compound_distribution, grid_span, mixture, nice_step
-from actuarial.coverage import PayoutFunction
 
 #: Lognormal with mean 8,000 yuan and cv 1.5 (actuarial.md §2 benchmark B): σ² = log(1 + 1.5²), μ = log 8000 − σ²/2.
 BENCH_SIGMA = math.sqrt(math.log(1.0 + 1.5**2))
@@ -221,7 +221,7 @@ def county_predictive(peril: Any, payout: PayoutFunction, year: int, heads: pd.S
     the collective rate for a county without history; E_c its heads next year),
 
     and the predictive is the equal-weight mixture (1/B) Σ_b pmf(S_cb) on one grid per county
-    (:func:`actuarial.aggregate.mixture`) — the same recipe as :func:`actuarial.budget.budget` applies to the
+    (:func:`actuarial.compound.mixture`) — the same recipe as :func:`actuarial.budget.budget` applies to the
     total, done per county here because the backtest scores counties.
     """
     sev = peril.severity.best

@@ -1,6 +1,6 @@
 """Premium principles (保费原则) on a discrete aggregate payout distribution S (actuarial.md §3 step 6).
 
-For a distribution ``dist`` (a :class:`actuarial.aggregate.Compound`, or anything with ``mean``, ``sd``,
+For a distribution ``dist`` (a :class:`actuarial.compound.Compound`, or anything with ``mean``, ``sd``,
 ``quantile(p)``, ``tvar(p)`` and ``prob_exceed(x)``) and the insured heads E:
 
 * expected value (期望值原则):      R = (1 + θ)·E[S]

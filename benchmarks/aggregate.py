@@ -43,7 +43,8 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from actuarial.aggregate import compound_batch, compound_distribution, simulate_annual_payouts
+from actuarial.aggregate import compound_batch, compound_distribution
+from actuarial.montecarlo import simulate_annual_payouts
 from products.model import Bracket, Line
 
 

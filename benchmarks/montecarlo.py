@@ -1,7 +1,7 @@
 """Accuracy goal G3 (issue 5, acceptance 2): the FFT aggregate within 3 standard errors of a 10^6-year Monte Carlo.
 
 Cases B and the county portfolio of benchmarks/aggregate.py (actuarial.md §2).  The simulation is
-``actuarial.aggregate.simulate_annual_payouts``: thinned at the trigger (only paid events are drawn:
+``actuarial.montecarlo.simulate_annual_payouts``: thinned at the trigger (only paid events are drawn:
 N' ~ Poisson(λ·S(trigger)), for the negative binomial a gamma-mixed Poisson; X | X > trigger by the
 inverse cdf), in chunks of 2·10^6 paid events, seeded.  For the mean, VaR and TVaR (Acerbi–Tasche) at
 90/95/99/99.5% it prints the FFT value (default bucket), the Monte Carlo estimate, its standard error by
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from actuarial.aggregate import compound_distribution, monte_carlo_summary, simulate_annual_payouts
+from actuarial.aggregate import compound_distribution
+from actuarial.montecarlo import monte_carlo_summary, simulate_annual_payouts
 
 LEVELS = (0.90, 0.95, 0.99, 0.995)
 LIMIT = 3.0  # |FFT − MC| / SE allowed (acceptance 2)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actuarial.aggregate import Compound
+from actuarial.compound import Compound
 from actuarial.premium import PRINCIPLES, band, premium_table
 
 

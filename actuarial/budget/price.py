@@ -16,20 +16,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from actuarial.aggregate import (
+from actuarial.aggregate import compound_batch, compound_distribution
+from actuarial.budget.fit import EmpiricalAmounts, ExperienceModel, LineModel
+from actuarial.budget.inputs import Assumptions, BudgetError
+from actuarial.compound import (
     Compound,
     Frequency,
     Peril,
-    compound_batch,
-    compound_distribution,
     default_bucket,
     grid_span,
     mixture,
     nice_step,
     peril_moments,
 )
-from actuarial.budget.fit import EmpiricalAmounts, ExperienceModel, LineModel
-from actuarial.budget.inputs import Assumptions, BudgetError
 from actuarial.coverage import PayoutFunction
 from actuarial.premium import PRINCIPLES, band, premium_table
 from products.model import Product
@@ -171,7 +170,7 @@ def _on_grid(blocks: list[Peril], bucket: float) -> list[Peril]:
 
 
 def _finer(bucket: float) -> float:
-    """The next smaller step in {1, 2, 2.5, 5} × 10^k (the ladder of :mod:`actuarial.aggregate`)."""
+    """The next smaller step in {1, 2, 2.5, 5} × 10^k (the ladder of :mod:`actuarial.compound`)."""
     return nice_step(bucket * (1 - 1e-9))
 
 
