@@ -1,8 +1,8 @@
 """The pure claims engine (理赔计算): roster + report rows + product → claims, exceptions, traces.
 
 Stateless and vectorised (frames in, frames out); no database, web or cluster code may be imported here
-(import-linter contracts in ``.importlinter``).  :func:`run_calculation` is the whole run,
-:func:`compute_claims` the computation on screened rows, :mod:`claims.engine.files` the file shell of
+(import-linter contracts in ``pyproject.toml``).  :func:`run_calculation` is the whole run,
+:func:`compute_claims` its claims alone, :mod:`claims.engine.files` the file shell of
 ``relief calc``.
 """
 

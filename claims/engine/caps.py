@@ -16,6 +16,11 @@ min(C, Σ entitlements).  (Which unit inside a group receives the last yuan of r
 between a monthly and a yearly run when reports arrive out of order; the group total cannot.)
 A cap by number of victims is C(v) for the v victims known so far; v only grows over the year, and
 C(v) must not fall as v grows, so the same holds with C = C(the year's victims).
+
+:func:`allocate_codes` is that formula on int64 codes.  :func:`shared_caps` reads a product's caps into
+:class:`SharedCap` stages (its lines' household caps → its covers' caps → its per-person and
+per-household caps), and :func:`apply_shared_caps` applies them in that order to the claim rows, each on
+what the one before left due.
 """
 
 from __future__ import annotations
@@ -104,11 +109,11 @@ def allocate_codes(group: np.ndarray, order: list[np.ndarray], demand_fen: np.nd
     c = np.asarray(cap_fen, dtype=np.int64)[pos]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))  # the group's run number per row
-    paid_in_group = np.add.reduceat(np.asarray(paid_fen, dtype=np.int64)[pos], starts)
-    room = np.maximum(0, c - paid_in_group[run])
+    paid_in_group_fen = np.add.reduceat(np.asarray(paid_fen, dtype=np.int64)[pos], starts)
+    room_fen = np.maximum(0, c - paid_in_group_fen[run])
     cum = np.cumsum(d)
     before = cum - d - (cum[starts] - d[starts])[run]
-    granted = np.where(c < 0, d, np.clip(room - before, 0, d))
+    granted = np.where(c < 0, d, np.clip(room_fen - before, 0, d))
     out = np.empty(n, dtype=np.int64)
     out[pos] = granted
     return out

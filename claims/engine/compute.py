@@ -71,21 +71,45 @@ class CalcResult:
         return f"CalcResult({len(self.claims)} claims, {len(self.exceptions)} exceptions)"
 
 
-def _take_text(values: pd.Series, positions: np.ndarray) -> pd.Series:
-    """values[positions] as text, taken by Arrow (no Python string per row)."""
-    arr = pa.array(values.astype(str).array)
-    return pd.Series(pd.array(arr.take(pa.array(positions)), dtype="str"))
+def compute_claims(product: Product, persons: pd.DataFrame, households: pd.DataFrame,
+                   reports: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]],
+                   paid: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (unit, line) with base, entitlement, paid before, due now and its trace (fen).
+
+    ``reports`` maps a department (medical, education, disaster, accident, income) to the canonical
+    rows of one or more report files (as read by :func:`claims.reports.read_report`); ``paid`` has
+    ``unit_id, line_id, paid`` (fen).  Use :func:`run_calculation` for exceptions and sources too.
+    """
+    return run_calculation(product, persons, households, reports, paid).claims
 
 
-def _labels(names: list[str], codes: np.ndarray) -> pd.Series:
-    """A per-line label (line id, name, peril …) repeated per claim, as text taken by Arrow."""
-    return _take_text(pd.Series(names, dtype="str"), codes)
+def run_calculation(product: Product, persons: pd.DataFrame, households: pd.DataFrame,
+                    reports: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]],
+                    paid: pd.DataFrame | None = None, *, traces: bool = True) -> CalcResult:
+    """Screen the reports and compute every claim the product owes (see module docstring).
+    ``traces=False``: amounts only, the trace column left empty (for bulk runs that do not print it)."""
+    screened = screen_reports(product, persons, households, reports)
+    return compute_from_screened(product, screened, persons, paid, traces=traces)
 
 
-def _build_index_hash(frame: pd.DataFrame) -> None:
-    """Build ``frame``'s index hash table now: pandas builds it lazily, on first look-up, and the line
-    threads look it up at the same time."""
-    _ = frame.index.is_unique  # the look-up that builds the table
+def compute_from_screened(product: Product, screened: Screened, persons: pd.DataFrame,
+                          paid: pd.DataFrame | None = None, *, traces: bool = True) -> CalcResult:
+    """The engine proper, after screening: the stages of the module docstring, in order.  ``traces=False``
+    leaves the trace column empty (amounts only).
+
+    The unit and household text of bracket lines is taken from the roster for the claims kept only (for
+    every unit when payments must be joined by it)."""
+    plan = ProductPlan.of(product)
+    claims = _line_claims(plan, screened)
+    claims, unmatched = _with_paid(plan, claims, screened, paid, persons)
+    claims = _owing_in_order(plan, claims, screened)
+    claims["due"], cap_notes = apply_shared_caps(plan.shared_caps, claims)
+    claims, cap_notes = _shown(claims, cap_notes)
+    claims = with_ids(claims, screened, plan.person_rows(claims["line_pos"].to_numpy()))
+    claims = _claim_rows(plan, claims, screened.households, cap_notes, traces=traces)
+    exceptions = with_unknown_line_payments(screened.exceptions, unmatched)
+    return CalcResult(claims=claims, exceptions=exceptions, sources=lambda: claim_sources(plan, screened),
+                      summary=summarise(claims, exceptions, screened.rows_in))
 
 
 def _line_claims(plan: ProductPlan, screened: Screened) -> pd.DataFrame:
@@ -127,64 +151,13 @@ def _owing_in_order(plan: ProductPlan, claims: pd.DataFrame, screened: Screened)
     return claims
 
 
-def claim_sources(plan: ProductPlan, screened: Screened) -> pd.DataFrame:
-    """Which report rows (file, line, amount) make up each claim's base: one row per event of each line."""
-    frames = []
-    for line in plan.lines:
-        ev = screened.events.get(line.id)
-        if ev is None or not len(ev):
-            continue
-        unit = (ev["unit_id"].to_numpy() if "unit_id" in ev.columns else pd.array(
-            screened.unit_ids(np.full(len(ev), line.basis == "person"), ev["unit_code"].to_numpy()), dtype="str"))
-        frames.append(pd.DataFrame({"line_id": _labels([line.id], np.zeros(len(ev), dtype=np.int64)).array,
-                                    "unit_id": unit, "source_file": ev["source_file"].to_numpy(),
-                                    "source_line": ev["source_line"].to_numpy(), "amount": ev["amount"].to_numpy()}))
-    if not frames:
-        return pd.DataFrame(columns=["line_id", "unit_id", "source_file", "source_line", "amount"])
-    return pd.concat(frames, ignore_index=True)
-
-
-def _own_text(plan: ProductPlan, claims: pd.DataFrame) -> np.ndarray:
-    """Each claim's line text: bracket lines' built here (only for the claims kept), the other kinds'
-    and paid-only rows' as the line stage wrote it."""
-    n = len(claims)
-    line_pos = claims["line_pos"].to_numpy()
-    rows = claims["rows"].to_numpy()
-    own_text = np.full(n, "", dtype=tr.TEXT)
-    built = np.zeros(n, dtype=bool)
-    for pos, line in enumerate(plan.lines):
-        if line.kind != "bracket":
-            continue
-        sel = np.flatnonzero((line_pos == pos) & (rows > 0))
-        if len(sel):
-            own_text[sel] = bracket_trace(line, claims["base"].to_numpy()[sel], rows[sel],
-                                          claims["uncapped"].to_numpy()[sel],
-                                          claims["line_entitlement"].to_numpy()[sel])
-            built[sel] = True
-    other = np.flatnonzero(~built)
-    if len(other):
-        own_text[other] = np.asarray(claims["trace"].iloc[other].fillna("").astype(object).to_numpy(dtype=object)
-                                     .astype(str), dtype=tr.TEXT)
-    return own_text
-
-
-def claim_traces(plan: ProductPlan, claims: pd.DataFrame, cap_notes: np.ndarray) -> np.ndarray:
-    """计算过程 per claim: ``[code/line] `` + the line's own text + the cap notes + ``已付 …；本次应付 …``
-    (+ ``；多付 …，需冲正``)."""
-    n = len(claims)
-    own_text = _own_text(plan, claims)
-    notes = np.full(n, "", dtype=tr.TEXT)
-    noted = np.flatnonzero(cap_notes != "")
-    notes[noted] = cap_notes[noted].astype(str)
-    heads = np.array(["[" + plan.code + "/" + line_id + "] " for line_id in plan.line_ids], dtype=tr.TEXT)
-    overpaid_fen = claims["overpaid"].to_numpy()
-    tail = "已付 " + tr.yuan(claims["paid_before"]) + "；本次应付 " + tr.yuan(claims["due"])
-    over = np.flatnonzero(overpaid_fen > 0)
-    if len(over):
-        tail[over] = tail[over] + "；多付 " + tr.yuan(overpaid_fen[over]) + "，需冲正"
-    body = np.where(np.strings.str_len(own_text) > 0, own_text + "；", own_text)
-    body = np.where(np.strings.str_len(notes) > 0, body + notes + "；", body)
-    return heads[claims["line_pos"].to_numpy()] + body + tail if n else np.array([], dtype=tr.TEXT)
+def _shown(claims: pd.DataFrame, cap_notes: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The claims with a base or a positive payment (and their cap notes): a negative payment (a raw API
+    caller's) counts under the caps but is not a claim."""
+    shown = (claims["base"].to_numpy() > 0) | (claims["paid_before"].to_numpy() > 0)
+    if shown.all():
+        return claims, cap_notes
+    return claims[shown].reset_index(drop=True), cap_notes[shown]
 
 
 def _claim_rows(plan: ProductPlan, claims: pd.DataFrame, households: pd.DataFrame, cap_notes: np.ndarray,
@@ -223,27 +196,81 @@ def _claim_rows(plan: ProductPlan, claims: pd.DataFrame, households: pd.DataFram
     return pd.DataFrame(out, columns=CLAIM_COLUMNS, copy=False)
 
 
-def compute_from_screened(product: Product, screened: Screened, persons: pd.DataFrame,
-                          paid: pd.DataFrame | None = None, *, traces: bool = True) -> CalcResult:
-    """The engine proper, after screening: the stages of the module docstring, in order.  ``traces=False``
-    leaves the trace column empty (amounts only).
+def claim_traces(plan: ProductPlan, claims: pd.DataFrame, cap_notes: np.ndarray) -> np.ndarray:
+    """计算过程 per claim: ``[code/line] `` + the line's own text + the cap notes + ``已付 …；本次应付 …``
+    (+ ``；多付 …，需冲正``)."""
+    n = len(claims)
+    own_text = _own_text(plan, claims)
+    notes = np.full(n, "", dtype=tr.TEXT)
+    noted = np.flatnonzero(cap_notes != "")
+    notes[noted] = cap_notes[noted].astype(str)
+    heads = np.array(["[" + plan.code + "/" + line_id + "] " for line_id in plan.line_ids], dtype=tr.TEXT)
+    overpaid_fen = claims["overpaid"].to_numpy()
+    tail = "已付 " + tr.yuan(claims["paid_before"]) + "；本次应付 " + tr.yuan(claims["due"])
+    over = np.flatnonzero(overpaid_fen > 0)
+    if len(over):
+        tail[over] = tail[over] + "；多付 " + tr.yuan(overpaid_fen[over]) + "，需冲正"
+    body = np.where(np.strings.str_len(own_text) > 0, own_text + "；", own_text)
+    body = np.where(np.strings.str_len(notes) > 0, body + notes + "；", body)
+    return heads[claims["line_pos"].to_numpy()] + body + tail if n else np.array([], dtype=tr.TEXT)
 
-    The unit and household text of bracket lines is taken from the roster for the claims kept only (for
-    every unit when payments must be joined by it).  A negative payment (a raw API caller's) counts
-    under the caps but is not a claim."""
-    plan = ProductPlan.of(product)
-    claims = _line_claims(plan, screened)
-    claims, unmatched = _with_paid(plan, claims, screened, paid, persons)
-    claims = _owing_in_order(plan, claims, screened)
-    claims["due"], cap_notes = apply_shared_caps(plan.shared_caps, claims)
-    shown = (claims["base"].to_numpy() > 0) | (claims["paid_before"].to_numpy() > 0)
-    if not shown.all():
-        claims, cap_notes = claims[shown].reset_index(drop=True), cap_notes[shown]
-    claims = with_ids(claims, screened, plan.person_rows(claims["line_pos"].to_numpy()))
-    claims = _claim_rows(plan, claims, screened.households, cap_notes, traces=traces)
-    exceptions = with_unknown_line_payments(screened.exceptions, unmatched)
-    return CalcResult(claims=claims, exceptions=exceptions, sources=lambda: claim_sources(plan, screened),
-                      summary=summarise(claims, exceptions, screened.rows_in))
+
+def _own_text(plan: ProductPlan, claims: pd.DataFrame) -> np.ndarray:
+    """Each claim's line text: bracket lines' built here (only for the claims kept), the other kinds'
+    and paid-only rows' as the line stage wrote it."""
+    n = len(claims)
+    line_pos = claims["line_pos"].to_numpy()
+    rows = claims["rows"].to_numpy()
+    own_text = np.full(n, "", dtype=tr.TEXT)
+    built = np.zeros(n, dtype=bool)
+    for pos, line in enumerate(plan.lines):
+        if line.kind != "bracket":
+            continue
+        sel = np.flatnonzero((line_pos == pos) & (rows > 0))
+        if len(sel):
+            own_text[sel] = bracket_trace(line, claims["base"].to_numpy()[sel], rows[sel],
+                                          claims["uncapped"].to_numpy()[sel],
+                                          claims["line_entitlement"].to_numpy()[sel])
+            built[sel] = True
+    other = np.flatnonzero(~built)
+    if len(other):
+        own_text[other] = np.asarray(claims["trace"].iloc[other].fillna("").astype(object).to_numpy(dtype=object)
+                                     .astype(str), dtype=tr.TEXT)
+    return own_text
+
+
+def claim_sources(plan: ProductPlan, screened: Screened) -> pd.DataFrame:
+    """Which report rows (file, line, amount) make up each claim's base: one row per event of each line."""
+    frames = []
+    for line in plan.lines:
+        ev = screened.events.get(line.id)
+        if ev is None or not len(ev):
+            continue
+        unit = (ev["unit_id"].to_numpy() if "unit_id" in ev.columns else pd.array(
+            screened.unit_ids(np.full(len(ev), line.basis == "person"), ev["unit_code"].to_numpy()), dtype="str"))
+        frames.append(pd.DataFrame({"line_id": _labels([line.id], np.zeros(len(ev), dtype=np.int64)).array,
+                                    "unit_id": unit, "source_file": ev["source_file"].to_numpy(),
+                                    "source_line": ev["source_line"].to_numpy(), "amount": ev["amount"].to_numpy()}))
+    if not frames:
+        return pd.DataFrame(columns=["line_id", "unit_id", "source_file", "source_line", "amount"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _labels(names: list[str], codes: np.ndarray) -> pd.Series:
+    """A per-line label (line id, name, peril …) repeated per claim, as text taken by Arrow."""
+    return _take_text(pd.Series(names, dtype="str"), codes)
+
+
+def _take_text(values: pd.Series, positions: np.ndarray) -> pd.Series:
+    """values[positions] as text, taken by Arrow (no Python string per row)."""
+    arr = pa.array(values.astype(str).array)
+    return pd.Series(pd.array(arr.take(pa.array(positions)), dtype="str"))
+
+
+def _build_index_hash(frame: pd.DataFrame) -> None:
+    """Build ``frame``'s index hash table now: pandas builds it lazily, on first look-up, and the line
+    threads look it up at the same time."""
+    _ = frame.index.is_unique  # the look-up that builds the table
 
 
 def summarise(claims: pd.DataFrame, exceptions: pd.DataFrame, rows_in: int) -> dict[str, Any]:
@@ -271,24 +298,3 @@ def severity_counts(exceptions: pd.DataFrame) -> dict[str, int]:
     """Exception rows per severity, every severity named (``error``, ``warning``, ``info``)."""
     counts = exceptions["severity"].value_counts() if len(exceptions) else pd.Series(dtype="int64")
     return {severity: int(counts.get(severity, 0)) for severity in SEVERITIES}
-
-
-def run_calculation(product: Product, persons: pd.DataFrame, households: pd.DataFrame,
-                    reports: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]],
-                    paid: pd.DataFrame | None = None, *, traces: bool = True) -> CalcResult:
-    """Screen the reports and compute every claim the product owes (see module docstring).
-    ``traces=False``: amounts only, the trace column left empty (for bulk runs that do not print it)."""
-    screened = screen_reports(product, persons, households, reports)
-    return compute_from_screened(product, screened, persons, paid, traces=traces)
-
-
-def compute_claims(product: Product, persons: pd.DataFrame, households: pd.DataFrame,
-                   reports: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]],
-                   paid: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per (unit, line) with base, entitlement, paid before, due now and its trace (fen).
-
-    ``reports`` maps a department (medical, education, disaster, accident, income) to the canonical
-    rows of one or more report files (as read by :func:`claims.reports.read_report`); ``paid`` has
-    ``unit_id, line_id, paid`` (fen).  Use :func:`run_calculation` for exceptions and sources too.
-    """
-    return run_calculation(product, persons, households, reports, paid).claims
