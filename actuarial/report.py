@@ -4,39 +4,34 @@
 
     report.html                  Chinese (English in small type), self-contained except the PNGs below
     charts/loss_distribution.png density of next year's payout S, budget marked, P10–P90 shaded
-    charts/experience.png        paid per head by year and peril, next year's mean and budget per head
+    charts/experience.png        paid per head by year and line, next year's mean and budget per head
     charts/whatif.png            current vs draft per principle, per head (only with a what-if)
     budget.json                  result.to_dict()
     premiums.csv band.csv experience.csv severity.csv [whatif.csv]   UTF-8 with BOM (Excel), like claims/engine/output.py
 
-Charts use the Agg canvas directly (no pyplot state).  Labels are Chinese when a CJK font is installed
-(:data:`CJK_FONTS`, looked up through ``matplotlib.font_manager``), otherwise English, so that no label is
-ever drawn as tofu boxes.  The HTML is rendered by Jinja2 (Flask's template engine) with autoescaping.
+The charts are drawn by :mod:`actuarial.report_charts` (Chinese labels when a CJK font is installed, else
+English).  The HTML is rendered by Jinja2 (Flask's template engine) with autoescaping.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CJK_FONTS", "FAMILY_NAMES", "cjk_font", "write_report"]
+from actuarial.report_charts import experience_frame, flat_frame, write_charts
 
-#: CJK fonts tried in this order (Debian: fonts-wqy-zenhei, fonts-noto-cjk).
-CJK_FONTS = ("WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-             "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "AR PL UMing CN")
+__all__ = ["FAMILY_NAMES", "render_html", "severity_frame", "write_numbers", "write_report"]
+
 #: Severity families in words.
 FAMILY_NAMES = {"lognormal": "对数正态 lognormal", "gamma": "伽马 gamma", "lomax": "Lomax（帕累托 II 型）Pareto II",
                 "pareto": "帕累托 Pareto", "weibull": "威布尔 Weibull"}
-CHART_DPI = 110
 
 
 # ------------------------------------------------------------------------------------------ formatting
@@ -86,15 +81,6 @@ def _sci(x: Any) -> str:
 _NUMERIC = re.compile(r"[-+]?¥?[\d,]+(\.\d+)?(%|e[-+]\d+)?|—|P\d+")
 
 
-def _flat(frame: pd.DataFrame | None) -> pd.DataFrame:
-    """Index levels become columns (named index levels keep their names)."""
-    if frame is None:
-        return pd.DataFrame()
-    if isinstance(frame.index, pd.MultiIndex) or frame.index.name is not None:
-        return frame.reset_index()
-    return frame.copy()
-
-
 def _table(frame: pd.DataFrame, columns: Iterable[tuple[str, str, Callable[[Any], str]]]) -> dict[str, Any]:
     """Rows of formatted cells: ``columns`` = (column, header, formatter); missing columns are skipped."""
     cols = [(c, h, f) for c, h, f in columns if c in frame.columns]
@@ -111,7 +97,7 @@ def _comparison_table(frame: pd.DataFrame) -> dict[str, Any]:
     """Current vs draft (``BudgetResult.comparison()``) with the quantities in words."""
     from actuarial.premium import PRINCIPLES
 
-    flat = _flat(frame)
+    flat = flat_frame(frame)
     key = flat.columns[0]
     rows = []
     for _i, r in flat.iterrows():
@@ -128,204 +114,12 @@ def _comparison_table(frame: pd.DataFrame) -> dict[str, Any]:
     return {"headers": ["项目 quantity", "现行 current", "草案 draft", "变化 change", "比值 ratio"], "rows": rows}
 
 
-# ------------------------------------------------------------------------------------------ fonts
-@lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """Name of an installed CJK font from :data:`CJK_FONTS` (None when there is none)."""
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for name in CJK_FONTS:
-        if name in installed:
-            return name
-    return None
-
-
-class _Labels:
-    """Chart labels: Chinese (with the English in brackets where short) when a CJK font exists, else English."""
-
-    def __init__(self, chinese: bool) -> None:
-        self.chinese = chinese
-
-    def __call__(self, zh: str, en: str) -> str:
-        return zh if self.chinese else en
-
-
-def _rc(font: str | None) -> dict[str, Any]:
-    family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
-    return {"font.family": family, "axes.unicode_minus": False, "font.size": 10}
-
-
-# ------------------------------------------------------------------------------------------ charts
-def _coarse_density(pmf: np.ndarray, bucket: float, lo: float, hi: float,
-                    bins: int = 160) -> tuple[np.ndarray, np.ndarray]:
-    """Density of S on ``bins`` equal cells of [lo, hi]: (cell probability from the cdf) / cell width."""
-    cdf = np.cumsum(pmf)
-    edges = np.linspace(lo, hi, bins + 1)
-    idx = np.clip(np.floor(edges / bucket + 0.5).astype(np.int64) - 1, -1, pmf.size - 1)
-    at = np.where(idx >= 0, cdf[np.maximum(idx, 0)], 0.0)
-    dens = np.diff(at) / np.diff(edges)
-    return 0.5 * (edges[:-1] + edges[1:]), dens
-
-
-def _loss_chart(result: Any, path: Path, label: _Labels) -> None:
-    from matplotlib.figure import Figure
-
-    dist = result.predictive
-    pmf = np.asarray(dist.pmf, dtype=float)
-    b = float(dist.bucket)
-
-    def q(p: float) -> float:
-        return float(dist.quantile(p))
-
-    lo, hi = q(0.0005), max(q(0.9995), float(result.budget_total) * 1.05)
-    lo = max(0.0, lo - 0.05 * (hi - lo))
-    scale = 1e4 if hi >= 1e5 else 1.0  # 万元 for county-size totals, 元 for small ones
-    unit_zh, unit_en = ("万元", "10,000 yuan") if scale > 1 else ("元", "yuan")
-    x, dens = _coarse_density(pmf, b, lo, hi)
-    p10, p90 = (float(result.band.loc[p, "total"]) if p in result.band.index else q(p) for p in (0.10, 0.90))
-    fig = Figure(figsize=(8, 4.2), dpi=CHART_DPI)
-    ax = fig.add_subplot()
-    ax.plot(x / scale, dens * scale, color="#1f4e79", lw=1.6,
-            label=label("预测分布（含参数不确定性）", "predictive distribution"))
-    plug = getattr(result, "plug_in", None)
-    if plug is not None:
-        xp, dp = _coarse_density(np.asarray(plug.pmf, dtype=float), float(plug.bucket), lo, hi)
-        ax.plot(xp / scale, dp * scale, color="#7f7f7f", lw=1.0, ls="--", label=label("点估计分布", "plug-in"))
-    band = (x >= p10) & (x <= p90)
-    ax.fill_between(x[band] / scale, 0, dens[band] * scale, color="#9dc3e6", alpha=0.6,
-                    label=label("P10–P90 区间", "P10–P90 band"))
-    budget = float(result.budget_total)
-    ax.axvline(budget / scale, color="#c00000", lw=1.8,
-               label=label(f"建议预算 {budget / scale:,.1f} {unit_zh}", f"budget {budget / scale:,.1f} ({unit_en})"))
-    ax.axvline(float(dist.mean) / scale, color="#548235", lw=1.0, ls=":",
-               label=label("期望赔付", "expected payout"))
-    ax.set_xlabel(label(f"明年赔付总额 S（{unit_zh}）", f"next year's total payout S ({unit_en})"))
-    ax.set_ylabel(label(f"概率密度（每{unit_zh}）", f"density (per {unit_en})"))
-    ax.set_title(label(f"{result.year} 年赔付总额分布", f"Distribution of total payout, {result.year}"))
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, loc="upper right")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-
-
-def _experience_frame(result: Any) -> pd.DataFrame:
-    """The experience table (year × peril) with its index levels as columns."""
-    return _flat(result.experience)
-
-
-def _line_names(result: Any) -> dict[str, str]:
-    """line id → line name, from the modelled perils and the lines priced at experience."""
-    names = {p.line_id: p.name for p in result.perils}
-    extra = getattr(result, "experience_lines", None)
-    if isinstance(extra, pd.DataFrame) and {"line_id", "name"} <= set(extra.columns):
-        names.update(dict(zip(extra["line_id"], extra["name"])))
-    return names
-
-
-def _experience_chart(result: Any, path: Path, label: _Labels) -> None:
-    from matplotlib.figure import Figure
-
-    exp = _experience_frame(result)
-    fig = Figure(figsize=(8, 4.2), dpi=CHART_DPI)
-    ax = fig.add_subplot()
-    names = _line_names(result)
-    per_peril = "peril" in exp.columns and "paid_per_head" in exp.columns
-    if per_peril and not exp.empty:
-        table = exp.pivot_table(index="year", columns="peril", values="paid_per_head", aggfunc="sum").fillna(0.0)
-        years = [int(y) for y in table.index]
-        bottom = np.zeros(len(years))
-        colors = ["#1f4e79", "#ed7d31", "#70ad47", "#ffc000", "#5b9bd5", "#a5a5a5"]
-        for i, peril in enumerate(table.columns):
-            vals = table[peril].to_numpy(dtype=float)
-            name = names.get(peril, peril) if label.chinese else peril
-            ax.bar([str(y) for y in years], vals, bottom=bottom, color=colors[i % len(colors)], label=name, width=0.6)
-            bottom += vals
-    nxt = str(result.year)
-    mean_ph = float(result.predictive.mean) / float(result.heads)
-    ax.bar([nxt], [mean_ph], color="#d9d9d9", edgecolor="#7f7f7f", hatch="//", width=0.6,
-           label=label(f"{result.year} 期望赔付", f"{result.year} expected payout"))
-    ax.scatter([nxt], [float(result.budget_per_head)], color="#c00000", marker="D", zorder=5,
-               label=label(f"{result.year} 建议预算（每人）", f"{result.year} budget per head"))
-    ax.set_xlabel(label("年度", "year"))
-    ax.set_ylabel(label("每人赔付（元）", "paid per head (yuan)"))
-    ax.set_title(label("历年每人赔付（按责任）与明年预算", "Paid per head by year and peril, and next year's budget"))
-    ax.legend(fontsize=8, loc="upper left")
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-
-
-def _whatif_chart(result: Any, path: Path, label: _Labels) -> None:
-    from matplotlib.figure import Figure
-
-    from actuarial.premium import PRINCIPLES
-
-    draft = result.whatif
-    keys = [k for k in PRINCIPLES if k in result.premiums.index and k in draft.premiums.index]
-    cur = [float(result.premiums.loc[k, "per_head"]) for k in keys]
-    new = [float(draft.premiums.loc[k, "per_head"]) for k in keys]
-    short_zh = {"expected_value": "期望值", "standard_deviation": "标准差", "var": "VaR", "tvar": "TVaR",
-                "cost_of_capital": "资本成本"}
-    short_en = {"expected_value": "expected value", "standard_deviation": "std. dev.", "var": "VaR", "tvar": "TVaR",
-                "cost_of_capital": "cost of capital"}
-    ticks = [label(short_zh.get(k, k), short_en.get(k, k)) for k in keys]
-    fig = Figure(figsize=(8, 4.2), dpi=CHART_DPI)
-    ax = fig.add_subplot()
-    xs = np.arange(len(keys))
-    w = 0.38
-    b1 = ax.bar(xs - w / 2, cur, w, color="#1f4e79",
-                label=label(f"现行 {result.product_name}", f"current {result.product_code}"))
-    b2 = ax.bar(xs + w / 2, new, w, color="#ed7d31",
-                label=label(f"草案 {draft.product_name}", f"draft {draft.product_code}"))
-    for bars in (b1, b2):
-        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)
-    ax.set_xticks(xs, ticks)
-    ax.set_ylabel(label("每人保费（元）", "premium per head (yuan)"))
-    ax.set_title(label("方案比较：各保费原则下的每人保费", "What-if: premium per head by principle"))
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-
-
-def write_charts(result: Any, charts_dir: str | Path) -> dict[str, Path]:
-    """The report's PNG charts under ``charts_dir``; returns {name: path}."""
-    import matplotlib
-
-    out = Path(charts_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    font = cjk_font()
-    label = _Labels(font is not None)
-    paths = {"loss_distribution": out / "loss_distribution.png", "experience": out / "experience.png"}
-    # the CJK fonts are registered at weight 500 only: matplotlib logs a "Failed to find font weight" warning
-    # for every text drawn at the default weight 400 and then uses the 500 face, which is what we want
-    fm_log = logging.getLogger("matplotlib.font_manager")
-    old_level = fm_log.level
-    fm_log.setLevel(logging.ERROR)
-    try:
-        with matplotlib.rc_context(_rc(font)):
-            _draw_all(result, paths, label)
-    finally:
-        fm_log.setLevel(old_level)
-    return paths
-
-
-def _draw_all(result: Any, paths: dict[str, Path], label: _Labels) -> None:
-    _loss_chart(result, paths["loss_distribution"], label)
-    _experience_chart(result, paths["experience"], label)
-    if getattr(result, "whatif", None) is not None:
-        paths["whatif"] = paths["loss_distribution"].parent / "whatif.png"
-        _whatif_chart(result, paths["whatif"], label)
-
-
 # ------------------------------------------------------------------------------------------ numbers
 def severity_frame(result: Any) -> pd.DataFrame:
-    """One row per peril × fitted family: the AIC comparison, with the chosen family flagged."""
+    """One row per modelled line × fitted family: the AIC comparison, with the chosen family flagged."""
     frames = []
     for p in result.perils:
-        t = _flat(p.severity.table)
+        t = flat_frame(p.severity.table)
         if "family" not in t.columns:
             t = t.rename(columns={t.columns[0]: "family"}) if len(t.columns) else t
         t.insert(0, "line_id", p.line_id)
@@ -344,12 +138,12 @@ def write_numbers(result: Any, out_dir: str | Path) -> dict[str, Path]:
     paths = {"budget.json": out / "budget.json"}
     paths["budget.json"].write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, allow_nan=False) + "\n",
                                     encoding="utf-8")
-    paths["premiums.csv"] = write_csv(_flat(result.premiums), out / "premiums.csv")
-    paths["band.csv"] = write_csv(_flat(result.band), out / "band.csv")
-    paths["experience.csv"] = write_csv(_flat(result.experience), out / "experience.csv")
+    paths["premiums.csv"] = write_csv(flat_frame(result.premiums), out / "premiums.csv")
+    paths["band.csv"] = write_csv(flat_frame(result.band), out / "band.csv")
+    paths["experience.csv"] = write_csv(flat_frame(result.experience), out / "experience.csv")
     paths["severity.csv"] = write_csv(severity_frame(result), out / "severity.csv")
     if getattr(result, "whatif", None) is not None:
-        paths["whatif.csv"] = write_csv(_flat(result.comparison()), out / "whatif.csv")
+        paths["whatif.csv"] = write_csv(flat_frame(result.comparison()), out / "whatif.csv")
     return paths
 
 
@@ -366,7 +160,7 @@ def _context(result: Any, charts: dict[str, Path], out_dir: Path) -> dict[str, A
 
     a = result.assumptions
     heads = int(result.heads)
-    premiums = _flat(result.premiums)
+    premiums = flat_frame(result.premiums)
     if "principle" not in premiums.columns:
         premiums = premiums.rename(columns={"index": "principle"})
     premiums_rows = []
@@ -377,16 +171,16 @@ def _context(result: Any, charts: dict[str, Path], out_dir: Path) -> dict[str, A
             "cells": [row.get("label", PRINCIPLES.get(key, key)), _yuan(row["risk_premium"]), _yuan(row["total"]),
                       _yuan(row["per_head"], 2), _pct(row["prob_exceed"])],
         })
-    band = _flat(result.band)
+    band = flat_frame(result.band)
     band_rows = [[f"P{round(float(r['p']) * 100):d}", _yuan(r["total"]), _yuan(r["per_head"], 2)]
                  for _i, r in band.iterrows()]
-    perils = []
+    line_rows = []  # the template's "perils": one per modelled line
     for p in result.perils:
         best = p.severity.best
-        aic = _flat(p.severity.table)
+        aic = flat_frame(p.severity.table)
         if "family" not in aic.columns and len(aic.columns):
             aic = aic.rename(columns={aic.columns[0]: "family"})
-        perils.append({
+        line_rows.append({
             "name": p.name, "line_id": p.line_id,
             "cells": [f"{p.name}（{p.line_id}）", FAMILY_NAMES.get(best.family, best.family), _pct(_trend(best)),
                       _num(float(p.events), 1), f"{float(p.events) / heads * 1000:,.2f}", _yuan(p.mean), _yuan(p.sd),
@@ -404,7 +198,7 @@ def _context(result: Any, charts: dict[str, Path], out_dir: Path) -> dict[str, A
             "n": getattr(best, "n", None),
             "truncation": getattr(best, "truncation", 0.0),
         })
-    exp = _table(_experience_frame(result), [
+    exp = _table(experience_frame(result), [
         ("year", "年度 year", lambda v: str(int(v))),
         ("county", "区划 county", str),
         ("peril", "责任 line", str),
@@ -414,7 +208,7 @@ def _context(result: Any, charts: dict[str, Path], out_dir: Path) -> dict[str, A
         ("paid", "赔付合计 paid（元）", _yuan),
         ("paid_per_head", "每人赔付 per head（元）", lambda v: _yuan(v, 2)),
     ])
-    val = _table(_flat(result.validation), [
+    val = _table(flat_frame(result.validation), [
         ("what", "项目 what", str), ("stat", "统计量 stat", str),
         ("exact", "精确值 exact", lambda v: _num(v, 2)), ("computed", "计算值 computed", lambda v: _num(v, 2)),
         ("rel_error", "相对误差 rel. error", _sci),
@@ -436,7 +230,7 @@ def _context(result: Any, charts: dict[str, Path], out_dir: Path) -> dict[str, A
         "budget_total": _yuan(result.budget_total), "budget_per_head": _yuan(result.budget_per_head, 2),
         "prob_exceed": _pct(result.prob_exceed), "mean_total": _yuan(result.predictive.mean),
         "mean_per_head": _yuan(float(result.predictive.mean) / heads, 2), "sd_total": _yuan(result.predictive.sd),
-        "expense": _pct(a.expense_ratio, 0), "premiums": premiums_rows, "band": band_rows, "perils": perils,
+        "expense": _pct(a.expense_ratio, 0), "premiums": premiums_rows, "band": band_rows, "perils": line_rows,
         "experience": exp, "validation": val, "notes": list(result.notes), "whatif": whatif, "imgs": imgs,
         "bootstrap": a.bootstrap, "seed": a.seed, "year_cv_floor": _pct(a.year_cv_floor, 0),
     }

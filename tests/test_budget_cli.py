@@ -194,7 +194,7 @@ def test_chart_labels_are_english_without_a_cjk_font(history, tmp_path, monkeypa
     import matplotlib.text
     from matplotlib.figure import Figure
 
-    import actuarial.report as report
+    import actuarial.report_charts as report
     from actuarial.budget import budget
     from actuarial.budget.inputs import Assumptions
     from actuarial.history import read_claims
