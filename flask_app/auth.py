@@ -18,9 +18,9 @@ from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from claims.lifecycle.models import User, UserVillage
-from claims.lifecycle.transitions import Actor
+from claims.lifecycle.scope import VillageScope
 from claims.lifecycle.store import now
-
+from claims.lifecycle.transitions import Actor
 from flask_app import db
 from flask_app.permissions import FULL_ID_ROLES, allowed
 
@@ -49,6 +49,11 @@ class CurrentUser(UserMixin):
     @property
     def actor(self) -> Actor:
         return Actor(id=self.id, role=self.role, approval_limit=self.approval_limit)  # type: ignore[arg-type]
+
+    @property
+    def scope(self) -> VillageScope:
+        """The villages this user sees (:func:`claims.lifecycle.scope.scoped` applies it to a query)."""
+        return VillageScope.of(self.role, self.villages)
 
     @property
     def role_name(self) -> str:

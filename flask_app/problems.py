@@ -1,7 +1,9 @@
 """Errors as RFC 9457 problem details (``application/problem+json``) with a stable ``type`` per error.
 
-Domain errors map to a type URI under ``/problems/…``: a transition the table refuses, a concurrent
-change (409), an unknown object (404), a refused import …  HTML pages get a readable error page instead.
+The one table from domain error to HTTP (:data:`DOMAIN_ERRORS`): each class of the project's error
+hierarchy (:mod:`tabular.errors`) maps to a status and a type URI under ``/problems/…`` — a transition the
+table refuses, a concurrent change (409), an import refused, input that cannot be used (422), an unknown
+object (404) …  The API answers problem details, the pages a readable error page with the same status.
 """
 
 from __future__ import annotations
@@ -17,19 +19,37 @@ from claims.lifecycle.notices import NoticeError
 from claims.lifecycle.payouts import PayoutError
 from claims.lifecycle.transitions import ConflictError
 from claims.lifecycle.workflow import TransitionError
+from claims.reports import ReportFileError
+from tabular.errors import (
+    InvalidInputError,
+    NotAllowedError,
+    NotFoundError,
+    OverLimitError,
+    ReliefError,
+    StateConflictError,
+)
 from tabular.money import fen_to_decimal
 
 PROBLEM_BASE = "/problems/"
 
-#: exception class → (status, type slug, title).  Order matters: subclasses first.
+#: exception class → (status, type slug, title).  The most specific class of an error's ancestry answers
+#: (Flask looks the handler up along the class's MRO); the meanings at the end answer the rest.
 DOMAIN_ERRORS: list[tuple[type[Exception], int, str, str]] = [
     (ConflictError, 409, "conflict", "已被他人修改 / changed by someone else"),
     (CapExceededError, 422, "cap-exceeded", "超过限额 / amount above a cap"),
     (TransitionError, 422, "transition-refused", "不允许的操作 / action not allowed"),
     (AlreadyImportedError, 409, "already-imported", "文件已导入 / file already imported"),
     (ImportRefusedError, 422, "import-refused", "导入被拒绝 / import refused"),
+    (ReportFileError, 422, "import-refused", "导入被拒绝 / import refused"),
     (NoticeError, 422, "notice-refused", "公示操作被拒绝 / notice action refused"),
     (PayoutError, 422, "payout-refused", "支付操作被拒绝 / payout action refused"),
+    # the meanings (tabular.errors), for every other domain error
+    (StateConflictError, 409, "conflict", "已被他人修改 / changed by someone else"),
+    (OverLimitError, 422, "over-limit", "超过限额 / amount above a limit"),
+    (NotAllowedError, 422, "not-allowed", "不允许的操作 / action not allowed"),
+    (NotFoundError, 404, "not-found", "不存在 / not found"),
+    (InvalidInputError, 422, "invalid-request", "请求无效 / invalid request"),
+    (ReliefError, 422, "refused", "请求被拒绝 / request refused"),
 ]
 
 
@@ -45,24 +65,43 @@ def wants_problem() -> bool:
     return request.path.startswith("/api/")
 
 
+def extension_members(exc: Exception) -> dict[str, Any]:
+    """What a problem adds to its type for a client to act on: the stale claims, the cap and its room, the
+    columns a file lacks (the mapping page's data, for a client that maps the columns itself)."""
+    if isinstance(exc, ConflictError):
+        return {"claim_ids": exc.claim_ids}
+    if isinstance(exc, CapExceededError):
+        return {"cap": exc.cap.kind, "room": str(fen_to_decimal(exc.cap.room))}
+    if isinstance(exc, ReportFileError) and exc.unmatched is not None:
+        u = exc.unmatched
+        return {"unmatched": {"missing": list(u.missing), "matched": u.matched, "headers": list(u.headers),
+                              "header_line": u.header_line}}
+    return {}
+
+
+#: HTTP status → type slug of the problems the web framework raises (abort, validation, routing).
+HTTP_SLUGS = {422: "validation", 401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+              409: "conflict", 400: "bad-request"}
+
+
+def http_problem(exc: HTTPException) -> Response:
+    """An HTTP exception (``abort(…)``, a validation failure with its ``messages``) as problem details."""
+    data = getattr(exc, "data", None) or {}
+    errors = data.get("messages") if isinstance(data, dict) else None
+    extra = {"errors": errors} if errors else {}
+    return problem(exc.code or 500, HTTP_SLUGS.get(exc.code or 500, "http-error"), exc.name, exc.description, **extra)
+
+
 def init_app(app: Flask) -> None:
     for exc_class, status, slug, title in DOMAIN_ERRORS:
         def handler(exc: Exception, status: int = status, slug: str = slug, title: str = title) -> Any:
             if wants_problem():
-                extra = {"claim_ids": exc.claim_ids} if isinstance(exc, ConflictError) else {}
-                if isinstance(exc, CapExceededError):
-                    extra = {"cap": exc.cap.kind, "room": str(fen_to_decimal(exc.cap.room))}
-                return problem(status, slug, title, str(exc), **extra)
+                return problem(status, slug, title, str(exc), **extension_members(exc))
             return render_template("error.html", status=status, title=title, detail=str(exc)), status
         app.register_error_handler(exc_class, handler)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         if wants_problem():
-            data = getattr(exc, "data", None) or {}
-            errors = data.get("messages") if isinstance(data, dict) else None
-            slug = {422: "validation", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
-                    405: "method-not-allowed", 409: "conflict", 400: "bad-request"}.get(exc.code or 500, "http-error")
-            extra = {"errors": errors} if errors else {}
-            return problem(exc.code or 500, slug, exc.name, exc.description, **extra)
+            return http_problem(exc)
         return render_template("error.html", status=exc.code, title=exc.name, detail=exc.description), exc.code

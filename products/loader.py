@@ -13,13 +13,14 @@ import yaml
 from marshmallow import ValidationError
 
 from products.model import PERILS, RATE_SCALE, Bracket, Cover, Eligibility, Line, Product
-from tabular.money import yuan_to_fen
 from products.schema import ProductSchema, flatten_errors, normalise_scalars
+from tabular.errors import InvalidInputError
+from tabular.money import yuan_to_fen
 
 CATALOG = Path(__file__).with_name("catalog")
 
 
-class ProductError(ValueError):
+class ProductError(InvalidInputError):
     """An invalid product document; ``errors`` lists ``path: problem`` strings."""
 
     def __init__(self, source: str, errors: list[str]):

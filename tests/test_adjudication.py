@@ -8,15 +8,16 @@ import threading
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
-
-from claims.lifecycle.adjudication import AuthorityError, ScopeError, approve, bulk, reject, return_to_investigation, verify
-from claims.lifecycle.database import transaction
-from claims.lifecycle.models import Claim, ClaimEvent, User, UserVillage
-from claims.lifecycle.transitions import Actor, ConflictError, advance
-from claims.lifecycle.workflow import TransitionError
 from db_factories import add_policy
 from db_factories import claim as claim_row
+from sqlalchemy import func, select
+
+from claims.lifecycle.adjudication import AuthorityError, approve, bulk, reject, return_to_investigation, verify
+from claims.lifecycle.database import transaction
+from claims.lifecycle.models import Claim, ClaimEvent, User, UserVillage
+from claims.lifecycle.scope import ScopeError
+from claims.lifecycle.transitions import Actor, ConflictError, advance
+from claims.lifecycle.workflow import TransitionError
 
 V1, V2, V_OTHER_TOWN = "130434100200", "130434100201", "130434200300"
 

@@ -32,7 +32,7 @@ Rules
 * **Bulk forward actions** (:func:`bulk`) and :func:`reject` are set-based (``claims.lifecycle.transitions
   .advance``): all or nothing.  Village clerks act only on claims of their villages (``UserVillage``,
   12-digit codes); township reviewers on claims whose village code starts with the 9-digit township
-  prefix of one of their ``UserVillage`` codes.
+  prefix of one of their ``UserVillage`` codes (:func:`claims.lifecycle.scope.check_scope`).
 """
 
 from __future__ import annotations
@@ -45,14 +45,15 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from tabular.money import fen_to_decimal, yuan_to_fen
-from claims.lifecycle.registry import product_of
-from claims.lifecycle.store import ProductVersion, now
-
 from claims.engine.cap_room import CapRoom, cap_rooms, tightest
-from claims.lifecycle.models import Claim, ClaimEvent, UserVillage
+from claims.lifecycle.models import Claim, ClaimEvent
+from claims.lifecycle.registry import product_of
+from claims.lifecycle.scope import check_scope
+from claims.lifecycle.store import ProductVersion, now
 from claims.lifecycle.transitions import Actor, ConflictError, advance
 from claims.lifecycle.workflow import ACTIONS, COMMITTED, PRE_PAYMENT, STATES, TRANSITIONS, TransitionError, next_state
+from tabular.errors import InvalidInputError, OverLimitError
+from tabular.money import fen_to_decimal, yuan_to_fen
 
 #: Coded reasons for an adjusted amount (code → Chinese label).
 ADJUST_REASONS: dict[str, str] = {
@@ -80,22 +81,17 @@ REJECT_REASONS: dict[str, str] = {
 #: Forward actions that :func:`bulk` performs for a whole list.
 BULK_ACTIONS = ("start_investigation", "village_review", "township_review", "file", "reinvestigate")
 
+#: Actions on one claim seen at a version (:func:`act`).
+SINGLE_ACTIONS = ("verify", "approve", "return", "reject", *BULK_ACTIONS)
+
 CENT = Decimal("0.01")
-
-
-class ScopeError(TransitionError):
-    """A scoped user (village clerk, township reviewer) acted on claims outside their area."""
-
-    def __init__(self, message: str, claim_ids: Sequence[int]):
-        super().__init__(message)
-        self.claim_ids = list(claim_ids)
 
 
 class AuthorityError(TransitionError):
     """The user lacks the amount authority (approval limit) or is the maker approving their own."""
 
 
-class CapExceededError(ValueError):
+class CapExceededError(OverLimitError):
     """An amount above the room left under one of the caps spanning the claim (``cap`` names it)."""
 
     def __init__(self, cap: CapRoom, amount: Decimal):
@@ -123,9 +119,9 @@ def _money(value: Decimal | int | str) -> Decimal:
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise ValueError(f"金额无效 / invalid amount: {value!r}") from None
+        raise InvalidInputError(f"金额无效 / invalid amount: {value!r}") from None
     if not amount.is_finite() or amount < 0 or amount != amount.quantize(CENT):
-        raise ValueError(f"金额须为非负且最多两位小数 / amount must be ≥ 0 with at most two decimals: {value!r}")
+        raise InvalidInputError(f"金额须为非负且最多两位小数 / amount must be ≥ 0 with at most two decimals: {value!r}")
     return amount.quantize(CENT)
 
 
@@ -172,9 +168,9 @@ def _check_room(session: Session, claim: dict, amount: Decimal) -> None:
 
 
 def _check_above_entitlement(claim: dict, amount: Decimal, reason_code: str | None, note: str | None) -> None:
-    """Above ``computed_amount``: a reason other than ``other`` and a note, or ValueError."""
+    """Above ``computed_amount``: a reason other than ``other`` and a note, or InvalidInputError."""
     if reason_code not in ABOVE_ENTITLEMENT_REASONS or not (note or "").strip():
-        raise ValueError(
+        raise InvalidInputError(
             f"核定金额 {amount} 高于核定应赔金额 {claim['computed_amount']}，须选择“其他”以外的调整原因并填写说明，"
             f"并由另一位主管复核 / the amount {amount} is above the computed entitlement {claim['computed_amount']}: "
             f"choose a reason other than 'other' ({', '.join(ABOVE_ENTITLEMENT_REASONS)}) and write a note; a "
@@ -232,15 +228,15 @@ def verify(session: Session, claim_id: int, actor: Actor, *, expected_version: i
     claim = _load(session, claim_id)
     _check_state(claim, "investigating", expected_version)
     if reason_code is not None and reason_code not in ADJUST_REASONS:
-        raise ValueError(f"未知的调整原因代码 {reason_code!r} / unknown adjustment reason {reason_code!r} "
-                         f"(allowed: {', '.join(ADJUST_REASONS)})")
+        raise InvalidInputError(f"未知的调整原因代码 {reason_code!r} / unknown adjustment reason {reason_code!r} "
+                                f"(allowed: {', '.join(ADJUST_REASONS)})")
     if amount is None:
         new_amount, new_reason = claim["amount"], claim["adjustment_reason"]
     else:
         new_amount = _money(amount)
         adjusted = new_amount != claim["computed_amount"]
         if adjusted and reason_code is None:
-            raise ValueError(
+            raise InvalidInputError(
                 f"核定金额 {new_amount} 与计算金额 {claim['computed_amount']} 不同，须填写调整原因代码 / the verified "
                 f"amount {new_amount} differs from the computed {claim['computed_amount']}: an adjustment reason "
                 f"code is required ({', '.join(ADJUST_REASONS)})")
@@ -331,30 +327,6 @@ def _from_state(action: str) -> str:
     return state
 
 
-def check_scope(session: Session, claim_ids: Sequence[int], actor: Actor) -> None:
-    """Refuse (:class:`ScopeError`) claims outside a village clerk's villages or a township reviewer's townships.
-
-    Other roles are not scoped by village.
-    """
-    if actor.role not in ("village_clerk", "township_reviewer"):
-        return
-    codes = set(session.scalars(select(UserVillage.village_code).where(UserVillage.user_id == actor.id))) \
-        if actor.id is not None else set()
-    rows = session.execute(select(Claim.id, Claim.village_code).where(Claim.id.in_(list(claim_ids)))).all()
-    if actor.role == "village_clerk":
-        outside = sorted(i for i, v in rows if v not in codes)
-        area = "村 / villages"
-    else:
-        towns = {c[:9] for c in codes}
-        outside = sorted(i for i, v in rows if not v or v[:9] not in towns)
-        area = "乡镇 / townships"
-    if outside:
-        raise ScopeError(f"{len(outside)} 笔理赔不在您负责的{area.split(' / ')[0]}范围内，未做任何更改 / "
-                         f"{len(outside)} claim(s) are outside your {area.split(' / ')[1]} "
-                         f"({', '.join(sorted(codes)) or 'none assigned'}); nothing was changed: {outside[:20]}",
-                         outside)
-
-
 def bulk(session: Session, claim_ids: Sequence[int], action: str, actor: Actor, *, reason_code: str | None = None,
          note: str | None = None, at: dt.datetime | None = None) -> int:
     """One simple forward action for a whole list (e.g. a village's claims); all or nothing.
@@ -377,15 +349,16 @@ def reject(session: Session, claim_ids: Sequence[int], actor: Actor, reason_code
     """Reject claims from any pre-payment state with a coded reason; all or nothing.
 
     The claims are grouped by current state, one set-based advance per state, inside one savepoint.
-    ``other`` needs a note.
+    ``other`` needs a note.  Scoped roles reject only in their area (:func:`~claims.lifecycle.scope.check_scope`).
     """
     if reason_code not in REJECT_REASONS:
-        raise ValueError(f"未知的拒赔原因代码 {reason_code!r} / unknown rejection reason {reason_code!r} "
-                         f"(allowed: {', '.join(REJECT_REASONS)})")
+        raise InvalidInputError(f"未知的拒赔原因代码 {reason_code!r} / unknown rejection reason {reason_code!r} "
+                                f"(allowed: {', '.join(REJECT_REASONS)})")
     if reason_code == "other" and not note:
-        raise ValueError("拒赔原因为“其他”时须填写说明 / rejection reason 'other' needs a note")
+        raise InvalidInputError("拒赔原因为“其他”时须填写说明 / rejection reason 'other' needs a note")
     next_state("computed", "reject", actor.role)
     ids = list(dict.fromkeys(int(i) for i in claim_ids))
+    check_scope(session, ids, actor)
     states = dict(session.execute(select(Claim.id, Claim.state).where(Claim.id.in_(ids))).all())
     bad = sorted(i for i in ids if states.get(i) not in PRE_PAYMENT)
     if bad:
@@ -403,6 +376,44 @@ def reject(session: Session, claim_ids: Sequence[int], actor: Actor, reason_code
     return moved
 
 
-__all__ = ["ABOVE_ENTITLEMENT_REASONS", "ADJUST_REASONS", "BULK_ACTIONS", "REJECT_REASONS", "AuthorityError",
-           "CapExceededError", "ScopeError", "approve", "bulk", "check_scope", "reject", "return_to_investigation",
+# ---------------------------------------------------------------------------------- one claim, any action
+
+def _check_version(session: Session, claim_id: int, expected_version: int) -> None:
+    """Refuse (:class:`ConflictError`) a claim whose version moved on since the user saw it."""
+    current = session.scalar(select(Claim.version).where(Claim.id == claim_id))
+    if current != expected_version:
+        raise ConflictError(
+            f"理赔 {claim_id} 已被他人修改（版本 {current}），未做任何更改 / claim {claim_id} was changed by someone "
+            f"else (version {current}, expected {expected_version}); nothing was changed", [claim_id])
+
+
+def act(session: Session, claim_id: int, action: str, actor: Actor, *, expected_version: int,
+        amount: Decimal | None = None, reason_code: str | None = None, note: str | None = None) -> None:
+    """One action on one claim the user saw at ``expected_version`` (the detail page's and the API's).
+
+    ``verify``, ``approve`` and ``return`` follow their rules above; ``reject`` checks the version, then
+    :func:`reject`; a forward action (:data:`BULK_ACTIONS`) checks the actor's area, then moves the claim
+    guarded by its version.  Any other action → :class:`TransitionError`.
+    """
+    if action == "verify":
+        verify(session, claim_id, actor, expected_version=expected_version, amount=amount, reason_code=reason_code,
+               note=note)
+    elif action == "approve":
+        approve(session, claim_id, actor, expected_version=expected_version, note=note)
+    elif action == "return":
+        return_to_investigation(session, claim_id, actor, expected_version=expected_version, reason_code=reason_code,
+                                note=note)
+    elif action == "reject":
+        _check_version(session, claim_id, expected_version)
+        reject(session, [claim_id], actor, reason_code or "", note)
+    elif action in BULK_ACTIONS:
+        check_scope(session, [claim_id], actor)
+        advance(session, [claim_id], _from_state(action), action, actor, reason_code=reason_code, note=note,
+                expected_versions=[expected_version])
+    else:
+        raise TransitionError(f"未知操作 {action!r} / unknown action {action!r}")
+
+
+__all__ = ["ABOVE_ENTITLEMENT_REASONS", "ADJUST_REASONS", "BULK_ACTIONS", "REJECT_REASONS", "SINGLE_ACTIONS",
+           "AuthorityError", "CapExceededError", "act", "approve", "bulk", "reject", "return_to_investigation",
            "room_left", "verify"]

@@ -20,21 +20,30 @@ premium_received`` (4 places).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from claims.lifecycle.store import CENT, Money, Policy
-
 from claims.lifecycle.models import FundEntry
+from claims.lifecycle.store import CENT, Money, Policy
+from tabular.errors import InvalidInputError
 
 PREMIUM_KINDS = ("premium_due", "premium_received")
 ZERO = Decimal("0.00")
 
+#: The month view's two series from the signed entries: kind → (series, factor).  ``premium`` is premium
+#: received; ``paid`` is claims paid net of reversals and recoveries, so ``paid = −(claim_paid + reversal +
+#: recovery)`` (claim_paid entries are negative, the other two positive).  Premium due and settlements are
+#: not cash flows of the month.
+MONTHLY_SERIES: dict[str, tuple[str, int]] = {
+    "premium_received": ("premium", 1), "claim_paid": ("paid", -1), "reversal": ("paid", -1), "recovery": ("paid", -1),
+}
 
-class FundError(ValueError):
+
+class FundError(InvalidInputError):
     """A fund request that cannot be done (bilingual message); nothing was changed."""
 
 
@@ -84,6 +93,19 @@ def fund_summary(session: Session, policy_id: int) -> dict[str, Decimal | None]:
     return {"premium_due": due, "premium_received": received, "claims_paid": paid, "reversals": reversals,
             "recoveries": recoveries, "net_claims": net, "settlements": settlements,
             "balance": received - paid + reversals + recoveries + settlements, "loss_ratio": ratio}
+
+
+def monthly_flows(session: Session, policy_id: int) -> dict[str, dict[str, Decimal]]:
+    """month (YYYY-MM, in order) → {"premium": received, "paid": claims paid net of reversals and
+    recoveries}, from the ledger's entries by :data:`MONTHLY_SERIES`."""
+    months: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"premium": Decimal(0), "paid": Decimal(0)})
+    rows = session.execute(select(FundEntry.at, FundEntry.kind, FundEntry.amount)
+                           .where(FundEntry.policy_id == policy_id)).all()
+    for at, kind, amount in rows:
+        if kind in MONTHLY_SERIES:
+            series, factor = MONTHLY_SERIES[kind]
+            months[at.strftime("%Y-%m")][series] += factor * amount
+    return dict(sorted(months.items()))
 
 
 def settlement_amount(premium: Decimal, claims: Decimal, rule: dict[str, Any] | None) -> Decimal:
@@ -178,4 +200,5 @@ def settle_year(session: Session, policy_id: int, rule: dict[str, Any] | None = 
     return entry
 
 
-__all__ = ["FundError", "fund_summary", "record_premium", "settle_year", "settlement_amount"]
+__all__ = ["MONTHLY_SERIES", "FundError", "fund_summary", "monthly_flows", "record_premium", "settle_year",
+           "settlement_amount"]

@@ -33,12 +33,12 @@ import pandas as pd
 from sqlalchemy import bindparam, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from tabular.money import fen_to_decimal
+from claims.lifecycle.models import Claim, FundEntry, Recovery
 from claims.lifecycle.roster_store import chunks
 from claims.lifecycle.store import now
-
-from claims.lifecycle.models import Claim, FundEntry, Recovery
 from claims.lifecycle.transitions import Actor
+from tabular.errors import NotAllowedError
+from tabular.money import fen_to_decimal
 
 STATES: dict[str, str] = {"open": "待追回", "recovered": "已追回", "waived": "已核销", "cancelled": "已取消"}
 RECORD_ROLES = frozenset({"insurer_adjudicator", "insurer_supervisor"})
@@ -47,7 +47,7 @@ FLAG = "overpaid / 多付"
 NO_LONGER_OVERPAID = "重新计算后已无多付 / no longer overpaid after recomputation"
 
 
-class RecoveryError(ValueError):
+class RecoveryError(NotAllowedError):
     """A recovery request that cannot be done (bilingual message); nothing was changed."""
 
 

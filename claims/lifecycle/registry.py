@@ -14,13 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from claims.lifecycle.store import Policy, ProductVersion
 from products.loader import load_product
 from products.model import Product
+from tabular.errors import InvalidInputError
 from tabular.money import fen_to_decimal
-from claims.lifecycle.store import Policy, ProductVersion
 
 
-class RegistryError(ValueError):
+class RegistryError(InvalidInputError):
     """A product or policy that cannot be stored as asked (bilingual message)."""
 
 

@@ -19,15 +19,15 @@ from decimal import Decimal
 from sqlalchemy import Integer, column, func, insert, literal, select, table, text, update
 from sqlalchemy.orm import Session
 
-from claims.lifecycle.store import now
-
 from claims.lifecycle.models import Claim, ClaimEvent, User
-from claims.lifecycle.workflow import TransitionError, next_state
+from claims.lifecycle.store import now
+from claims.lifecycle.workflow import next_state
+from tabular.errors import StateConflictError
 
 _IDS = table("tmp_claim_ids", column("id", Integer), column("version", Integer))
 
 
-class ConflictError(TransitionError):
+class ConflictError(StateConflictError):
     """Some claims were changed by someone else (state or version moved on): nothing was changed."""
 
     def __init__(self, message: str, claim_ids: Sequence[int]):

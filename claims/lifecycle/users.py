@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from claims.lifecycle.models import User, UserVillage
 from claims.lifecycle.transitions import Actor
+from tabular.errors import NotFoundError
 
 ROLES: dict[str, str] = {
     "insurer_adjudicator": "保险公司理赔员", "insurer_supervisor": "保险公司理赔主管", "county_reviewer": "县级审核",
@@ -17,7 +18,7 @@ ROLES: dict[str, str] = {
 }
 
 
-class UserError(LookupError):
+class UserError(NotFoundError):
     """Unknown user, unknown role or duplicate username (bilingual message)."""
 
 

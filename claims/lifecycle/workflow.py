@@ -14,6 +14,8 @@ the ``allowed_transitions`` table, filled from here by the migration).
 
 from __future__ import annotations
 
+from tabular.errors import NotAllowedError
+
 #: States in lifecycle order, with their Chinese label.
 STATES: dict[str, str] = {
     "computed": "已计算",
@@ -86,7 +88,7 @@ ACTIONS: dict[str, str] = {
 }
 
 
-class TransitionError(ValueError):
+class TransitionError(NotAllowedError):
     """A transition the table does not allow (wrong state or wrong role), with a bilingual message."""
 
 

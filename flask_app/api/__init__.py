@@ -14,9 +14,8 @@ from flask_smorest.utils import prepare_response
 from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from flask_app.problems import problem
-
 from flask_app.api import claims, fund, imports, notices, payouts, products  # noqa: E402
+from flask_app.problems import http_problem
 
 API_MODULES: list[Any] = [products, imports, claims, notices, payouts, fund]
 
@@ -57,11 +56,7 @@ class ProblemApi(Api):
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException) -> Any:  # noqa: D102
-        data = getattr(error, "data", None) or {}
-        errors = data.get("messages") if isinstance(data, dict) else None
-        slug = {422: "validation", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
-                405: "method-not-allowed", 409: "conflict", 400: "bad-request"}.get(error.code or 500, "http-error")
-        return problem(error.code or 500, slug, error.name, error.description, **({"errors": errors} if errors else {}))
+        return http_problem(error)
 
 
 def _serve_swagger_assets(app: Flask) -> None:

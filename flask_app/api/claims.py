@@ -20,15 +20,14 @@ from sqlalchemy.orm import Session
 
 from claims.lifecycle import adjudication
 from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow
-from claims.lifecycle.transitions import ConflictError, advance
-from claims.lifecycle.workflow import ACTIONS, STATES, TRANSITIONS, TransitionError
-from products.model import PERILS
-from tabular.resident_id import mask_id
-
+from claims.lifecycle.scope import scoped
+from claims.lifecycle.workflow import ACTIONS, STATES
 from flask_app import db
+from flask_app.api.products import known_id
 from flask_app.permissions import STAFF, allow
 from flask_app.problems import problem
-from flask_app.api.products import known_id
+from products.model import PERILS
+from tabular.resident_id import mask_id
 
 blp = Blueprint("api_claims", __name__, url_prefix="/api/v1/claims",
                 description="理赔 / claims: queue, detail, transitions")
@@ -36,7 +35,7 @@ blp = Blueprint("api_claims", __name__, url_prefix="/api/v1/claims",
 #: Roles that may act on claims at all (the transition table decides which action in which state).
 ACTING = frozenset({"insurer_adjudicator", "insurer_supervisor", "county_reviewer", "township_reviewer",
                     "village_clerk"})
-SINGLE_ACTIONS = ("verify", "approve", "return", "reject", *adjudication.BULK_ACTIONS)
+SINGLE_ACTIONS = adjudication.SINGLE_ACTIONS
 LIST_ACTIONS = (*adjudication.BULK_ACTIONS, "reject")
 RESIDENT_ID = re.compile(r"(?<![0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9Xx])")
 SORTS = {"id": Claim.id, "amount": Claim.amount, "village_code": Claim.village_code, "state": Claim.state,
@@ -60,7 +59,7 @@ class Timestamp(fields.DateTime):
 
 def refuse(exc: Exception, status: int = 422, slug: str = "invalid-request",
            title: str = "请求无效 / invalid request") -> None:
-    """Answer a service's plain ValueError (bilingual message) as a problem; never returns."""
+    """Answer an error (bilingual message) as the problem of this endpoint's kind; never returns."""
     abort(problem(status, slug, title, str(exc)))
 
 
@@ -169,13 +168,6 @@ def show_id(unit_type: str, unit_id: str) -> str:
     return unit_id
 
 
-def scope(query: Any) -> Any:
-    """Village clerks see the claims of their villages only."""
-    if current_user.role == "village_clerk":
-        query = query.where(Claim.village_code.in_(current_user.villages or ["-"]))
-    return query
-
-
 def filtered(args: dict[str, Any]) -> Any:
     """The WHERE clause of the queue: one statement, index-friendly conditions only."""
     conditions = []
@@ -213,7 +205,7 @@ def claim_dict(c: Any) -> dict[str, Any]:
 
 
 def load_claim(session: Session, claim_id: int) -> Claim:
-    claim = scope(select(Claim).where(Claim.id == known_id(claim_id, "claim")))
+    claim = scoped(current_user.scope, select(Claim).where(Claim.id == known_id(claim_id, "claim")))
     found = session.scalar(claim)
     if found is None:
         abort(404, message=f"理赔 {claim_id} 不存在 / claim {claim_id} does not exist")
@@ -232,11 +224,6 @@ def detail(session: Session, claim: Claim) -> dict[str, Any]:
     return d
 
 
-def from_state(action: str) -> str:
-    (state,) = {s for (s, a, _) in TRANSITIONS if a == action}
-    return state
-
-
 # ------------------------------------------------------------------------------------------ views
 
 @blp.route("")
@@ -248,7 +235,7 @@ class ClaimList(MethodView):
         """理赔队列 / the claims queue: filters, sort, pagination (X-Pagination header)"""
         session = db.session()
         conditions = filtered(args)
-        count = scope(select(func.count()).select_from(Claim).where(*conditions))
+        count = scoped(current_user.scope, select(func.count()).select_from(Claim).where(*conditions))
         pagination_parameters.item_count = session.scalar(count)
         key = args.get("sort") or "id"
         column = SORTS[key.lstrip("-")]
@@ -256,7 +243,7 @@ class ClaimList(MethodView):
         if column is not Claim.id:
             order.append(Claim.id.desc() if key.startswith("-") else Claim.id.asc())
         columns = [getattr(Claim, k) for k in ClaimSchema._declared_fields if k != "state_label"]
-        query = scope(select(*columns).where(*conditions)).order_by(*order) \
+        query = scoped(current_user.scope, select(*columns).where(*conditions)).order_by(*order) \
             .limit(pagination_parameters.page_size).offset(pagination_parameters.first_item)
         return [claim_dict(row) for row in session.execute(query)]
 
@@ -277,37 +264,11 @@ class ClaimTransition(MethodView):
     @blp.alt_response(409, description="已被他人修改 / changed by someone else (application/problem+json)")
     def post(self, body: dict[str, Any], claim_id: int):
         """对一笔理赔执行操作 / act on one claim (verify, approve, return, reject, or a forward action)"""
-        actor = current_user.actor
-        action, version = body["action"], body["expected_version"]
-        note, reason = body.get("note"), body.get("reason_code")
         load_claim(db.session(), claim_id)
-        try:
-            with db.write() as s:
-                if action == "verify":
-                    adjudication.verify(s, claim_id, actor, expected_version=version, amount=body.get("amount"),
-                                        reason_code=reason, note=note)
-                elif action == "approve":
-                    adjudication.approve(s, claim_id, actor, expected_version=version, note=note)
-                elif action == "return":
-                    adjudication.return_to_investigation(s, claim_id, actor, expected_version=version,
-                                                         reason_code=reason, note=note)
-                elif action == "reject":
-                    current = s.scalar(select(Claim.version).where(Claim.id == claim_id))
-                    if current != version:
-                        raise ConflictError(
-                            f"理赔 {claim_id} 已被他人修改（版本 {current}），未做任何更改 / claim {claim_id} was changed "
-                            f"by someone else (version {current}, expected {version}); nothing was changed",
-                            [claim_id])
-                    adjudication.check_scope(s, [claim_id], actor)
-                    adjudication.reject(s, [claim_id], actor, reason_code=reason or "", note=note)
-                else:
-                    adjudication.check_scope(s, [claim_id], actor)
-                    advance(s, [claim_id], from_state(action), action, actor, reason_code=reason, note=note,
-                            expected_versions=[version])
-        except (TransitionError, adjudication.CapExceededError):
-            raise
-        except ValueError as exc:
-            refuse(exc)
+        with db.write() as s:
+            adjudication.act(s, claim_id, body["action"], current_user.actor,
+                             expected_version=body["expected_version"], amount=body.get("amount"),
+                             reason_code=body.get("reason_code"), note=body.get("note"))
         session = db.session()
         session.expire_all()
         return detail(session, load_claim(session, claim_id))
@@ -321,19 +282,13 @@ class ClaimBulkTransition(MethodView):
     def post(self, body: dict[str, Any]):
         """批量操作（全部成功或全部不变）/ one action for a list of claims, all or nothing"""
         actor = current_user.actor
-        try:
-            with db.write() as s:
-                if body["action"] == "reject":
-                    adjudication.check_scope(s, body["claim_ids"], actor)
-                    moved = adjudication.reject(s, body["claim_ids"], actor, reason_code=body.get("reason_code") or "",
-                                                note=body.get("note"))
-                else:
-                    moved = adjudication.bulk(s, body["claim_ids"], body["action"], actor,
-                                              reason_code=body.get("reason_code"), note=body.get("note"))
-        except TransitionError:
-            raise
-        except ValueError as exc:
-            refuse(exc)
+        with db.write() as s:
+            if body["action"] == "reject":
+                moved = adjudication.reject(s, body["claim_ids"], actor, reason_code=body.get("reason_code") or "",
+                                            note=body.get("note"))
+            else:
+                moved = adjudication.bulk(s, body["claim_ids"], body["action"], actor,
+                                          reason_code=body.get("reason_code"), note=body.get("note"))
         return {"action": body["action"], "moved": moved}
 
 

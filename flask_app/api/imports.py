@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-import flask
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
@@ -19,12 +18,10 @@ from claims.lifecycle.imports import ImportRefusedError
 from claims.lifecycle.mapping_profiles import NAME_MAX, import_mapped, list_profiles
 from claims.lifecycle.models import ImportBatch, ImportException
 from claims.reports import DEPARTMENTS, ReportFileError
-
 from flask_app import db
-from flask_app.permissions import INSURER, allow
-from flask_app.problems import problem
 from flask_app.api.claims import Timestamp, refuse
 from flask_app.api.products import default_policy_id, known_id
+from flask_app.permissions import INSURER, allow
 
 blp = Blueprint("api_imports", __name__, url_prefix="/api/v1/imports",
                 description="导入 / department file imports")
@@ -124,17 +121,9 @@ class ImportList(MethodView):
             done = import_mapped(db.factory(), policy_id, form["department"], upload.read(),
                                  actor=current_user.actor, file_name=upload.filename or "upload",
                                  period=form.get("period"), profile=form.get("mapping_profile"))
-        except ImportRefusedError:
-            raise
-        except ReportFileError as exc:
-            if exc.unmatched is None:
-                refuse(exc, slug="import-refused", title="导入被拒绝 / import refused")
-            # the mapping page's data, for a client that maps the columns itself (mapping_profile or the web page)
-            u = exc.unmatched
-            flask.abort(problem(422, "import-refused", "导入被拒绝 / import refused", str(exc), unmatched={
-                "missing": list(u.missing), "matched": u.matched, "headers": list(u.headers),
-                "header_line": u.header_line}))
-        except ValueError as exc:
+        except (ImportRefusedError, ReportFileError):
+            raise  # flask_app.problems answers them: 409 already imported, 422 with the columns not recognised
+        except ValueError as exc:  # any other input error, or a file pandas cannot read: the import is refused
             refuse(exc, slug="import-refused", title="导入被拒绝 / import refused")
         return {**asdict(done.result), "mapping_profile": done.profile}
 

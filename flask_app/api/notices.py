@@ -12,13 +12,14 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from claims.lifecycle.models import Notice
-from claims.lifecycle.notices import NoticeError, notice_table, post_notice, record_objection
-
+from claims.lifecycle.notices import notice_table, post_notice, record_objection
+from claims.lifecycle.scope import scoped
 from flask_app import db
-from flask_app.clock import today
-from flask_app.permissions import STAFF, allow
 from flask_app.api.claims import Money, Timestamp, refuse
 from flask_app.api.products import default_policy_id, known_id
+from flask_app.clock import today
+from flask_app.permissions import STAFF, allow
+from tabular.errors import ReliefError
 
 blp = Blueprint("api_notices", __name__, url_prefix="/api/v1/notices",
                 description="公示 / public notices and objections")
@@ -70,14 +71,9 @@ class ObjectionSchema(Schema):
     state = fields.String(required=True)
 
 
-def scoped(query: Any) -> Any:
-    if current_user.role == "village_clerk":
-        query = query.where(Notice.village_code.in_(current_user.villages or ["-"]))
-    return query
-
-
 def load_notice(notice_id: int) -> Notice:
-    notice = db.session().scalar(scoped(select(Notice).where(Notice.id == known_id(notice_id, "notice"))))
+    query = select(Notice).where(Notice.id == known_id(notice_id, "notice"))
+    notice = db.session().scalar(scoped(current_user.scope, query, Notice.village_code))
     if notice is None:
         abort(404, message=f"公示 {notice_id} 不存在 / notice {notice_id} does not exist")
     return notice
@@ -88,7 +84,8 @@ class NoticeList(MethodView):
     @blp.response(200, NoticeSchema(many=True))
     def get(self):
         """公示列表 / notices, newest first"""
-        return db.session().scalars(scoped(select(Notice)).order_by(Notice.id.desc())).all()
+        return db.session().scalars(scoped(current_user.scope, select(Notice), Notice.village_code)
+                                    .order_by(Notice.id.desc())).all()
 
 
 @blp.route("", endpoint="NoticeCreate")
@@ -97,7 +94,7 @@ class NoticeCreate(MethodView):
     @blp.response(201, NoticeSchema)
     def post(self, body: dict[str, Any]):
         """张贴本村已备案理赔的公示 / post a village's filed claims on a new notice"""
-        if current_user.role == "village_clerk" and body["village_code"] not in current_user.villages:
+        if not current_user.scope.sees(body["village_code"]):
             abort(403, message=f"您不负责村 {body['village_code']} / you are not a clerk of this village")
         policy_id = default_policy_id(body.get("policy_id"))
         try:
@@ -106,9 +103,7 @@ class NoticeCreate(MethodView):
                                      posted_on=body.get("posted_on") or today(), days=body.get("days"),
                                      hotline=current_app.config.get("RELIEF_NOTICE_HOTLINE"))
                 notice_id = notice.id
-        except NoticeError:
-            raise
-        except ValueError as exc:
+        except ReliefError as exc:  # a transition or a conflict while posting is a refused notice too
             refuse(exc, slug="notice-refused", title="公示操作被拒绝 / notice action refused")
         return load_notice(notice_id)
 
@@ -134,13 +129,7 @@ class NoticeObjections(MethodView):
         """登记异议（理赔转为有异议）/ record an objection: the claim becomes disputed"""
         load_notice(notice_id)
         with db.write() as s:
-            from claims.lifecycle.models import Claim
-
-            on = s.scalar(select(Claim.notice_id).where(Claim.id == body["claim_id"]))
-            if on != notice_id:
-                raise NoticeError(f"理赔 {body['claim_id']} 不在公示 {notice_id} 上 / claim {body['claim_id']} is not "
-                                  f"on notice {notice_id}")
-            objection = record_objection(s, body["claim_id"], current_user.actor, body["text"])
+            objection = record_objection(s, body["claim_id"], current_user.actor, body["text"], notice_id=notice_id)
             result = {k: getattr(objection, k) for k in ObjectionSchema._declared_fields}
         return result
 

@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 from claims.lifecycle import adjudication as adj
 from claims.lifecycle.database import transaction
 from claims.lifecycle.models import Claim
-from claims.lifecycle.transitions import TransitionError
-from claims.lifecycle.workflow import STATES
+from claims.lifecycle.workflow import STATES, TransitionError
 from flask_app.cli.common import (
     actor_for,
     database_option,

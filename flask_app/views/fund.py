@@ -2,23 +2,20 @@
 monthly chart, and the policy's overpayments to recover (:mod:`claims.lifecycle.recovery`).
 
 The chart is a server-rendered inline SVG (no JavaScript, no CDN): premiums received against claims paid,
-by month of the fund ledger (:class:`claims.lifecycle.models.FundEntry`).
+by month of the fund ledger (:func:`claims.lifecycle.fund.monthly_flows`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 
 from flask import Blueprint, render_template
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from claims.lifecycle.fund import fund_summary
-from claims.lifecycle.models import FundEntry
+from claims.lifecycle.fund import fund_summary, monthly_flows
 from claims.lifecycle.recovery import list_recoveries
 from claims.lifecycle.store import Policy, ProductVersion
-
 from flask_app import db
 from flask_app.permissions import INSURER, allow
 
@@ -26,23 +23,6 @@ bp = Blueprint("fund", __name__)
 allow("fund.index", INSURER | {"county_reviewer", "actuary", "admin"})
 
 SERIES = (("premium", "保费收入 Premiums", "#2f6f9f"), ("paid", "赔款支付 Claims paid", "#b42318"))
-
-
-def monthly(session, policy_id: int) -> dict[str, dict[str, Decimal]]:  # noqa: ANN001
-    """month (YYYY-MM) → {"premium": received, "paid": claims paid net of reversals and recoveries} from
-    the ledger."""
-    months: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"premium": Decimal(0), "paid": Decimal(0)})
-    rows = session.execute(select(FundEntry.at, FundEntry.kind, FundEntry.amount)
-                           .where(FundEntry.policy_id == policy_id)).all()
-    for at, kind, amount in rows:
-        key = at.strftime("%Y-%m")
-        if kind == "premium_received":
-            months[key]["premium"] += amount
-        elif kind == "claim_paid":
-            months[key]["paid"] += -amount
-        elif kind in ("reversal", "recovery"):
-            months[key]["paid"] -= amount
-    return dict(sorted(months.items()))
 
 
 def _nice(value: float) -> float:
@@ -102,7 +82,7 @@ def index():  # noqa: ANN201
                          .order_by(Policy.year.desc(), Policy.id)).all()
     rows = []
     for policy, name, code in policies:
-        data = monthly(s, policy.id)
+        data = monthly_flows(s, policy.id)
         rows.append({"policy": policy, "name": name, "code": code, "summary": fund_summary(s, policy.id),
                      "months": data, "chart": bar_chart(data), "recoveries": list_recoveries(s, policy.id)})
     return render_template("fund_index.html", rows=rows)

@@ -7,8 +7,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from claims.lifecycle.models import Claim
+from claims.lifecycle.scope import scoped
 from claims.lifecycle.workflow import STATES
-
 from flask_app import db
 from flask_app.clock import today
 from flask_app.permissions import EVERYONE, allow
@@ -30,9 +30,8 @@ ROLE_QUEUES = {
 
 @bp.get("/")
 def index():  # noqa: ANN201
-    query = select(Claim.state, func.count(), func.coalesce(func.sum(Claim.amount), 0)).group_by(Claim.state)
-    if current_user.role == "village_clerk":
-        query = query.where(Claim.village_code.in_(current_user.villages or ["-"]))
+    query = scoped(current_user.scope, select(Claim.state, func.count(), func.coalesce(func.sum(Claim.amount), 0))
+                   .group_by(Claim.state))
     counts = {state: (n, total) for state, n, total in db.session().execute(query).all()}
     queue = ROLE_QUEUES.get(current_user.role, ())
     return render_template("home.html", counts=counts, queue=queue, states=STATES, today=today())

@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 from claims.lifecycle.models import Claim, Notice, NoticeLine, Objection
 from claims.lifecycle.notices import close_due as close_due_notices
 from claims.lifecycle.notices import notice_table, post_notice, record_objection
+from claims.lifecycle.scope import scoped
 from claims.lifecycle.store import Division, Policy, ProductVersion
-
 from flask_app import db, pdf
 from flask_app.clock import today
 from flask_app.permissions import STAFF, allow
+from tabular.errors import ReliefError
 
 bp = Blueprint("notices", __name__)
 
@@ -31,16 +32,6 @@ allow("notices.close_due", {"county_reviewer", "admin"})
 STATES = {"posted": "公示中", "ended": "已结束"}
 
 
-def _scoped(query, column):  # noqa: ANN001, ANN202
-    if current_user.role == "village_clerk":
-        return query.where(column.in_(current_user.villages or ["-"]))
-    return query
-
-
-def _may_see(village_code: str) -> bool:
-    return current_user.role != "village_clerk" or village_code in (current_user.villages or [])
-
-
 def village_names(session, codes) -> dict[str, str]:  # noqa: ANN001
     codes = sorted(set(codes))
     if not codes:
@@ -51,7 +42,7 @@ def village_names(session, codes) -> dict[str, str]:  # noqa: ANN001
 
 def _notice_or_404(session, notice_id: int) -> Notice:  # noqa: ANN001
     notice = session.get(Notice, notice_id)
-    if notice is None or not _may_see(notice.village_code):
+    if notice is None or not current_user.scope.sees(notice.village_code):
         abort(404)
     return notice
 
@@ -59,7 +50,8 @@ def _notice_or_404(session, notice_id: int) -> Notice:  # noqa: ANN001
 @bp.get("/notices")
 def index():  # noqa: ANN201
     s = db.session()
-    notices = s.scalars(_scoped(select(Notice), Notice.village_code).order_by(Notice.id.desc())).all()
+    visible = scoped(current_user.scope, select(Notice), Notice.village_code)
+    notices = s.scalars(visible.order_by(Notice.id.desc())).all()
     ids = [n.id for n in notices]
     lines = dict(s.execute(select(NoticeLine.notice_id, func.count()).where(NoticeLine.notice_id.in_(ids))
                            .group_by(NoticeLine.notice_id)).all()) if ids else {}
@@ -67,8 +59,9 @@ def index():  # noqa: ANN201
                             .where(NoticeLine.notice_id.in_(ids)).group_by(NoticeLine.notice_id)).all()) if ids else {}
     objections = dict(s.execute(select(Objection.notice_id, func.count()).where(Objection.notice_id.in_(ids))
                                 .group_by(Objection.notice_id)).all()) if ids else {}
-    filed = s.execute(_scoped(select(Claim.policy_id, Claim.village_code, func.count(), func.sum(Claim.amount))
-                              .where(Claim.state == "filed"), Claim.village_code)
+    filed = s.execute(scoped(current_user.scope,
+                             select(Claim.policy_id, Claim.village_code, func.count(), func.sum(Claim.amount))
+                             .where(Claim.state == "filed"))
                       .group_by(Claim.policy_id, Claim.village_code)
                       .order_by(Claim.policy_id, Claim.village_code)).all()
     policy_names = dict(s.execute(select(Policy.id, ProductVersion.name)
@@ -89,14 +82,14 @@ def create():  # noqa: ANN201
     except ValueError:
         flash("请选择保单 / choose a policy", "error")
         return redirect(url_for("notices.index"))
-    if not village or not _may_see(village):
+    if not village or not current_user.scope.sees(village):
         abort(403)
     try:
         with db.write() as s:
             notice = post_notice(s, policy_id, village, current_user.actor, posted_on=today(),
                                  hotline=current_app.config.get("RELIEF_NOTICE_HOTLINE"))
             notice_id = notice.id
-    except ValueError as exc:
+    except ReliefError as exc:
         flash(str(exc), "error")
         return redirect(url_for("notices.index"))
     flash(f"已张贴公示 {notice_id} / notice {notice_id} posted")
@@ -166,15 +159,10 @@ def objection(notice_id: int):  # noqa: ANN201
     except ValueError:
         flash("请选择理赔 / choose a claim", "error")
         return redirect(url_for("notices.show", notice_id=notice_id))
-    on_this = db.session().scalar(select(NoticeLine.id).where(NoticeLine.notice_id == notice_id,
-                                                              NoticeLine.claim_id == claim_id))
-    if on_this is None:
-        flash(f"理赔 {claim_id} 不在本公示中 / claim {claim_id} is not on this notice", "error")
-        return redirect(url_for("notices.show", notice_id=notice_id))
     try:
         with db.write() as s:
-            record_objection(s, claim_id, current_user.actor, text)
-    except ValueError as exc:
+            record_objection(s, claim_id, current_user.actor, text, notice_id=notice_id)
+    except ReliefError as exc:
         flash(str(exc), "error")
         return redirect(url_for("notices.show", notice_id=notice_id))
     flash(f"已登记对理赔 {claim_id} 的异议 / objection to claim {claim_id} recorded")

@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 
 from claims.lifecycle.models import Claim, PayoutBatch, PayoutLine
 from claims.lifecycle.payouts import build_batch, export_bank_file, import_bank_return
+from claims.lifecycle.scope import scoped
 from claims.lifecycle.store import Policy, ProductVersion
-
 from flask_app import db
 from flask_app.clock import today
 from flask_app.permissions import INSURER, allow
+from tabular.errors import ReliefError
 
 bp = Blueprint("payouts", __name__)
 
@@ -41,8 +42,9 @@ def index():  # noqa: ANN201
     for batch_id, status, n in s.execute(select(PayoutLine.batch_id, PayoutLine.status, func.count())
                                          .group_by(PayoutLine.batch_id, PayoutLine.status)).all():
         counts.setdefault(batch_id, {})[status] = n
-    payable = s.execute(select(Claim.policy_id, func.count(), func.sum(Claim.amount))
-                        .where(Claim.state == "payable").group_by(Claim.policy_id).order_by(Claim.policy_id)).all()
+    payable = s.execute(scoped(current_user.scope, select(Claim.policy_id, func.count(), func.sum(Claim.amount))
+                               .where(Claim.state == "payable"))
+                        .group_by(Claim.policy_id).order_by(Claim.policy_id)).all()
     return render_template("payouts_index.html", batches=batches, counts=counts, payable=payable,
                            policy_names=_policy_names(s), states=BATCH_STATES, period=today().strftime("%Y-%m"),
                            can_build=current_user.role in INSURER)
@@ -63,7 +65,7 @@ def create():  # noqa: ANN201
         with db.write() as s:
             batch = build_batch(s, policy_id, period[:20], current_user.actor)
             batch_id = batch.id
-    except ValueError as exc:
+    except ReliefError as exc:
         flash(str(exc), "error")
         return redirect(url_for("payouts.index"))
     flash(f"已生成支付批次 {batch_id} / payout batch {batch_id} built")
@@ -76,9 +78,10 @@ def show(batch_id: int):  # noqa: ANN201
     batch = s.get(PayoutBatch, batch_id)
     if batch is None:
         abort(404)
-    lines = s.execute(select(PayoutLine, Claim.village_code, Claim.line_id, Claim.above_entitlement)
-                      .join(Claim, Claim.id == PayoutLine.claim_id)
-                      .where(PayoutLine.batch_id == batch_id).order_by(PayoutLine.id)).all()
+    lines = s.execute(scoped(current_user.scope,
+                             select(PayoutLine, Claim.village_code, Claim.line_id, Claim.above_entitlement)
+                             .join(Claim, Claim.id == PayoutLine.claim_id).where(PayoutLine.batch_id == batch_id))
+                      .order_by(PayoutLine.id)).all()
     sums: dict[str, tuple[int, object]] = {}
     for ln, *_ in lines:
         n, total = sums.get(ln.status, (0, 0))
@@ -125,7 +128,7 @@ def bank_return(batch_id: int):  # noqa: ANN201
         try:
             with db.write() as s:
                 result = import_bank_return(s, batch_id, path, current_user.actor)
-        except ValueError as exc:
+        except (ReliefError, ValueError) as exc:  # ValueError: a file pandas cannot read (bad CSV, not UTF-8)
             flash(str(exc), "error")
             return redirect(url_for("payouts.show", batch_id=batch_id))
     flash(f"回盘已导入：成功 {result['paid']} 笔，失败 {result['failed']} 笔 / bank return: "
