@@ -97,7 +97,7 @@ def sample_reports(specs, persons: pd.DataFrame, households: pd.DataFrame) -> di
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from claims.engine.screening import PERSON_KEYED
+    from claims.reports.departments import PERSON_KEYED
     from claims.reports import SPECS, read_report
     from tabular.headers import match_columns
 

@@ -37,8 +37,12 @@ PERILS: dict[str, dict[str, Any]] = {
     "income_drop": {"kind": "income_drop", "source": "income", "measure": None, "measures": (), "zh": "收入骤减"},
 }
 
-#: Reports keyed by household rather than by resident ID.
-HOUSEHOLD_SOURCES = frozenset({"disaster", "income"})
+#: The department reports (a peril's ``source``) and whose rows each one's are: a ``person``'s (by
+#: resident ID) or a ``household``'s (by household number).  A person-basis line cannot read a household
+#: report (:mod:`products.schema`).  The reports' columns, event date and label are the departments' specs
+#: in :mod:`claims.reports.departments`, which take their unit from here.
+SOURCES: dict[str, str] = {"medical": "person", "education": "person", "disaster": "household",
+                           "accident": "person", "income": "household"}
 
 
 @dataclass(frozen=True)

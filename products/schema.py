@@ -22,7 +22,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from products.model import HOUSEHOLD_SOURCES, PERILS
+from products.model import PERILS, SOURCES
 
 BETWEEN_0_1 = validate.Range(min=0, max=1, error="must be between 0 and 1")
 NON_NEGATIVE = validate.Range(min=0, error="must not be negative")
@@ -102,7 +102,7 @@ LINE_SPECIFIC = {f for spec in KIND_FIELDS.values() for group in spec.values() f
 class LineSchema(_Strict):
     id = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$",
                        error="must be lower-case letters, digits and _ (e.g. illness)"))
-    peril = fields.String(required=True, validate=validate.OneOf(list(PERILS)))
+    peril = fields.String(required=True, validate=validate.OneOf(PERILS))  # the table itself: a peril added is known
     basis = fields.String(required=True, validate=validate.OneOf(["person", "household"]))
     name = fields.String()
     measure = fields.String()
@@ -136,7 +136,7 @@ class LineSchema(_Strict):
         if "measure" in data and data["measure"] not in spec["measures"]:
             errors.setdefault("measure", []).append(
                 f"must be one of {', '.join(spec['measures'])} for peril {peril}")
-        if spec["source"] in HOUSEHOLD_SOURCES and data.get("basis") == "person":
+        if SOURCES.get(spec["source"]) == "household" and data.get("basis") == "person":
             errors.setdefault("basis", []).append(
                 f"{spec['source']} reports are per household; basis must be household")
         caps = data.get("caps") or {}

@@ -22,26 +22,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from claims.engine.lines import KIND_COLUMNS
+from claims.reports.check import ID_KEY
+from claims.reports.departments import SPECS
+from claims.reports.exceptions import exceptions_frame
+from claims.reports.householders import HOUSEHOLDER_REASONS, households_of_householders
+from claims.reports.identity import counted_rows
 from products.model import PERILS, Line, Product
+from tabular.keys import KeyIndex, as_arrow, id_bodies, key_positions
 from tabular.money import fen_to_yuan_text
 from tabular.plain import str_series
 
-from claims.reports.exceptions import exceptions_frame
-from claims.reports.householders import HOUSEHOLDER_REASONS, households_of_householders
-from tabular.keys import KeyIndex, as_arrow, id_bodies, key_positions
-from claims.engine.lines import KIND_COLUMNS
-from claims.reports.identity import counted_rows
-from claims.reports.reader import ID_KEY
-
-#: Date column of each department's canonical rows.
-EVENT_DATE = {
-    "medical": "setl_date",
-    "education": "event_date",
-    "disaster": "event_date",
-    "accident": "event_date",
-    "income": "as_of",
-}
-PERSON_KEYED = {"medical", "education", "accident"}
+#: The report giving households' per-capita income as of a date (eligibility on the event date).
+INCOME_REPORT = "income"
 
 SCREEN_REASONS: dict[str, str] = {
     "unknown_person": "身份证号不在参保名单中 / resident ID is not on the insured roster",
@@ -191,13 +184,195 @@ def _eligibility_off(product: Product, facts: pd.DataFrame, household_pos: np.nd
 def _line_uses(line: Line, rows: pd.DataFrame) -> pd.Series:
     """Which rows of the line's source report this line counts."""
     mask = pd.Series(True, index=rows.index)
-    if line.source == "accident":
+    if "accident_kind" in PERILS[line.peril]:
         mask &= rows["kind"] == PERILS[line.peril]["accident_kind"]
     if line.event_types is not None:
         mask &= rows["disaster_type"].isin(line.event_types)
     if line.kind == "lump_sum":
         mask &= rows["entry"].astype(bool) & rows["level"].isin(list(line.lump_sums))
     return mask
+
+
+def _reconciled(reports: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]], persons: pd.DataFrame,
+                out: list[pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray], int]:
+    """Each department's rows as one frame, its householder-keyed rows given their household, and which
+    rows count (:func:`claims.reports.identity.counted_rows`: re-sends dropped, corrections in place of
+    what they correct; rows are marked, not copied) → (frames, counted, rows in)."""
+    arrived = {dept: _frames(f) for dept, f in reports.items()}
+    rows_in = sum(len(f) for frames in arrived.values() for f in frames)
+    # a disaster list keyed by householders' IDs: their households first (a record's identity names it)
+    for dept, frames in arrived.items():
+        resolved = [households_of_householders(f, persons) for f in frames]
+        arrived[dept] = [f for f, _ in resolved]
+        out.extend(e for _, e in resolved if len(e))
+    reconciled = {dept: counted_rows(dept, f) for dept, f in arrived.items()}
+    out.extend(ex for _, _, ex in reconciled.values() if len(ex))
+    frames = {d: rows for d, (rows, _, _) in reconciled.items() if len(rows)}
+    return frames, {d: reconciled[d][1] for d in frames}, rows_in
+
+
+@dataclass
+class _Roster:
+    """The roster's keys: resident IDs (text and :class:`KeyIndex`), households' facts and index, and each
+    person's household position."""
+
+    facts: pd.DataFrame
+    person_text: pa.Array
+    person_keys: KeyIndex
+    household_keys: KeyIndex
+    household_of_person: np.ndarray
+
+
+def _roster(product: Product, persons: pd.DataFrame, households: pd.DataFrame) -> _Roster:
+    person_text = as_arrow(persons["id_no"].reset_index(drop=True))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the roster's two keys at once (numpy releases the GIL)
+        bodies = pool.submit(id_bodies, person_text)
+        facts = household_facts(product, households)
+        household_keys = KeyIndex(facts["household_no"].reset_index(drop=True))
+        hh_of_person = household_keys.positions(persons["household_no"])
+        person_keys = KeyIndex(person_text, bodies.result())
+    return _Roster(facts, person_text, person_keys, household_keys, hh_of_person)
+
+
+@dataclass
+class _Matched:
+    """Per department: its rows, their source files factorised, the rows still standing, and each row's
+    roster position (person, for person-keyed departments; household; −1 not on the roster)."""
+
+    frames: dict[str, pd.DataFrame]
+    files: dict[str, tuple[np.ndarray, pd.Index]]
+    alive: dict[str, np.ndarray]
+    person_pos: dict[str, np.ndarray]
+    household_pos: dict[str, np.ndarray]
+
+
+def _matched(product: Product, frames: dict[str, pd.DataFrame], counted: dict[str, np.ndarray], roster: _Roster,
+             out: list[pd.DataFrame]) -> _Matched:
+    """Counted rows matched to the roster and within the policy period (:func:`_match_rows`)."""
+    # source files as categories: a handful of names repeated on every row (no text copied per row)
+    matched = _Matched(frames, {d: _block_codes(f["source_file"]) for d, f in frames.items()}, {}, {}, {})
+    for dept, rows in frames.items():
+        live, ppos, hpos = _match_rows(product, dept, rows, counted[dept], roster, out)
+        if ppos is not None:
+            matched.person_pos[dept] = ppos
+        matched.alive[dept] = live
+        matched.household_pos[dept] = hpos
+    return matched
+
+
+def _match_rows(product: Product, dept: str, rows: pd.DataFrame, counted: np.ndarray, roster: _Roster,
+                out: list[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """One department's counted rows matched to the roster by the Spec's key (resident ID or household
+    number) and checked against the policy period; the others noted ``unknown_person`` /
+    ``unknown_household`` / ``outside_period`` → (rows standing, person positions or None, household
+    positions; −1: not on the roster)."""
+    start, end = pd.Timestamp(product.period_start), pd.Timestamp(product.period_end)
+    ppos = None
+    if SPECS[dept].person_keyed:
+        # the reader's int64 ID key, where every frame of the department has it (else the IDs are parsed)
+        keyed = ID_KEY in rows.columns and rows[ID_KEY].dtype == np.int64
+        ppos = roster.person_keys.positions(rows["id_no"], rows[ID_KEY].to_numpy() if keyed else None)
+        hpos = np.append(roster.household_of_person, -1)[ppos]  # position −1 (not on the roster) → −1
+        live = counted & (ppos >= 0)
+        _note(rows, counted & ~live, "unknown_person",
+              lambda w: "身份证号 / id_no " + rows["id_no"].iloc[w].astype(str).str.slice(0, 6) + "…", out)
+    else:
+        hpos = roster.household_keys.positions(rows["household_no"])
+        live = counted & (hpos >= 0)
+        _note(rows, counted & ~live, "unknown_household",
+              lambda w: "户编号 / household_no " + rows["household_no"].iloc[w].astype(str), out)
+    date = rows[SPECS[dept].event_date]
+    outside = live & ((date < start) | (date > end)).to_numpy()
+    _note(rows, outside, "outside_period",
+          lambda w: (date.iloc[w].dt.strftime("%Y-%m-%d") + " ∉ [" + start.strftime("%Y-%m-%d") + ", "
+                     + end.strftime("%Y-%m-%d") + "]"), out)
+    return live & ~outside, ppos, hpos
+
+
+def _drop_ineligible(product: Product, matched: _Matched, roster: _Roster, out: list[pd.DataFrame]) -> None:
+    """Standing rows of departments a line reads whose household is not eligible on the event date
+    (:func:`income_as_of`) leave ``alive``, noted ``not_eligible``."""
+    frames, alive, facts = matched.frames, matched.alive, roster.facts
+    for dept, rows in frames.items():
+        if not any(line.source == dept for line in product.lines):
+            continue  # rows of an uncovered department are reported as not_covered
+        income_rows = frames[INCOME_REPORT][alive[INCOME_REPORT]] if INCOME_REPORT in frames else None
+        standing = np.flatnonzero(alive[dept])
+        hpos = matched.household_pos[dept][standing]
+        if income_rows is not None and len(income_rows):
+            sub = rows.iloc[standing]
+            # (a person whose household is not in the household list, position −1: no household text; the
+            # row is not eligible whatever its income)
+            text = roster.household_keys.text.take(pa.array(np.maximum(hpos, 0))).to_numpy(zero_copy_only=False)
+            text[hpos < 0] = ""
+            income = income_as_of(sub.assign(household_no=text), SPECS[dept].event_date, facts, income_rows,
+                                  hpos).to_numpy()
+        else:
+            income = facts["income"].to_numpy()[hpos]
+        off, detail = _eligibility_off(product, facts, hpos, income, income_rows is None or not len(income_rows))
+        off_full = np.zeros(len(rows), dtype=bool)
+        off_full[standing[off]] = True
+        off_at = np.flatnonzero(off)  # the same rows, as positions among the standing ones
+        _note(rows, off_full, "not_eligible", lambda w, d=detail, o=off_at: d(o), out, files=matched.files[dept])
+        alive[dept][standing[off]] = False
+
+
+def _line_events(product: Product, matched: _Matched, roster: _Roster) -> tuple[dict[str, pd.DataFrame],
+                                                                                 dict[str, np.ndarray]]:
+    """Each line's event table over the standing rows it uses (:func:`_event_frame`), and which rows some
+    line used.  Lines reading the same rows share their columns (household, person, date: one copy each)."""
+    events: dict[str, pd.DataFrame] = {}
+    used: dict[str, np.ndarray] = {d: np.zeros(len(f), dtype=bool) for d, f in matched.frames.items()}
+    shared: dict[str, tuple[np.ndarray, dict[str, pd.Series]]] = {}
+    for line in product.lines:
+        rows = matched.frames.get(line.source)
+        if rows is None:
+            events[line.id] = pd.DataFrame()
+            continue
+        mask = matched.alive[line.source] & _line_uses(line, rows).to_numpy()
+        used[line.source] |= mask
+        take = np.flatnonzero(mask)
+        previous = shared.get(line.source)
+        if previous is None or not np.array_equal(previous[0], take):
+            previous = (take, {})
+            shared[line.source] = previous
+        events[line.id] = _event_frame(line, rows, take, matched, roster, previous[1])
+    return events, used
+
+
+def _event_frame(line: Line, rows: pd.DataFrame, take: np.ndarray, matched: _Matched, roster: _Roster,
+                 columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """The events of one line: rows ``take`` of its source report, with roster codes, event date, amount
+    (the line's measure), source file and line, and the columns its kind reads (built once in
+    ``columns``, shared with the lines taking the same rows)."""
+
+    def column(name: str, build: Callable[[], pd.Series]) -> pd.Series:
+        if name not in columns:
+            columns[name] = build()
+        return columns[name]
+
+    hpos = matched.household_pos[line.source][take]
+    upos = matched.person_pos[line.source][take] if line.basis == "person" else hpos
+    date = SPECS[line.source].event_date
+    file_codes, file_names = matched.files[line.source]
+    frame = pd.DataFrame({
+        "unit_code": upos.astype(np.int64),
+        "household_code": hpos.astype(np.int64),
+        "event_date": column("event_date", lambda: rows[date].iloc[take].reset_index(drop=True)),
+        "amount": pd.Series(rows[line.measure].to_numpy()[take] if line.measure
+                            else np.zeros(len(take), dtype=np.int64), dtype="int64"),
+        "source_file": pd.Categorical.from_codes(file_codes[take], file_names),
+        "source_line": pd.Series(rows["source_line"].to_numpy()[take], dtype="int64"),
+    }, copy=False)
+    for name in KIND_COLUMNS[line.kind]:  # what this kind reads beyond the codes (text for group-bys)
+        if name == "household_no" or (name == "unit_id" and line.basis == "household"):
+            frame[name] = column("household_no", lambda: str_series(roster.household_keys.text.take(pa.array(hpos))))
+        elif name == "unit_id":
+            frame[name] = column("person", lambda: str_series(roster.person_text.take(pa.array(upos))))
+        elif name in rows.columns:
+            frame[name] = column(name, lambda e=name: rows[e].iloc[take].reset_index(drop=True))
+    frame.index = pd.Index(take)
+    return frame
 
 
 def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataFrame,
@@ -210,128 +385,16 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
     table needs (:data:`claims.engine.lines.KIND_COLUMNS`) are taken, once per line.  Event tables carry
     ``unit_code`` and ``household_code``: the unit's and household's position in the roster."""
     out: list[pd.DataFrame] = []
-    arrived = {dept: _frames(f) for dept, f in reports.items()}
-    rows_in = sum(len(f) for frames in arrived.values() for f in frames)
-    # a disaster list keyed by householders' IDs: their households first (a record's identity names it)
-    for dept, frames in arrived.items():
-        resolved = [households_of_householders(f, persons) for f in frames]
-        arrived[dept] = [f for f, _ in resolved]
-        out.extend(e for _, e in resolved if len(e))
-    # one record once: re-sends dropped, corrections in place of what they correct (claims.reports.identity)
-    # (rows are marked, not copied: ``counted``)
-    reconciled = {dept: counted_rows(dept, f) for dept, f in arrived.items()}
-    out.extend(ex for _, _, ex in reconciled.values() if len(ex))
-    frames = {d: rows for d, (rows, _, _) in reconciled.items() if len(rows)}
-    counted = {d: reconciled[d][1] for d in frames}
-    start, end = pd.Timestamp(product.period_start), pd.Timestamp(product.period_end)
-    person_text = as_arrow(persons["id_no"].reset_index(drop=True))
-    with ThreadPoolExecutor(max_workers=2) as pool:  # the roster's two keys at once (numpy releases the GIL)
-        bodies = pool.submit(id_bodies, person_text)
-        facts = household_facts(product, households)
-        household_keys = KeyIndex(facts["household_no"].reset_index(drop=True))
-        hh_of_person = household_keys.positions(persons["household_no"])
-        person_keys = KeyIndex(person_text, bodies.result())
-    household_text = household_keys.text
-
-    # source files as categories: a handful of names repeated on every row (no text copied per row)
-    files = {d: _block_codes(f["source_file"]) for d, f in frames.items()}
-    alive: dict[str, np.ndarray] = {}
-    person_pos: dict[str, np.ndarray] = {}
-    household_pos: dict[str, np.ndarray] = {}
+    frames, counted, rows_in = _reconciled(reports, persons, out)
+    roster = _roster(product, persons, households)
+    matched = _matched(product, frames, counted, roster, out)
+    _drop_ineligible(product, matched, roster, out)
+    events, used = _line_events(product, matched, roster)
     for dept, rows in frames.items():
-        if dept in PERSON_KEYED:
-            # the reader's int64 ID key, where every frame of the department has it (else the IDs are parsed)
-            keyed = ID_KEY in rows.columns and rows[ID_KEY].dtype == np.int64
-            ppos = person_keys.positions(rows["id_no"], rows[ID_KEY].to_numpy() if keyed else None)
-            hpos = np.append(hh_of_person, -1)[ppos]  # position −1 (not on the roster) → −1
-            live = counted[dept] & (ppos >= 0)
-            _note(rows, counted[dept] & ~live, "unknown_person",
-                  lambda w: "身份证号 / id_no " + rows["id_no"].iloc[w].astype(str).str.slice(0, 6) + "…", out)
-            person_pos[dept] = ppos
-        else:
-            hpos = household_keys.positions(rows["household_no"])
-            live = counted[dept] & (hpos >= 0)
-            _note(rows, counted[dept] & ~live, "unknown_household",
-                  lambda w: "户编号 / household_no " + rows["household_no"].iloc[w].astype(str), out)
-        date = rows[EVENT_DATE[dept]]
-        outside = live & ((date < start) | (date > end)).to_numpy()
-        _note(rows, outside, "outside_period",
-              lambda w: (date.iloc[w].dt.strftime("%Y-%m-%d") + " ∉ [" + start.strftime("%Y-%m-%d") + ", "
-                         + end.strftime("%Y-%m-%d") + "]"), out)
-        live &= ~outside
-        alive[dept] = live
-        household_pos[dept] = hpos
-
-    events: dict[str, pd.DataFrame] = {}
-    used: dict[str, np.ndarray] = {d: np.zeros(len(f), dtype=bool) for d, f in frames.items()}
-    for dept, rows in frames.items():
-        if not any(line.source == dept for line in product.lines):
-            continue  # rows of an uncovered department are reported as not_covered below
-        income_rows = frames["income"][alive["income"]] if "income" in frames else None
-        standing = np.flatnonzero(alive[dept])
-        hpos = household_pos[dept][standing]
-        if income_rows is not None and len(income_rows):
-            sub = rows.iloc[standing]
-            # (a person whose household is not in the household list, position −1: no household text; the
-            # row is not eligible whatever its income)
-            text = household_text.take(pa.array(np.maximum(hpos, 0))).to_numpy(zero_copy_only=False)
-            text[hpos < 0] = ""
-            income = income_as_of(sub.assign(household_no=text), EVENT_DATE[dept], facts, income_rows,
-                                  hpos).to_numpy()
-        else:
-            income = facts["income"].to_numpy()[hpos]
-        off, detail = _eligibility_off(product, facts, hpos, income, income_rows is None or not len(income_rows))
-        off_full = np.zeros(len(rows), dtype=bool)
-        off_full[standing[off]] = True
-        off_at = np.flatnonzero(off)  # the same rows, as positions among the standing ones
-        _note(rows, off_full, "not_eligible", lambda w, d=detail, o=off_at: d(o), out, files=files[dept])
-        alive[dept][standing[off]] = False
-    # lines reading the same rows share their columns (household, person, date: one copy each)
-    shared: dict[str, tuple[np.ndarray, dict[str, pd.Series]]] = {}
-    for line in product.lines:
-        rows = frames.get(line.source)
-        if rows is None:
-            events[line.id] = pd.DataFrame()
-            continue
-        live = alive[line.source]
-        mask = live & _line_uses(line, rows).to_numpy()
-        used[line.source] |= mask
-        take = np.flatnonzero(mask)
-        previous = shared.get(line.source)
-        if previous is None or not np.array_equal(previous[0], take):
-            previous = (take, {})
-            shared[line.source] = previous
-        columns = previous[1]
-
-        def column(name: str, build: Callable[[], pd.Series], columns: dict[str, pd.Series] = columns) -> pd.Series:
-            if name not in columns:
-                columns[name] = build()
-            return columns[name]
-
-        hpos = household_pos[line.source][take]
-        upos = person_pos[line.source][take] if line.basis == "person" else hpos
-        frame = pd.DataFrame({
-            "unit_code": upos.astype(np.int64),
-            "household_code": hpos.astype(np.int64),
-            "event_date": column("event_date", lambda: rows[EVENT_DATE[line.source]].iloc[take].reset_index(drop=True)),
-            "amount": pd.Series(rows[line.measure].to_numpy()[take] if line.measure
-                                else np.zeros(len(take), dtype=np.int64), dtype="int64"),
-            "source_file": pd.Categorical.from_codes(files[line.source][0][take], files[line.source][1]),
-            "source_line": pd.Series(rows["source_line"].to_numpy()[take], dtype="int64"),
-        }, copy=False)
-        for name in KIND_COLUMNS[line.kind]:  # what this kind reads beyond the codes (text for group-bys)
-            if name == "household_no" or (name == "unit_id" and line.basis == "household"):
-                frame[name] = column("household_no", lambda: str_series(household_text.take(pa.array(hpos))))
-            elif name == "unit_id":
-                frame[name] = column("person", lambda: str_series(person_text.take(pa.array(upos))))
-            elif name in rows.columns:
-                frame[name] = column(name, lambda e=name: rows[e].iloc[take].reset_index(drop=True))
-        frame.index = pd.Index(take)
-        events[line.id] = frame
-    for dept, rows in frames.items():
-        _note(rows, alive[dept] & ~used[dept], "not_covered", lambda w: f"{dept} 报告行 / {dept} report row", out,
-              severity="info", files=files[dept])
+        _note(rows, matched.alive[dept] & ~used[dept], "not_covered", lambda w, d=dept: f"{d} 报告行 / {d} report row",
+              out, severity="info", files=matched.files[dept])
     exceptions = pd.concat(out, ignore_index=True) if out else exceptions_frame([], [], [], [])
-    return Screened(events=events, households=facts, exceptions=exceptions, rows_in=rows_in,
-                    person_ids=person_text, household_ids=household_text,
+    person_keys = roster.person_keys
+    return Screened(events=events, households=roster.facts, exceptions=exceptions, rows_in=rows_in,
+                    person_ids=roster.person_text, household_ids=roster.household_keys.text,
                     person_keys=person_keys.bodies[0] if person_keys.bodies is not None else None)

@@ -44,22 +44,15 @@ import pandas as pd
 from sqlalchemy import ARRAY, String, any_, bindparam, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from claims.lifecycle.database import transaction
+from claims.lifecycle.models import ImportBatch, ImportException, ImportRow, ImportRowEvent
+from claims.lifecycle.recompute import recompute, rows_to_records
 from claims.lifecycle.roster_store import chunks
 from claims.lifecycle.store import Person, Policy, now
-from tabular.files import source_name
-
-from claims.lifecycle.database import transaction
-from claims.reports.householders import households_of_householders
-from claims.lifecycle.models import ImportBatch, ImportException, ImportRow, ImportRowEvent
-from claims.lifecycle.recompute import (
-    EVENT_DATE,
-    PERSON_DEPARTMENTS,
-    recompute,
-    rows_to_records,
-    unit_key,
-)
+from claims.lifecycle.transitions import Actor
 from claims.reports import read_report
-from claims.reports.columns import SPECS
+from claims.reports.departments import SPECS
+from claims.reports.householders import households_of_householders
 from claims.reports.identity import (
     MONEY_KINDS,
     content_columns,
@@ -67,7 +60,7 @@ from claims.reports.identity import (
     reconcile,
     record_keys,
 )
-from claims.lifecycle.transitions import Actor
+from tabular.files import source_name
 
 INSERT_CHUNK = 5000
 
@@ -189,12 +182,83 @@ def _householders_resolved(session: Session, rows: pd.DataFrame) -> tuple[pd.Dat
 
 
 def _affected_households(session: Session, department: str, keys: list[str]) -> list[str]:
-    if department not in PERSON_DEPARTMENTS:
+    if not SPECS[department].person_keyed:
         return sorted(set(keys))
     found: set[str] = set()
     for part in chunks(sorted(set(keys))):
         found.update(session.scalars(select(Person.household_no).where(Person.id_no.in_(part))))
     return sorted(found)
+
+
+@dataclass
+class _Compared:
+    """A file's reconciled rows against the policy's stored ones: rows ``resent`` (same record, same
+    content) and ``corrected`` (same record, other content); the rows to ``keep`` (all but the re-sent)
+    with their ``records``; the stored rows they correct (``old``) and each one's change (``diffs``:
+    stored row id → (before, after, text)); the ``resent`` / ``corrected`` exception rows."""
+
+    resent: pd.Series
+    corrected: pd.Series
+    keep: pd.DataFrame
+    records: list[dict[str, Any]]
+    old: pd.DataFrame
+    diffs: dict[int, tuple[dict[str, Any], dict[str, Any], str]]
+    exceptions: list[pd.DataFrame]
+
+
+def _against_stored(session: Session, policy_id: int, department: str, rows: pd.DataFrame, keys: pd.Series,
+                    digests: pd.Series) -> _Compared:
+    """Each row matched by record key to the latest stored row of the policy (see :class:`_Compared`)."""
+    standing = _standing_rows(session, policy_id, department, keys.tolist())
+    latest = standing.drop_duplicates("record_key", keep="last")
+    match = pd.DataFrame({"record_key": keys}).merge(latest, on="record_key", how="left")
+    known = match["id"].notna()
+    resent = known & (match["content_digest"] == digests)
+    corrected = known & ~resent
+    place = ("批次 " + match["batch_id"].astype("Int64").astype(str) + "（" + match["file_name"].astype(str)
+             + "）第 " + match["line"].astype("Int64").astype(str) + " 行")
+    place_en = ("batch " + match["batch_id"].astype("Int64").astype(str) + " (" + match["file_name"].astype(str)
+                + ") line " + match["line"].astype("Int64").astype(str))
+    keep = rows.loc[~resent]
+    records = rows_to_records(department, keep)
+    fixes = np.flatnonzero(corrected)
+    new_by_key = dict(zip(keys.iloc[fixes].tolist(), (records[i] for i in keep.index.get_indexer(fixes))))
+    old = standing.loc[standing["record_key"].isin(new_by_key)]  # every standing row of those keys
+    old_data = _row_data(session, old["id"].tolist())
+    diffs = {row_id: _changes(department, old_data[row_id], new_by_key[key])
+             for row_id, key in zip(old["id"].tolist(), old["record_key"].tolist())}
+    change_text = pd.Series([diffs[int(i)][2] for i in match["id"].iloc[fixes]], index=fixes, dtype=object)
+    exceptions = [
+        _exception_rows(rows, resent, "resent", "与" + place[resent] + "相同，未重复计入 / same as "
+                        + place_en[resent] + "; not counted again", "info"),
+        _exception_rows(rows, corrected, "corrected", "更正" + place[corrected] + "：" + change_text
+                        + " / corrects " + place_en[corrected] + ": " + change_text, "warning"),
+    ]
+    return _Compared(resent, corrected, keep, records, old, diffs, exceptions)
+
+
+def _stored_rows(batch_id: int, department: str, records: list[dict[str, Any]], lines: list[int],
+                 keys: list[str], digests: list[str]) -> list[dict[str, Any]]:
+    """The ``import_rows`` of a batch: each record with its unit (the Spec's key) and event date."""
+    spec = SPECS[department]
+    has_setl = "setl_id" in spec.columns
+    return [{"batch_id": batch_id, "department": department, "line": int(line),
+             "setl_id": rec.get("setl_id") if has_setl else None, "unit_key": str(rec[spec.key]),
+             "event_date": pd.Timestamp(rec[spec.event_date]).date(), "record_key": k, "content_digest": d,
+             "data": rec}
+            for rec, line, k, d in zip(records, lines, keys, digests)]
+
+
+def _insert_rows(session: Session, stored_rows: list[dict[str, Any]], say: Callable[[str], None]) -> None:
+    """The rows inserted in two halves (a progress message after each), :data:`INSERT_CHUNK` at a time."""
+    half, done = (len(stored_rows) + 1) // 2, 0
+    for part in (stored_rows[:half], stored_rows[half:]):
+        for piece in chunks(part, INSERT_CHUNK):
+            session.execute(insert(ImportRow.__table__), piece)
+        done += len(part)
+        if part:
+            _after_rows_inserted(done)
+            say(f"入库 / storing rows {done:,}/{len(stored_rows):,}")
 
 
 def import_report(factory: sessionmaker[Session], policy_id: int, department: str,
@@ -228,53 +292,17 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
         within = reconcile(department, [keyed.reset_index(drop=True)])
         rows = within.rows.reset_index(drop=True)
         keys, digests = record_keys(department, rows), content_digests(department, rows)
-        standing = _standing_rows(session, policy_id, department, keys.tolist())
-        latest = standing.drop_duplicates("record_key", keep="last")
-        match = pd.DataFrame({"record_key": keys}).merge(latest, on="record_key", how="left")
-        known = match["id"].notna()
-        resent = known & (match["content_digest"] == digests)
-        corrected = known & ~resent
-        place = ("批次 " + match["batch_id"].astype("Int64").astype(str) + "（" + match["file_name"].astype(str)
-                 + "）第 " + match["line"].astype("Int64").astype(str) + " 行")
-        place_en = ("batch " + match["batch_id"].astype("Int64").astype(str) + " (" + match["file_name"].astype(str)
-                    + ") line " + match["line"].astype("Int64").astype(str))
-        keep = rows.loc[~resent]
-        records = rows_to_records(department, keep)
-        fixes = np.flatnonzero(corrected)
-        new_by_key = dict(zip(keys.iloc[fixes].tolist(), (records[i] for i in keep.index.get_indexer(fixes))))
-        old = standing.loc[standing["record_key"].isin(new_by_key)]  # every standing row of those keys
-        old_data = _row_data(session, old["id"].tolist())
-        diffs = {row_id: _changes(department, old_data[row_id], new_by_key[key])
-                 for row_id, key in zip(old["id"].tolist(), old["record_key"].tolist())}
-        change_text = pd.Series([diffs[int(i)][2] for i in match["id"].iloc[fixes]], index=fixes, dtype=object)
-        exceptions = pd.concat([
-            read.exceptions, unknown_heads, within.exceptions,
-            _exception_rows(rows, resent, "resent", "与" + place[resent] + "相同，未重复计入 / same as "
-                            + place_en[resent] + "; not counted again", "info"),
-            _exception_rows(rows, corrected, "corrected", "更正" + place[corrected] + "：" + change_text
-                            + " / corrects " + place_en[corrected] + ": " + change_text, "warning"),
-        ], ignore_index=True)
+        compared = _against_stored(session, policy_id, department, rows, keys, digests)
+        resent, corrected, old, diffs = compared.resent, compared.corrected, compared.old, compared.diffs
+        exceptions = pd.concat([read.exceptions, unknown_heads, within.exceptions, *compared.exceptions],
+                               ignore_index=True)
         if len(exceptions):
             session.execute(insert(ImportException.__table__), [
                 {"batch_id": batch.id, "line": int(r.line), "reason": str(r.reason), "detail": str(r.detail),
                  "severity": str(r.severity)} for r in exceptions.itertuples(index=False)])
-
-        key = unit_key(department)
-        has_setl = "setl_id" in rows
-        stored_rows = [{"batch_id": batch.id, "department": department, "line": int(line),
-                        "setl_id": rec.get("setl_id") if has_setl else None, "unit_key": str(rec[key]),
-                        "event_date": pd.Timestamp(rec[EVENT_DATE[department]]).date(), "record_key": k,
-                        "content_digest": d, "data": rec}
-                       for rec, line, k, d in zip(records, keep["source_line"].tolist(), keys[~resent].tolist(),
-                                                  digests[~resent].tolist())]
-        half, done = (len(stored_rows) + 1) // 2, 0
-        for part in (stored_rows[:half], stored_rows[half:]):
-            for piece in chunks(part, INSERT_CHUNK):
-                session.execute(insert(ImportRow.__table__), piece)
-            done += len(part)
-            if part:
-                _after_rows_inserted(done)
-                say(f"入库 / storing rows {done:,}/{len(stored_rows):,}")
+        stored_rows = _stored_rows(batch.id, department, compared.records, compared.keep["source_line"].tolist(),
+                                   keys[~resent].tolist(), digests[~resent].tolist())
+        _insert_rows(session, stored_rows, say)
         _supersede(session, batch.id, old, diffs)
 
         errors = [int((e["severity"] == "error").sum()) if len(e) else 0

@@ -32,16 +32,15 @@ from sqlalchemy.orm import Session
 from claims.lifecycle.models import Claim, FundEntry, PayoutBatch, PayoutLine
 from claims.lifecycle.store import Household, Person, now
 from claims.lifecycle.transitions import Actor, advance
-from tabular.errors import NotAllowedError
+from claims.reports.householders import is_head
 from tabular.resident_id import mask_id
 
-HEAD = "户主"
 BANK_COLUMNS = ["序号", "户主姓名", "身份证号(脱敏)", "账号", "金额", "批次", "理赔编号"]
 PAID = {"成功", "paid", "success", "ok", "已支付"}
 FAILED = {"失败", "failed", "fail", "failure", "未支付"}
 
 
-class PayoutError(NotAllowedError):
+class PayoutError(ValueError):
     """A payout request that cannot be done (bilingual message); nothing was changed."""
 
 
@@ -68,7 +67,7 @@ def build_batch(session: Session, policy_id: int, period: str, actor: Actor, *,
     people = session.scalars(select(Person).where(Person.household_no.in_(households)).order_by(Person.id)).all()
     heads: dict[str, Person] = {}
     for p in people:
-        if p.relation == HEAD:
+        if is_head(p.relation):
             heads.setdefault(p.household_no, p)
     no_account = [c.id for c in claims if not (accounts.get(c.household_no) or "").strip()]
     no_head = [c.id for c in claims if c.household_no not in heads]

@@ -36,24 +36,21 @@ import pandas as pd
 from sqlalchemy import bindparam, exists, func, insert, literal, null, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from tabular.money import fen_to_decimal
+from claims.engine.compute import run_calculation
+from claims.lifecycle.duplicates import cross_department_duplicates
+from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow, ImportRowEvent
+from claims.lifecycle.recovery import recovered_amounts, sync_recoveries
 from claims.lifecycle.registry import product_of
 from claims.lifecycle.roster_store import chunks, roster_frames
 from claims.lifecycle.store import Policy, ProductVersion, now
-
-from claims.lifecycle.duplicates import cross_department_duplicates
-from claims.engine.compute import run_calculation
-from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow, ImportRowEvent
-from claims.lifecycle.recovery import recovered_amounts, sync_recoveries
-from claims.reports.columns import SPECS
 from claims.lifecycle.transitions import SYSTEM, advance
 from claims.lifecycle.workflow import COMMITTED
+from claims.reports.departments import SPECS
+from tabular.money import fen_to_decimal
 
-#: The date that places a row in the policy year, per department.
-EVENT_DATE = {"medical": "setl_date", "education": "event_date", "disaster": "event_date",
-              "accident": "event_date", "income": "as_of"}
-PERSON_DEPARTMENTS = tuple(d for d, s in SPECS.items() if "id_no" in s.columns)
-HOUSEHOLD_DEPARTMENTS = tuple(d for d in SPECS if d not in PERSON_DEPARTMENTS)
+#: The departments whose rows name a person, and those whose rows name a household (the Specs' unit).
+PERSON_DEPARTMENTS = tuple(d for d, s in SPECS.items() if s.person_keyed)
+HOUSEHOLD_DEPARTMENTS = tuple(d for d, s in SPECS.items() if not s.person_keyed)
 DUPLICATE_PERILS = ("illness", "accident_medical")
 _STR_KINDS = {"id", "key", "text", "required_text", "level", "kind", "village_code"}
 _INT_KINDS = {"money", "money_or_zero", "signed_money", "signed_money_required", "school_year"}
@@ -80,11 +77,6 @@ def _kinds(department: str) -> dict[str, str]:
     out = {name: col.kind for name, col in spec.columns.items()}
     out.update({name: ("date" if dtype.startswith("datetime") else dtype) for name, dtype in spec.derived.items()})
     return out
-
-
-def unit_key(department: str) -> str:
-    """The column naming the unit of a department's rows: id_no (persons) or household_no."""
-    return "id_no" if department in PERSON_DEPARTMENTS else "household_no"
 
 
 def rows_to_records(department: str, rows: pd.DataFrame) -> list[dict[str, Any]]:
@@ -301,4 +293,4 @@ def recompute(session: Session, policy_id: int, household_nos: Iterable[str] | N
 
 
 __all__ = ["RecomputeError", "RecomputeResult", "committed_paid", "load_reports", "records_to_frame", "recompute",
-           "rows_to_records", "unit_key"]
+           "rows_to_records"]

@@ -32,11 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import yaml
 
-from claims.reports import departments
 from claims.reports.parse import Problems
+from products.model import SOURCES
 
 #: Accepted headers per department and canonical column (one data file; see its notes on NHSA names).
 ALIASES_FILE = "aliases.yaml"
@@ -49,11 +51,29 @@ def _load_aliases() -> dict[str, dict[str, list[str]]]:
 
 ALIASES = _load_aliases()
 
+#: A derivation on the typed frame (the general reader): (rows, raw cells, problems) → rows with the
+#: derived columns, problems recorded.
+Derivation = Callable[[pd.DataFrame, pd.DataFrame, Problems], pd.DataFrame]
+#: The same derivation on the fast path's typed arrays of one slice of rows (:mod:`claims.reports.fast`):
+#: (columns by name, raw cells) → derived columns added in place, and the rows it has nothing to say
+#: about (*plain*; the others go to the general reader).
+PlainDerivation = Callable[[dict[str, object], dict[str, pa.ChunkedArray]], np.ndarray]
+
+
+def underived(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """No derivation: the rows as read."""
+    return rows
+
+
+def all_plain(out: dict[str, object], cells: dict[str, pa.ChunkedArray]) -> np.ndarray:
+    """No derivation on the fast path: every typed row is plain."""
+    return np.ones(len(next(iter(out.values()))), dtype=bool)
+
 
 @dataclass(frozen=True)
 class Col:
-    """A canonical column: its kind (parser) and the file headers accepted for it (from
-    :data:`ALIASES`, filled in by :func:`_with_aliases`)."""
+    """A canonical column: its kind (parser) and the file headers accepted for it (those given here
+    and those of :data:`ALIASES`, joined by :func:`completed`)."""
 
     kind: str
     aliases: list[str] = field(default_factory=list)
@@ -61,15 +81,31 @@ class Col:
 
 @dataclass(frozen=True)
 class Spec:
-    """One department's report: its columns (in output order), the required ones, the derivation, the
-    derived columns it appends and the columns naming one record (its identity: rows with equal values
-    there are the same record, re-sent or corrected; see :mod:`claims.reports.identity`)."""
+    """One department's report, everything the code knows of it:
+
+    * ``columns`` (in output order) and the ``required`` ones; ``stand_ins``: a required column another
+      column may stand in for (required → the stand-in);
+    * ``event_date``: the column whose date places a row in the policy year;
+    * ``label``: the department's Chinese name (the import pages);
+    * ``derive``: the derivation and the ``derived`` columns it appends (column → dtype); ``plain``: the
+      same derivation on the fast path's arrays (:mod:`claims.reports.fast`), None to leave the
+      department to the general reader;
+    * ``identity``: the columns naming one record (rows with equal values there are the same record,
+      re-sent or corrected; see :mod:`claims.reports.identity`);
+    * ``unit``: whose rows they are, ``person`` (by resident ID) or ``household`` (by household number):
+      not written here but taken from :data:`products.model.SOURCES` (products refuse a person-basis
+      line on a household report with it) by :func:`completed`."""
 
     columns: dict[str, Col]
     required: tuple[str, ...]
-    derive: Callable[[pd.DataFrame, pd.DataFrame, Problems], pd.DataFrame]
+    event_date: str
+    label: str
+    derive: Derivation = underived
+    plain: PlainDerivation | None = all_plain
     derived: dict[str, str] = field(default_factory=dict)  # derived column -> dtype
     identity: tuple[str, ...] = ()
+    stand_ins: dict[str, str] = field(default_factory=dict)  # required column -> the column standing in
+    unit: str = ""
 
     @property
     def column_map(self) -> dict[str, list[str]]:
@@ -79,122 +115,33 @@ class Spec:
     def output(self) -> list[str]:
         return [*self.columns, *self.derived, "source_file", "source_line"]
 
+    @property
+    def person_keyed(self) -> bool:
+        """Rows name a person (resident ID ``id_no``), else a household (``household_no``)."""
+        return self.unit == "person"
 
-SPECS: dict[str, Spec] = {
-    # 医保结算 (NHSA setlinfo field names)
-    "medical": Spec(
-        columns={
-            "setl_id": Col("key"),
-            "id_no": Col("id"),
-            "name": Col("text"),
-            "setl_date": Col("date"),
-            "medfee_sumamt": Col("signed_money_required"),
-            "hifp_pay": Col("signed_money"),
-            "hifmi_pay": Col("signed_money"),
-            "maf_pay": Col("signed_money"),
-            "oth_pay": Col("signed_money"),
-            "fulamt_ownpay_amt": Col("signed_money"),
-            "overlmt_selfpay": Col("signed_money"),
-            "psn_part_amt": Col("signed_money_or_null"),
-            # a refund / reversal (退费、冲销): flagged, or naming the settlement it reverses, or negative
-            "refund": Col("flag"),
-            "orig_setl_id": Col("text"),
-        },
-        required=("setl_id", "id_no", "setl_date", "medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay",
-                  "oth_pay", "fulamt_ownpay_amt", "overlmt_selfpay"),
-        derive=departments.medical,
-        derived={"self_paid": "int64", "policy_self_paid": "int64"},
-        identity=("setl_id", "refund"),  # a reversal is its own record
-    ),
-    # 教育
-    "education": Spec(
-        columns={
-            "id_no": Col("id"),
-            "name": Col("text"),
-            "school_year": Col("school_year"),
-            "term": Col("term"),
-            "level": Col("level"),
-            "tuition": Col("money_or_zero"),
-            "accommodation": Col("money_or_zero"),
-            "textbooks": Col("money_or_zero"),
-            "other_aid": Col("money_or_zero"),
-            "entry": Col("flag"),
-            "record_no": Col("text"),
-        },
-        required=("id_no", "school_year", "level", "tuition", "accommodation", "textbooks"),
-        derive=departments.education,
-        derived={"event_date": "datetime64[ns]", "net_cost": "int64"},
-        # fees are columns of one row: the row is the record (no fee item in the key); a term's row is
-        # its own record (autumn and spring of one school year)
-        identity=("id_no", "school_year", "term", "record_no"),
-    ),
-    # 应急管理 / 民政
-    "disaster": Spec(
-        columns={
-            "household_no": Col("key"),
-            "householder_id": Col("id"),
-            "village_code": Col("village_code"),
-            "event_date": Col("date"),
-            "disaster_type": Col("required_text"),
-            "assessed_loss": Col("money"),
-            "other_compensation": Col("money_or_zero"),
-            "disaster_no": Col("text"),
-        },
-        required=("household_no", "event_date", "disaster_type", "assessed_loss"),
-        derive=departments.disaster,
-        derived={"net_loss": "int64"},
-        identity=("household_no", "event_date", "disaster_type", "disaster_no"),
-    ),
-    # 意外 (公安/卫健/医保 …)
-    "accident": Spec(
-        columns={
-            "id_no": Col("id"),
-            "name": Col("text"),
-            "event_date": Col("date"),
-            "kind": Col("kind"),
-            "grade": Col("grade"),
-            "medical_cost": Col("money_or_zero"),
-        },
-        required=("id_no", "event_date", "kind"),
-        derive=departments.accident,
-        identity=("id_no", "event_date", "kind"),
-    ),
-    # 人社 / 乡村振兴
-    "income": Spec(
-        columns={
-            "household_no": Col("key"),
-            "as_of": Col("date"),
-            "per_capita_income": Col("money"),
-        },
-        required=("household_no", "as_of", "per_capita_income"),
-        derive=departments.income,
-        identity=("household_no", "as_of"),
-    ),
-}
+    @property
+    def key(self) -> str:
+        """The column naming a row's unit: ``id_no`` (person) or ``household_no``."""
+        return "id_no" if self.person_keyed else "household_no"
 
 
-
-def _with_aliases(department: str, spec: Spec) -> Spec:
-    """The spec with each column's accepted headers from :data:`ALIASES`; a column without an entry
-    there is a mistake in the data file, refused at import."""
+def completed(department: str, spec: Spec) -> Spec:
+    """The spec with each column's accepted headers (its own, then :data:`ALIASES`') and its unit from
+    :data:`products.model.SOURCES`.  A column with no header, a department products do not know or an
+    event date that is no column is a mistake, refused at import."""
     listed = ALIASES.get(department, {})
-    missing = [name for name in spec.columns if name not in listed]
+    missing = [name for name, col in spec.columns.items() if name not in listed and not col.aliases]
     if missing:
         raise ValueError(f"{ALIASES_FILE}: no headers for {department} column(s) {', '.join(missing)}")
-    columns = {name: Col(col.kind, list(listed[name])) for name, col in spec.columns.items()}
-    return replace(spec, columns=columns)
+    if department not in SOURCES:
+        raise ValueError(f"department {department} is not in products.model.SOURCES (person or household?)")
+    if spec.event_date not in (*spec.columns, *spec.derived):
+        raise ValueError(f"department {department}: event date {spec.event_date} is not one of its columns")
+    columns = {name: Col(col.kind, [*col.aliases, *listed.get(name, [])]) for name, col in spec.columns.items()}
+    return replace(spec, columns=columns, unit=SOURCES[department])
 
 
-SPECS = {department: _with_aliases(department, spec) for department, spec in SPECS.items()}
-
-#: Required columns another column may stand in for, per department: a disaster list keyed by the
-#: householder's resident ID has no household number (the household is found on the roster:
-#: :func:`claims.engine.screening.households_of_householders`); a school term written with its year
-#: (2025-2026学年第一学期, 2025年秋季学期) gives the school year.
-STAND_INS: dict[str, dict[str, str]] = {"education": {"school_year": "term"},
-                                        "disaster": {"household_no": "householder_id"}}
-#: The stand-in of each such column (the same in every department that has one).
-STOOD_IN_BY: dict[str, str] = {column: other for table in STAND_INS.values() for column, other in table.items()}
 #: Columns a file may give under two headers (身份证号 and 证件号码), reconciled row by row.
 PAIRED = ("id_no",)
 
@@ -203,14 +150,11 @@ PAIRED = ("id_no",)
 NOT_MAPPED: dict[str, list[str]] = ALIASES.get("not_mapped", {})
 
 
-def header_names(department: str) -> list[str]:
+def header_names(department: str, spec: Spec) -> list[str]:
     """Every header a department's file may have (mapped or deliberately not), to find its header row."""
-    spec = SPECS[department]
     return [*(h for name in spec.columns for h in (name, *spec.columns[name].aliases)),
             *NOT_MAPPED.get(department, [])]
 
 
 #: Kinds whose cell problems the derivation reports itself (a grade only matters for a disability).
 SELF_CHECKED_KINDS = {"grade"}
-
-DEPARTMENTS = tuple(SPECS)

@@ -1,18 +1,25 @@
-"""Per-department derivations and cross-column checks, run after every cell has been parsed.
+"""The departments: each one's :class:`~claims.reports.columns.Spec` in :data:`SPECS` (columns, record
+identity, event date, Chinese label; whether rows name a person or a household comes from
+:data:`products.model.SOURCES`) and its derivation, in two forms side by side.
 
-Each function takes the typed frame (canonical columns, one row per data row), the raw cells (for
-details) and the :class:`~claims.reports.parse.Problems` of the file; it returns the frame with the
-derived columns and records errors/warnings.  Rows that already have a cell error are not re-checked.
+The general reader's form (``medical`` …) takes the typed frame (canonical columns, one row per data
+row), the raw cells (for details) and the :class:`~claims.reports.parse.Problems` of the file; it
+returns the frame with the derived columns and records errors/warnings.  Rows that already have a cell
+error are not re-checked.  The fast path's form (``medical_plain`` …) computes the same columns on the
+typed arrays of a slice of rows and says which rows it has nothing to say about (the others go to the
+general reader, which words their problems).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from tabular.money import fen_to_yuan_text
-
+from claims.reports.columns import Col, Spec, completed
 from claims.reports.parse import Problems, parse_term
+from tabular.money import fen_to_yuan_text
 
 MEDICAL_FUNDS = ["hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"]
 MEDICAL_OWN = ["fulamt_ownpay_amt", "overlmt_selfpay"]
@@ -120,6 +127,166 @@ def accident(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.Da
     return rows
 
 
-def income(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.DataFrame:
-    """Nothing to derive: the household's per-capita income as of a date."""
-    return rows
+
+
+# ---- the same derivations on the fast path's arrays ---------------------------------------------------
+
+def medical_plain(out: dict[str, object], cells: dict[str, pa.ChunkedArray]) -> np.ndarray:
+    """``self_paid = medfee_sumamt − Σ funds`` and ``policy_self_paid = self_paid − fulamt_ownpay_amt −
+    overlmt_selfpay`` (columns added to ``out``) → plain where both are ≥ 0, ``psn_part_amt`` (when
+    given) is within 1 fen of ``self_paid`` and the row is not a refund (flagged, or naming an original
+    settlement: the general reader signs its amounts; a negative amount is not plain already)."""
+    self_paid = out["medfee_sumamt"] - out["hifp_pay"] - out["hifmi_pay"] - out["maf_pay"] - out["oth_pay"]
+    policy = self_paid - out["fulamt_ownpay_amt"] - out["overlmt_selfpay"]
+    psn = out["psn_part_amt"]
+    given = ~psn.isna()
+    ok = (self_paid >= 0) & (policy >= 0)
+    ok &= ~given | (np.abs(psn.to_numpy(dtype=np.int64, na_value=0) - self_paid) <= 1)
+    ok &= ~np.asarray(out["refund"], dtype=bool)
+    ok &= ~pc.is_valid(out["orig_setl_id"]).to_numpy(zero_copy_only=False)
+    out["self_paid"] = self_paid
+    out["policy_self_paid"] = policy
+    return ok
+
+
+def education_plain(out: dict[str, object], cells: dict[str, pa.ChunkedArray]) -> np.ndarray:
+    """``event_date`` = 1 September of the first school year; ``net_cost = max(0, tuition +
+    accommodation + textbooks − other_aid)`` (the general reader's derivation; nothing refuses a row)."""
+    first = np.asarray(out["school_year"], dtype=np.int64)
+    september = (np.maximum(first, 1950) - 1970) * 12 + 8
+    out["event_date"] = september.astype("datetime64[M]").astype("datetime64[ns]")
+    cost = out["tuition"] + out["accommodation"] + out["textbooks"] - out["other_aid"]
+    out["net_cost"] = np.maximum(cost, 0)
+    return np.ones(len(first), dtype=bool)
+
+
+def disaster_plain(out: dict[str, object], cells: dict[str, pa.ChunkedArray]) -> np.ndarray:
+    """``net_loss = max(0, assessed_loss − other_compensation)``."""
+    out["net_loss"] = np.maximum(out["assessed_loss"] - out["other_compensation"], 0)
+    return np.ones(len(out["net_loss"]), dtype=bool)
+
+
+def accident_plain(out: dict[str, object], cells: dict[str, pa.ChunkedArray]) -> np.ndarray:
+    """A disability needs a grade: plain unless kind = disability with a blank grade."""
+    disability = pc.equal(out["kind"], "disability").to_numpy(zero_copy_only=False)
+    return ~(np.asarray(disability, dtype=bool) & out["grade"].isna())
+
+
+# ---- the departments ----------------------------------------------------------------------------------
+
+SPECS: dict[str, Spec] = {
+    # 医保结算 (NHSA setlinfo field names)
+    "medical": Spec(
+        columns={
+            "setl_id": Col("key"),
+            "id_no": Col("id"),
+            "name": Col("text"),
+            "setl_date": Col("date"),
+            "medfee_sumamt": Col("signed_money_required"),
+            "hifp_pay": Col("signed_money"),
+            "hifmi_pay": Col("signed_money"),
+            "maf_pay": Col("signed_money"),
+            "oth_pay": Col("signed_money"),
+            "fulamt_ownpay_amt": Col("signed_money"),
+            "overlmt_selfpay": Col("signed_money"),
+            "psn_part_amt": Col("signed_money_or_null"),
+            # a refund / reversal (退费、冲销): flagged, or naming the settlement it reverses, or negative
+            "refund": Col("flag"),
+            "orig_setl_id": Col("text"),
+        },
+        required=("setl_id", "id_no", "setl_date", "medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay",
+                  "oth_pay", "fulamt_ownpay_amt", "overlmt_selfpay"),
+        event_date="setl_date",
+        label="医保（医疗费用结算）",
+        derive=medical,
+        plain=medical_plain,
+        derived={"self_paid": "int64", "policy_self_paid": "int64"},
+        identity=("setl_id", "refund"),  # a reversal is its own record
+    ),
+    # 教育
+    "education": Spec(
+        columns={
+            "id_no": Col("id"),
+            "name": Col("text"),
+            "school_year": Col("school_year"),
+            "term": Col("term"),
+            "level": Col("level"),
+            "tuition": Col("money_or_zero"),
+            "accommodation": Col("money_or_zero"),
+            "textbooks": Col("money_or_zero"),
+            "other_aid": Col("money_or_zero"),
+            "entry": Col("flag"),
+            "record_no": Col("text"),
+        },
+        required=("id_no", "school_year", "level", "tuition", "accommodation", "textbooks"),
+        event_date="event_date",
+        label="教育（学费与升学）",
+        derive=education,
+        plain=education_plain,
+        derived={"event_date": "datetime64[ns]", "net_cost": "int64"},
+        # fees are columns of one row: the row is the record (no fee item in the key); a term's row is
+        # its own record (autumn and spring of one school year)
+        identity=("id_no", "school_year", "term", "record_no"),
+        # a school term written with its year (2025-2026学年第一学期, 2025年秋季学期) gives the school year
+        stand_ins={"school_year": "term"},
+    ),
+    # 应急管理 / 民政
+    "disaster": Spec(
+        columns={
+            "household_no": Col("key"),
+            "householder_id": Col("id"),
+            "village_code": Col("village_code"),
+            "event_date": Col("date"),
+            "disaster_type": Col("required_text"),
+            "assessed_loss": Col("money"),
+            "other_compensation": Col("money_or_zero"),
+            "disaster_no": Col("text"),
+        },
+        required=("household_no", "event_date", "disaster_type", "assessed_loss"),
+        event_date="event_date",
+        label="应急管理（灾害损失）",
+        derive=disaster,
+        plain=disaster_plain,
+        derived={"net_loss": "int64"},
+        identity=("household_no", "event_date", "disaster_type", "disaster_no"),
+        # a list keyed by the householder's resident ID has no household number (the household is found
+        # on the roster: claims.reports.householders)
+        stand_ins={"household_no": "householder_id"},
+    ),
+    # 意外 (公安/卫健/医保 …)
+    "accident": Spec(
+        columns={
+            "id_no": Col("id"),
+            "name": Col("text"),
+            "event_date": Col("date"),
+            "kind": Col("kind"),
+            "grade": Col("grade"),
+            "medical_cost": Col("money_or_zero"),
+        },
+        required=("id_no", "event_date", "kind"),
+        event_date="event_date",
+        label="意外（伤残与身故）",
+        derive=accident,
+        plain=accident_plain,
+        identity=("id_no", "event_date", "kind"),
+    ),
+    # 人社 / 乡村振兴: the household's per-capita income as of a date (nothing to derive)
+    "income": Spec(
+        columns={
+            "household_no": Col("key"),
+            "as_of": Col("date"),
+            "per_capita_income": Col("money"),
+        },
+        required=("household_no", "as_of", "per_capita_income"),
+        event_date="as_of",
+        label="收入监测",
+        identity=("household_no", "as_of"),
+    ),
+}
+SPECS = {department: completed(department, spec) for department, spec in SPECS.items()}
+
+DEPARTMENTS = tuple(SPECS)
+#: Derived from :data:`SPECS` for the Dask engine: each department's event-date column, and the
+#: departments whose rows name a person.
+EVENT_DATE = {department: spec.event_date for department, spec in SPECS.items()}
+PERSON_KEYED = frozenset(department for department, spec in SPECS.items() if spec.person_keyed)

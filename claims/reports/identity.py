@@ -46,12 +46,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from tabular.money import fen_to_yuan_text
-
+from claims.reports.departments import SPECS
 from claims.reports.exceptions import EXCEPTION_COLUMNS, exceptions_frame
-from tabular.keys import as_arrow, fixed_width_bytes, radix_codes
-from claims.reports.columns import SPECS
 from claims.reports.parse import ABSENT, MONEY_KINDS
+from tabular.keys import as_arrow, fixed_width_bytes, radix_codes
+from tabular.money import fen_to_yuan_text
 
 #: department → canonical columns naming one record (the Specs' ``identity``, one fact in one place).
 IDENTITY: dict[str, tuple[str, ...]] = {dept: spec.identity for dept, spec in SPECS.items()}
@@ -97,7 +96,7 @@ def record_keys(department: str, rows: pd.DataFrame) -> pd.Series:
     """One text key per row: the department's :data:`IDENTITY` columns joined by :data:`KEY_SEPARATOR`.
 
     Example: a medical settlement ``S001`` → ``"S001\\x1f0"``; its reversal → ``"S001\\x1f1"``."""
-    parts = [_as_text(_column(department, rows, c)) for c in IDENTITY[department]]
+    parts = [_as_text(_column(department, rows, c)) for c in SPECS[department].identity]
     key = parts[0]
     for part in parts[1:]:
         key = key + KEY_SEPARATOR + part
@@ -233,7 +232,7 @@ def counted_rows(department: str, frames: Sequence[pd.DataFrame]) -> tuple[pd.Da
     n = len(rows)
     counted = np.ones(n, dtype=bool)
     out: list[pd.DataFrame] = []
-    first = IDENTITY[department][0]
+    first = SPECS[department].identity[0]
     candidates = np.flatnonzero(repeating(_column(department, rows, first))) if n else np.zeros(0, dtype=np.int64)
     if len(candidates):
         sub = rows.iloc[candidates].reset_index(drop=True)  # the few rows whose first identity column repeats

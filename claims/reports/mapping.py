@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from claims.reports.columns import DEPARTMENTS, SPECS
+from claims.reports.departments import DEPARTMENTS, SPECS
 
 
 class MappingError(ValueError):

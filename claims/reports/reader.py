@@ -15,46 +15,22 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import IO
 
 import pandas as pd
 
-from claims.reports.columns import (
-    DEPARTMENTS,
-    PAIRED,
-    SELF_CHECKED_KINDS,
-    SPECS,
-    STAND_INS,
-    STOOD_IN_BY,
-    Spec,
-    header_names,
-)
+from claims.reports.check import ID_KEY, ReportRead, check_table
+from claims.reports.columns import PAIRED, Spec, header_names
+from claims.reports.departments import SPECS
 from claims.reports.fast import read_plain
 from claims.reports.layout import control_totals, layout_notes, skipped_sheets
-from claims.reports.parse import (
-    ABSENT,
-    FROM_STAND_IN,
-    MONEY_KINDS,
-    PARSERS,
-    Problems,
-    cell_detail,
-    parse_id_pair,
-)
-from claims.reports.reasons import EXCEPTION_COLUMNS, exceptions_frame
+from claims.reports.reasons import EXCEPTION_COLUMNS
 from tabular.cells import cell_text
 from tabular.files import META_COLUMNS, TableError, source_name
-from tabular.headers import SECOND, header_fen_per_unit, header_key, match_columns
-from tabular.money import FEN_PER_YUAN
+from tabular.headers import header_key, match_columns
 from tabular.resident_id import id_key
 from tabular.sheets import Sheet, read_sheets
-
-#: Extra column of the rows of person departments: the resident ID as int64, its 17-digit body (the check
-#: digit is derived from it; :func:`tabular.resident_id.id_from_key` gives the ID back).  Not stored in
-#: the database (it is not in the department's spec): rebuilt from ``id_no`` when needed.
-ID_KEY = "id_key"
-
 
 #: How many data rows :class:`UnmatchedColumns` keeps to show a person the file.
 SAMPLE_ROWS = 5
@@ -82,113 +58,6 @@ class ReportFileError(TableError):
         self.unmatched = unmatched
 
 
-@dataclass
-class ReportRead:
-    department: str
-    file: str
-    rows: pd.DataFrame  # usable rows: canonical columns + source_file (str) + source_line (int64) [+ id_key]
-    exceptions: pd.DataFrame  # EXCEPTION_COLUMNS
-    rows_read: int  # non-empty data rows in the file
-
-
-def _label(header: str, canonical: str) -> str:
-    return header if header == canonical else f"{header}({canonical})"
-
-
-def _parse_cells(spec: Spec, table: pd.DataFrame, headers: dict[str, str], problems: Problems,
-                 fen_per_unit: int = FEN_PER_YUAN) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Typed frame and raw frame with canonical columns; cell problems go to ``problems``.  An ID column
-    given twice is reconciled (:func:`~claims.reports.parse.parse_id_pair`); a money column is read in
-    its header's unit, else the title's (``fen_per_unit``); a required column absent because another
-    stands in for it (:data:`~claims.reports.columns.STAND_INS`) is read from that one."""
-    n = len(table)
-    typed: dict[str, pd.Series] = {}
-    raw: dict[str, pd.Series] = {}
-    reasons: dict[str, tuple[str, pd.Series]] = {}  # canonical → (header, reason per row)
-    for name, col in spec.columns.items():  # a loop over columns, each parsed whole
-        header = headers.get(name)
-        stand_in = headers.get(STOOD_IN_BY.get(name, ""))
-        if header is None and stand_in is not None:
-            header, parser = stand_in, FROM_STAND_IN[col.kind]
-        elif header is None:
-            typed[name] = ABSENT[col.kind](n)
-            continue
-        elif name + SECOND in headers:
-            parser = partial(parse_id_pair, second=table[headers[name + SECOND]])
-        elif col.kind in MONEY_KINDS:
-            parser = partial(PARSERS[col.kind], fen_per_unit=header_fen_per_unit(header, fen_per_unit))
-        else:
-            parser = PARSERS[col.kind]
-        cells = table[header]
-        parsed = parser(cells)
-        typed[name] = parsed.values
-        raw[name] = cells
-        if col.kind not in SELF_CHECKED_KINDS:
-            reasons[name] = (header, parsed.reason)
-    for name, (header, reason) in _either_given(spec, typed, reasons).items():
-        label = _label(header, name) if name + SECOND not in headers else f"{header}/{headers[name + SECOND]}({name})"
-        problems.error(reason.notna(), reason, _cell_details(label, table[header], reason, table, headers, name))
-    frame = pd.DataFrame(typed, index=table.index)
-    frame["source_file"] = table["source_file"].astype("str")
-    frame["source_line"] = table["source_line"].astype("int64")
-    return frame, pd.DataFrame(raw, index=table.index)
-
-
-def _either_given(spec: Spec, typed: dict[str, pd.Series], reasons: dict[str, tuple[str, pd.Series]]
-                  ) -> dict[str, tuple[str, pd.Series]]:
-    """Cell reasons with a household number and the householder's ID standing in for it (:data:`STAND_INS`)
-    both in the file: each row needs one of them — a blank in one is fine where the other is filled;
-    both blank is the household number's ``missing_value``.  (A school year and a term both given stay
-    separate: a blank school year is missing, whatever the term says.)"""
-    out = dict(reasons)
-    for name, other in STOOD_IN_BY.items():
-        if name not in reasons or other not in reasons or spec.columns[name].kind != "key":
-            continue
-        (header, reason), (other_header, other_reason) = reasons[name], reasons[other]
-        blank_other = typed[other].isna() & other_reason.isin(["id_missing", "missing_value"])
-        filled_other = typed[other].notna()
-        out[name] = (header, reason.mask(filled_other & (reason == "missing_value")))
-        out[other] = (other_header, other_reason.mask(blank_other))
-    return out
-
-
-def _cell_details(label: str, cells: pd.Series, reasons: pd.Series, table: pd.DataFrame,
-                  headers: dict[str, str], name: str) -> pd.Series:
-    """:func:`cell_detail`, with both values for two ID columns that disagree."""
-    if name + SECOND not in headers:
-        return cell_detail(label, cells, reasons)
-    both = cell_text(cells).fillna("") + " ≠ " + cell_text(table[headers[name + SECOND]]).fillna("")
-    return cell_detail(label, both.where(reasons == "id_columns_disagree", cells), reasons)
-
-
-def check_table(spec: Spec, table: pd.DataFrame, mapping: dict[str, str], fen_per_unit: int = FEN_PER_YUAN
-                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The general reader's work on a table of raw cells (:func:`tabular.sheets.read_table`'s shape:
-    the file's headers + ``source_file``, ``source_line``, ``source_extra``): every cell parsed, the
-    department's derivation run, each row's problems collected → (usable rows, exceptions).
-    ``fen_per_unit``: the unit the file's title declares for its amounts (a header's own unit wins)."""
-    headers = {canonical: header for header, canonical in mapping.items()}
-
-    problems = Problems(table.index)
-    extra = table["source_extra"] != ""
-    problems.error(extra, "extra_fields", table["source_extra"].astype(object))
-    typed, raw = _parse_cells(spec, table, headers, problems, fen_per_unit)
-    typed = spec.derive(typed, raw, problems)
-
-    ok = problems.ok
-    errors = exceptions_frame(typed.loc[~ok, "source_file"], typed.loc[~ok, "source_line"],
-                              problems.reason[~ok], problems.detail[~ok], "error")
-    warnings = [exceptions_frame(typed.loc[mask & ok, "source_file"], typed.loc[mask & ok, "source_line"],
-                                 code, detail[mask & ok], "warning")
-                for mask, code, detail in problems.warnings]
-    exceptions = pd.concat([errors, *warnings], ignore_index=True) if warnings else errors
-    exceptions = exceptions.sort_values(["line", "severity"], kind="stable").reset_index(drop=True)
-
-    rows = typed.loc[ok, spec.output].reset_index(drop=True)
-    rows = rows.astype({col: dtype for col, dtype in spec.derived.items()})
-    return rows, exceptions[EXCEPTION_COLUMNS]
-
-
 def _header_line(table: pd.DataFrame) -> int:
     """The line the headers were read from: as :func:`read_table` reports it, else the line above the
     first data row (line 1 for a file without data rows)."""
@@ -213,7 +82,7 @@ def _unmatched(spec: Spec, table: pd.DataFrame, given: dict[str, str], headers: 
         matched.update({c: h for h, c in found.items()})
     sample = table[headers].head(SAMPLE_ROWS)
     first_rows = tuple(zip(*(cell_text(sample[h]).fillna("").tolist() for h in headers), strict=True))
-    stand_ins = STAND_INS.get(department, {})
+    stand_ins = spec.stand_ins
     missing = tuple(c for c in spec.required if c not in matched and stand_ins.get(c) not in matched)
     return UnmatchedColumns(missing=missing, matched=matched,
                             headers=tuple(headers), header_line=_header_line(table), first_rows=first_rows)
@@ -259,7 +128,7 @@ def _column_mapping(spec: Spec, table: pd.DataFrame, columns: Mapping[str, str] 
     aliases = {c: a for c, a in spec.column_map.items() if c not in given}
     try:
         found = match_columns(free, aliases, required=[c for c in spec.required if c not in given], file_name=name,
-                              pairs=PAIRED, stand_ins=STAND_INS.get(department))
+                              pairs=PAIRED, stand_ins=spec.stand_ins or None)
     except TableError as exc:
         line = _header_line(table)
         where = (f"表头取自第 {line} 行（{'、'.join(headers)}）：" + exc.message.replace(" / ", " / header taken from "
@@ -273,8 +142,8 @@ def read_report(source: str | Path | IO[bytes] | bytes, department: str, *, file
                 fast: bool = True, key: bool = False, columns: Mapping[str, str] | None = None) -> ReportRead:
     """Read one department report file (CSV/TXT, Excel or Parquet; see :mod:`tabular.sheets`).
 
-    ``department`` is one of :data:`DEPARTMENTS`; canonical columns per department are in
-    :data:`claims.reports.columns.SPECS`.  Raises :class:`ReportFileError` for a whole-file problem.
+    ``department`` is one of :data:`claims.reports.departments.SPECS` (what each one's file holds).
+    Raises :class:`ReportFileError` for a whole-file problem.
 
     Big machine exports in canonical form (CSV/Parquet 医保 files) are read by :mod:`.fast` (pyarrow,
     multithreaded) with the same result; any other file, or one with a single non-canonical cell, by the
@@ -286,8 +155,8 @@ def read_report(source: str | Path | IO[bytes] | bytes, department: str, *, file
     """
     name = source_name(source, file_name)
     if department not in SPECS:
-        raise ReportFileError(name, f"未知部门 {department!r}（可用：{'、'.join(DEPARTMENTS)}） / "
-                                    f"unknown department {department!r} (use one of: {', '.join(DEPARTMENTS)})")
+        raise ReportFileError(name, f"未知部门 {department!r}（可用：{'、'.join(SPECS)}） / "
+                                    f"unknown department {department!r} (use one of: {', '.join(SPECS)})")
     spec = SPECS[department]
     if not isinstance(source, (str, Path, bytes)):  # a stream is read once, for both readers
         try:
@@ -301,7 +170,7 @@ def read_report(source: str | Path | IO[bytes] | bytes, department: str, *, file
         return plain
     try:
         sheets = read_sheets(io.BytesIO(source) if isinstance(source, bytes) else source, file_name=name,
-                             header_names=[*header_names(department), *(columns or {}).values()])
+                             header_names=[*header_names(department, spec), *(columns or {}).values()])
     except TableError as exc:
         raise ReportFileError(exc.file, exc.message) from exc
     mapped, refused = _mapped_sheets(spec, sheets, columns, department, name)

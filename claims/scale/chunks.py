@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 
 from claims.engine.files import parse_report_specs
-from claims.engine.screening import EVENT_DATE
 from claims.reports import SPECS, ReportFileError, read_report
+from claims.reports.departments import EVENT_DATE
 from claims.reports.identity import IDENTITY
 from products.model import Product
 

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from claims.engine.compute import run_calculation
-from claims.engine.screening import PERSON_KEYED
 from claims.reports import read_report
+from claims.reports.check import ID_KEY
+from claims.reports.departments import PERSON_KEYED
 from claims.reports.exceptions import exceptions_frame
-from claims.reports.reader import ID_KEY
 from claims.scale.chunks import FILE, PART, ROW, Chunk, parquet_slice
 from claims.scale.repeats import suspect_rows
 from claims.scale.routing import PersonRoutes, household_partition, route_persons

@@ -9,13 +9,14 @@ from __future__ import annotations
 import click
 
 from flask_app.cli.common import ProgressLine, database_option, default_policy, fail, open_db, progress_option
+from products.model import SOURCES
 
 ALREADY_IMPORTED = 3
 
 
 @click.command("import")
 @click.option("--department", required=True,
-              type=click.Choice(["medical", "education", "disaster", "accident", "income"]),
+              type=click.Choice(list(SOURCES)),
               help="报送部门 / reporting department")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--policy", "policy_id", type=int, default=None, help="保单号（仅一张时可省略）/ policy id")
