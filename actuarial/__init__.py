@@ -8,11 +8,11 @@
 * reserving — chain ladder with Mack SE, Bornhuetter–Ferguson;
 * premium / budget — premium principles and next year's budget with parameter uncertainty and what-if;
 * history — the claims history from files or the database; report — the Chinese HTML report;
-* backtest — budget adequacy on simulated counties × years.
+* simulation / backtest — counties × years simulated from a known model; budget adequacy on them.
 """
 
 from actuarial.aggregate import combine, compound_batch, compound_distribution
-from actuarial.backtest import BacktestResult, run_backtest, simulate_history
+from actuarial.backtest import BacktestResult, run_backtest
 from actuarial.budget import budget
 from actuarial.budget.inputs import Assumptions
 from actuarial.budget.price import BudgetResult
@@ -26,6 +26,7 @@ from actuarial.premium import PRINCIPLES, band, premium_table
 from actuarial.report import write_report
 from actuarial.reserving import BornhuetterFerguson, ChainLadder, bornhuetter_ferguson, chain_ladder
 from actuarial.severity import FAMILIES, SeverityComparison, SeverityFit, fit_severity
+from actuarial.simulation import simulate_history
 
 __all__ = [
     "BacktestResult",

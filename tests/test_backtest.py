@@ -9,15 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actuarial.backtest import (
-    BENCH_MU,
-    BENCH_RATE,
-    BENCH_SIGMA,
-    naive_budget,
-    pinball_loss,
-    randomized_pit,
-    simulate_history,
-)
+from actuarial.backtest import naive_budget, pinball_loss, randomized_pit
+from actuarial.simulation import BENCH_MU, BENCH_RATE, BENCH_SIGMA, simulate_history
 
 
 @pytest.fixture(scope="module")
