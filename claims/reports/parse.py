@@ -255,7 +255,7 @@ PARSERS = {
     "village_code": lambda c: parse_village_code(c, required=False),
 }
 
-#: Parsers of a required column read from the column standing in for it (:data:`columns.STAND_INS`), by
+#: Parsers of a required column read from the column standing in for it (a Spec's ``stand_ins``), by
 #: kind: the school year from a term written with its year (2025年秋季学期); no household number (a
 #: householder's ID stands in: the household is found on the roster, after reading).
 FROM_STAND_IN = {
