@@ -162,64 +162,69 @@ def buhlmann_straub(
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     r, w, mask = _check(ratios, weights, need_within=within_variance is None)
-    n_units = r.shape[0]
     n_c = mask.sum(axis=1)
     w_c = w.sum(axis=1)
     w_tot = w_c.sum()
     rbar_c = (w * r).sum(axis=1) / w_c
     rbar_w = (w_c * rbar_c).sum() / w_tot
-
-    if within_variance is None:
-        s2 = float((w * (r - rbar_c[:, None]) ** 2).sum() / (n_c - 1).sum())
-    else:
-        s2 = float(within_variance)
-    a = float(
-        ((w_c * (rbar_c - rbar_w) ** 2).sum() - (n_units - 1) * s2)
-        / (w_tot - (w_c**2).sum() / w_tot)
-    )
-
+    s2 = _within_variance(r, w, rbar_c, n_c) if within_variance is None else float(within_variance)
+    a = _between_variance(w_c, rbar_c, rbar_w, s2)
     iterations = 0
     if method == "iterative":
-        if a <= 0:  # any positive start converges to the same fixed point
-            a = float((w_c * (rbar_c - rbar_w) ** 2).sum() / w_tot) or 1.0
-        while True:
-            iterations += 1
-            z = w_c / (w_c + s2 / a)
-            m = (z * rbar_c).sum() / z.sum()
-            a_new = float((z * (rbar_c - m) ** 2).sum() / (n_units - 1))
-            if a_new <= tol * a:  # collapses to 0: no between-unit variance
-                a = 0.0
-                break
-            converged = abs(a_new - a) / a < tol
-            a = a_new
-            if converged:
-                break
-            if iterations >= maxit:
-                warnings.warn(
-                    f"iterative estimator did not converge in {maxit} iterations",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-                break
-
-    if a > 0:
-        z = w_c / (w_c + s2 / a)
-        m = float((z * rbar_c).sum() / z.sum())
-    else:
-        a = 0.0
-        z = np.zeros(n_units)
-        m = float(rbar_w)
-    premiums = z * rbar_c + (1.0 - z) * m
+        a, iterations = _bichsel_straub(a, s2, w_c, rbar_c, rbar_w, tol, maxit)
+    a, z, m = _credibility(a, s2, w_c, rbar_c, rbar_w)
     return BuhlmannStraub(
-        collective=m,
-        between_variance=a,
-        within_variance=s2,
-        z=z,
-        premiums=premiums,
-        unit_means=rbar_c,
-        unit_weights=w_c,
-        n_periods=n_c,
-        method=method,
-        iterations=iterations,
+        collective=m, between_variance=a, within_variance=s2, z=z, premiums=z * rbar_c + (1.0 - z) * m,
+        unit_means=rbar_c, unit_weights=w_c, n_periods=n_c, method=method, iterations=iterations,
         units=tuple(units) if units is not None else (),
     )
+
+
+def _within_variance(r: np.ndarray, w: np.ndarray, rbar_c: np.ndarray, n_c: np.ndarray) -> float:
+    """ŝ² = Σ_c Σ_t w_ct (r_ct − r̄_c)² / Σ_c (n_c − 1)."""
+    return float((w * (r - rbar_c[:, None]) ** 2).sum() / (n_c - 1).sum())
+
+
+def _between_variance(w_c: np.ndarray, rbar_c: np.ndarray, rbar_w: float, s2: float) -> float:
+    """The unbiased â = (Σ_c w_c (r̄_c − r̄_w)² − (C − 1) ŝ²) / (w − Σ_c w_c² / w) (may be ≤ 0)."""
+    w_tot = w_c.sum()
+    return float(((w_c * (rbar_c - rbar_w) ** 2).sum() - (w_c.size - 1) * s2) / (w_tot - (w_c**2).sum() / w_tot))
+
+
+def _bichsel_straub(a: float, s2: float, w_c: np.ndarray, rbar_c: np.ndarray, rbar_w: float, tol: float,
+                    maxit: int) -> tuple[float, int]:
+    """(â, iterations) of the iterative pseudo-estimator: the fixed point â = Σ_c z_c (r̄_c − m̂)² / (C − 1),
+    z_c = w_c / (w_c + ŝ²/â), m̂ = Σ_c z_c r̄_c / Σ_c z_c, from ``a`` (or Σ_c w_c (r̄_c − r̄_w)² / w, else 1, when
+    ``a`` ≤ 0) until the relative change is below ``tol``; 0 when â collapses below ``tol``·â."""
+    n_units = w_c.size
+    w_tot = w_c.sum()
+    iterations = 0
+    if a <= 0:  # any positive start converges to the same fixed point
+        a = float((w_c * (rbar_c - rbar_w) ** 2).sum() / w_tot) or 1.0
+    while True:
+        iterations += 1
+        z = w_c / (w_c + s2 / a)
+        m = (z * rbar_c).sum() / z.sum()
+        a_new = float((z * (rbar_c - m) ** 2).sum() / (n_units - 1))
+        if a_new <= tol * a:  # collapses to 0: no between-unit variance
+            return 0.0, iterations
+        converged = abs(a_new - a) / a < tol
+        a = a_new
+        if converged:
+            return a, iterations
+        if iterations >= maxit:
+            warnings.warn(
+                f"iterative estimator did not converge in {maxit} iterations",
+                RuntimeWarning,
+                stacklevel=3,  # the caller of buhlmann_straub
+            )
+            return a, iterations
+
+
+def _credibility(a: float, s2: float, w_c: np.ndarray, rbar_c: np.ndarray,
+                 rbar_w: float) -> tuple[float, np.ndarray, float]:
+    """(â, z, m̂): z_c = w_c / (w_c + ŝ²/â), m̂ = Σ_c z_c r̄_c / Σ_c z_c; with â ≤ 0: â = 0, z_c = 0, m̂ = r̄_w."""
+    if a > 0:
+        z = w_c / (w_c + s2 / a)
+        return a, z, float((z * rbar_c).sum() / z.sum())
+    return 0.0, np.zeros(w_c.size), float(rbar_w)
