@@ -26,12 +26,12 @@ import pandas as pd
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from claims.lifecycle.models import Claim, Notice, NoticeLine, Objection, UserVillage
 from claims.lifecycle.roster_store import chunks
 from claims.lifecycle.store import Person, Policy, ProductVersion, now
-from claims.reports.householders import is_head
-
-from claims.lifecycle.models import Claim, Notice, NoticeLine, Objection, UserVillage
 from claims.lifecycle.transitions import SYSTEM, Actor, advance
+from claims.reports.householders import is_head
+from tabular.errors import NotAllowedError
 
 DEFAULT_NOTICE_DAYS = 10
 COMPOUND_SURNAMES = frozenset({
@@ -41,7 +41,7 @@ COMPOUND_SURNAMES = frozenset({
 COLUMNS = ["序号", "姓名", "自然村", "类别/责任", "金额(元)"]
 
 
-class NoticeError(ValueError):
+class NoticeError(NotAllowedError):
     """A notice request that cannot be done (bilingual message); nothing was changed."""
 
 
@@ -185,11 +185,16 @@ def notice_table(session: Session, notice_id: int) -> pd.DataFrame:
     return df
 
 
-def record_objection(session: Session, claim_id: int, actor: Actor, text: str) -> Objection:
-    """Record an objection against a claim on notice (village clerk): the claim goes to ``disputed``."""
+def record_objection(session: Session, claim_id: int, actor: Actor, text: str, *,
+                     notice_id: int | None = None) -> Objection:
+    """Record an objection against a claim on notice (village clerk): the claim goes to ``disputed``.
+
+    Given ``notice_id`` (the notice the objection was raised at), the claim must be on that notice."""
     claim = session.get(Claim, claim_id)
     if claim is None:
         raise NoticeError(f"理赔 {claim_id} 不存在 / claim {claim_id} does not exist")
+    if notice_id is not None and claim.notice_id != notice_id:
+        raise NoticeError(f"理赔 {claim_id} 不在公示 {notice_id} 上 / claim {claim_id} is not on notice {notice_id}")
     if claim.state != "on_notice" or claim.notice_id is None:
         raise NoticeError(f"理赔 {claim_id} 不在公示期内，不能登记异议 / claim {claim_id} is not on notice "
                           f"(state {claim.state!r}); an objection can only be recorded during the notice")
@@ -200,9 +205,9 @@ def record_objection(session: Session, claim_id: int, actor: Actor, text: str) -
         if villages and claim.village_code not in villages:
             raise NoticeError(f"该用户不负责村 {claim.village_code} / user is not a clerk of village "
                               f"{claim.village_code}")
-    notice_id = claim.notice_id
+    on_notice = claim.notice_id
     advance(session, [claim_id], "on_notice", "object", actor, note=text[:500])
-    objection = Objection(notice_id=notice_id, claim_id=claim_id, recorded_by=actor.id, text=text)
+    objection = Objection(notice_id=on_notice, claim_id=claim_id, recorded_by=actor.id, text=text)
     session.add(objection)
     session.flush()
     session.expire_all()

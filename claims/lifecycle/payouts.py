@@ -33,6 +33,7 @@ from claims.lifecycle.models import Claim, FundEntry, PayoutBatch, PayoutLine
 from claims.lifecycle.store import Household, Person, now
 from claims.lifecycle.transitions import Actor, advance
 from claims.reports.householders import is_head
+from tabular.errors import NotAllowedError
 from tabular.resident_id import mask_id
 
 BANK_COLUMNS = ["序号", "户主姓名", "身份证号(脱敏)", "账号", "金额", "批次", "理赔编号"]
@@ -40,7 +41,7 @@ PAID = {"成功", "paid", "success", "ok", "已支付"}
 FAILED = {"失败", "failed", "fail", "failure", "未支付"}
 
 
-class PayoutError(ValueError):
+class PayoutError(NotAllowedError):
     """A payout request that cannot be done (bilingual message); nothing was changed."""
 
 

@@ -123,7 +123,7 @@ class ImportList(MethodView):
                                  period=form.get("period"), profile=form.get("mapping_profile"))
         except (ImportRefusedError, ReportFileError):
             raise  # flask_app.problems answers them: 409 already imported, 422 with the columns not recognised
-        except ValueError as exc:  # any other input error, or a file pandas cannot read: the import is refused
+        except ValueError as exc:  # any other input error, or one the file readers let through: a refused import
             refuse(exc, slug="import-refused", title="导入被拒绝 / import refused")
         return {**asdict(done.result), "mapping_profile": done.profile}
 

@@ -13,21 +13,21 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 
+from claims.engine.cap_room import CAP_KINDS
 from claims.lifecycle import adjudication
 from claims.lifecycle.adjudication import ADJUST_REASONS, BULK_ACTIONS, REJECT_REASONS
-from claims.engine.cap_room import CAP_KINDS
 from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow, User
 from claims.lifecycle.recompute import PERSON_DEPARTMENTS
-from claims.reports.householders import is_head
-from claims.lifecycle.transitions import ConflictError, advance
-from claims.lifecycle.workflow import ACTIONS, ROLE_GROUPS, STATES, TRANSITIONS, TransitionError
-from products.model import PERILS
-from tabular.money import fen_to_decimal
-from tabular.resident_id import mask_id
+from claims.lifecycle.scope import scoped
 from claims.lifecycle.store import Division, Household, Person
-
+from claims.lifecycle.workflow import ACTIONS, ROLE_GROUPS, STATES, TRANSITIONS
+from claims.reports.householders import is_head
 from flask_app import db
 from flask_app.permissions import STAFF, allow
+from products.model import PERILS
+from tabular.errors import InvalidInputError, ReliefError
+from tabular.money import fen_to_decimal
+from tabular.resident_id import mask_id
 
 bp = Blueprint("claims", __name__)
 allow("claims.queue", STAFF)
@@ -78,13 +78,6 @@ def bulk_actions_for(role: str, state: str | None) -> list[str]:
 
 def _flash_error(exc: Exception) -> None:
     flash(str(exc), "error")
-
-
-def _scoped(query):
-    """Village clerks see only the claims of their villages."""
-    if current_user.role == "village_clerk":
-        return query.where(Claim.village_code.in_(current_user.villages or ["-"]))
-    return query
 
 
 def _show_id(id_no: str | None) -> str:
@@ -175,21 +168,21 @@ def queue():
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    base = _apply_filters(_scoped(select(Claim.id)), f)
+    base = _apply_filters(scoped(current_user.scope, select(Claim.id)), f)
     total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
     page = min(page, pages)
     sort_key = f.get("sort") if f.get("sort") in SORTS else "id"
     column = SORTS[sort_key][1]
     order = column.asc() if f.get("dir") == "asc" else column.desc()
-    rows_query = _apply_filters(_scoped(select(Claim)), f).order_by(order, Claim.id.desc()) \
+    rows_query = _apply_filters(scoped(current_user.scope, select(Claim)), f).order_by(order, Claim.id.desc()) \
         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     claims = list(s.scalars(rows_query))
     people = _claimants(claims)
     names = _village_names(c.village_code for c in claims)
 
-    if current_user.role == "village_clerk":
-        village_codes = sorted(current_user.villages)
+    if current_user.scope.limited:
+        village_codes = sorted(current_user.scope.villages)
     else:
         village_codes = list(s.scalars(select(Division.code).where(Division.level == "village").order_by(Division.code)))
         if not village_codes:  # no division table loaded: the villages that have claims
@@ -241,11 +234,10 @@ def bulk_action():
     try:
         with db.write() as s:
             if action == "reject":
-                adjudication.check_scope(s, ids, current_user.actor)
                 n = adjudication.reject(s, ids, current_user.actor, request.form.get("reason_code", ""), note)
             else:
                 n = adjudication.bulk(s, ids, action, current_user.actor, note=note)
-    except (TransitionError, ValueError) as exc:
+    except ReliefError as exc:
         _flash_error(exc)
         return redirect(back)
     flash(f"已对 {n} 笔理赔执行“{ACTIONS.get(action, action)}” / {action}: {n} claim(s)", "ok")
@@ -254,9 +246,7 @@ def bulk_action():
 
 def _load_claim(claim_id: int) -> Claim:
     claim = db.session().get(Claim, claim_id)
-    if claim is None:
-        abort(404)
-    if current_user.role == "village_clerk" and claim.village_code not in current_user.villages:
+    if claim is None or not current_user.scope.sees(claim.village_code):
         abort(404)  # another village's people are not shown, not even their existence
     return claim
 
@@ -321,7 +311,7 @@ def _amount(text: str) -> Decimal | None:
     try:
         return Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"金额无效 / invalid amount: {text!r}") from None
+        raise InvalidInputError(f"金额无效 / invalid amount: {text!r}") from None
 
 
 @bp.post("/claims/<int:claim_id>/action")
@@ -339,31 +329,11 @@ def action(claim_id: int):
         flash("缺少版本号 / expected_version missing", "error")
         return redirect(target)
     try:
+        amount = _amount(form.get("amount", "")) if act == "verify" else None
         with db.write() as s:
-            if act == "verify":
-                adjudication.verify(s, claim.id, actor, expected_version=version, amount=_amount(form.get("amount", "")),
-                                    reason_code=reason, note=note)
-            elif act == "approve":
-                adjudication.approve(s, claim.id, actor, expected_version=version, note=note)
-            elif act == "return":
-                adjudication.return_to_investigation(s, claim.id, actor, expected_version=version,
-                                                     reason_code=reason, note=note)
-            elif act == "reject":
-                adjudication.check_scope(s, [claim.id], actor)
-                if reason not in REJECT_REASONS:
-                    raise ValueError(f"请选择拒赔原因 / choose a rejection reason ({', '.join(REJECT_REASONS)})")
-                if s.scalar(select(Claim.version).where(Claim.id == claim.id)) != version:
-                    raise ConflictError(f"理赔 {claim.id} 已被他人修改，未做任何更改 / claim {claim.id} was changed by "
-                                        f"someone else (expected version {version}); nothing was changed", [claim.id])
-                adjudication.reject(s, [claim.id], actor, reason, note)
-            elif act in BULK_ACTIONS:
-                adjudication.check_scope(s, [claim.id], actor)
-                (from_state,) = {st for (st, a, _) in TRANSITIONS if a == act}
-                advance(s, [claim.id], from_state, act, actor, reason_code=reason, note=note,
-                        expected_versions=[version])
-            else:
-                raise TransitionError(f"未知操作 {act!r} / unknown action {act!r}")
-    except (TransitionError, ValueError) as exc:
+            adjudication.act(s, claim.id, act, actor, expected_version=version, amount=amount, reason_code=reason,
+                             note=note)
+    except ReliefError as exc:
         _flash_error(exc)
         return redirect(target)
     flash(f"已执行“{ACTIONS.get(act, act)}” / done: {act}", "ok")

@@ -23,7 +23,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from claims.lifecycle.imports import AlreadyImportedError, ImportRefusedError
+from claims.lifecycle.imports import AlreadyImportedError
 from claims.lifecycle.mapping_profiles import (
     NAME_MAX,
     MappedImport,
@@ -32,12 +32,12 @@ from claims.lifecycle.mapping_profiles import (
     profile_yaml,
 )
 from claims.lifecycle.models import ImportBatch, ImportException, MappingProfile, User
+from claims.lifecycle.store import Policy
 from claims.reports import DEPARTMENTS, REASONS, SPECS, ReportFileError, read_report
 from claims.reports.reader import UnmatchedColumns
-from claims.lifecycle.store import Policy
-
 from flask_app import db, uploads
 from flask_app.permissions import INSURER, allow
+from tabular.errors import ReliefError
 
 bp = Blueprint("imports", __name__)
 IMPORT_ROLES = INSURER | {"admin"}
@@ -114,7 +114,7 @@ def upload():
             return redirect(url_for("imports.index"))
         return redirect(url_for("imports.mapping", digest=digest, department=department, policy_id=policy_id,
                                 period=period or "", file_name=upload.filename))
-    except (ImportRefusedError, ValueError) as exc:
+    except (ReliefError, ValueError) as exc:  # ValueError: what the file readers let through unnamed
         flash(f"导入被拒绝，未做任何更改 / import refused, nothing was changed: {exc}", "error")
         return redirect(url_for("imports.index"))
     return _imported(done)
@@ -188,7 +188,7 @@ def map_upload(digest: str):
         uploads.discard(digest)
         flash(f"已导入过 / already imported: {exc}", "error")
         return redirect(url_for("imports.report", batch_id=exc.batch_id))
-    except (ImportRefusedError, ValueError) as exc:
+    except (ReliefError, ValueError) as exc:  # ValueError: what the file readers let through unnamed
         flash(f"导入被拒绝，未做任何更改 / import refused, nothing was changed: {exc}", "error")
         return _mapping_page(digest, data, department, file_name, policy_id, period, columns, profile_name, 422)
     uploads.discard(digest)
