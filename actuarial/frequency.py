@@ -172,6 +172,45 @@ def fit_frequency(counts, heads=None, *, units=None, years=None, method: str = "
     floor = float(year_cv_floor)
     if not (math.isfinite(floor) and floor >= 0):
         raise ValueError(f"year_cv_floor 须为非负数 / year_cv_floor must be >= 0, got {year_cv_floor!r}")
+    n_arr, e_arr, unit_index, year_index = _counts_and_heads(counts, heads, units, years)
+    mask = ~np.isnan(n_arr) & ~np.isnan(e_arr) & (np.nan_to_num(e_arr) > 0)
+    empty = ~mask.any(axis=1)
+    if empty.any():
+        bad = list(unit_index[empty])
+        raise ValueError(f"以下单位没有任何数据 {bad} / units without any data: {bad}")
+    n_w = np.where(mask, n_arr, 0.0)
+    e_w = np.where(mask, e_arr, 0.0)
+    claims_c, heads_c, n_years = n_w.sum(axis=1), e_w.sum(axis=1), mask.sum(axis=1)
+    year_cv, year_rates = _year_cv(n_w, e_w, mask, year_index, floor)
+    common = {"units": unit_index, "years": year_index, "year_cv": year_cv, "claims": claims_c, "heads": heads_c,
+              "n_years": n_years, "year_rates": year_rates}
+    if n_arr.shape[0] == 1:
+        return _one_unit(n_w, e_w, mask, claims_c, heads_c, common)
+    notes: list[str] = []
+    ratios = np.where(mask, n_w / np.where(mask, e_w, 1.0), np.nan)
+    weights = np.where(mask, e_w, np.nan)
+    if np.all(n_years <= 1):
+        bs = _poisson_gamma(ratios, weights, mask, unit_index)
+        notes.append(
+            "每个单位只有一年数据：组内方差取 ŝ² = m̂（泊松–伽马经验贝叶斯）/ every unit has one year: "
+            "within variance set to ŝ² = m̂ (Poisson–gamma empirical Bayes)"
+        )
+    else:
+        bs = buhlmann_straub(ratios, weights, method=method, units=list(unit_index))
+    if bs.between_variance <= 0:
+        notes.append("组间方差 â ≤ 0：各单位取总体出险率 / between variance â ≤ 0: every unit gets the collective rate")
+    rate = np.asarray(bs.premiums, dtype=float)
+    a = float(bs.between_variance)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pcv = np.where(rate > 0, np.sqrt(np.maximum(0.0, (1.0 - bs.z) * a)) / rate, 0.0)
+    return FrequencyFit(rate=rate, z=np.asarray(bs.z, dtype=float), collective=float(bs.collective),
+                        between_variance=a, within_variance=float(bs.within_variance), parameter_cv=pcv,
+                        credibility=bs, notes=tuple(notes), **common)
+
+
+def _counts_and_heads(counts, heads, units, years) -> tuple[np.ndarray, np.ndarray, pd.Index, pd.Index]:
+    """(N, E) as units × years float arrays (a long frame pivoted, wide frames aligned, one unit's 1-D years
+    as one row) with their unit and year labels; negative, infinite or mismatched input raises ValueError."""
     if heads is None:
         if not isinstance(counts, pd.DataFrame):
             raise ValueError("缺少参保人数 / heads is required unless counts is a long DataFrame")
@@ -195,56 +234,21 @@ def fit_frequency(counts, heads=None, *, units=None, years=None, method: str = "
         raise ValueError("出险数和参保人数不能为负 / counts and heads must be non-negative")
     unit_index = _labels(unit_labels, n_arr.shape[0], units, "unit")
     year_index = _labels(year_labels, n_arr.shape[1], years, "year")
+    return n_arr, e_arr, unit_index, year_index
 
-    mask = ~np.isnan(n_arr) & ~np.isnan(e_arr) & (np.nan_to_num(e_arr) > 0)
-    empty = ~mask.any(axis=1)
-    if empty.any():
-        bad = list(unit_index[empty])
-        raise ValueError(f"以下单位没有任何数据 {bad} / units without any data: {bad}")
-    n_w = np.where(mask, n_arr, 0.0)
-    e_w = np.where(mask, e_arr, 0.0)
-    claims_c, heads_c, n_years = n_w.sum(axis=1), e_w.sum(axis=1), mask.sum(axis=1)
-    notes: list[str] = []
 
-    year_cv, year_rates = _year_cv(n_w, e_w, mask, year_index, floor)
-
-    n_units = n_arr.shape[0]
-    if n_units == 1:
-        rate = claims_c / heads_c
-        r = n_w[0, mask[0]] / e_w[0, mask[0]]
-        w = e_w[0, mask[0]]
-        s2 = float(np.sum(w * (r - rate[0]) ** 2) / (r.size - 1)) if r.size > 1 else math.nan
-        pcv = np.array([math.sqrt(1.0 / claims_c[0]) if claims_c[0] > 0 else 0.0])
-        notes.append("单一单位：不做信度加权 / one unit: no credibility weighting (z = 1)")
-        return FrequencyFit(
-            units=unit_index, years=year_index, rate=rate, z=np.ones(1), collective=float(rate[0]),
-            between_variance=math.nan, within_variance=s2, year_cv=year_cv, parameter_cv=pcv,
-            credibility=None, claims=claims_c, heads=heads_c, n_years=n_years, year_rates=year_rates,
-            notes=tuple(notes),
-        )
-
-    ratios = np.where(mask, n_w / np.where(mask, e_w, 1.0), np.nan)
-    weights = np.where(mask, e_w, np.nan)
-    if np.all(n_years <= 1):
-        bs = _poisson_gamma(ratios, weights, mask, unit_index)
-        notes.append(
-            "每个单位只有一年数据：组内方差取 ŝ² = m̂（泊松–伽马经验贝叶斯）/ every unit has one year: "
-            "within variance set to ŝ² = m̂ (Poisson–gamma empirical Bayes)"
-        )
-    else:
-        bs = buhlmann_straub(ratios, weights, method=method, units=list(unit_index))
-    if bs.between_variance <= 0:
-        notes.append("组间方差 â ≤ 0：各单位取总体出险率 / between variance â ≤ 0: every unit gets the collective rate")
-    rate = np.asarray(bs.premiums, dtype=float)
-    a = float(bs.between_variance)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pcv = np.where(rate > 0, np.sqrt(np.maximum(0.0, (1.0 - bs.z) * a)) / rate, 0.0)
-    return FrequencyFit(
-        units=unit_index, years=year_index, rate=rate, z=np.asarray(bs.z, dtype=float),
-        collective=float(bs.collective), between_variance=a, within_variance=float(bs.within_variance),
-        year_cv=year_cv, parameter_cv=pcv, credibility=bs, claims=claims_c, heads=heads_c,
-        n_years=n_years, year_rates=year_rates, notes=tuple(notes),
-    )
+def _one_unit(n_w: np.ndarray, e_w: np.ndarray, mask: np.ndarray, claims_c: np.ndarray, heads_c: np.ndarray,
+              common: dict) -> FrequencyFit:
+    """One unit, no credibility weighting: λ̂ = ΣN/ΣE, z = 1, â = nan, ŝ² = Σ_t E_t (r_t − λ̂)² / (n − 1) (nan
+    with one year), parameter cv = sqrt(1/ΣN) (0 when ΣN = 0)."""
+    rate = claims_c / heads_c
+    r = n_w[0, mask[0]] / e_w[0, mask[0]]
+    w = e_w[0, mask[0]]
+    s2 = float(np.sum(w * (r - rate[0]) ** 2) / (r.size - 1)) if r.size > 1 else math.nan
+    pcv = np.array([math.sqrt(1.0 / claims_c[0]) if claims_c[0] > 0 else 0.0])
+    return FrequencyFit(rate=rate, z=np.ones(1), collective=float(rate[0]), between_variance=math.nan,
+                        within_variance=s2, parameter_cv=pcv, credibility=None,
+                        notes=("单一单位：不做信度加权 / one unit: no credibility weighting (z = 1)",), **common)
 
 
 def _year_cv(n_w: np.ndarray, e_w: np.ndarray, mask: np.ndarray, year_index: pd.Index,
