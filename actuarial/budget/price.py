@@ -109,10 +109,10 @@ class BudgetResult:
             return {"mean": c.mean, "sd": c.sd, "exact_mean": c.exact_mean, "exact_sd": c.exact_sd,
                     "bucket": c.bucket, "points": int(c.pmf.size), "valid": c.valid}
 
-        perils = []
+        lines = []  # one entry per modelled line (key "perils"; its "peril" is the products cover category)
         for p in self.perils:
             best = p.severity.best
-            perils.append({
+            lines.append({
                 "line_id": p.line_id, "peril": p.peril, "name": p.name, "events": p.events, "mean": p.mean,
                 "sd": p.sd, "truncation": p.truncation, "mixing_cv": p.mixing_cv,
                 "severity": {"family": best.family, "params": dict(best.params), "aic": best.aic, "n": best.n,
@@ -121,7 +121,7 @@ class BudgetResult:
             })
         out = {
             "product_code": self.product_code, "product_name": self.product_name, "year": self.year,
-            "heads": self.heads, "assumptions": asdict(self.assumptions), "perils": perils,
+            "heads": self.heads, "assumptions": asdict(self.assumptions), "perils": lines,
             "predictive": dist(self.predictive), "plug_in": dist(self.plug_in),
             "premiums": _records(self.premiums, "principle"), "budget_total": self.budget_total,
             "budget_per_head": self.budget_per_head, "prob_exceed": self.prob_exceed,
