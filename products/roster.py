@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tabular import plain
+from tabular.arrow_bytes import buffers
 from tabular.cells import (
     CELL_REASONS,
     Cells,
@@ -324,7 +325,7 @@ def _fast_households(source: str | Path | bytes, name: str) -> pd.DataFrame | No
         return None  # a repeated household number (or a hash collision): the general reader judges
     ok = plain.codes(household)
     village, village_ok = plain.village_codes(cols["village_code"])
-    ok &= village_ok & (np.diff(plain.buffers(cols["village_code"])[1]) > 0)
+    ok &= village_ok & (np.diff(buffers(cols["village_code"])[1]) > 0)
     category, category_ok = plain.required_text(cols["category"])
     income, _, income_ok = plain.yuan_fen(cols["per_capita_income"], False)
     members, members_ok = plain.counts(cols["members"])
@@ -335,7 +336,7 @@ def _fast_households(source: str | Path | bytes, name: str) -> pd.DataFrame | No
         ok &= village_name_ok
     if cols["bank_account"] is not None:
         account = cols["bank_account"]
-        blank = np.diff(plain.buffers(account)[1]) == 0
+        blank = np.diff(buffers(account)[1]) == 0
         ok &= blank | plain.codes(account)
         texts["bank_account"] = pc.if_else(pa.array(blank), pa.scalar(None, account.type), account)
     rows = np.flatnonzero(~ok)

@@ -28,6 +28,8 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
+from tabular.errors import InvalidInputError
+
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 TEXT_EXTENSIONS = (".csv", ".txt")
 #: Columns a read table carries besides the file's own: file name, line number, surplus fields.
@@ -39,7 +41,7 @@ HEADER_SEARCH_ROWS = 20
 Grid = tuple[str | None, pd.DataFrame, np.ndarray, np.ndarray | None]
 
 
-class TableError(ValueError):
+class TableError(InvalidInputError):
     """The whole file is refused (undecodable, empty, unreadable, missing required columns …)."""
 
     def __init__(self, file: str, message: str):

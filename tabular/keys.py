@@ -21,7 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tabular.plain import buffers, id_body_words
+from tabular.arrow_bytes import buffers
+from tabular.resident_id import ID_LENGTH, id_body_numbers
 
 
 def as_arrow(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -33,7 +34,7 @@ def as_arrow(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
 
 def fixed_width_bytes(arr: pa.Array) -> np.ndarray | None:
     """(n, w) uint8 view of a string array whose values all have w bytes and no nulls, else None
-    (over the reader's view of Arrow's buffers, :func:`tabular.plain.buffers`)."""
+    (over the reader's view of Arrow's buffers, :func:`tabular.arrow_bytes.buffers`)."""
     if len(arr) == 0 or arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return None
     data, offsets = buffers(arr)
@@ -45,11 +46,11 @@ def fixed_width_bytes(arr: pa.Array) -> np.ndarray | None:
 
 def id_bodies(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     """(17-digit body as int64, last byte) of 18-character IDs, or None when they are not all such
-    (the reader's parse: :func:`tabular.plain.id_body_words`)."""
+    (:func:`tabular.resident_id.id_body_numbers`)."""
     m = fixed_width_bytes(arr)
-    if m is None or m.shape[1] != 18:
+    if m is None or m.shape[1] != ID_LENGTH:
         return None
-    body, ok = id_body_words(m)
+    body, ok = id_body_numbers(m)
     if not ok.all():
         return None
     return body, m[:, 17].copy()

@@ -18,8 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tabular.arrow_bytes import buffers, fixed_width, lane_constant, weighted_digits, word_at
 from tabular.cells import SCIENTIFIC
-from tabular.resident_id import CHECK_CHARS, WEIGHTS
+from tabular.resident_id import CHECK_CHARS, ID_LENGTH, WEIGHTS, id_body_numbers
 
 # white space Python's str.strip() removes (the general reader's rule), as an RE2 class
 _PY_SPACE = r"[\s\x1c-\x1f\x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
@@ -33,18 +34,6 @@ _FIRST_DAY = np.datetime64("1678-01-01", "D")
 _CALENDAR: np.ndarray | None = None
 
 
-def buffers(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(bytes, offsets) of a string column without nulls: value i is ``bytes[offsets[i]:offsets[i+1]]``."""
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    wide = pa.types.is_large_string(arr.type)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32)
-    offsets = offsets[arr.offset: arr.offset + len(arr) + 1].astype(np.int64)
-    data = arr.buffers()[2]
-    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-    data = data[offsets[0]: offsets[-1]] if len(offsets) else data[:0]
-    return data, (offsets - offsets[0]) if len(offsets) and offsets[0] else offsets  # (a slice starts past 0)
-
-
 def str_series(values: pa.ChunkedArray | pa.Array) -> pd.Series:
     """A pandas ``str`` column over one Arrow chunk, as the general readers give."""
     if isinstance(values, pa.ChunkedArray):
@@ -55,20 +44,6 @@ def str_series(values: pa.ChunkedArray | pa.Array) -> pd.Series:
 def _rows_of(positions: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """The row holding each byte position."""
     return np.searchsorted(offsets, positions, side="right") - 1
-
-
-def fixed_width(col: pa.ChunkedArray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(n, width) byte matrix of a column and the mask of rows that have exactly ``width`` bytes (the
-    other rows' lines hold zeros)."""
-    data, offsets = buffers(col)
-    n = len(offsets) - 1
-    lengths = np.diff(offsets)
-    if len(data) == width * n and not (lengths != width).any():
-        return data.reshape(n, width), np.ones(n, dtype=bool)
-    ok = lengths == width
-    matrix = np.zeros((n, width), dtype=np.uint8)
-    matrix[ok] = data[offsets[:-1][ok, None] + np.arange(width)]
-    return matrix, ok
 
 
 def _digits_ok(matrix: np.ndarray) -> np.ndarray:
@@ -112,83 +87,28 @@ def digits_number(digits: np.ndarray) -> np.ndarray:
     return out
 
 
-_ZEROS = np.uint64(0x3030303030303030)
-_LOW_BYTES = np.uint64(0x00FF00FF00FF00FF)
-
-
-def _word_at(raw: np.ndarray, start: int) -> np.ndarray:
-    """The 8 bytes ``raw[:, start:start + 8]`` of every row as one little-endian uint64."""
-    return np.ascontiguousarray(raw[:, start:start + 8]).view("<u8").ravel()
-
-
-_HIGH = np.uint64(0xF0F0F0F0F0F0F0F0)
-
-
-def _eight_are_digits(words: np.ndarray) -> np.ndarray:
-    """True where all 8 bytes of the word are ASCII digits: high nibble 3, and still 3 after adding 6
-    (0x3A–0x3F become 0x40–0x45); any byte ≥ 0x80 fails the first test."""
-    return ((words & _HIGH) | (((words + np.uint64(0x0606060606060606)) & _HIGH) >> np.uint64(4))) == np.uint64(
-        0x3333333333333333)
-
-
-def _eight_digits(words: np.ndarray) -> np.ndarray:
-    """Value of 8 ASCII digits packed in a little-endian uint64 (first digit in the lowest byte), in
-    three multiply-shift steps ("SWAR": pairs, then quads, then the eight) instead of 8 passes."""
-    x = words - _ZEROS
-    x = x * np.uint64(10) + (x >> np.uint64(8))
-    x = (((x & np.uint64(0x000000FF000000FF)) * np.uint64(100 + (1_000_000 << 32)))
-         + (((x >> np.uint64(16)) & np.uint64(0x000000FF000000FF)) * np.uint64(1 + (10_000 << 32)))) >> np.uint64(32)
-    return x.astype(np.int64)
-
-
-def _body(first: np.ndarray, second: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """The 17-digit body of resident IDs from the words of digits 1–8 and 9–16 and the 17th digit's value."""
-    return _eight_digits(first) * 1_000_000_000 + _eight_digits(second) * 10 + last
-
-
-def id_body_words(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(17-digit body as int64, its 17 characters are digits) of an (n, 18) byte matrix of resident IDs:
-    digits read 8 at a time (:func:`_eight_digits`), not 17 passes over the columns."""
-    first, second = _word_at(raw, 0), _word_at(raw, 8)
-    last = raw[:, 16].astype(np.int64) - 48
-    ok = _eight_are_digits(first) & _eight_are_digits(second) & (last >= 0) & (last < 10)
-    return _body(first, second, last), ok
-
-
-def _lane_constant(weights) -> np.uint64:
-    """Multiplier whose top 16-bit lane collects Σ lane_i · weights[i] of four 16-bit lanes (lane 0 lowest)."""
-    return np.uint64(sum(int(w) << (48 - 16 * i) for i, w in enumerate(weights)))
-
-
+#: The GB 11643 weights of digits 1–8 and 9–16 as lane multipliers (:func:`tabular.arrow_bytes.weighted_digits`).
 _W = [int(w) for w in WEIGHTS]
-_EVEN = (_lane_constant(_W[0:8:2]), _lane_constant(_W[8:16:2]))
-_ODD = (_lane_constant(_W[1:8:2]), _lane_constant(_W[9:16:2]))
-
-
-def _weighted(words: np.ndarray, even: np.uint64, odd: np.uint64) -> np.ndarray:
-    """Σ d_k·w_k over the 8 digits of each word: even and odd digits in 16-bit lanes, one multiply each
-    (every lane sum is ≤ 4·9·10 < 2¹⁶, so lanes never carry into each other)."""
-    x = words - _ZEROS
-    top = np.uint64(48)
-    return (((x & _LOW_BYTES) * even) >> top) + ((((x >> np.uint64(8)) & _LOW_BYTES) * odd) >> top)
+_EVEN = (lane_constant(_W[0:8:2]), lane_constant(_W[8:16:2]))
+_ODD = (lane_constant(_W[1:8:2]), lane_constant(_W[9:16:2]))
 
 
 def resident_ids(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Resident IDs → (int64 key = the 17-digit body, plain).  Check digit ``"10X98765432"[Σ d_i·w_i mod
-    11]`` with the digits read 8 at a time from the Arrow byte buffer (every value has 18 bytes); the
-    birth date (digits 7–14) must be a real day from 1900-01-01 to today (the general reader's rule)."""
-    raw, ok = fixed_width(col, 18)
-    first, second = _word_at(raw, 0), _word_at(raw, 8)
-    ok &= _eight_are_digits(first) & _eight_are_digits(second) & ((raw[:, 16] - np.uint8(48)) < 10)
-    ok &= ((raw[:, 17] - np.uint8(48)) < 10) | (raw[:, 17] == 88)
+    """Resident IDs → (int64 key = the 17-digit body, :func:`tabular.resident_id.id_body_numbers`; plain).
+    Check digit ``"10X98765432"[Σ d_i·w_i mod 11]`` with the digits read 8 at a time from the Arrow byte
+    buffer (every value has 18 bytes); the birth date (digits 7–14) must be a real day from 1900-01-01 to
+    today (the general reader's rule).  Rows that are not plain have key 0."""
+    raw, ok = fixed_width(col, ID_LENGTH)
+    key, digits = id_body_numbers(raw)
+    ok &= digits & (((raw[:, 17] - np.uint8(48)) < 10) | (raw[:, 17] == 88))
     if not ok.all():
         raw = np.where(ok[:, None], raw, np.uint8(48))
-        first, second = _word_at(raw, 0), _word_at(raw, 8)
+        key = np.where(ok, key, 0)
+    first, second = word_at(raw, 0), word_at(raw, 8)
     last = raw[:, 16].astype(np.int64) - 48
-    total = (_weighted(first, _EVEN[0], _ODD[0]) + _weighted(second, _EVEN[1], _ODD[1])).astype(np.int64)
+    total = (weighted_digits(first, _EVEN[0], _ODD[0]) + weighted_digits(second, _EVEN[1], _ODD[1])).astype(np.int64)
     total += last * int(WEIGHTS[16])
     ok &= _CHECK_BYTES[total % 11] == raw[:, 17]
-    key = _body(first, second, last)
     birth = key // 1000 % 100_000_000
     today = dt.date.today()
     _, real = _days(birth // 10_000, birth // 100 % 100, birth % 100)
@@ -315,7 +235,7 @@ def repeated(col: pa.ChunkedArray) -> np.ndarray:
         h = np.zeros(n, dtype=np.uint64)
         for j, start in enumerate(range(0, width, 8)):  # a loop over the ≤ 6 words of a code
             if start + 8 <= width:
-                word = _word_at(raw, start)
+                word = word_at(raw, start)
             else:
                 tail = np.zeros((n, 8), dtype=np.uint8)
                 tail[:, : width - start] = raw[:, start:]

@@ -21,8 +21,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tabular.arrow_bytes import eight_are_digits, eight_digits, fixed_width, word_at
 from tabular.money import normalise_arrow, split_numbers
 
+#: Characters of a resident ID: the 17-digit body and the check character.
+ID_LENGTH = 18
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = "10X98765432"
 _CHECK_LUT = np.frombuffer(CHECK_CHARS.encode(), dtype=np.uint8)
@@ -135,14 +138,50 @@ def validate_ids(values: pd.Series) -> IdCheck:
                    reason=pd.Series(code, index=index, dtype="object").where(pd.notna(code), pd.NA))
 
 
-def id_key(id_no: pd.Series | np.ndarray | pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """int64 key of normalised 18-character IDs: the 17-digit body as a number (< 10¹⁷ < 2⁶³); the check
-    digit is not needed because it is derived from the body (:func:`id_from_key`).  Arrow kernels."""
-    arr = id_no if isinstance(id_no, (pa.Array, pa.ChunkedArray)) else pa.array(
-        np.asarray(id_no, dtype=object), type=pa.string(), from_pandas=True)
-    if arr.null_count:
+def id_body_numbers(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(17-digit body as int64, the body is 17 ASCII digits) of an (n, 18) byte matrix of resident IDs: the
+    one parser of the body, behind :func:`id_key`, the fast reader (:func:`tabular.plain.resident_ids`) and
+    the joins (:func:`tabular.keys.id_bodies`).
+
+    ``body = D(b₀…b₇)·10⁹ + D(b₈…b₁₅)·10 + (b₁₆ − 48)``, where D reads 8 ASCII digits packed in one uint64
+    (:func:`tabular.arrow_bytes.eight_digits`): three multiply-shift steps instead of 17 passes over the
+    columns.  On 10⁶ IDs about 27 ms, against 33 ms for Arrow's slice-and-cast, 36 ms for a digit-matrix
+    product and 170–340 ms for pandas' ``str.slice(0, 17).astype("int64")``.  Where the body is not digits
+    the value is meaningless."""
+    first, second = word_at(raw, 0), word_at(raw, 8)
+    last = raw[:, 16].astype(np.int64) - 48
+    ok = eight_are_digits(first) & eight_are_digits(second) & (last >= 0) & (last < 10)
+    return eight_digits(first) * 1_000_000_000 + eight_digits(second) * 10 + last, ok
+
+
+def _as_arrow(id_no: pd.Series | np.ndarray | pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """IDs as an Arrow string array (a pandas ``str`` column without copying its values into Python)."""
+    if isinstance(id_no, (pa.Array, pa.ChunkedArray)):
+        return id_no
+    if isinstance(id_no, pd.Series) and id_no.dtype == "str":
+        return pa.array(id_no.array)
+    return pa.array(np.asarray(id_no, dtype=object), type=pa.string(), from_pandas=True)
+
+
+def id_key(id_no: pd.Series | np.ndarray | pa.Array | pa.ChunkedArray, *, invalid: int | None = None) -> np.ndarray:
+    """int64 key of normalised 18-character IDs: the 17-digit body as a number (< 10¹⁷ < 2⁶³,
+    :func:`id_body_numbers`); the check digit is not needed because it is derived from the body
+    (:func:`id_from_key`).  A missing value, or one that is not 18 characters whose first 17 are digits,
+    raises ``ValueError`` — or, with ``invalid`` given, gets that key (−1 equals no ID's key)."""
+    arr = _as_arrow(id_no)
+    if arr.null_count and invalid is None:
         raise ValueError("missing resident ID: no int64 key")
-    return np.asarray(pc.cast(pc.utf8_slice_codeunits(arr, 0, 17), pa.int64()).to_numpy(), dtype=np.int64)
+    keys = []
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        raw, ok = fixed_width(pc.fill_null(chunk, "") if chunk.null_count else chunk, ID_LENGTH)
+        body, digits = id_body_numbers(raw)
+        ok &= digits
+        if not ok.all():
+            if invalid is None:
+                raise ValueError("not a resident ID: no int64 key")
+            body = np.where(ok, body, np.int64(invalid))
+        keys.append(body)
+    return np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
 
 
 def id_from_key(key: np.ndarray) -> np.ndarray:

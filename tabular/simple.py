@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from tabular.arrow_bytes import buffers
 from tabular.headers import header_text, unique_headers
-from tabular.plain import buffers
 
 #: CSV parse blocks: 1/16 of the file, within these bounds (each block becomes one chunk of the table).
 MIN_BLOCK_BYTES = 8 << 20

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from tabular.plain import (digits_number, vocabulary, buffers, codes, fixed_width, iso_dates, repeated, required_text,
+from tabular.arrow_bytes import buffers, fixed_width
+from tabular.plain import (digits_number, vocabulary, codes, iso_dates, repeated, required_text,
                             resident_ids, str_series, trimmed_text, village_codes, yuan_fen)
 
 from claims.reports.parse import FALSE_WORDS, KIND_WORDS, TRUE_WORDS

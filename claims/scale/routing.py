@@ -30,23 +30,12 @@ def household_partition(household_no: Iterable[Any], nparts: int) -> np.ndarray:
 
 
 def id_body(id_no: pd.Series | np.ndarray) -> np.ndarray:
-    """The 17-digit body of an 18-character resident ID as int64 (≤ 10^17 − 1 < 2^63), as the reader's
-    ``id_key`` (:func:`tabular.resident_id.id_key`); −1 where it is not digits.  The check digit is a
-    function of the body (GB 11643), so the body identifies a valid ID.  A ``str`` column (the roster's) goes
-    to ``id_key`` as its own Arrow array, not copied into Python strings first (4× faster on 10⁶ IDs)."""
-    import pyarrow as pa
-
+    """The 17-digit body of an 18-character resident ID as int64 (≤ 10^17 − 1 < 2^63): the reader's
+    ``id_key`` (:func:`tabular.resident_id.id_key`), −1 where the value is not such an ID.  The check
+    digit is a function of the body (GB 11643), so the body identifies a valid ID."""
     from tabular.resident_id import id_key
 
-    arrow = isinstance(id_no, pd.Series) and id_no.dtype == "str"
-    try:
-        return id_key(pa.array(id_no.array) if arrow else np.asarray(id_no, dtype=object))
-    except (ValueError, TypeError):  # pyarrow.ArrowInvalid is a ValueError: some cell is not an ID
-        text = pd.Series(id_no, dtype=object).astype(str).str.slice(0, 17)
-        digits = text.str.fullmatch(r"\d{17}").fillna(False).to_numpy(dtype=bool)
-        body = np.full(len(text), -1, dtype=np.int64)
-        body[digits] = text[digits].astype(np.int64).to_numpy()  # exact: int64 parse, no float on the way
-        return body
+    return id_key(id_no, invalid=-1)
 
 
 @dataclass(frozen=True)
