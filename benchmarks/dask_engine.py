@@ -2,7 +2,7 @@
 :func:`claims.scale.run.run_calculation_dask` on a ``LocalCluster`` of two single-threaded workers with a
 memory limit each (4 GB by default), checked against the single-machine engine on a sample of households.
 
-1. ``claims.synth.generate.synth_province`` writes the province under ``--workdir`` (reused when its manifest
+1. ``claims.synth.synth_province`` writes the province under ``--workdir`` (reused when its manifest
    matches ``--people``/``--medical-rows``/``--seed``);
 2. the roster is read on the client (``products.roster``), the Dask engine runs over every report file;
    the scheduler's per-worker memory metric is sampled every second while it runs;
@@ -78,7 +78,7 @@ class MemoryPoller:
 
 
 def province(root: Path, people: int, medical_rows: int, seed: int) -> tuple[dict, float]:
-    from claims.synth.generate import synth_province
+    from claims.synth import synth_province
 
     manifest = root / "manifest.json"
     if manifest.exists():
@@ -97,8 +97,8 @@ def sample_reports(specs, persons: pd.DataFrame, households: pd.DataFrame) -> di
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from claims.reports.departments import PERSON_KEYED
     from claims.reports import SPECS, read_report
+    from claims.reports.departments import PERSON_KEYED
     from tabular.headers import match_columns
 
     ids = pa.array(persons["id_no"].astype(str).tolist())

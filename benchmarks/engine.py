@@ -56,7 +56,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from claims.synth.generate import _digits
+from claims.synth.arrays import digits as _digits
 from tabular.resident_id import CHECK_CHARS, WEIGHTS
 
 HERE = Path(__file__).resolve().parent

@@ -1,6 +1,6 @@
 """Ingest benchmark: a province's medical settlements (医保结算) read into the engine's frame.
 
-Generates a province with :func:`claims.synth.generate.synth_province` (CSV and Parquet), joins its medical chunks
+Generates a province with :func:`claims.synth.synth_province` (CSV and Parquet), joins its medical chunks
 into one big file per format, then times :func:`claims.reports.read_report` (the fast path: pyarrow
 multithreaded reading, every cell checked on arrays, int64 resident-ID key) on it and, as the reference in
 the same run, the floor: ``pyarrow.csv.read_csv`` / ``pyarrow.parquet.read_table`` of the same file with
@@ -101,7 +101,7 @@ def head_csv(path: Path, out: Path, rows: int) -> None:
 def per_file(root: Path, people: int, seed: int) -> None:
     """Fixed cost per file: every monthly file of a synthetic county through both readers, twice."""
     from claims.reports import read_report
-    from claims.synth.generate import synth_county
+    from claims.synth import synth_county
 
     if not (root / "manifest.json").exists():
         synth_county(root, people, seed=seed)
@@ -131,7 +131,7 @@ def main() -> None:
         print(json.dumps(measure(*args.measure)))
         return
 
-    from claims.synth.generate import synth_province
+    from claims.synth import synth_province
 
     tmp = None if args.dir else tempfile.TemporaryDirectory()
     work = Path(args.dir or tmp.name)

@@ -20,7 +20,7 @@ from claims.lifecycle.imports import import_report
 from claims.lifecycle.models import Claim, User
 from claims.lifecycle.notices import close_due, post_notice
 from claims.lifecycle.payouts import bank_rows, build_batch, import_bank_return
-from claims.synth.generate import synth_county
+from claims.synth import synth_county
 from claims.lifecycle.transitions import Actor
 from claims.lifecycle.users import actor_of, create_user
 from products import load_product

@@ -25,7 +25,7 @@ def county_claims(work: Path, people: int = PEOPLE, seed: int = 20250101) -> Pat
     """A synthetic county's policy year through the engine: returns the path of its claims.csv."""
     from claims.engine.files import calculate, expand, load_inputs, write_outputs
     from claims.reports import DEPARTMENTS
-    from claims.synth.generate import synth_county
+    from claims.synth import synth_county
     from products import load_product
 
     county = work / "county"

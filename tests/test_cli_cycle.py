@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from claims.lifecycle.database import make_engine, session_factory
 from claims.lifecycle.models import Claim, PayoutLine
-from claims.synth.generate import synth_county
+from claims.synth import synth_county
 from flask_app.cli import relief
 
 

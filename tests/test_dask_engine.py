@@ -1,7 +1,7 @@
 """The claims engine on Dask distributed (``claims.scale``) against the single-machine engine.
 
 A ``LocalCluster`` of two single-threaded workers runs over a synthetic county written as Parquet
-(``claims.synth.generate.synth_county``), one monthly medical file cut into many row groups so that it is read in
+(``claims.synth.synth_county``), one monthly medical file cut into many row groups so that it is read in
 several chunks, with settlement IDs repeated across files, households and chunks.  The pandas engine on the
 same files is the reference: every claim identical to the fen.  One small case is worked out by hand.
 
@@ -35,7 +35,7 @@ from claims.scale.run import (  # noqa: E402
     compute_claims_dask,
     run_calculation_dask,
 )
-from claims.synth.generate import synth_county  # noqa: E402
+from claims.synth import synth_county  # noqa: E402
 from products import load_product  # noqa: E402
 
 pytestmark = pytest.mark.slow

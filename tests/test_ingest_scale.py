@@ -19,7 +19,7 @@ import test_bad_input_catalog as catalog
 
 from claims.reports import SPECS, ReportFileError, read_report
 from claims.reports.fast import read_plain
-from claims.synth.generate import MEDICAL_COLUMNS, MEDICAL_HEADERS_ZH, county_roster, medical_chunk, synth_province
+from claims.synth import MEDICAL_COLUMNS, MEDICAL_HEADERS_ZH, county_roster, medical_chunk, synth_province
 from tabular.resident_id import id_from_key, id_key, validate_ids
 
 # --- the int64 key ---------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def test_mixed_path_answers_a_bad_row_among_plain_rows(monkeypatch):
 def test_every_department_of_a_county_reads_the_same(tmp_path, fmt):
     """The fast path also takes the small monthly files of every department (cutting the fixed cost per
     file); each gives the general reader's frame."""
-    from claims.synth.generate import synth_county
+    from claims.synth import synth_county
 
     manifest = synth_county(tmp_path, 3_000, seed=3, fmt=fmt)
     answered = 0

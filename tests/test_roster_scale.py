@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import test_roster as cases
 
-from claims.synth.generate import synth_province
+from claims.synth import synth_province
 from products.roster import RosterError, _fast_households, _fast_persons, load_households, load_persons
 from tabular.files import TableError
 from tabular.resident_id import make_id

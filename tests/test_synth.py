@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claims.synth.generate import MEDICAL_COLUMNS, MEDICAL_HEADERS_ZH, synth_county
+from claims.synth import MEDICAL_COLUMNS, MEDICAL_HEADERS_ZH, synth_county
 from tabular.resident_id import validate_ids
 
 PEOPLE = 5_000

@@ -26,7 +26,7 @@ from claims.lifecycle.notices import close_due, post_notice, record_objection
 from claims.lifecycle.recompute import recompute
 from claims.lifecycle.payouts import build_batch, export_bank_file, import_bank_return, reverse_claim
 from claims.reports import read_report
-from claims.synth.generate import synth_county
+from claims.synth import synth_county
 from claims.lifecycle.transitions import Actor
 from claims.lifecycle.users import actor_of, create_user
 from products import load_product

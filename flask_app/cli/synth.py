@@ -7,7 +7,7 @@ import time
 
 import click
 
-from claims.synth.generate import synth_county, synth_province
+from claims.synth import synth_county, synth_province
 from flask_app.cli.common import ProgressLine, fail, progress_option
 
 

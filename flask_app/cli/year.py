@@ -16,7 +16,7 @@ import pandas as pd
 from claims.engine.cycle import run_monthly
 from claims.engine.files import calculate, expand, load_inputs, write_outputs
 from claims.reports import DEPARTMENTS
-from claims.synth.generate import synth_county
+from claims.synth import synth_county
 from flask_app.cli.common import ProgressLine, money, print_summary, progress_option
 from products import load_product
 
