@@ -8,8 +8,9 @@ The kernel below both ``products`` and ``claims``; knows nothing of products, de
   :mod:`tabular.headers` (header text, aliases, ``match_columns``);
 * :mod:`tabular.cells` — cell parsers on whole columns (text, codes, village codes, counts);
 * :mod:`tabular.money` — money in integer fen; :mod:`tabular.resident_id` — resident IDs with their
-  check digit and their int64 key;
+  check digit, and their int64 key (the 17-digit body, parsed by one function, ``id_body_numbers``);
 * :mod:`tabular.simple`, :mod:`tabular.plain` — the fast path: simple machine exports read by pyarrow and
-  plain cells typed on Arrow byte buffers; :mod:`tabular.keys` — int64 keys of fixed-width codes for joins;
+  plain cells typed on Arrow byte buffers (:mod:`tabular.arrow_bytes`: the buffers as numpy bytes, digits
+  read eight at a time); :mod:`tabular.keys` — int64 keys of fixed-width codes for joins;
 * :mod:`tabular.errors` — the project's domain error classes.
 """
