@@ -44,6 +44,7 @@ from tabular.cells import (
     parse_village_code,
     unwrap_text,
 )
+from tabular.errors import InvalidInputError
 from tabular.files import TableError, read_bytes, source_name
 from tabular.headers import match_columns
 from tabular.money import MONEY_REASONS, parse_fen
@@ -83,7 +84,7 @@ ROSTER_REASONS: dict[str, str] = {
 MAX_LISTED = 50
 
 
-class RosterError(ValueError):
+class RosterError(InvalidInputError):
     """The roster is refused.  ``problems``: DataFrame (file, line, reason, detail); ``lines``: the
     messages, one per problem."""
 

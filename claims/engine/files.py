@@ -22,6 +22,7 @@ from claims.reports import DEPARTMENTS, read_report
 from claims.reports.exceptions import EXCEPTION_COLUMNS
 from products import Product
 from products.roster import check_roster, load_households, load_persons
+from tabular.errors import InvalidInputError
 from tabular.headers import rename_columns
 from tabular.money import parse_fen
 from tabular.sheets import read_table
@@ -32,7 +33,7 @@ PAID_COLUMNS = {"unit_id": ["身份证号", "户编号", "赔付对象"], "line_
 Progress = Callable[[str], None]
 
 
-class InputError(ValueError):
+class InputError(InvalidInputError):
     """A problem with the inputs of a run as a whole (bilingual message)."""
 
 

@@ -60,16 +60,17 @@ from claims.reports.identity import (
     reconcile,
     record_keys,
 )
+from tabular.errors import InvalidInputError, StateConflictError
 from tabular.files import source_name
 
 INSERT_CHUNK = 5000
 
 
-class ImportRefusedError(ValueError):
+class ImportRefusedError(InvalidInputError):
     """An import refused before anything was stored (bilingual message)."""
 
 
-class AlreadyImportedError(ImportRefusedError):
+class AlreadyImportedError(ImportRefusedError, StateConflictError):
     """The same file (by sha256) was imported before; nothing was changed."""
 
     def __init__(self, batch_id: int, imported_at: Any, file_name: str):

@@ -46,6 +46,7 @@ from claims.lifecycle.store import Policy, ProductVersion, now
 from claims.lifecycle.transitions import SYSTEM, advance
 from claims.lifecycle.workflow import COMMITTED
 from claims.reports.departments import SPECS
+from tabular.errors import NotFoundError
 from tabular.money import fen_to_decimal
 
 #: The departments whose rows name a person, and those whose rows name a household (the Specs' unit).
@@ -57,7 +58,7 @@ _INT_KINDS = {"money", "money_or_zero", "signed_money", "signed_money_required",
 _NULLABLE_INT_KINDS = {"money_or_null", "signed_money_or_null", "grade"}
 
 
-class RecomputeError(LookupError):
+class RecomputeError(NotFoundError):
     """The policy (or its product version) does not exist."""
 
 

@@ -24,9 +24,10 @@ from typing import Any
 import yaml
 
 from claims.reports.departments import DEPARTMENTS, SPECS
+from tabular.errors import InvalidInputError
 
 
-class MappingError(ValueError):
+class MappingError(InvalidInputError):
     """A mapping document that cannot be used (bilingual message naming what to change)."""
 
 
