@@ -17,7 +17,7 @@ from claims.lifecycle.scope import scoped
 from claims.lifecycle.store import Division, Policy, ProductVersion
 from flask_app import db, pdf
 from flask_app.clock import today
-from flask_app.permissions import STAFF, allow
+from flask_app.permissions import STAFF, allow, allowed
 from tabular.errors import ReliefError
 
 bp = Blueprint("notices", __name__)
@@ -67,8 +67,8 @@ def index():  # noqa: ANN201
     policy_names = dict(s.execute(select(Policy.id, ProductVersion.name)
                                   .join(ProductVersion, Policy.product_version_id == ProductVersion.id)).all())
     names = village_names(s, [n.village_code for n in notices] + [row[1] for row in filed if row[1]])
-    can_post = current_user.role in ("county_reviewer", "village_clerk")
-    can_close = current_user.role in ("county_reviewer", "admin")
+    can_post = allowed("notices.create", current_user.role)
+    can_close = allowed("notices.close_due", current_user.role)
     return render_template("notices_index.html", notices=notices, lines=lines, totals=totals,
                            objections=objections, filed=filed, names=names, policy_names=policy_names,
                            states=STATES, can_post=can_post, can_close=can_close, today=today())
