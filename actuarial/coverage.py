@@ -222,20 +222,20 @@ def _knots(g: PayoutFunction) -> tuple[np.ndarray, np.ndarray, float]:
     return xs, ys, tail
 
 
-def _partial_moment(severity: Any, l: float, u: float, j: int) -> float:
-    """∫_l^u (x − l)^j f(x) dx by adaptive quadrature (``severity.expect``)."""
+def _partial_moment(severity: Any, lo: float, hi: float, j: int) -> float:
+    """∫_lo^hi (x − lo)^j f(x) dx by adaptive quadrature (``severity.expect``)."""
     if j == 0:
-        return float(severity.sf(l) - severity.sf(u)) if np.isfinite(u) else float(severity.sf(l))
-    return float(severity.expect(lambda x: (x - l) ** j, lb=l, ub=u, conditional=False, **_QUAD))
+        return float(severity.sf(lo) - severity.sf(hi)) if np.isfinite(hi) else float(severity.sf(lo))
+    return float(severity.expect(lambda x: (x - lo) ** j, lb=lo, ub=hi, conditional=False, **_QUAD))
 
 
 def _between(lo_sf: float, hi_sf: float, lo_cdf: float, hi_cdf: float) -> float:
-    """P(l < Z ≤ u) from whichever of cdf/sf is the smaller (no loss of precision in either tail)."""
+    """P(lo < Z ≤ hi) from whichever of cdf/sf is the smaller (no loss of precision in either tail)."""
     return lo_sf - hi_sf if lo_sf < 0.5 else hi_cdf - lo_cdf
 
 
 def _closed_form(severity: Any) -> Any:
-    """A function (l, u, j) → ∫_l^u x^j f(x) dx in closed form for lognormal, gamma and Lomax (loc 0), else None."""
+    """A function (lo, hi, j) → ∫_lo^hi x^j f(x) dx in closed form for lognormal, gamma and Lomax (loc 0), else None."""
     from scipy import special
 
     name = getattr(getattr(severity, "dist", None), "name", None)
@@ -250,13 +250,13 @@ def _closed_form(severity: Any) -> Any:
     if name == "lognorm":
         sig = float(shape)
 
-        def partial(l: float, u: float, j: int) -> float:
+        def partial(lo: float, hi: float, j: int) -> float:
             def z(x: float) -> float:
                 if x <= 0:
                     return -np.inf
                 return np.inf if not np.isfinite(x) else (np.log(x / scale) - j * sig * sig) / sig
 
-            a, b = z(l), z(u)
+            a, b = z(lo), z(hi)
             p = _between(special.ndtr(-a), special.ndtr(-b), special.ndtr(a), special.ndtr(b))
             return float(scale**j * np.exp(0.5 * j * j * sig * sig) * p)
 
@@ -264,9 +264,9 @@ def _closed_form(severity: Any) -> Any:
 
     alpha = float(shape)
 
-    def partial_g(l: float, u: float, j: int) -> float:
+    def partial_g(lo: float, hi: float, j: int) -> float:
         aj = alpha + j
-        a, b = max(l, 0.0) / scale, u / scale
+        a, b = max(lo, 0.0) / scale, hi / scale
         p = _between(special.gammaincc(aj, a), special.gammaincc(aj, b) if np.isfinite(b) else 0.0,
                      special.gammainc(aj, a), special.gammainc(aj, b) if np.isfinite(b) else 1.0)
         return float(scale**j * np.exp(special.gammaln(aj) - special.gammaln(alpha)) * p)
@@ -279,25 +279,25 @@ def _lomax_partial(alpha: float, lam: float, severity: Any) -> Any:
 
     T = X/(λ + X) ~ Beta(1, α), so for α > j
 
-        ∫_l^u x^j f(x) dx = λ^j · α · B(j + 1, α − j) · [I(t_u; j + 1, α − j) − I(t_l; j + 1, α − j)],
+        ∫_lo^hi x^j f(x) dx = λ^j · α · B(j + 1, α − j) · [I(t_hi; j + 1, α − j) − I(t_lo; j + 1, α − j)],
 
     t = x/(λ + x), I the regularised incomplete beta (taken on the survival side when the difference is
     small, so there is no cancellation).  For α ≤ j the Beta form does not exist; the bounded integral
-    ∫_l^u x^j f is then done by quadrature.
+    ∫_lo^hi x^j f is then done by quadrature.
     """
     from scipy import special
 
-    def partial(l: float, u: float, j: int) -> float:
+    def partial(lo: float, hi: float, j: int) -> float:
         if not alpha > j:
-            if not np.isfinite(u):
+            if not np.isfinite(hi):
                 return float("inf")
-            return float(severity.expect(lambda x: x**j, lb=l, ub=u, conditional=False, **_QUAD))
+            return float(severity.expect(lambda x: x**j, lb=lo, ub=hi, conditional=False, **_QUAD))
         a, b = j + 1.0, alpha - j
-        tl = l / (lam + l) if l > 0 else 0.0
-        tu = 1.0 if not np.isfinite(u) else u / (lam + u)
-        p = special.betainc(a, b, tu) - special.betainc(a, b, tl)
+        t_lo = lo / (lam + lo) if lo > 0 else 0.0
+        t_hi = 1.0 if not np.isfinite(hi) else hi / (lam + hi)
+        p = special.betainc(a, b, t_hi) - special.betainc(a, b, t_lo)
         if p < 0.5:
-            p = special.betaincc(a, b, tl) - (special.betaincc(a, b, tu) if tu < 1.0 else 0.0)
+            p = special.betaincc(a, b, t_lo) - (special.betaincc(a, b, t_hi) if t_hi < 1.0 else 0.0)
         return float(lam**j * alpha * special.beta(a, b) * p)
 
     return partial
@@ -308,18 +308,18 @@ def _moment(g: PayoutFunction, severity: Any, k: int) -> float:
         return 1.0
     closed = _closed_form(severity)
     total = 0.0
-    for l, u, c, s in g.pieces():
-        if closed is not None:  # g = (c − s·l) + s·x on (l, u]: raw partial moments in closed form
-            alpha = c - s * l
+    for lo, hi, c, s in g.pieces():
+        if closed is not None:  # g = (c − s·lo) + s·x on (lo, hi]: raw partial moments in closed form
+            alpha = c - s * lo
             for j in range(k + 1):
                 coef = comb(k, j) * alpha ** (k - j) * s**j
                 if coef != 0.0:
-                    total += coef * closed(l, u, j)
+                    total += coef * closed(lo, hi, j)
         else:
             for j in range(k + 1):
                 coef = comb(k, j) * c ** (k - j) * s**j
                 if coef != 0.0:
-                    total += coef * _partial_moment(severity, l, u, j)
+                    total += coef * _partial_moment(severity, lo, hi, j)
     xc = g.x_cap
     if np.isfinite(xc):
         total += g.cap**k * float(severity.sf(xc))

@@ -236,7 +236,8 @@ def _context(result: Any, charts: dict[str, Path], out_dir: Path) -> dict[str, A
     }
 
 
-TEMPLATE = r"""<!DOCTYPE html>
+#: The page (Jinja2).  A backslash at the end of a line continues it: the text has no line break there.
+TEMPLATE = """<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
@@ -277,24 +278,31 @@ ul.notes li { margin: .2em 0; }
     <div class="value" id="heads">{{ heads }}</div></div>
 </div>
 <p>预算按 <b>{{ principle_label }}</b>{% if uses_level %}（置信水平 {{ level_text }}）{% endif %} 确定，
-费用率 {{ expense }}：预算 = 风险保费 ÷ (1 − 费用率)。明年赔付总额期望 ¥{{ mean_total }}（每人 ¥{{ mean_per_head }}），
+费用率 {{ expense }}：预算 = 风险保费 ÷ (1 − 费用率)。明年赔付总额期望 ¥{{ mean_total }}（每人 ¥{{\
+ mean_per_head }}），
 标准差 ¥{{ sd_total }}。
-<br><small>The budget follows the {{ principle_label.split(' / ')[-1] }} principle{% if uses_level %} at {{ level_text }}{% endif %},
-grossed up for a {{ expense }} expense ratio. Expected payout ¥{{ mean_total }} (¥{{ mean_per_head }} per head).</small></p>
+<br><small>The budget follows the {{ principle_label.split(' / ')[-1] }} principle{% if uses_level %} at {{\
+ level_text }}{% endif %},
+grossed up for a {{ expense }} expense ratio. Expected payout ¥{{ mean_total }} (¥{{ mean_per_head }} per\
+ head).</small></p>
 </section>
 
 <section id="distribution">
 <h2>明年赔付总额分布 <small>distribution of next year's total payout</small></h2>
-<img class="chart" src="{{ imgs.loss_distribution }}" alt="明年赔付总额的概率分布，红线为建议预算，浅蓝为 P10–P90 区间 / density of next year's total payout with the budget marked and the P10–P90 band shaded">
+<img class="chart" src="{{ imgs.loss_distribution }}" alt="明年赔付总额的概率分布，红线为建议预算，浅蓝为\
+ P10–P90 区间 / density of next year's total payout with the budget marked and the P10–P90 band shaded">
 </section>
 
 <section id="premiums">
 <h2>各保费原则 <small>premium principles</small></h2>
 <table>
-<tr><th>原则 principle</th><th>风险保费 risk premium（元）</th><th>含费用预算 total（元）</th><th>每人 per head（元）</th><th>P(S &gt; 预算)</th></tr>
-{% for row in premiums %}<tr{% if row.chosen %} class="chosen"{% endif %}>{% for c in row.cells %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+<tr><th>原则 principle</th><th>风险保费 risk premium（元）</th><th>含费用预算 total（元）</th><th>每人 per\
+ head（元）</th><th>P(S &gt; 预算)</th></tr>
+{% for row in premiums %}<tr{% if row.chosen %} class="chosen"{% endif %}>{% for c in row.cells %}<td{{\
+ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
 {% endfor %}</table>
-<p><small>期望值 θ = {{ a.theta }}；标准差 κ = {{ a.kappa }}；VaR/TVaR p = {{ level_text }}；资本成本 r = {{ a.coc_rate }}，资本 = TVaR<sub>{{ a.coc_level }}</sub> − E[S]。
+<p><small>期望值 θ = {{ a.theta }}；标准差 κ = {{ a.kappa }}；VaR/TVaR p = {{ level_text }}；资本成本 r = {{\
+ a.coc_rate }}，资本 = TVaR<sub>{{ a.coc_level }}</sub> − E[S]。
 Highlighted: the principle that sets the budget.</small></p>
 </section>
 
@@ -309,12 +317,15 @@ Highlighted: the principle that sets the budget.</small></p>
 <section id="perils">
 <h2>分责任测算 <small>by line (peril)</small></h2>
 <table>
-<tr><th>责任 line</th><th>选用损失分布 severity</th><th>年趋势 trend</th><th>预计事件数 events</th><th>每千人事件 per 1,000 heads</th>
+<tr><th>责任 line</th><th>选用损失分布 severity</th><th>年趋势 trend</th><th>预计事件数\
+ events</th><th>每千人事件 per 1,000 heads</th>
 <th>期望赔付 mean（元）</th><th>标准差 sd（元）</th><th>每人期望赔付 per head（元）</th></tr>
 {% for p in perils %}<tr>{% for c in p.cells %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
 {% endfor %}</table>
 {% for p in perils %}
-<h3>{{ p.name }} <small>{{ p.line_id }}：损失分布 AIC 比较 severity families by AIC{% if p.n %}，{{ p.n }} 个观测 observations{% endif %}{% if p.truncation %}，左截断于 truncated at ¥{{ '{:,.0f}'.format(p.truncation) }}{% endif %}</small></h3>
+<h3>{{ p.name }} <small>{{ p.line_id }}：损失分布 AIC 比较 severity families by AIC{% if p.n %}，{{ p.n }}\
+ 个观测 observations{% endif %}{% if p.truncation %}，左截断于 truncated at ¥{{\
+ '{:,.0f}'.format(p.truncation) }}{% endif %}</small></h3>
 <table>
 <tr>{% for h in p.aic.headers %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in p.aic.rows %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
@@ -324,7 +335,8 @@ Highlighted: the principle that sets the budget.</small></p>
 
 <section id="experience">
 <h2>历年赔付经验 <small>experience by year and line</small></h2>
-<img class="chart" src="{{ imgs.experience }}" alt="历年每人赔付（按责任堆叠）及明年期望赔付与建议预算 / paid per head by year and line, with next year's expected payout and budget">
+<img class="chart" src="{{ imgs.experience }}" alt="历年每人赔付（按责任堆叠）及明年期望赔付与建议预算 / paid\
+ per head by year and line, with next year's expected payout and budget">
 <table>
 <tr>{% for h in experience.headers %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in experience.rows %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
@@ -334,9 +346,11 @@ Highlighted: the principle that sets the budget.</small></p>
 {% if whatif %}
 <section id="whatif">
 <h2>方案比较 <small>what-if: draft {{ whatif.code }}</small></h2>
-<p>草案「{{ whatif.name }}」的建议预算 ¥{{ whatif.budget_total }}（每人 ¥{{ whatif.budget_per_head }}），较现行方案变化 {{ whatif.change }}。
+<p>草案「{{ whatif.name }}」的建议预算 ¥{{ whatif.budget_total }}（每人 ¥{{ whatif.budget_per_head\
+ }}），较现行方案变化 {{ whatif.change }}。
 <br><small>Same fitted severity and frequency, priced under the draft schedule.</small></p>
-<img class="chart" src="{{ imgs.whatif }}" alt="现行与草案在各保费原则下的每人保费比较 / current vs draft premium per head by principle">
+<img class="chart" src="{{ imgs.whatif }}" alt="现行与草案在各保费原则下的每人保费比较 / current vs draft\
+ premium per head by principle">
 <table>
 <tr>{% for h in whatif.table.headers %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in whatif.table.rows %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
@@ -354,27 +368,40 @@ Highlighted: the principle that sets the budget.</small></p>
 
 <section id="notes">
 <h2>说明 <small>notes</small></h2>
-{% if notes %}<ul class="notes">{% for n in notes %}<li>{{ n }}</li>{% endfor %}</ul>{% else %}<p>无 <small>none</small></p>{% endif %}
+{% if notes %}<ul class="notes">{% for n in notes %}<li>{{ n }}</li>{% endfor %}</ul>{% else %}<p>无\
+ <small>none</small></p>{% endif %}
 </section>
 
 <section id="method">
 <h2>方法说明 <small>method</small></h2>
 <ol>
-<li><b>趋势与现行化</b>：历年费用按年趋势 (1+i)<sup>T+1−t</sup> 调整到明年，再套用明年的赔付方案 g(x)（起付线、分段比例、封顶）。
- <small>On-level: ground-up amounts trended to next year and next year's schedule re-applied (Loss Models ch. 8).</small></li>
-<li><b>截断极大似然</b>：对数正态、伽马、Lomax 分布以极大似然拟合，数据在报告门槛处左截断、在封顶处右删失，含对数线性趋势，按 AIC 选择。
+<li><b>趋势与现行化</b>：历年费用按年趋势 (1+i)<sup>T+1−t</sup> 调整到明年，再套用明年的赔付方案\
+ g(x)（起付线、分段比例、封顶）。
+ <small>On-level: ground-up amounts trended to next year and next year's schedule re-applied (Loss Models ch.\
+ 8).</small></li>
+<li><b>截断极大似然</b>：对数正态、伽马、Lomax\
+ 分布以极大似然拟合，数据在报告门槛处左截断、在封顶处右删失，含对数线性趋势，按 AIC 选择。
  <small>Severity: MLE with left truncation and right censoring, log-linear trend, choice by AIC.</small></li>
-<li><b>信度</b>：出险频率按 Bühlmann–Straub 信度（权重为参保人数）在县间加权，年度系统性波动变异系数下限 {{ year_cv_floor }}。
- <small>Frequency: Bühlmann–Straub credibility across counties (weights = heads); systemic year cv floored at {{ year_cv_floor }}.</small></li>
-<li><b>FFT 复合分布</b>：每次事件赔付 Y = g(X) 按舍入法离散化，以快速傅里叶变换求复合（负二项）分布，各责任的变换相乘；精确矩用于校验。
- <small>Aggregate: rounding discretisation of the payout, FFT compound with padding, perils multiplied; exact moments for validation.</small></li>
-<li><b>参数不确定性</b>：参数的 {{ bootstrap }} 次参数自助抽样（种子 {{ seed }}），预测分布为各抽样复合分布的等权混合。
- <small>Parameter uncertainty: parametric bootstrap, predictive = equal-weight mixture of {{ bootstrap }} compounds.</small></li>
-<li><b>保费原则</b>：期望值、标准差、VaR、TVaR（Acerbi–Tasche 形式 q<sub>p</sub> + E[(S−q<sub>p</sub>)<sub>+</sub>]/(1−p)）、资本成本；各除以 (1 − 费用率)。
+<li><b>信度</b>：出险频率按 Bühlmann–Straub 信度（权重为参保人数）在县间加权，年度系统性波动变异系数下限 {{\
+ year_cv_floor }}。
+ <small>Frequency: Bühlmann–Straub credibility across counties (weights = heads); systemic year cv floored at\
+ {{ year_cv_floor }}.</small></li>
+<li><b>FFT 复合分布</b>：每次事件赔付 Y = g(X)\
+ 按舍入法离散化，以快速傅里叶变换求复合（负二项）分布，各责任的变换相乘；精确矩用于校验。
+ <small>Aggregate: rounding discretisation of the payout, FFT compound with padding, perils multiplied; exact\
+ moments for validation.</small></li>
+<li><b>参数不确定性</b>：参数的 {{ bootstrap }} 次参数自助抽样（种子 {{ seed\
+ }}），预测分布为各抽样复合分布的等权混合。
+ <small>Parameter uncertainty: parametric bootstrap, predictive = equal-weight mixture of {{ bootstrap }}\
+ compounds.</small></li>
+<li><b>保费原则</b>：期望值、标准差、VaR、TVaR（Acerbi–Tasche 形式 q<sub>p</sub> +\
+ E[(S−q<sub>p</sub>)<sub>+</sub>]/(1−p)）、资本成本；各除以 (1 − 费用率)。
  <small>Premium principles; TVaR in the Acerbi–Tasche (expected shortfall) form, not actuar's CTE.</small></li>
 </ol>
-<p><small>数据文件 Numbers: <a href="budget.json">budget.json</a>, <a href="premiums.csv">premiums.csv</a>, <a href="band.csv">band.csv</a>,
-<a href="experience.csv">experience.csv</a>, <a href="severity.csv">severity.csv</a>{% if whatif %}, <a href="whatif.csv">whatif.csv</a>{% endif %}.</small></p>
+<p><small>数据文件 Numbers: <a href="budget.json">budget.json</a>, <a href="premiums.csv">premiums.csv</a>,\
+ <a href="band.csv">band.csv</a>,
+<a href="experience.csv">experience.csv</a>, <a href="severity.csv">severity.csv</a>{% if whatif %}, <a\
+ href="whatif.csv">whatif.csv</a>{% endif %}.</small></p>
 </section>
 </body>
 </html>
