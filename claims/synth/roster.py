@@ -162,7 +162,9 @@ def _categories(rng: np.random.Generator, size: np.ndarray) -> np.ndarray:
 
 def persons(hh: dict, people: int, seed: int, year: int, county: str,
             neighbours: np.ndarray | None = None) -> dict:
-    """People of the households, as arrays indexed by person (household members contiguous, head first).
+    """People of the households, as arrays indexed by person (household members contiguous, head first):
+    ``hh`` (household index), ``relation`` (index into :data:`RELATIONS`), ``age``, ``male``, ``birth``
+    (datetime64[D]), ``name``, ``id_no``.
 
     In-migrants carry an area code from ``neighbours`` (default: the neighbouring counties of the same
     prefecture, :data:`NEIGHBOUR_SUFFIXES`).  Ages are on 1 January of ``year``."""
@@ -170,9 +172,9 @@ def persons(hh: dict, people: int, seed: int, year: int, county: str,
     size = hh["size"]
     hh_of = np.repeat(np.arange(hh["n"]), size)
     first = np.concatenate([[0], np.cumsum(size)[:-1]])
-    pos = np.arange(people) - first[hh_of]
+    position = np.arange(people) - first[hh_of]  # 0 for the head
 
-    rel = _relations(rng, pos)
+    rel = _relations(rng, position)
     rel, age = _ages(rng, hh, hh_of, rel)
     male = _sexes(rng, hh, hh_of, rel)
     birth = _birth_dates(rng, year, age)
@@ -180,21 +182,20 @@ def persons(hh: dict, people: int, seed: int, year: int, county: str,
     if neighbours is None:
         neighbours = np.array([int(county[:4] + f"{k:02d}") for k in NEIGHBOUR_SUFFIXES if f"{k:02d}" != county[4:]])
     id_no = _resident_ids(rng, int(county), np.asarray(neighbours, dtype=np.int64), rel, male, birth)
-    return {"hh": hh_of, "pos": pos, "psize": size[hh_of], "relation": rel, "age": age, "male": male,
-            "birth": birth, "name": name, "id_no": id_no}
+    return {"hh": hh_of, "relation": rel, "age": age, "male": male, "birth": birth, "name": name, "id_no": id_no}
 
 
-def _relations(rng: np.random.Generator, pos: np.ndarray) -> np.ndarray:
+def _relations(rng: np.random.Generator, position: np.ndarray) -> np.ndarray:
     """Relation to the head by position in the household: the first is the head, the second mostly a
     spouse, the others mostly children, then parents, grandchildren, daughters-in-law."""
-    u = rng.random(len(pos))
-    rel = np.full(len(pos), R_CHILD, dtype=np.int64)
-    rel[pos == 0] = R_HEAD
-    p1 = pos == 1
+    u = rng.random(len(position))
+    rel = np.full(len(position), R_CHILD, dtype=np.int64)
+    rel[position == 0] = R_HEAD
+    p1 = position == 1
     rel[p1 & (u < 0.85)] = R_SPOUSE
     rel[p1 & (u >= 0.85) & (u < 0.94)] = R_CHILD
     rel[p1 & (u >= 0.94)] = R_PARENT
-    p2 = pos >= 2
+    p2 = position >= 2
     rel[p2 & (u < 0.65)] = R_CHILD
     rel[p2 & (u >= 0.65) & (u < 0.78)] = R_PARENT
     rel[p2 & (u >= 0.78) & (u < 0.93)] = R_GRANDCHILD
