@@ -182,7 +182,7 @@ def side_by_side(with_reference: bool) -> None:
                   f" VaR99.5 {ref[0]:,.0f}  TVaR99.5 {ref[1]:,.0f}")
             del fine
         for label, kw in (("ours, default bucket", {}), ("ours, b=10", {"bucket": 10.0})):
-            t, c = timed(lambda kw=kw: compound_distribution(perils=perils, **kw), 3)
+            t, c = timed(lambda kw=kw, perils=perils: compound_distribution(perils=perils, **kw), 3)
             exact = (c.exact_mean, c.exact_sd)
             _row(f"{label} (b={c.bucket:g})", t, c.mean, c.sd, c.quantile(0.995), c.tvar(0.995), exact, ref)
         for label, decl, bs, log2, kw in agg_runs:
