@@ -9,11 +9,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from tabular.arrow_bytes import buffers, fixed_width
-from tabular.plain import (digits_number, vocabulary, codes, iso_dates, repeated, required_text,
-                            resident_ids, str_series, trimmed_text, village_codes, yuan_fen)
-
 from claims.reports.parse import FALSE_WORDS, KIND_WORDS, TRUE_WORDS
+from tabular.arrow_bytes import buffers, fixed_width
+from tabular.plain import (
+    codes,
+    digits_number,
+    iso_dates,
+    repeated,
+    required_text,
+    resident_ids,
+    str_series,
+    trimmed_text,
+    village_codes,
+    vocabulary,
+    yuan_fen,
+)
 
 __all__ = ["accident_kinds", "buffers", "codes", "fixed_width", "flags", "grades", "iso_dates", "repeated",
            "required_text", "resident_ids", "school_years", "str_series", "trimmed_text", "village_codes",
