@@ -13,8 +13,6 @@ The database is the migrated schema (with the queue indexes of migration 0003) p
 
 from __future__ import annotations
 
-
-
 import argparse
 import datetime as dt
 import hashlib

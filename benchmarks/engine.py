@@ -33,6 +33,7 @@ If the engine's reader fails on the CSV, the run says so and falls back to ``--r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import os
@@ -45,8 +46,8 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -373,7 +374,7 @@ def row_by_row_claims(product: Any, roster: tuple[dict[str, str], dict[str, bool
         line = product.lines[pos]
         events.sort()
         base, order_date, running = 0, events[-1][0], 0
-        for date, _, amount in events:
+        for _date, _, amount in events:
             base += amount
         for date, _, amount in events:
             running += amount
@@ -430,10 +431,8 @@ def reset_peak() -> None:
     """Start a new peak-memory window (Linux: ``echo 5 > /proc/self/clear_refs`` resets VmHWM)."""
     import gc
     gc.collect()
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -577,7 +576,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     n_slice = min(args.slice, args.rows)
     roster, t_row_roster = timed(lambda: row_by_row_roster(product, paths))
     by_row, t_rowwise = timed(lambda: row_by_row_claims(product, roster, paths, n_slice))
-    del roster
+    roster = None  # free the row-by-row roster before the slice runs
     sliced = rows[rows["source_line"] <= n_slice + 1]
     ours_slice = run_calculation(product, persons, households, {"medical": sliced}, traces=False).claims
     keyed = {(a, b): (int(c), int(d)) for a, b, c, d in

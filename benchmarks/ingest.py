@@ -17,16 +17,14 @@ Run big sizes under ``flock /tmp/bigrun.lock`` on a shared machine.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-
 import argparse
 import json
 import resource
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 
 def join_files(files: list[Path], out: Path, fmt: str) -> int:

@@ -27,8 +27,8 @@ from sqlalchemy import func, insert, select, text
 
 from claims.lifecycle.database import make_engine, session_factory, transaction, upgrade
 from claims.lifecycle.models import Claim, ClaimEvent, User
-from claims.lifecycle.transitions import Actor, advance
 from claims.lifecycle.store import Policy, ProductVersion
+from claims.lifecycle.transitions import Actor, advance
 
 SLICE = 2_000
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -20,15 +20,14 @@ from claims.lifecycle.imports import import_report
 from claims.lifecycle.models import Claim, User
 from claims.lifecycle.notices import close_due, post_notice
 from claims.lifecycle.payouts import bank_rows, build_batch, import_bank_return
-from claims.synth import synth_county
+from claims.lifecycle.registry import create_policy, register_product
+from claims.lifecycle.roster_store import store_roster
 from claims.lifecycle.transitions import Actor
 from claims.lifecycle.users import actor_of, create_user
-from products import load_product
-from claims.lifecycle.registry import create_policy, register_product
-from products.roster import load_households, load_persons
-from claims.lifecycle.roster_store import store_roster
-
+from claims.synth import synth_county
 from flask_app.auth import hash_password, new_api_token
+from products import load_product
+from products.roster import load_households, load_persons
 
 DEMO_TODAY = dt.date(2025, 3, 5)
 DEMO_PASSWORD = "demo-2025"

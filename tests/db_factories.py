@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from claims.lifecycle.models import Claim
-from products import load_product
 from claims.lifecycle.store import Policy, ProductVersion
+from products import load_product
 
 
 def add_policy(session) -> tuple[ProductVersion, Policy]:  # noqa: ANN001 - Session

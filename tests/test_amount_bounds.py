@@ -18,18 +18,24 @@ from click.testing import CliRunner
 from factories import pid
 from sqlalchemy import func, select, update
 
-from claims.lifecycle.adjudication import (AuthorityError, CapExceededError, approve, return_to_investigation, room_left,
-                                 verify)
 from claims.engine.cap_room import cap_rooms
+from claims.lifecycle.adjudication import (
+    AuthorityError,
+    CapExceededError,
+    approve,
+    return_to_investigation,
+    room_left,
+    verify,
+)
 from claims.lifecycle.database import transaction
 from claims.lifecycle.models import Claim, ClaimEvent, User
+from claims.lifecycle.registry import create_policy, register_product
 from claims.lifecycle.transitions import Actor
 from claims.lifecycle.users import create_user
 from flask_app import create_app
 from flask_app import db as web_db
 from flask_app.cli import relief
 from products import load_product
-from claims.lifecycle.registry import create_policy, register_product
 
 WEIXIAN = "fangpinbao-weixian-2025"  # illness: "caps: {per_year: 50000}"; product "per_person_year: 100000"
 FENGXIAN = "zhunongbao-fengxian-2025"

@@ -93,8 +93,8 @@ SKIP = {("auth.logout", "POST"), ("auth.login", "POST")}
 
 def seed(app, client) -> dict[str, int]:
     """March imported; claim 1 (V1) on a notice, claim 3 paid out in a batch: ids for URL arguments."""
-    from claims.lifecycle.transitions import SYSTEM, Actor, advance
     from claims.lifecycle.store import Household
+    from claims.lifecycle.transitions import SYSTEM, Actor, advance
 
     upload_march(client)
     ids = claim_ids(app)

@@ -15,7 +15,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from test_budget_cli import PEOPLE, PRODUCT, county_claims, draft_product, invoke_budget
 
 pytestmark = pytest.mark.e2e

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+import factories as f
 import pandas as pd
 from click.testing import CliRunner
 
-import factories as f
 from flask_app.cli import relief
 
 MEDICAL_ZH = "结算ID,身份证号,姓名,结算日期,医疗费总额,统筹基金支出,大病保险,医疗救助,其他支出,全自费金额,超限价自费,个人负担总金额\n"

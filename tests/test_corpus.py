@@ -43,8 +43,8 @@ from click.testing import CliRunner
 from conftest import PG_URL, _pg_schema_url
 from sqlalchemy import select, text
 
-from claims.lifecycle.database import make_engine, session_factory, upgrade
 from claims.engine.files import parse_report_specs
+from claims.lifecycle.database import make_engine, session_factory, upgrade
 from claims.lifecycle.models import Claim
 from flask_app.cli import relief
 

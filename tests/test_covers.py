@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import copy
 
+import factories as f
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import factories as f
 from claims import compute_claims
 from claims.engine.cycle import run_monthly
 from products import ProductError, load_product

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from db_factories import add_policy, claim
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -13,7 +14,6 @@ from claims.lifecycle.database import transaction
 from claims.lifecycle.models import Claim, ClaimEvent, User
 from claims.lifecycle.transitions import SYSTEM, Actor, ConflictError, advance
 from claims.lifecycle.workflow import TransitionError
-from db_factories import add_policy, claim
 
 
 def seed_claims(factory, n: int, amount: str = "100.01") -> tuple[int, list[int]]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from web_helpers import login
 
 from flask_app import create_app
 from flask_app.auth import ROLE_NAMES
 from flask_app.demo import build_demo
-from web_helpers import login
 
 
 @pytest.fixture(scope="module")

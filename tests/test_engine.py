@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import copy
 
+import factories as f
 import pandas as pd
 import pytest
 
-import factories as f
 from claims import compute_claims, run_calculation
 from claims.engine.cycle import run_monthly
 from products import load_product
@@ -314,8 +314,8 @@ def test_disaster_type_filter_routes_rows_to_lines():
 
 def test_every_reason_code_has_one_bilingual_text():
     from claims.engine.output import ALL_REASONS
-    from claims.reports import REASONS
     from claims.engine.screening import SCREEN_REASONS
+    from claims.reports import REASONS
 
     assert not set(REASONS) & set(SCREEN_REASONS)  # one meaning per code
     for code, text in ALL_REASONS.items():

@@ -14,6 +14,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import factories as f
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -21,13 +22,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import factories as f
 from claims import run_calculation
+from claims.engine import trace as tr
 from claims.engine.caps import allocate_codes, sort_order
 from claims.engine.lines import bracket_trace, bracket_units, standing_crossing, sum_by, unit_keys
-from tabular.keys import BLOCK_ROWS, _column_range, fixed_width_bytes, key_positions, lookup, radix_codes, repeated
-from claims.engine import trace as tr
 from products import load_product
+from tabular.keys import BLOCK_ROWS, _column_range, fixed_width_bytes, key_positions, lookup, radix_codes, repeated
 from tabular.money import fen_to_yuan_array
 from tabular.resident_id import make_id
 

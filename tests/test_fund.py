@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from db_factories import add_policy
 from sqlalchemy import func, select
+from test_notices import seed
 
 from claims.lifecycle.database import transaction
 from claims.lifecycle.fund import FundError, fund_summary, record_premium, settle_year, settlement_amount
 from claims.lifecycle.models import FundEntry
-from db_factories import add_policy
-from test_notices import seed
 
 D = Decimal
 P = D("1000000.00")

@@ -11,12 +11,12 @@ from __future__ import annotations
 import io
 import json
 
+import factories as f
 import pandas as pd
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import factories as f
 from claims.engine.compute import run_calculation
 from claims.reports import read_report
 from claims.reports.identity import content_digests, reconcile, record_keys

@@ -37,13 +37,13 @@ from claims.lifecycle.models import (
     ImportRowEvent,
 )
 from claims.lifecycle.recompute import load_reports, rows_to_records
+from claims.lifecycle.registry import create_policy, register_product
+from claims.lifecycle.roster_store import store_roster
+from claims.lifecycle.transitions import SYSTEM
 from claims.reports import read_report
 from claims.reports.identity import content_digests, record_keys
-from claims.lifecycle.transitions import SYSTEM
 from products import load_product
-from claims.lifecycle.registry import create_policy, register_product
 from products.roster import check_roster, load_households, load_persons
-from claims.lifecycle.roster_store import store_roster
 
 EDUCATION_HEADER = ["身份证号", "学年", "学段", "学费", "住宿费", "教材费"]
 #: person 1: 12,000 + 1,500 + 500 = 14,000 net cost; person 3: 9,000 + 0 + 1,000 = 10,000

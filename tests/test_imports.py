@@ -21,13 +21,13 @@ import claims.lifecycle.imports as imports
 from claims.lifecycle.database import transaction
 from claims.lifecycle.imports import AlreadyImportedError, import_report
 from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportException, ImportRow, User
+from claims.lifecycle.registry import create_policy, product_of, register_product
+from claims.lifecycle.roster_store import roster_frames, store_roster
+from claims.lifecycle.store import Division, Household, NaturalVillage, Person, Policy
 from claims.lifecycle.transitions import SYSTEM, Actor, advance
 from claims.lifecycle.users import UserError, actor_of, create_user, get_user
 from products import load_product
-from claims.lifecycle.registry import create_policy, product_of, register_product
 from products.roster import check_roster, load_households, load_persons
-from claims.lifecycle.roster_store import roster_frames, store_roster
-from claims.lifecycle.store import Division, Household, NaturalVillage, Person, Policy
 
 PRODUCT = "fangpinbao-weixian-2025"
 V1, V2 = "130434100200", "130434101201"

@@ -326,11 +326,11 @@ def test_database_import_of_a_list_keyed_by_householder_id(db, tmp_path):
     from claims.lifecycle.database import transaction
     from claims.lifecycle.imports import import_report
     from claims.lifecycle.models import Claim, ImportException
+    from claims.lifecycle.registry import create_policy, register_product
+    from claims.lifecycle.roster_store import store_roster
     from claims.lifecycle.transitions import SYSTEM
     from products import load_product
-    from claims.lifecycle.registry import create_policy, register_product
     from products.roster import check_roster, load_households, load_persons
-    from claims.lifecycle.roster_store import store_roster
 
     _, factory = db
     persons, households = write_roster(tmp_path)  # H1: persons 1 (户主) and 2 (配偶); H2: 3; H3: 4

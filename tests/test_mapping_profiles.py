@@ -34,6 +34,7 @@ from claims.lifecycle.mapping_profiles import (
     save_profile,
 )
 from claims.lifecycle.models import ImportBatch, User
+from claims.lifecycle.transitions import SYSTEM
 from claims.reports import ReportFileError, read_report
 from claims.reports.mapping import (
     MappingError,
@@ -41,7 +42,6 @@ from claims.reports.mapping import (
     mapping_yaml,
     parse_mapping,
 )
-from claims.lifecycle.transitions import SYSTEM
 from flask_app import create_app, uploads
 from flask_app import db as web_db
 from flask_app.auth import hash_password

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import factories as f
 import numpy as np
 import pandas as pd
 from openpyxl import load_workbook
 from sqlalchemy import select
+from test_notices import seed
 
-import factories as f
 from claims import compute_claims
 from claims.engine.caps import allocate_codes, sort_order
 from claims.lifecycle.database import transaction
 from claims.lifecycle.models import ClaimEvent
 from claims.lifecycle.payouts import build_batch, export_bank_file, reverse_claim
 from products import load_product
-from test_notices import seed
 
 ZNB = load_product("zhunongbao-fengxian-2025")
 
@@ -92,10 +92,10 @@ def test_the_payout_audit_trail_names_batch_maker_and_bank_reason(db, tmp_path):
     """Each claim event of a payout says which batch moved it and why; the batch records who built it;
     another policy's batch for the same period does not block this one."""
     import pandas as pd
+    from db_factories import add_policy
 
     from claims.lifecycle.models import PayoutBatch
     from claims.lifecycle.payouts import import_bank_return
-    from db_factories import add_policy
 
     _, factory = db
     sd = seed(factory, ("1200.50", "800.00"), state="payable")

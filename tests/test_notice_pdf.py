@@ -10,17 +10,17 @@ import time
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select, update
+from test_notices import VILLAGE, seed
+from web_helpers import login as web_login
 
 from claims.lifecycle.database import transaction
 from claims.lifecycle.models import User, UserVillage
 from claims.lifecycle.notices import post_notice
+from claims.lifecycle.store import Division
 from flask_app import create_app
 from flask_app import db as web_db
 from flask_app import pdf as web_pdf
 from flask_app.auth import hash_password
-from claims.lifecycle.store import Division
-from test_notices import VILLAGE, seed
-from web_helpers import login as web_login
 
 VILLAGE_NAME = "张家庄村"
 PASSWORD = "pw-for-tests"

@@ -13,10 +13,10 @@ from sqlalchemy import func, select, update
 from claims.lifecycle.database import transaction
 from claims.lifecycle.models import Claim, ClaimEvent, Notice, NoticeLine, Objection, User
 from claims.lifecycle.notices import NoticeError, close_due, mask_name, notice_table, post_notice, record_objection
+from claims.lifecycle.store import Household, Person, Policy, ProductVersion
 from claims.lifecycle.transitions import Actor, advance
 from claims.lifecycle.workflow import TransitionError
 from tabular.resident_id import make_id
-from claims.lifecycle.store import Household, Person, Policy, ProductVersion
 
 VILLAGE = "130434100200"
 OTHER_VILLAGE = "130434100201"

@@ -15,15 +15,15 @@ from sqlalchemy import func, select
 
 from claims.lifecycle.database import transaction
 from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch
+from claims.lifecycle.registry import create_policy, register_product
+from claims.lifecycle.roster_store import store_roster
 from claims.lifecycle.users import create_user
 from flask_app import create_app
 from flask_app import db as web_db
 from flask_app.auth import hash_password
 from flask_app.views import claims as claim_views
 from products import load_product
-from claims.lifecycle.registry import create_policy, register_product
 from products.roster import check_roster, load_households, load_persons
-from claims.lifecycle.roster_store import store_roster
 
 PRODUCT = "fangpinbao-weixian-2025"
 V1, V2 = "130434100200", "130434101201"

@@ -11,18 +11,18 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
+from test_notice_pdf import PASSWORD, VILLAGE_NAME, login, notice_app
+from test_notices import VILLAGE
+from web_helpers import token_of
 
 from claims.lifecycle.database import transaction
 from claims.lifecycle.fund import record_premium
 from claims.lifecycle.models import Claim, FundEntry, Notice, Objection, PayoutBatch, User, UserVillage
 from claims.lifecycle.notices import close_due, post_notice
+from claims.lifecycle.registry import register_product
 from claims.lifecycle.users import create_user
 from flask_app.auth import hash_password
 from products.loader import load_product
-from claims.lifecycle.registry import register_product
-from test_notice_pdf import PASSWORD, VILLAGE_NAME, login, notice_app
-from web_helpers import token_of
-from test_notices import VILLAGE
 
 
 @pytest.fixture

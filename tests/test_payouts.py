@@ -9,16 +9,22 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
+from test_notices import VILLAGE, seed
 
 from claims.lifecycle.database import transaction
 from claims.lifecycle.fund import fund_summary, record_premium
 from claims.lifecycle.models import Claim, ClaimEvent, FundEntry, NoticeLine, PayoutBatch, PayoutLine
 from claims.lifecycle.notices import close_due, post_notice
-from claims.lifecycle.payouts import (BANK_COLUMNS, PayoutError, build_batch, export_bank_file, import_bank_return,
-                            reverse_claim)
+from claims.lifecycle.payouts import (
+    BANK_COLUMNS,
+    PayoutError,
+    build_batch,
+    export_bank_file,
+    import_bank_return,
+    reverse_claim,
+)
 from claims.lifecycle.transitions import ConflictError
 from claims.lifecycle.workflow import TransitionError
-from test_notices import VILLAGE, seed
 
 AMOUNTS = ("1200.50", "800.01", "333.33", "0.01", "99.99")
 

@@ -17,6 +17,8 @@ import pytest
 from click.testing import CliRunner
 from factories import pid
 from sqlalchemy import func, select, update
+from test_import_identity import county  # noqa: F401 - the fixture
+from test_imports import MEDICAL_HEADER, V1, medical_file, write_csv
 
 from claims.lifecycle.database import transaction
 from claims.lifecycle.fund import fund_summary, record_premium
@@ -26,11 +28,9 @@ from claims.lifecycle.notices import close_due, post_notice
 from claims.lifecycle.payouts import build_batch, import_bank_return
 from claims.lifecycle.recompute import recompute
 from claims.lifecycle.recovery import RecoveryError, list_recoveries, record_recovery, waive_recovery
+from claims.lifecycle.store import Household
 from claims.lifecycle.transitions import SYSTEM, Actor, advance
 from claims.lifecycle.users import create_user
-from claims.lifecycle.store import Household
-from test_import_identity import county  # noqa: F401 - the fixture
-from test_imports import MEDICAL_HEADER, V1, medical_file, write_csv
 
 D = Decimal
 
@@ -203,9 +203,10 @@ def test_recovery_command(county, tmp_path, monkeypatch):
 
 
 def test_fund_and_claim_pages_show_the_overpayment(county, db_url, tmp_path):
+    from test_notice_pdf import PASSWORD, login
+
     from flask_app.app import create_app
     from flask_app.auth import hash_password
-    from test_notice_pdf import PASSWORD, login
 
     factory, policy_id = county
     _, claim_id = paid_then_refunded(factory, policy_id, tmp_path)

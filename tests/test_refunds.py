@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 
+import factories as f
 import numpy as np
 import pandas as pd
 from click.testing import CliRunner
 
-import factories as f
 from claims.engine.lines import bracket_units
 from flask_app.cli import relief
 from products import load_product

@@ -8,6 +8,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from db_factories import add_policy, claim
 from sqlalchemy import select
 
 from claims.lifecycle.database import transaction
@@ -15,7 +16,6 @@ from claims.lifecycle.models import Claim
 from claims.lifecycle.sampling import amount_bands, draw_sample, members, redraw, store_sample
 from claims.lifecycle.transitions import Actor
 from claims.lifecycle.workflow import TransitionError
-from db_factories import add_policy, claim
 
 VILLAGES = ["130434100200", "130434100201", "130434200300"]
 LINES = ["illness", "education", "disaster"]

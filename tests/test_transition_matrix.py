@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from db_factories import add_policy, claim
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -29,7 +30,6 @@ from claims.lifecycle.workflow import (
     TransitionError,
     next_state,
 )
-from db_factories import add_policy, claim
 
 ALL_STATES = ["computed", "investigating", "awaiting_approval", "verified", "village_reviewed", "township_reviewed",
               "filed", "on_notice", "disputed", "payable", "in_payout", "paid", "rejected", "reversed"]

@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 from sqlalchemy import update
+from web_helpers import csrf_token
 
 from claims.lifecycle.models import User
 from claims.lifecycle.users import create_user
@@ -13,7 +14,6 @@ from flask_app import create_app
 from flask_app import db as web_db
 from flask_app.auth import hash_password
 from flask_app.permissions import ENDPOINT_ROLES, PUBLIC
-from web_helpers import csrf_token
 
 
 @pytest.fixture

@@ -16,23 +16,23 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
+from claims.engine.compute import run_calculation
 from claims.lifecycle import adjudication as adj
 from claims.lifecycle.database import transaction
-from claims.engine.compute import run_calculation
 from claims.lifecycle.fund import fund_summary, record_premium
 from claims.lifecycle.imports import import_report
 from claims.lifecycle.models import Claim, ClaimEvent, Notice, NoticeLine, PayoutBatch, PayoutLine
 from claims.lifecycle.notices import close_due, post_notice, record_objection
-from claims.lifecycle.recompute import recompute
 from claims.lifecycle.payouts import build_batch, export_bank_file, import_bank_return, reverse_claim
-from claims.reports import read_report
-from claims.synth import synth_county
+from claims.lifecycle.recompute import recompute
+from claims.lifecycle.registry import create_policy, register_product
+from claims.lifecycle.roster_store import store_roster
 from claims.lifecycle.transitions import Actor
 from claims.lifecycle.users import actor_of, create_user
+from claims.reports import read_report
+from claims.synth import synth_county
 from products import load_product
-from claims.lifecycle.registry import create_policy, register_product
 from products.roster import load_households, load_persons
-from claims.lifecycle.roster_store import store_roster
 
 DEPARTMENTS = ("medical", "education", "disaster", "accident", "income")
 FORWARD = [("start_investigation", "insurer"), ("village_review", "clerk"), ("township_review", "town"),

@@ -26,7 +26,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from claims.lifecycle.store import Base, Money, now
-
 from claims.lifecycle.workflow import STATES
 
 _STATE_LIST = ", ".join(f"'{s}'" for s in STATES)

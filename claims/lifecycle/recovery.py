@@ -9,7 +9,8 @@ Recomputation (:func:`sync_recoveries`, called by :func:`claims.lifecycle.recomp
 where ``overpaid = max(0, committed − recovered − entitlement)`` is the engine's (committed as in
 :func:`claims.lifecycle.recompute.committed_paid`), ``paid out`` is Σ amount of the unit's claims in state
 ``paid`` (only money that left the fund can be recovered) and ``recovered``/``waived`` are the amounts
-of its closed recoveries on claims still paid (a reversed claim took its payment back whole).  So a later import never opens a second recovery for the same overpayment;
+of its closed recoveries on claims still paid (a reversed claim took its payment back whole).  So a later
+import never opens a second recovery for the same overpayment;
 it updates the open one when the amount changes and cancels it when nothing is outstanding any more.
 
 The recovery points at the unit's last paid claim, whose ``flags`` say ``overpaid`` with the amount and

@@ -21,8 +21,8 @@ import pandas as pd
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from tabular.money import fen_to_decimal
 from claims.lifecycle.store import Division, Household, NaturalVillage, Person
+from tabular.money import fen_to_decimal
 
 HOUSEHOLD_FIELDS = ["village_code", "natural_village", "category", "per_capita_income", "members"]
 PERSON_FIELDS = ["name", "household_no", "relation"]

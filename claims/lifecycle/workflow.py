@@ -84,7 +84,8 @@ ACTIONS: dict[str, str] = {
     "approve": "复核通过", "return": "退回调查", "village_review": "村审核", "township_review": "乡镇审核",
     "file": "县备案", "post_notice": "张贴公示", "notice_ended": "公示期满", "object": "登记异议",
     "reinvestigate": "重新调查", "add_to_batch": "加入支付批次", "bank_paid": "银行支付成功",
-    "bank_failed": "银行支付失败", "reverse": "冲正", "reject": "拒赔", "withdraw": "撤回（已无应付）", "compute": "计算", "recompute": "重新计算",
+    "bank_failed": "银行支付失败", "reverse": "冲正", "reject": "拒赔", "withdraw": "撤回（已无应付）", "compute": "计算",
+    "recompute": "重新计算",
 }
 
 

@@ -9,10 +9,9 @@ from sqlalchemy import select
 
 from claims.lifecycle.fund import fund_summary
 from claims.lifecycle.store import Policy
-
 from flask_app import db
-from flask_app.permissions import INSURER, allow
 from flask_app.api.claims import Money
+from flask_app.permissions import INSURER, allow
 
 blp = Blueprint("api_fund", __name__, url_prefix="/api/v1/fund", description="基金 / the fund per policy")
 

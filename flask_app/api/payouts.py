@@ -15,11 +15,10 @@ from sqlalchemy import select
 
 from claims.lifecycle.models import PayoutBatch, PayoutLine
 from claims.lifecycle.payouts import PayoutError, build_batch, import_bank_return
-
 from flask_app import db
-from flask_app.permissions import INSURER, allow
 from flask_app.api.claims import Money, Timestamp, refuse
 from flask_app.api.products import default_policy_id, known_id
+from flask_app.permissions import INSURER, allow
 
 blp = Blueprint("api_payouts", __name__, url_prefix="/api/v1/payouts",
                 description="支付批次 / payout batches and bank returns")

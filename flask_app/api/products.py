@@ -8,7 +8,6 @@ from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
 from claims.lifecycle.store import Policy, ProductVersion
-
 from flask_app import db
 from flask_app.permissions import EVERYONE, allow
 

@@ -8,13 +8,12 @@ from flask import Blueprint, abort, render_template
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
-from products.model import Line
 from claims.lifecycle.registry import product_of
-from products.schedule import bracket_entitlement
 from claims.lifecycle.store import Policy, ProductVersion
-
 from flask_app import db
 from flask_app.permissions import EVERYONE, allow
+from products.model import Line
+from products.schedule import bracket_entitlement
 
 bp = Blueprint("products", __name__)
 allow("products.index", EVERYONE)
