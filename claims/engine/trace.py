@@ -26,8 +26,6 @@ def yuan(fen: np.ndarray | pd.Series | int) -> np.ndarray:
     a = np.atleast_1d(np.asarray(fen, dtype=np.int64))
     if len(a) and a.min() == a.max():
         return np.full(len(a), yuan1(int(a[0])), dtype=TEXT)
-    if len(a) and a.min() >= 0:  # no sign to place
-        return (a // 100).astype(TEXT) + "." + np.strings.zfill((a % 100).astype(TEXT), 2)
     return fen_to_yuan_array(a)
 
 

@@ -16,10 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from claims.engine.paid import NOT_ON_ROSTER
 from products.model import Product
-
-#: The engine's household for paid units that are not on the roster (see ``claims.engine.compute._merge_paid``).
-NOT_ON_ROSTER = "(不在名单 / not on roster)"
 
 
 def household_partition(household_no: Iterable[Any], nparts: int) -> np.ndarray:
