@@ -7,13 +7,14 @@ from typing import Any
 from flask import Flask
 
 from flask_app import auth, db, problems
-from flask_app.config import from_env
+from flask_app.config import from_env, trust_proxies
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(from_env())
     app.config.update(config or {})
+    trust_proxies(app)
     db.init_app(app)
     auth.init_app(app)
     problems.init_app(app)

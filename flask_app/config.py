@@ -16,6 +16,12 @@ def from_env() -> dict[str, Any]:
         "RELIEF_TODAY": os.environ.get("RELIEF_TODAY"),  # injected clock (YYYY-MM-DD), for demos and tests
         "RELIEF_LOCKOUT_AFTER": int(os.environ.get("RELIEF_LOCKOUT_AFTER", "5")),
         "RELIEF_LOCKOUT_MINUTES": int(os.environ.get("RELIEF_LOCKOUT_MINUTES", "15")),
+        # serving (relief serve): worker threads, and the database pool sized with them (flask_app.db)
+        "RELIEF_THREADS": int(os.environ.get("RELIEF_THREADS", "8")),
+        "RELIEF_POOL_TIMEOUT": float(os.environ.get("RELIEF_POOL_TIMEOUT", "30")),  # seconds to wait for a connection
+        # reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port/-Prefix are trusted
+        # (0: none, the default — the headers are ignored; 1: one nginx/IIS in front; see docs/deployment.md)
+        "RELIEF_TRUSTED_PROXIES": int(os.environ.get("RELIEF_TRUSTED_PROXIES", "0")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
@@ -28,3 +34,14 @@ def from_env() -> dict[str, Any]:
         # Swagger UI's assets come from the swagger-ui-bundle package, served by the app (no CDN on an intranet)
         "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs-assets/",
     }
+
+
+def trust_proxies(app: Any) -> None:
+    """Werkzeug's ``ProxyFix`` over the app, only when ``RELIEF_TRUSTED_PROXIES`` names a number of proxy hops:
+    then ``request.is_secure``, ``remote_addr`` and the host come from the proxy's ``X-Forwarded-*`` headers
+    (the last ``n`` values).  Off by default: a client could otherwise claim HTTPS or any address."""
+    hops = int(app.config.get("RELIEF_TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)

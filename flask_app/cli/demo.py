@@ -1,5 +1,9 @@
 """``relief demo``: the web application on the embedded SQLite default, with a generated county part-way
-through its year and a login for every role.  ``relief serve`` runs the app on a configured database."""
+through its year and a login for every role.  ``relief serve`` runs the app on a configured database.
+
+Both serve through waitress (a production WSGI server in pure Python, also on Windows), with
+``RELIEF_THREADS`` worker threads and the database pool sized with them (:func:`flask_app.db.pool_options`);
+no ``Server`` header.  Behind nginx or IIS see docs/deployment.md (``RELIEF_TRUSTED_PROXIES``)."""
 
 from __future__ import annotations
 
@@ -12,9 +16,24 @@ from flask_app.cli.common import database_option
 
 
 def _serve(app, host: str, port: int) -> None:  # noqa: ANN001
-    from werkzeug.serving import run_simple
+    import waitress
 
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    threads = int(app.config["RELIEF_THREADS"])
+    proxies = int(app.config.get("RELIEF_TRUSTED_PROXIES") or 0)
+    click.echo(f"waitress: http://{host}:{port}/  {threads} 线程 / threads, "
+               f"受信代理 / trusted proxies: {proxies}   (Ctrl+C 结束 / to stop)")
+    # ident="": no Server header (no name or version for a scanner)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="", _quiet=True)
+
+
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1, max=256), default=None,
+    help="工作线程数（数据库连接池随之设定；默认 RELIEF_THREADS 或 8）/ worker threads (the database pool is "
+         "sized with them; default RELIEF_THREADS or 8)")
+
+
+def _threads(threads: int | None) -> dict[str, int]:
+    return {"RELIEF_THREADS": threads} if threads else {}
 
 
 @click.command()
@@ -23,7 +42,8 @@ def _serve(app, host: str, port: int) -> None:  # noqa: ANN001
 @click.option("--out", "out_dir", default="relief-demo", show_default=True, type=click.Path(file_okay=False),
               help="演示数据目录（每次重建）/ demo data folder (rebuilt each time)")
 @click.option("--no-serve", is_flag=True, help="只生成数据，不启动网站 / build the data only")
-def demo(port: int, people: int, out_dir: str, no_serve: bool) -> None:
+@threads_option
+def demo(port: int, people: int, out_dir: str, no_serve: bool, threads: int | None) -> None:
     """演示：生成模拟县并启动网站 / Demo: a generated county in the web app on 127.0.0.1."""
     from flask_app import create_app
     from flask_app.demo import build_demo
@@ -40,18 +60,30 @@ def demo(port: int, people: int, out_dir: str, no_serve: bool) -> None:
         click.echo(f"  {username:<8} {role}")
     if no_serve:
         return
-    app = create_app({"DATABASE_URL": url, "RELIEF_TODAY": info.today.isoformat()})
-    click.echo(f"打开 / open http://127.0.0.1:{port}/   (Ctrl+C 结束 / to stop)")
+    app = create_app({"DATABASE_URL": url, "RELIEF_TODAY": info.today.isoformat(), **_threads(threads)})
     _serve(app, "127.0.0.1", port)
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="监听地址（反向代理在本机时保持 127.0.0.1）/ address to listen on (keep 127.0.0.1 behind a "
+                   "proxy on the same machine)")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(min=1, max=65535),
+              help="端口 / port")
+@threads_option
 @database_option
-def serve(host: str, port: int, database_url: str | None) -> None:
-    """启动网站 / Run the web application on the configured database (DATABASE_URL)."""
+def serve(host: str, port: int, threads: int | None, database_url: str | None) -> None:
+    """启动网站（waitress）/ Run the web application on waitress and the configured database (DATABASE_URL).
+
+    \b
+    环境变量 / environment:
+      DATABASE_URL            数据库 / database (postgresql+psycopg://…)
+      SECRET_KEY              会话密钥（必须设定）/ session key (set it: else sessions end on restart)
+      RELIEF_THREADS          工作线程 / worker threads (8)
+      RELIEF_POOL_TIMEOUT     等待数据库连接的秒数 / seconds to wait for a connection (30)
+      RELIEF_TRUSTED_PROXIES  受信反向代理层数 / trusted reverse-proxy hops (0: X-Forwarded-* ignored)
+    见 / see docs/deployment.md"""
     from flask_app import create_app
 
-    config = {"DATABASE_URL": database_url} if database_url else {}
-    _serve(create_app(config), host, port)
+    config: dict[str, object] = {"DATABASE_URL": database_url} if database_url else {}
+    _serve(create_app({**config, **_threads(threads)}), host, port)
