@@ -35,8 +35,11 @@ from claims.lifecycle.transitions import Actor, advance
 from claims.reports.householders import is_head
 from tabular.errors import NotAllowedError
 from tabular.resident_id import mask_id
+from tabular.safe_cells import formula_safe_frame
 
 BANK_COLUMNS = ["序号", "户主姓名", "身份证号(脱敏)", "账号", "金额", "批次", "理赔编号"]
+#: The bank file's number columns (written as numbers, never prefixed); the others are text.
+BANK_NUMBERS = {"序号", "金额", "批次", "理赔编号"}
 PAID = {"成功", "paid", "success", "ok", "已支付"}
 FAILED = {"失败", "failed", "fail", "failure", "未支付"}
 
@@ -121,10 +124,11 @@ def bank_rows(session: Session, batch_id: int) -> pd.DataFrame:
 
 
 def export_bank_file(session: Session, batch_id: int, path: str | Path) -> Path:
-    """Write the bank file: ``.xlsx`` (ID and account as text cells, amount numeric 0.00) or CSV
-    (UTF-8 with BOM, every other suffix).  Returns the path."""
+    """Write the bank file: ``.xlsx`` (name, ID and account as text cells, amount numeric 0.00) or CSV
+    (UTF-8 with BOM, every other suffix).  Text cells are formula-safe (:mod:`tabular.safe_cells`: a name
+    starting with ``=`` is written ``'=…``); the numbers are not touched.  Returns the path."""
     path = Path(path)
-    df = bank_rows(session, batch_id)
+    df = formula_safe_frame(bank_rows(session, batch_id), numeric=BANK_NUMBERS)
     if path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
 
@@ -135,6 +139,7 @@ def export_bank_file(session: Session, batch_id: int, path: str | Path) -> Path:
         for row in df.itertuples(index=False):
             ws.append([int(row[0]), row[1], row[2], row[3], Decimal(row[4]), int(row[5]), int(row[6])])
             r = ws.max_row
+            ws.cell(r, 2).data_type = "s"  # the name: text, never a formula
             for col in (3, 4):  # ID and account: text, so Excel keeps every digit
                 ws.cell(r, col).number_format = "@"
                 ws.cell(r, col).data_type = "s"

@@ -38,6 +38,7 @@ from claims.reports.reader import UnmatchedColumns
 from flask_app import db, uploads
 from flask_app.permissions import INSURER, allow
 from tabular.errors import ReliefError
+from tabular.safe_cells import formula_safe
 
 bp = Blueprint("imports", __name__)
 IMPORT_ROLES = INSURER | {"admin"}
@@ -239,6 +240,6 @@ def exceptions_csv(batch_id: int):
     for line, reason, severity, detail in s.execute(
             select(ImportException.line, ImportException.reason, ImportException.severity, ImportException.detail)
             .where(ImportException.batch_id == batch_id).order_by(ImportException.line, ImportException.id)):
-        writer.writerow([batch.file_name, line, reason, REASONS.get(reason, reason), severity, detail])
+        writer.writerow(formula_safe([batch.file_name, line, reason, REASONS.get(reason, reason), severity, detail]))
     return Response(out.getvalue().encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=import-{batch_id}-exceptions.csv"})
