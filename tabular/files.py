@@ -15,20 +15,27 @@ title rows and 合计 rows included, columns numbered 0, 1 …) with the line nu
   caller can tell an ID that Excel stored as a number.  Blank cells are ``""``.  Row i is sheet row i + 1.
 * Parquet: as stored; nulls are ``None``/``NaN``.  The column names become the grid's first row.
 
+A workbook (``.xlsx .xlsm .ods``, a zip archive) is refused *before it is parsed* with
+:class:`WorkbookTooLargeError` when its members unzip to more than ``RELIEF_MAX_XLSX_UNCOMPRESSED_MB``
+(default :data:`MAX_UNCOMPRESSED_MB`) or its sheets declare more than ``RELIEF_MAX_CELLS`` cells (default
+:data:`MAX_CELLS`): a zip bomb of a few MB is refused in milliseconds, not after gigabytes of XML.
+
 A file that cannot be read at all raises :class:`TableError` (bilingual message naming the file).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import zipfile
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 import pandas as pd
 
-from tabular.errors import InvalidInputError
+from tabular.errors import InvalidInputError, OverLimitError
 
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 TEXT_EXTENSIONS = (".csv", ".txt")
@@ -48,6 +55,66 @@ class TableError(InvalidInputError):
         super().__init__(f"{file}: {message}")
         self.file = file
         self.message = message
+
+
+#: Defaults of the workbook limits (environment: ``RELIEF_MAX_XLSX_UNCOMPRESSED_MB``, ``RELIEF_MAX_CELLS``):
+#: a county's biggest department workbook is far below both; bigger exports belong in CSV or Parquet.
+MAX_UNCOMPRESSED_MB = 300
+MAX_CELLS = 5_000_000
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?\"")
+
+
+class WorkbookTooLargeError(TableError, OverLimitError):
+    """A workbook refused before parsing: too big once unzipped, or too many cells."""
+
+
+def _cells(ref: re.Match[bytes]) -> int:
+    """Cells of a sheet's declared ``<dimension ref="A1:L2000">`` (one cell for ``ref="A1"``)."""
+    def col(letters: bytes) -> int:
+        n = 0
+        for c in letters:
+            n = n * 26 + c - 64
+        return n
+    a, r1, b, r2 = ref.groups()
+    if b is None:
+        return 1
+    return (abs(int(r2) - int(r1)) + 1) * (abs(col(b) - col(a)) + 1)
+
+
+def check_workbook(data: bytes, name: str) -> None:
+    """Refuse a zipped workbook (xlsx, xlsm, ods) whose members unzip to more than the configured size or
+    whose sheets declare more than the configured cells, before any XML is parsed; then unzip each member
+    in 1 MB pieces, discarding them, so that a member that lies about its size fails its CRC check here
+    rather than in the parser (memory stays at one piece).  Not a zip (``.xls``): nothing to check."""
+    if data[:4] != b"PK\x03\x04":
+        return
+    mb = float(os.environ.get("RELIEF_MAX_XLSX_UNCOMPRESSED_MB") or MAX_UNCOMPRESSED_MB)
+    max_cells = int(os.environ.get("RELIEF_MAX_CELLS") or MAX_CELLS)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            total = sum(m.file_size for m in members)
+            if total > mb * 1024 * 1024:
+                raise WorkbookTooLargeError(name, f"工作簿解压后 {total / 2**20:,.0f} MB，超过上限 {mb:,.0f} MB，未读取；请另存为 "
+                                                  f"CSV / the workbook unzips to {total / 2**20:,.0f} MB, over the limit "
+                                                  f"of {mb:,.0f} MB; not read (save it as CSV)")
+            cells = 0
+            for m in members:
+                if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml"):
+                    with archive.open(m) as sheet:
+                        found = _DIMENSION.search(sheet.read(4096))
+                    cells += _cells(found) if found else 0
+            if cells > max_cells:
+                raise WorkbookTooLargeError(name, f"工作簿声明 {cells:,} 个单元格，超过上限 {max_cells:,}，未读取；请另存为 CSV / "
+                                                  f"the workbook declares {cells:,} cells, over the limit of "
+                                                  f"{max_cells:,}; not read (save it as CSV)")
+            for m in members:
+                with archive.open(m) as member:
+                    while member.read(1 << 20):
+                        pass
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
+        raise TableError(name, f"无法读取 Excel 文件（压缩包损坏）/ cannot read the Excel file (damaged archive): "
+                               f"{exc}") from exc
 
 
 def source_name(source: str | Path | IO[bytes], file_name: str | None = None) -> str:
@@ -148,7 +215,9 @@ def _read_text(data: bytes, name: str) -> tuple[pd.DataFrame, np.ndarray, np.nda
 
 
 def _read_excel(data: bytes, name: str) -> list[tuple[str, pd.DataFrame, np.ndarray, None]]:
-    """Every sheet of the workbook, in order: (sheet name, raw grid, line numbers, None)."""
+    """Every sheet of the workbook, in order: (sheet name, raw grid, line numbers, None); a zipped workbook
+    over the limits is refused first (:func:`check_workbook`)."""
+    check_workbook(data, name)
     try:
         sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, engine="calamine", header=None, dtype=object,
                                keep_default_na=False, na_filter=False)
