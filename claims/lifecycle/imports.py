@@ -42,8 +42,10 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import ARRAY, String, any_, bindparam, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from claims.lifecycle.audit import append_rows
 from claims.lifecycle.database import transaction
 from claims.lifecycle.models import ImportBatch, ImportException, ImportRow, ImportRowEvent
 from claims.lifecycle.recompute import recompute, rows_to_records
@@ -250,8 +252,15 @@ def _stored_rows(batch_id: int, department: str, records: list[dict[str, Any]], 
             for rec, line, k, d in zip(records, lines, keys, digests)]
 
 
+def _refuse_if_imported(session: Session, sha: str, name: str) -> None:
+    earlier = session.execute(select(ImportBatch.id, ImportBatch.imported_at).where(ImportBatch.sha256 == sha)).first()
+    if earlier is not None:
+        raise AlreadyImportedError(earlier[0], earlier[1], name)
+
+
 def _insert_rows(session: Session, stored_rows: list[dict[str, Any]], say: Callable[[str], None]) -> None:
     """The rows inserted in two halves (a progress message after each), :data:`INSERT_CHUNK` at a time."""
+    append_rows(session, ImportRow, stored_rows)  # the hash chain (claims.lifecycle.audit), one pass
     half, done = (len(stored_rows) + 1) // 2, 0
     for part in (stored_rows[:half], stored_rows[half:]):
         for piece in chunks(part, INSERT_CHUNK):
@@ -275,20 +284,23 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
     name = file_name or (source_name(source) if not isinstance(source, bytes) else "upload")
     sha = hashlib.sha256(data).hexdigest()
     with transaction(factory) as session:
-        earlier = session.execute(select(ImportBatch.id, ImportBatch.imported_at)
-                                  .where(ImportBatch.sha256 == sha)).first()
-        if earlier is not None:
-            raise AlreadyImportedError(earlier[0], earlier[1], name)
+        _refuse_if_imported(session, sha, name)
         if session.get(Policy, policy_id, with_for_update=True) is None:  # imports of a policy queue
             raise ImportRefusedError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
+        _refuse_if_imported(session, sha, name)  # again after the lock: the same file imported while we queued
         say(f"校验 / checking {name}")
         read = read_report(io.BytesIO(data), department, file_name=name, columns=columns)
         say(f"已读 {read.rows_read:,} 行 / {read.rows_read:,} rows read")
         batch = ImportBatch(policy_id=policy_id, department=department, file_name=name, sha256=sha, period=period,
-                            rows_read=read.rows_read, imported_by=actor.id, imported_at=now())
-        session.add(batch)
-        session.flush()
-
+                            rows_read=read.rows_read, imported_by=actor.id, imported_at=now(),
+                            imported_by_name=actor.name or actor.role)
+        try:
+            with session.begin_nested():  # the same file imported for another policy at the same moment
+                session.add(batch)
+                session.flush()
+        except IntegrityError:
+            _refuse_if_imported(session, sha, name)
+            raise
         keyed, unknown_heads = _householders_resolved(session, read.rows)
         within = reconcile(department, [keyed.reset_index(drop=True)])
         rows = within.rows.reset_index(drop=True)
