@@ -8,6 +8,7 @@
     charts/whatif.png            current vs draft per principle, per head (only with a what-if)
     budget.json                  result.to_dict()
     premiums.csv band.csv experience.csv severity.csv [whatif.csv]   UTF-8 with BOM (Excel), like claims/engine/output.py
+                                 (its write_csv: text cells formula-safe, tabular.safe_cells; numbers as numbers)
 
 The charts are drawn by :mod:`actuarial.report_charts` (Chinese labels when a CJK font is installed, else
 English).  The HTML is rendered by Jinja2 (Flask's template engine) with autoescaping.
