@@ -96,7 +96,7 @@ def build(url: str, workdir: Path, claims: int, people: int) -> dict:
         conn.execute(text(EVENTS_SQL), {"after": after})
         total = conn.scalar(text("SELECT count(*) FROM claims"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
+        conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would: index-only counts, fresh statistics
     engine.dispose()
     print(f"{total:,} claims after the bulk insert ({time.perf_counter() - t0:.0f} s in all)")
     saved = {"users": info.users, "tokens": info.tokens, "today": info.today.isoformat(),
@@ -256,6 +256,32 @@ def user_loop(work: Work, info: dict, port: int, n: int, start: threading.Barrie
             work.note("transport", 0, 0.0, (200,), repr(exc).encode())
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (Linux /proc; 0 where unreadable)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pids(url: str) -> list[int]:
+    """The PostgreSQL server processes serving this database (the app's pool)."""
+    from sqlalchemy import text
+
+    from claims.lifecycle.database import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        pids = list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                      "AND pid <> pg_backend_pid()")))
+    engine.dispose()
+    return pids
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
@@ -294,9 +320,17 @@ def _multipart(fields: dict[str, str], name: str, data: bytes) -> tuple[bytes, s
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
+def fresh_file(path: Path, rng: random.Random) -> bytes:
+    """The month's file less one random record: a file this database has not seen (a new sha256) every run."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    del lines[rng.randrange(5, len(lines))]
+    return b"".join(lines)
+
+
 def upload_race(port: int, token: str, path: Path, n: int) -> dict[int, int]:
     """``n`` users post the same file at the same moment: the answers by status (one 201, the rest 409)."""
-    body, ctype = _multipart({"department": "medical", "period": path.stem}, f"medical/{path.name}", path.read_bytes())
+    data = fresh_file(path, random.Random())
+    body, ctype = _multipart({"department": "medical", "period": path.stem}, f"medical/{path.name}", data)
     barrier = threading.Barrier(n)
     answers: list[tuple[int, bytes, float]] = []
 
@@ -351,16 +385,24 @@ def main() -> None:
     try:
         print(f"relief serve on :{port}, {args.threads} threads; {args.users} users for {args.seconds:.0f} s, "
               f"think time {args.think:g} s")
-        def clock() -> None:
+        def clock() -> None:  # every user logged in: CPU counters and the clock start
+            work.cpu0 = cpu_seconds([proc.pid])
+            work.pg0 = {pid: cpu_seconds([pid]) for pid in backend_pids(args.database)}
             work.t0 = time.perf_counter()
             work.until = work.t0 + args.seconds
 
         start = threading.Barrier(args.users, action=clock)
         with ThreadPoolExecutor(args.users) as pool:
             list(pool.map(lambda n: user_loop(work, info, port, n, start, args.think), range(args.users)))
+        cpu = cpu_seconds([proc.pid]) - work.cpu0
+        pg = sum(cpu_seconds([pid]) - work.pg0.get(pid, 0.0) for pid in backend_pids(args.database))
         report(work, time.perf_counter() - work.t0)
+        n = sum(len(v) for v in work.times.values())
+        print(f"CPU per request: relief serve {cpu / max(n, 1) * 1000:.1f} ms, PostgreSQL {pg / max(n, 1) * 1000:.1f} ms "
+              f"({cpu:.1f} + {pg:.1f} CPU s); load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+              "(the machine's other work included)")
         months = sorted((Path(info["county_dir"]) / "medical").glob("2025-*.csv"))
-        upload_race(port, info["tokens"]["insurer_adjudicator"], months[-1], args.uploads)
+        upload_race(port, info["tokens"]["insurer_adjudicator"], random.choice(months[3:]), args.uploads)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
