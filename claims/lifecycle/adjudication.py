@@ -42,13 +42,14 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from claims.engine.cap_room import CapRoom, cap_rooms, tightest
+from claims.lifecycle.audit import insert_rows
 from claims.lifecycle.models import Claim, ClaimEvent
 from claims.lifecycle.registry import product_of
-from claims.lifecycle.scope import check_scope
+from claims.lifecycle.scope import check_counties, check_scope
 from claims.lifecycle.store import ProductVersion, now
 from claims.lifecycle.transitions import Actor, ConflictError, advance
 from claims.lifecycle.workflow import ACTIONS, COMMITTED, PRE_PAYMENT, STATES, TRANSITIONS, TransitionError, next_state
@@ -193,6 +194,11 @@ def _change(session: Session, claim: dict, from_state: str, action: str, actor: 
     to_state = next_state(from_state, action, actor.role)
     at = at or now()
     with session.begin_nested():
+        # the event first (chained), then the claim: the database's guard reads the newest event
+        insert_rows(session, ClaimEvent, [dict(
+            claim_id=claim["id"], at=at, actor_id=actor.id, role=actor.role, action=action, from_state=from_state,
+            to_state=to_state, reason_code=reason_code, note=note, amount_before=claim["amount"],
+            amount_after=amount_after)])
         moved = session.execute(
             update(Claim)
             .where(Claim.id == claim["id"], Claim.version == expected_version, Claim.state == from_state)
@@ -202,10 +208,6 @@ def _change(session: Session, claim: dict, from_state: str, action: str, actor: 
             raise ConflictError(
                 f"理赔 {claim['id']} 已被他人修改，未做任何更改 / claim {claim['id']} was changed by someone else "
                 f"(expected version {expected_version}); nothing was changed", [claim["id"]])
-        session.execute(insert(ClaimEvent).values(
-            claim_id=claim["id"], at=at, actor_id=actor.id, role=actor.role, action=action, from_state=from_state,
-            to_state=to_state, reason_code=reason_code, note=note, amount_before=claim["amount"],
-            amount_after=amount_after))
     obj = session.identity_map.get(session.identity_key(Claim, claim["id"]))
     if obj is not None:
         session.expire(obj)
@@ -395,6 +397,7 @@ def act(session: Session, claim_id: int, action: str, actor: Actor, *, expected_
     :func:`reject`; a forward action (:data:`BULK_ACTIONS`) checks the actor's area, then moves the claim
     guarded by its version.  Any other action → :class:`TransitionError`.
     """
+    check_counties(session, [claim_id], actor)  # another county's claim is answered as a missing one
     if action == "verify":
         verify(session, claim_id, actor, expected_version=expected_version, amount=amount, reason_code=reason_code,
                note=note)

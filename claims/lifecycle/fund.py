@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from claims.lifecycle.audit import add_all
 from claims.lifecycle.models import FundEntry
 from claims.lifecycle.store import CENT, Money, Policy
 from tabular.errors import InvalidInputError
@@ -59,8 +60,9 @@ def _fraction(value: Any, what: str) -> Decimal:
 
 
 def record_premium(session: Session, policy_id: int, kind: str, amount: Decimal,
-                   reference: str | None = None) -> FundEntry:
-    """Record premium due or received (a positive amount with at most two decimals)."""
+                   reference: str | None = None, *, actor_id: int | None = None) -> FundEntry:
+    """Record premium due or received (a positive amount with at most two decimals) by ``actor_id``
+    (None: the system)."""
     if kind not in PREMIUM_KINDS:
         raise FundError(f"保费类型应为 premium_due 或 premium_received / kind must be one of {PREMIUM_KINDS}: {kind!r}")
     amount = Decimal(str(amount))
@@ -68,8 +70,8 @@ def record_premium(session: Session, policy_id: int, kind: str, amount: Decimal,
         raise FundError(f"保费金额须为正数且最多两位小数 / premium must be positive with at most two decimals: {amount}")
     if session.get(Policy, policy_id) is None:
         raise FundError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
-    entry = FundEntry(policy_id=policy_id, kind=kind, amount=amount, reference=reference)
-    session.add(entry)
+    entry = FundEntry(policy_id=policy_id, kind=kind, amount=amount, reference=reference, actor_id=actor_id)
+    add_all(session, [entry])  # chained (claims.lifecycle.audit)
     session.flush()
     return entry
 
@@ -174,7 +176,8 @@ def settlement_amount(premium: Decimal, claims: Decimal, rule: dict[str, Any] | 
     return _money(result) + ZERO
 
 
-def settle_year(session: Session, policy_id: int, rule: dict[str, Any] | None = None) -> FundEntry | None:
+def settle_year(session: Session, policy_id: int, rule: dict[str, Any] | None = None, *,
+                actor_id: int | None = None) -> FundEntry | None:
     """Year-end settlement of a policy with ``rule`` (default: the policy's ``settlement_rule``).
 
     P = premium received, L = net claims: claims paid − reversals − recoveries (from the ledger).
@@ -194,8 +197,9 @@ def settle_year(session: Session, policy_id: int, rule: dict[str, Any] | None = 
     if amount == 0:
         return None
     entry = FundEntry(policy_id=policy_id, kind="settlement", amount=amount, reference=reference,
-                      note=str((rule if rule is not None else policy.settlement_rule) or {"type": "rollover"})[:500])
-    session.add(entry)
+                      note=str((rule if rule is not None else policy.settlement_rule) or {"type": "rollover"})[:500],
+                      actor_id=actor_id)
+    add_all(session, [entry])  # chained (claims.lifecycle.audit)
     session.flush()
     return entry
 

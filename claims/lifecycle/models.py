@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from claims.lifecycle.store import Base, Money, now
+from claims.lifecycle.store import Base, Chained, Money, now
 from claims.lifecycle.workflow import STATES
 
 _STATE_LIST = ", ".join(f"'{s}'" for s in STATES)
@@ -37,7 +37,7 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(
         "role IN ('insurer_adjudicator', 'insurer_supervisor', 'county_reviewer', 'township_reviewer', "
-        "'village_clerk', 'actuary', 'admin', 'system')", name="role"),)
+        "'village_clerk', 'actuary', 'admin', 'system', 'city_viewer')", name="role"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(60))
@@ -47,13 +47,70 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the API token
+    # stored in the session cookie at login and checked on every request: logout and a password change
+    # increment it, which ends every session issued before (flask_app/auth.py)
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class UserVillage(Base):
     __tablename__ = "user_villages"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     village_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+
+
+class ApiToken(Base):
+    """An API token (:mod:`claims.lifecycle.api_tokens`): only the sha256 of its secret is kept.  It opens the
+    API only, as its user, read-only or not (``scope``), until ``expires_at`` or until revoked."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("scope IN ('read', 'write')", name="scope"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    scope: Mapped[str] = mapped_column(String(5))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class UserEvent(Base):
+    """One administrative change to a user or their tokens (:mod:`claims.lifecycle.users`): who made it
+    (``actor_id``, or the CLI's operator in ``actor``), whose, what (``action``, ``detail``: before/after)."""
+
+    __tablename__ = "user_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(80))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class LoginEvent(Base):
+    """One login attempt (success or failure, with the reason) or logout: the user, or the name tried when
+    no such user exists, the time and the remote address (written by flask_app/auth.py)."""
+
+    __tablename__ = "login_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    username: Mapped[str] = mapped_column(String(60))  # as typed (control characters replaced), cut to 60
+    kind: Mapped[str] = mapped_column(String(10))  # login | logout
+    success: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(30))  # wrong-password, unknown-user, locked, inactive …
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now, index=True)
+
+
+class UserCounty(Base):
+    """The counties (6-digit codes, ``Policy.county``) a user serves: they see those counties' policies only
+    (``claims/lifecycle/scope.py``); a user with none sees nothing, except an admin."""
+
+    __tablename__ = "user_counties"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    county: Mapped[str] = mapped_column(String(6), primary_key=True)
 
 
 class ImportBatch(Base):
@@ -72,10 +129,11 @@ class ImportBatch(Base):
     rows_duplicate: Mapped[int] = mapped_column(Integer, default=0)  # identical re-sends, not stored again
     rows_corrected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # stored, superseding
     imported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    imported_by_name: Mapped[str | None] = mapped_column(String(60))  # the user, or the CLI's operator
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
 
 
-class ImportRow(Base):
+class ImportRow(Chained, Base):
     """A usable report row in canonical form (amounts in fen inside ``data``), with its file line.
 
     ``record_key`` is the row's record identity and ``content_digest`` the digest of its canonical
@@ -138,6 +196,8 @@ class Claim(Base):
         Index("ix_claims_state_village", "state", "village_code"),
         Index("ix_claims_state_amount", "state", "amount"),  # the queue's amount-band filter
         Index("ix_claims_village_line", "village_code", "line_id"),
+        Index("ix_claims_amount_id", "amount", "id"),  # the queue sorted by amount (0011)
+        Index("ix_claims_updated_id", "updated_at", "id"),  # … by last change
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
@@ -171,7 +231,7 @@ class Claim(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class ClaimEvent(Base):
+class ClaimEvent(Chained, Base):
     """Append-only audit of every change of a claim (database triggers refuse UPDATE and DELETE)."""
 
     __tablename__ = "claim_events"
@@ -237,6 +297,7 @@ class Objection(Base):
     text: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(10), default="open")  # open | resolved
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class PayoutBatch(Base):
@@ -253,7 +314,7 @@ class PayoutBatch(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
 
 
-class PayoutLine(Base):
+class PayoutLine(Chained, Base):
     __tablename__ = "payout_lines"
     __table_args__ = (UniqueConstraint("batch_id", "claim_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -268,7 +329,7 @@ class PayoutLine(Base):
     returned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
-class FundEntry(Base):
+class FundEntry(Chained, Base):
     """Fund ledger (基金台账): signed amounts per policy; balance = Σ amount."""
 
     __tablename__ = "fund_entries"
@@ -282,6 +343,7 @@ class FundEntry(Base):
     amount: Mapped[Decimal] = mapped_column(Money())
     reference: Mapped[str | None] = mapped_column(String(60))
     note: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Recovery(Base):
@@ -345,3 +407,17 @@ class MappingProfile(Base):
     columns: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+
+
+class AuditEvent(Base):
+    """One audited change outside the chained tables (:func:`claims.lifecycle.audit.record`): roster and
+    bank-account changes, fund entries, objection resolutions, each with its actor."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str | None] = mapped_column(String(60))  # the CLI's operator when no user
+    kind: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from claims.lifecycle.audit import record
 from claims.lifecycle.models import Claim, Notice, NoticeLine, Objection, UserVillage
 from claims.lifecycle.roster_store import chunks
 from claims.lifecycle.store import Person, Policy, ProductVersion, now
@@ -151,20 +152,29 @@ def post_notice(session: Session, policy_id: int, village_code: str, actor: Acto
     for part in chunks(ids):
         session.execute(update(Claim).where(Claim.id.in_(part)).values(notice_id=notice.id)
                         .execution_options(synchronize_session=False))
-    resolve_objections(session, ids)
+    resolve_objections(session, ids, actor)
     session.expire_all()
     return notice
 
 
-def resolve_objections(session: Session, claim_ids: Sequence[int]) -> int:
-    """Mark the open objections of these claims resolved (re-posted or rejected); returns how many."""
-    total = 0
-    ids = list(claim_ids)
-    for part in chunks(ids):
-        total += session.execute(update(Objection).where(Objection.claim_id.in_(part), Objection.state == "open")
-                                 .values(state="resolved", resolved_at=now())
-                                 .execution_options(synchronize_session=False)).rowcount
-    return total
+def resolve_objections(session: Session, claim_ids: Sequence[int], actor: Actor | None = None) -> int:
+    """Mark the open objections of these claims resolved (re-posted or rejected) by ``actor`` (``resolved_by``
+    and an audit event ``objection_resolved``); returns how many."""
+    resolved: list[int] = []
+    at = now()
+    for part in chunks(list(claim_ids)):
+        open_ids = session.scalars(select(Objection.id).where(Objection.claim_id.in_(part),
+                                                              Objection.state == "open")).all()
+        if open_ids:
+            session.execute(update(Objection).where(Objection.id.in_(open_ids), Objection.state == "open")
+                            .values(state="resolved", resolved_at=at, resolved_by=actor.id if actor else None)
+                            .execution_options(synchronize_session=False))
+            resolved += open_ids
+    if resolved:
+        record(session, actor.id if actor else None, "objection_resolved", f"objections:{len(resolved)}",
+               {"objection_ids": resolved, "role": actor.role if actor else "system"},
+               actor_name=actor.name if actor else None)
+    return len(resolved)
 
 
 def notice_table(session: Session, notice_id: int) -> pd.DataFrame:
@@ -214,13 +224,16 @@ def record_objection(session: Session, claim_id: int, actor: Actor, text: str, *
     return objection
 
 
-def close_due(session: Session, *, today: dt.date) -> dict[str, int]:
+def close_due(session: Session, *, today: dt.date, policies: Any = None) -> dict[str, int]:
     """Close notices whose period is over (``end_on < today``): their claims still on notice with no
     open objection → payable (system, action ``notice_ended``); a notice with nothing left on notice
-    becomes ``ended``.  Returns ``{"notices_closed": n, "claims_payable": m}``."""
+    becomes ``ended``.  ``policies`` (ids, or a SELECT of them: a user's scope) limits it to those policies'
+    notices.  Returns ``{"notices_closed": n, "claims_payable": m}``."""
     at = dt.datetime.combine(today, dt.time())
-    due = session.scalars(select(Notice).where(Notice.state == "posted", Notice.end_on < today)
-                          .order_by(Notice.id)).all()
+    query = select(Notice).where(Notice.state == "posted", Notice.end_on < today)
+    if policies is not None:
+        query = query.where(Notice.policy_id.in_(policies))
+    due = session.scalars(query.order_by(Notice.id)).all()
     closed = payable = 0
     for notice in due:
         open_obj = select(Objection.claim_id).where(Objection.state == "open")

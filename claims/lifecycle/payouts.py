@@ -29,6 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from claims.lifecycle.audit import add_all
 from claims.lifecycle.models import Claim, FundEntry, PayoutBatch, PayoutLine
 from claims.lifecycle.store import Household, Person, now
 from claims.lifecycle.transitions import Actor, advance
@@ -96,7 +97,7 @@ def build_batch(session: Session, policy_id: int, period: str, actor: Actor, *,
         lines.append(PayoutLine(batch_id=batch.id, claim_id=c.id, payee_name=head.name,
                                 payee_id_masked=mask_id(head.id_no), account=accounts[c.household_no].strip(),
                                 amount=c.amount, status="pending"))
-    session.add_all(lines)
+    add_all(session, lines)  # chained (claims.lifecycle.audit): the bank file's source
     total = sum((ln.amount for ln in lines), start=Decimal("0.00"))
     claims_total = sum((c.amount for c in claims), start=Decimal("0.00"))
     assert total == claims_total, (total, claims_total)
@@ -223,8 +224,8 @@ def import_bank_return(session: Session, batch_id: int, source: Any, actor: Acto
         session.execute(update(PayoutLine).where(PayoutLine.batch_id == batch_id, PayoutLine.claim_id.in_(paid))
                         .values(status="paid", returned_at=at).execution_options(synchronize_session=False))
         paid_total = sum((lines[c].amount for c in paid), start=Decimal("0.00"))
-        session.add(FundEntry(policy_id=batch.policy_id, at=at, kind="claim_paid", amount=-paid_total,
-                              reference=f"batch:{batch_id}", note=f"{len(paid)} 笔 / lines"))
+        add_all(session, [FundEntry(policy_id=batch.policy_id, at=at, kind="claim_paid", amount=-paid_total,
+                                    reference=f"batch:{batch_id}", note=f"{len(paid)} 笔 / lines", actor_id=actor.id)])
     for reason, ids in failed.items():
         advance(session, ids, "in_payout", "bank_failed", actor, reason_code="bank_failed", note=reason, at=at)
         session.execute(update(PayoutLine).where(PayoutLine.batch_id == batch_id, PayoutLine.claim_id.in_(ids))
@@ -252,8 +253,8 @@ def reverse_claim(session: Session, claim_id: int, actor: Actor, reason_code: st
         raise PayoutError("冲正须填写原因代码 / a reversal needs a reason code")
     policy_id, amount = claim.policy_id, claim.amount
     advance(session, [claim_id], "paid", "reverse", actor, reason_code=reason_code, note=note)
-    session.add(FundEntry(policy_id=policy_id, kind="reversal", amount=amount, reference=f"claim:{claim_id}",
-                          note=f"{reason_code}: {note}" if note else reason_code))
+    add_all(session, [FundEntry(policy_id=policy_id, kind="reversal", amount=amount, reference=f"claim:{claim_id}",
+                                note=f"{reason_code}: {note}" if note else reason_code, actor_id=actor.id)])
     session.flush()
     session.expire_all()
 

@@ -37,6 +37,7 @@ from sqlalchemy import bindparam, exists, func, insert, literal, null, or_, sele
 from sqlalchemy.orm import Session
 
 from claims.engine.compute import run_calculation
+from claims.lifecycle.audit import insert_rows
 from claims.lifecycle.duplicates import cross_department_duplicates
 from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow, ImportRowEvent
 from claims.lifecycle.recovery import recovered_amounts, sync_recoveries
@@ -219,8 +220,9 @@ def _insert_claims(session: Session, policy: Policy, rows: pd.DataFrame, at: Any
     events = select(Claim.id, literal(at), null(), literal(SYSTEM.role), literal("compute"), null(),
                     literal("computed"), Claim.amount).where(
         Claim.policy_id == policy.id, Claim.state == "computed", no_event)
-    session.execute(insert(ClaimEvent).from_select(
-        ["claim_id", "at", "actor_id", "role", "action", "from_state", "to_state", "amount_after"], events))
+    names = ["claim_id", "at", "actor_id", "role", "action", "from_state", "to_state", "amount_after"]
+    insert_rows(session, ClaimEvent, [{"reason_code": None, "note": None, "amount_before": None, **dict(zip(names, r))}
+                                      for r in session.execute(events.order_by(Claim.id))])
 
 
 def _withdraw(session: Session, rows: pd.DataFrame, at: Any) -> int:
@@ -228,11 +230,12 @@ def _withdraw(session: Session, rows: pd.DataFrame, at: Any) -> int:
         return 0
     ids = [int(i) for i in rows["id"]]
     t = Claim.__table__
+    # the event first, then the claim: the database's guard wants the newest event to describe the change
+    insert_rows(session, ClaimEvent,
+                [_event(int(r.id), at, "recompute", int(r.amount), 0) for r in rows.itertuples(index=False)])
     session.execute(update(t).where(t.c.id == bindparam("b_id"), t.c.state == "computed").values(
         amount=Decimal("0.00"), computed_amount=Decimal("0.00"), version=t.c.version + 1, updated_at=at),
         [{"b_id": i} for i in ids])
-    session.execute(insert(ClaimEvent.__table__),
-                    [_event(int(r.id), at, "recompute", int(r.amount), 0) for r in rows.itertuples(index=False)])
     return advance(session, ids, "computed", "withdraw", SYSTEM, reason_code="no_longer_due", at=at)
 
 
@@ -282,10 +285,10 @@ def recompute(session: Session, policy_id: int, household_nos: Iterable[str] | N
     changed = both.loc[(both["base"] != both["base_old"]) | (both["entitlement"] != both["entitlement_old"])
                        | (both["paid_before"] != both["paid_before_old"]) | (both["due"] != both["amount_old"])
                        | (both["due"] != both["computed_amount_old"]) | (both["trace"] != both["trace_old"])]
-    _update_claims(session, changed, at)
-    if len(changed):
-        session.execute(insert(ClaimEvent.__table__), [
+    if len(changed):  # each event before its claim's change (the database's guard reads it)
+        insert_rows(session, ClaimEvent, [
             _event(int(r.id), at, "recompute", int(r.amount_old), int(r.due)) for r in changed.itertuples(index=False)])
+    _update_claims(session, changed, at)
     _insert_claims(session, policy, new, at)
     withdrawn = _withdraw(session, gone, at)
     flagged = _flag(session, policy_id, product, reports)

@@ -34,6 +34,7 @@ import pandas as pd
 from sqlalchemy import bindparam, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from claims.lifecycle.audit import add_all
 from claims.lifecycle.models import Claim, FundEntry, Recovery
 from claims.lifecycle.roster_store import chunks
 from claims.lifecycle.store import now
@@ -217,8 +218,8 @@ def record_recovery(session: Session, recovery_id: int, actor: Actor, note: str 
     policy_id, amount = recovery.policy_id, recovery.amount
     _close(session, recovery, "recovered", actor, None, at)
     entry = FundEntry(policy_id=policy_id, at=at, kind="recovery", amount=amount, reference=f"recovery:{recovery_id}",
-                      note=note)
-    session.add(entry)
+                      note=note, actor_id=actor.id)
+    add_all(session, [entry])  # chained (claims.lifecycle.audit)
     session.flush()
     return entry
 

@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from claims.lifecycle.audit import record
 from claims.lifecycle.store import Division, Household, NaturalVillage, Person
 from tabular.money import fen_to_decimal
 
@@ -89,9 +90,27 @@ def _upsert(session: Session, table: Any, key: str, new: list[dict[str, Any]],
     return len(inserts), len(updates)
 
 
+def _tail(account: Any) -> str | None:
+    return None if account is None else "*" + str(account)[-4:]
+
+
+def _audit_roster(session: Session, hh_rows: list[dict[str, Any]], existing_hh: dict[str, dict[str, Any]],
+                  counts: dict[str, int], actor_id: int | None, actor_name: str | None) -> None:
+    """Audit events: the roster load (counts) and each household's bank-account change (masked tails)."""
+    changed = [(r["household_no"], existing_hh[r["household_no"]].get("bank_account"), r["bank_account"])
+               for r in hh_rows if "bank_account" in r and r["household_no"] in existing_hh
+               and r["bank_account"] != existing_hh[r["household_no"]].get("bank_account")]
+    record(session, actor_id, "roster_stored", "roster", counts, actor_name=actor_name)
+    for household_no, old, new in changed:
+        record(session, actor_id, "bank_account_changed", f"household:{household_no}",
+               {"before": _tail(old), "after": _tail(new)}, actor_name=actor_name)
+
+
 def store_roster(session: Session, persons: pd.DataFrame, households: pd.DataFrame, *,
-                 division_names: Mapping[str, str] | None = None) -> dict[str, int]:
-    """Store (insert or update) the roster; returns counts of what was created and changed."""
+                 division_names: Mapping[str, str] | None = None, actor_id: int | None = None,
+                 actor_name: str | None = None) -> dict[str, int]:
+    """Store (insert or update) the roster; returns counts of what was created and changed.  Audited
+    (:func:`claims.lifecycle.audit.record`): the load with its counts, and every bank-account change."""
     hh = households.copy()
     fields = list(HOUSEHOLD_FIELDS) + (["bank_account"] if "bank_account" in hh else [])
     hh_rows = _records(hh, ["household_no", *fields])
@@ -110,8 +129,10 @@ def store_roster(session: Session, persons: pd.DataFrame, households: pd.DataFra
     existing_p = {r["id_no"]: r for r in session.execute(
         select(*(t_p.c[c] for c in ["id_no", *PERSON_FIELDS]))).mappings()}
     p_ins, p_upd = _upsert(session, t_p, "id_no", p_rows, existing_p, PERSON_FIELDS)
-    return {"divisions_created": divisions, "natural_villages_created": natural, "households_inserted": hh_ins,
-            "households_updated": hh_upd, "persons_inserted": p_ins, "persons_updated": p_upd}
+    counts = {"divisions_created": divisions, "natural_villages_created": natural, "households_inserted": hh_ins,
+              "households_updated": hh_upd, "persons_inserted": p_ins, "persons_updated": p_upd}
+    _audit_roster(session, hh_rows, existing_hh, counts, actor_id, actor_name)
+    return counts
 
 
 def _decimal_to_fen(value: Decimal | None) -> int:

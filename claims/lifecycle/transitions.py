@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import Integer, column, func, insert, literal, select, table, text, update
 from sqlalchemy.orm import Session
 
+from claims.lifecycle.audit import insert_rows
 from claims.lifecycle.models import Claim, ClaimEvent, User
 from claims.lifecycle.store import now
 from claims.lifecycle.workflow import next_state
@@ -42,10 +43,11 @@ class Actor:
     id: int | None
     role: str
     approval_limit: Decimal | None = None
+    name: str | None = field(default=None, compare=False)  # the username, or the CLI's operator
 
     @classmethod
     def of(cls, user: User) -> Actor:
-        return cls(id=user.id, role=user.role, approval_limit=user.approval_limit)
+        return cls(id=user.id, role=user.role, approval_limit=user.approval_limit, name=user.username)
 
 
 SYSTEM = Actor(id=None, role="system")
@@ -92,9 +94,10 @@ def advance(session: Session, claim_ids: Sequence[int], from_state: str, action:
     matching = session.scalar(select(func.count()).select_from(Claim).where(guard))
     moved = 0
     if matching == len(ids):
-        session.execute(insert(ClaimEvent).from_select(
-            ["claim_id", "at", "actor_id", "role", "action", "from_state", "to_state", "reason_code", "note",
-             "amount_before", "amount_after"], events))
+        # the events chained (claims.lifecycle.audit) and inserted in one bulk statement, in claim id order
+        names = ["claim_id", "at", "actor_id", "role", "action", "from_state", "to_state", "reason_code", "note",
+                 "amount_before", "amount_after"]
+        insert_rows(session, ClaimEvent, [dict(zip(names, r)) for r in session.execute(events.order_by(Claim.id))])
         # the UPDATE's own guard is the last word if another transaction got in between
         moved = session.execute(
             update(Claim).where(guard).values(state=to_state, version=Claim.version + 1, updated_at=at)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from flask_app.cli.audit import audit
 from flask_app.cli.budget import budget
 from flask_app.cli.calc import calc
 from flask_app.cli.claims_cmd import claims_group
@@ -16,6 +17,7 @@ from flask_app.cli.payout import payout
 from flask_app.cli.recovery import recovery
 from flask_app.cli.setup import setup
 from flask_app.cli.synth import synth
+from flask_app.cli.tokens import tokens
 from flask_app.cli.users import users
 from flask_app.cli.year import year
 
@@ -27,7 +29,7 @@ def relief() -> None:
 
 
 for command in (demo, serve, calc, year, synth, db, setup, users, import_, claims_group, notice, payout, recovery,
-                fund, budget):
+                fund, budget, audit, tokens):
     relief.add_command(command)
 
 

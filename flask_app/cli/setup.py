@@ -19,6 +19,7 @@ def setup(product_path: str, framed_heads: int, persons: str, households: str, d
     from claims.lifecycle.database import transaction
     from claims.lifecycle.registry import RegistryError, create_policy, register_product
     from claims.lifecycle.roster_store import store_roster
+    from flask_app.cli.audit import operator
     from products import ProductError, load_product
     from products.roster import RosterError, check_roster, load_households, load_persons
     from tabular.files import TableError
@@ -30,7 +31,7 @@ def setup(product_path: str, framed_heads: int, persons: str, households: str, d
         with transaction(open_db(database_url)) as session:
             version = register_product(session, product)
             policy = create_policy(session, version, framed_heads)
-            counts = store_roster(session, p, h)
+            counts = store_roster(session, p, h, actor_name=operator())
             policy_id = policy.id
     except (ProductError, RosterError, TableError, RegistryError) as exc:
         fail(str(exc))
