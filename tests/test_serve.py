@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from test_imports import county  # noqa: F401 - the fixture (a migrated database with a policy and roster)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,3 +119,42 @@ def test_pool_sized_with_threads():
                       "RELIEF_POOL_TIMEOUT": 7, "SECRET_KEY": "t"})
     pool = app.extensions["relief_engine"].pool  # no connection is made before the first request
     assert (pool.size(), pool._max_overflow, pool._timeout, pool._pre_ping) == (12, 12, 7.0, True)
+
+
+def test_one_file_uploaded_at_once_by_many_is_stored_once(county, tmp_path, monkeypatch):
+    """Six imports of the same file at the same moment (as 20 users posting it to /api/v1/imports): one stores it,
+    the others are refused as already imported (409 through the API), none fails on the unique sha256."""
+    import threading
+    import time as _time
+
+    from sqlalchemy import func, select
+    from test_imports import MARCH, medical_file
+
+    import claims.lifecycle.imports as imports
+    from claims.lifecycle.imports import AlreadyImportedError, import_report
+    from claims.lifecycle.models import ImportBatch
+    from claims.lifecycle.transitions import SYSTEM
+
+    factory, policy_id = county
+    data = medical_file(tmp_path / "m03.csv", MARCH).read_bytes()
+    monkeypatch.setattr(imports, "_after_rows_inserted", lambda n: _time.sleep(0.3))  # the first one is slow
+    start, outcomes = threading.Barrier(6), []
+
+    def upload() -> None:
+        start.wait()
+        try:
+            outcomes.append(import_report(factory, policy_id, "medical", data, actor=SYSTEM, file_name="m03.csv"))
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=upload) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    stored = [o for o in outcomes if isinstance(o, imports.ImportResult)]
+    refused = [o for o in outcomes if isinstance(o, AlreadyImportedError)]
+    assert len(stored) == 1 and len(refused) == 5, outcomes
+    assert {r.batch_id for r in refused} == {stored[0].batch_id}
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(ImportBatch)) == 1
