@@ -296,5 +296,6 @@ def calc_files_dask(product: Product, persons: str | Path, households: str | Pat
     tell(f"Dask 计算 / computing on Dask: {where}")
     start = time.perf_counter()
     result = run_calculation_dask(product, people, homes, specs, paid_frame, scheduler=scheduler,
-                                  memory_limit=memory_limit, progress=True, details=True)
+                                  memory_limit=memory_limit, details=True,
+                                  progress=bool(getattr(say, "enabled", False)))  # --quiet / --no-progress win
     return result, [label for _, _, label in specs], t_read, time.perf_counter() - start
