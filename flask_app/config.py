@@ -16,12 +16,20 @@ def from_env() -> dict[str, Any]:
         "RELIEF_TODAY": os.environ.get("RELIEF_TODAY"),  # injected clock (YYYY-MM-DD), for demos and tests
         "RELIEF_LOCKOUT_AFTER": int(os.environ.get("RELIEF_LOCKOUT_AFTER", "5")),
         "RELIEF_LOCKOUT_MINUTES": int(os.environ.get("RELIEF_LOCKOUT_MINUTES", "15")),
+        # a login session ends after this long unused, and this long after the login at the latest
+        "RELIEF_SESSION_IDLE_MINUTES": float(os.environ.get("RELIEF_SESSION_IDLE_MINUTES", "30")),
+        "RELIEF_SESSION_MAX_HOURS": float(os.environ.get("RELIEF_SESSION_MAX_HOURS", "12")),
         # serving (relief serve): worker threads, and the database pool sized with them (flask_app.db)
         "RELIEF_THREADS": int(os.environ.get("RELIEF_THREADS", "8")),
         "RELIEF_POOL_TIMEOUT": float(os.environ.get("RELIEF_POOL_TIMEOUT", "30")),  # seconds to wait for a connection
+        # open client connections waitress keeps (keep-alive browsers and API clients; more wait to be accepted)
+        "RELIEF_CONNECTION_LIMIT": int(os.environ.get("RELIEF_CONNECTION_LIMIT", "500")),
         # reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port/-Prefix are trusted
         # (0: none, the default — the headers are ignored; 1: one nginx/IIS in front; see docs/deployment.md)
         "RELIEF_TRUSTED_PROXIES": int(os.environ.get("RELIEF_TRUSTED_PROXIES", "0")),
+        # the largest request body (RELIEF_MAX_UPLOAD_MB), refused with 413 before it is read (flask_app.uploads);
+        # a workbook's size once unzipped and its cells: RELIEF_MAX_XLSX_UNCOMPRESSED_MB, RELIEF_MAX_CELLS (tabular.files)
+        "MAX_CONTENT_LENGTH": int(float(os.environ.get("RELIEF_MAX_UPLOAD_MB", "100")) * 1024 * 1024),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,

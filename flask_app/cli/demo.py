@@ -18,12 +18,17 @@ from flask_app.cli.common import database_option
 def _serve(app, host: str, port: int) -> None:  # noqa: ANN001
     import waitress
 
+    from flask_app.uploads import server_body_limit
+
     threads = int(app.config["RELIEF_THREADS"])
     proxies = int(app.config.get("RELIEF_TRUSTED_PROXIES") or 0)
     click.echo(f"waitress: http://{host}:{port}/  {threads} 线程 / threads, "
                f"受信代理 / trusted proxies: {proxies}   (Ctrl+C 结束 / to stop)")
-    # ident="": no Server header (no name or version for a scanner)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="", _quiet=True)
+    # ident="": no Server header (no name or version for a scanner); a body over twice the upload limit is
+    # refused by waitress before it is read, a smaller one over the limit by the app (flask_app.uploads)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="", _quiet=True,
+                   max_request_body_size=server_body_limit(app.config),
+                   connection_limit=int(app.config.get("RELIEF_CONNECTION_LIMIT") or 500))
 
 
 threads_option = click.option(
@@ -82,6 +87,7 @@ def serve(host: str, port: int, threads: int | None, database_url: str | None) -
       RELIEF_THREADS          工作线程 / worker threads (8)
       RELIEF_POOL_TIMEOUT     等待数据库连接的秒数 / seconds to wait for a connection (30)
       RELIEF_TRUSTED_PROXIES  受信反向代理层数 / trusted reverse-proxy hops (0: X-Forwarded-* ignored)
+      RELIEF_CONNECTION_LIMIT 最多同时打开的连接 / open client connections kept (500)
     见 / see docs/deployment.md"""
     from flask_app import create_app
 
