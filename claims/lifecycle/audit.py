@@ -9,7 +9,7 @@ row carries ``chain_seq`` (1, 2, 3 … in the order rows were appended to that t
 
 with the fields of :data:`CHAINS` in that fixed order; ``null`` for NULL, amounts as fixed-point text with
 two decimals (``"-12.30"``), times as ISO 8601 with microseconds (``"2026-12-02T10:00:00.000000"``), dates
-ISO, ``import_rows.data`` as its JSON with sorted keys.  The previous hash is inside the hashed text, so
+ISO, ``import_rows.data`` nested as a JSON object with sorted keys.  The previous hash is inside the hashed text, so
 changing one row means rewriting every later one.  Payout lines chain their payee, account and amount
 (the bank file's source); their reconciliation status is not chained (it changes on the bank return,
 guarded by the claim's events).
@@ -39,6 +39,7 @@ from claims.lifecycle.models import AuditEvent, Claim, ClaimEvent, FundEntry, Im
 from claims.lifecycle.store import CENT, Money, now
 
 GENESIS = "0" * 64
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 #: the chained fields of each table, in hashing order (never reorder: every stored hash depends on it)
 CHAINS: dict[str, tuple[str, ...]] = {
@@ -63,28 +64,34 @@ def _money_fields(name: str) -> frozenset[str]:
 MONEY = {name: _money_fields(name) for name in CHAINS}
 
 
-def _text(value: Any, money: bool) -> Any:
-    if value is None:
-        return None
-    if money:
-        return f"{Decimal(str(value)).quantize(CENT):f}"
+_PLAIN = (str, int, bool, dict, list, type(None))  # as they are (a dict: import_rows.data, nested, keys sorted)
+
+
+def _plain(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, dt.datetime):
         return value.isoformat(timespec="microseconds")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(value, bool | int | str):
-        return value
     return str(value)
+
+
+def _money(value: Any) -> Any:
+    return None if value is None else f"{Decimal(str(value)).quantize(CENT):f}"
+
+
+def _converters(name: str) -> tuple[Any, ...]:
+    return tuple(_money if f in MONEY[name] else _plain for f in CHAINS[name])
+
+
+CONVERT = {name: _converters(name) for name in CHAINS}
 
 
 def row_digest(table: str, seq: int, prev: str, values: Sequence[Any]) -> str:
     """The ``row_hash`` of one row: ``values`` are the :data:`CHAINS` fields of ``table`` in order."""
-    money = MONEY[table]
-    fields = CHAINS[table]
-    payload = [table, seq, prev, *(_text(v, f in money) for f, v in zip(fields, values, strict=True))]
-    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    payload = [table, seq, prev, *(f(v) for f, v in zip(CONVERT[table], values, strict=True))]
+    return hashlib.sha256(_ENCODER.encode(payload).encode()).hexdigest()
 
 
 def _head(session: Session, table: Table) -> tuple[int, str]:
