@@ -1,8 +1,10 @@
 """Who may use what: one table, endpoint → roles.  Every endpoint of the app must be listed here
 (a test checks); an endpoint missing from the table is refused to everyone.
 
-Roles: insurer_adjudicator, insurer_supervisor (保险公司), county_reviewer (县), township_reviewer (乡镇),
-village_clerk (村, scoped to its villages), actuary (精算), admin.
+Roles: insurer_adjudicator, insurer_supervisor (保险公司), county_reviewer (县), township_reviewer (乡镇, scoped
+to its townships), village_clerk (村, scoped to its villages), actuary (精算), city_viewer (市级查看: the counties
+it serves, read-only: pages and API lists that only read), admin.  Every user but an admin sees only the
+counties they serve (``claims/lifecycle/scope.py``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 INSURER = frozenset({"insurer_adjudicator", "insurer_supervisor"})
 REVIEWERS = frozenset({"county_reviewer", "township_reviewer", "village_clerk"})
 STAFF = INSURER | REVIEWERS | {"admin"}
-EVERYONE = STAFF | {"actuary"}
+CITY = frozenset({"city_viewer"})
+#: Who may read the claims and notices (lists, details, the notice sheet): staff and the city's viewers.
+READERS = STAFF | CITY
+EVERYONE = STAFF | {"actuary"} | CITY
 
 #: Endpoints anyone may reach without logging in.
 PUBLIC = frozenset({"static", "auth.login", "auth.logout", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from claims.lifecycle.adjudication import AuthorityError, approve, bulk, reject, return_to_investigation, verify
 from claims.lifecycle.database import transaction
-from claims.lifecycle.models import Claim, ClaimEvent, User, UserVillage
+from claims.lifecycle.models import Claim, ClaimEvent, User, UserCounty, UserVillage
 from claims.lifecycle.scope import ScopeError
 from claims.lifecycle.transitions import Actor, ConflictError, advance
 from claims.lifecycle.workflow import TransitionError
@@ -40,6 +40,7 @@ def seed(factory, amounts: list[str], villages: list[str] | None = None) -> tupl
         s.flush()
         s.add_all([UserVillage(user_id=users["clerk"].id, village_code=V1),
                    UserVillage(user_id=users["town"].id, village_code=V1)])
+        s.add_all(UserCounty(user_id=u.id, county=pol.county) for u in users.values())  # they serve its county
         s.add_all(claim_row(pv, pol, i, a, village_code=v) for i, (a, v) in enumerate(zip(amounts, villages)))
         s.flush()
         actors = {k: Actor.of(u) for k, u in users.items()}

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from claims.lifecycle.database import transaction
-from claims.lifecycle.models import Claim, ClaimEvent, Notice, NoticeLine, Objection, User
+from claims.lifecycle.models import Claim, ClaimEvent, Notice, NoticeLine, Objection, User, UserCounty
 from claims.lifecycle.notices import NoticeError, close_due, mask_name, notice_table, post_notice, record_objection
 from claims.lifecycle.store import Household, Person, Policy, ProductVersion
 from claims.lifecycle.transitions import Actor, advance
@@ -66,6 +66,7 @@ def seed(factory, amounts=("1200.50", "800.00", "333.33"), *, state="filed", vil
                      approval_limit=Decimal("100000.00") if role.startswith("insurer") else None)
             s.add(u)
             s.flush()
+            s.add(UserCounty(user_id=u.id, county=pol.county))  # every user serves the policy's county
             users[username] = Actor.of(u)
         claim_ids = []
         for i, amount in enumerate(amounts):

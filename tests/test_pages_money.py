@@ -232,7 +232,8 @@ def test_product_page_shows_a_cover_and_its_shared_caps(env):
     app, _ = env
     with transaction(app.factory) as s:
         version_id = register_product(s, load_product("zhunongbao-fengxian-2025")).id
-    page = client_for(app, "act").get(f"/products/{version_id}").get_data(as_text=True)
+    # 凤县's product: not the actuary's county (130434), so the admin, who sees every county, opens it
+    page = client_for(app, "admin").get(f"/products/{version_id}").get_data(as_text=True)
     covers = page.split('class="grid covers"')[1].split("</table>")[0]
     assert "<code>death</code>、<code>disability</code>" in covers
     assert "1 人 50,000 元" in covers and "2 人 100,000 元" in covers and "3+ 人 120,000 元" in covers

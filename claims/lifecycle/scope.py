@@ -1,12 +1,15 @@
-"""Who sees and acts on which villages: the one home of village scoping.
+"""Who sees and acts on which counties and villages: the one home of scoping.
 
-Seeing (:class:`VillageScope`, :func:`scoped`): a village clerk sees the claims, notices and payout lines
-of the villages assigned to them (``UserVillage``, 12-digit codes) and nothing of the others — not even
-their existence; every other role sees every village.  Import batches, payout batches and the fund are
-county-wide: only unscoped roles may open them (``flask_app/permissions.py``).
+Seeing (:class:`Scope`, :func:`scoped`): every user serves counties (``UserCounty``: 6-digit codes, as
+``Policy.county``) and sees the policies of those counties only — their claims, notices, payout and import
+batches, fund and product versions; a user linked to no county sees nothing, an admin (or the system)
+every county.  Within the counties, a village clerk sees the villages assigned to them (``UserVillage``,
+12-digit codes) and a township reviewer the townships of their villages (the 9-digit prefix); rows of
+other villages are not shown, not even their existence.  Every web query goes through :func:`scoped`.
 
-Acting (:func:`check_scope`): a village clerk acts only on claims of their villages; a township reviewer
-only on claims whose village code starts with the 9-digit township prefix of one of their villages.
+Acting (:func:`check_scope`): the same rule for changes — a claim of another county is answered as if it
+did not exist; a village clerk acts only on claims of their villages, a township reviewer only on claims
+of their townships.
 """
 
 from __future__ import annotations
@@ -15,53 +18,169 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from claims.lifecycle.models import Claim, UserVillage
-from claims.lifecycle.transitions import Actor
+from claims.lifecycle.models import Claim, UserCounty, UserVillage
+from claims.lifecycle.store import Person, Policy, ProductVersion
+from claims.lifecycle.transitions import Actor, ConflictError
 from claims.lifecycle.workflow import TransitionError
 
+#: Roles that see every county (and every village).
+UNSCOPED_ROLES = frozenset({"admin", "system"})
 #: Roles that see only their own villages.
-SEEING_SCOPED_ROLES = frozenset({"village_clerk"})
-#: Roles that act only on their own area (villages, or the townships of their villages).
-ACTING_SCOPED_ROLES = frozenset({"village_clerk", "township_reviewer"})
+VILLAGE_ROLES = frozenset({"village_clerk"})
+#: Roles that see only the townships of their villages.
+TOWNSHIP_ROLES = frozenset({"township_reviewer"})
+#: Roles that see (and act on) only their own area (villages, or the townships of their villages).
+SEEING_SCOPED_ROLES = VILLAGE_ROLES | TOWNSHIP_ROLES
+ACTING_SCOPED_ROLES = SEEING_SCOPED_ROLES
 #: A township is the first 9 digits of a 12-digit village code.
 TOWNSHIP_PREFIX = 9
-#: What an empty village list is matched against: no real code, so a clerk with no villages sees nothing.
+#: What an empty list is matched against: no real code, so a user with none sees nothing.
 NO_VILLAGE = "-"
+NO_COUNTY = "-"
 
 
 @dataclass(frozen=True)
-class VillageScope:
-    """The villages a user sees: ``villages`` None means every village."""
+class Scope:
+    """What a user sees: ``counties`` None = every county; ``villages`` / ``townships`` None = every one
+    of those counties' villages (at most one of the two is set)."""
 
+    counties: frozenset[str] | None = None
     villages: frozenset[str] | None = None
+    townships: frozenset[str] | None = None
+    #: The ids of the counties' policies when known (:func:`scope_of` reads them once per request): a plain
+    #: list is cheaper for the planner than a subquery on every statement.
+    policies: frozenset[int] | None = None
 
     @classmethod
-    def of(cls, role: str | None, villages: Iterable[str]) -> VillageScope:
-        return cls(frozenset(villages)) if role in SEEING_SCOPED_ROLES else cls(None)
+    def of(cls, role: str | None, villages: Iterable[str], counties: Iterable[str] = (),
+           policies: Iterable[int] | None = None) -> Scope:
+        if role in UNSCOPED_ROLES:
+            return cls(None)
+        codes = frozenset(villages)
+        return cls(frozenset(counties),
+                   codes if role in VILLAGE_ROLES else None,
+                   frozenset(c[:TOWNSHIP_PREFIX] for c in codes) if role in TOWNSHIP_ROLES else None,
+                   None if policies is None else frozenset(policies))
 
     @property
     def limited(self) -> bool:
-        return self.villages is not None
+        """True when the user sees only some villages of their counties (clerk, township reviewer)."""
+        return self.villages is not None or self.townships is not None
 
     def sees(self, village_code: str | None) -> bool:
-        """True when a row of ``village_code`` may be shown (or its existence told)."""
-        return self.villages is None or village_code in self.villages
+        """True when a row of ``village_code`` is inside the user's area (villages or townships).
+
+        The county is not checked here: fetch objects through :func:`scoped`."""
+        if self.villages is not None:
+            return village_code in self.villages
+        if self.townships is not None:
+            return bool(village_code) and village_code[:TOWNSHIP_PREFIX] in self.townships
+        return True
+
+    def sees_county(self, county: str | None) -> bool:
+        return self.counties is None or county in self.counties
 
 
-EVERY_VILLAGE = VillageScope(None)
+#: Kept for callers of the village-only name.
+VillageScope = Scope
+EVERY_VILLAGE = Scope(None)
+#: No county: what a user linked to no county sees.
+NOTHING = Scope(frozenset())
 
 
-def scoped(scope: VillageScope, query: Any, column: Any = Claim.village_code) -> Any:
-    """``query`` limited to the rows whose ``column`` (a village code) the scope sees.
+def scope_policies(scope: Scope) -> Any:
+    """The ids of the policies the scope sees, for ``column.in_(...)``: a list, or a SELECT of them."""
+    if scope.policies is not None:
+        return sorted(scope.policies) or [0]
+    query = select(Policy.id)
+    if scope.counties is not None:
+        query = query.where(Policy.county.in_(sorted(scope.counties) or [NO_COUNTY]))
+    return query
 
-    ``column`` is ``Claim.village_code`` unless the rows carry their own (``Notice.village_code``); a
-    query joined to claims is scoped by the claims' column."""
-    if scope.villages is None:
+
+def scoped(scope: Scope, query: Any, village: Any = Claim.village_code, *, policy: Any = None,
+           county: Any = None) -> Any:
+    """``query`` limited to the rows the scope sees.
+
+    ``policy`` is the rows' policy id column (``Claim.policy_id`` unless the rows carry their own, e.g.
+    ``Notice.policy_id``); ``county`` a 6-digit county column instead (``Policy.county``,
+    ``ProductVersion.county``).  ``village`` is the rows' village code column; ``None`` for county-wide
+    rows (import and payout batches, the fund), which a user limited to villages or townships never sees.
+    Rows that are not claims name their own ``policy`` (or ``county``) column: there is no default for them.
+    """
+    if policy is None and county is None:
+        if village is not Claim.village_code:
+            raise TypeError("scoped(): rows other than claims name their policy or county column")
+        policy = Claim.policy_id
+    if scope.counties is not None:
+        if county is not None:
+            query = query.where(county.in_(sorted(scope.counties) or [NO_COUNTY]))
+        else:
+            query = query.where(policy.in_(scope_policies(scope)))
+    if not scope.limited:
         return query
-    return query.where(column.in_(sorted(scope.villages) or [NO_VILLAGE]))
+    if village is None:
+        return query.where(false())
+    if scope.villages is not None:
+        return query.where(village.in_(sorted(scope.villages) or [NO_VILLAGE]))
+    return query.where(func.substr(village, 1, TOWNSHIP_PREFIX).in_(sorted(scope.townships or ()) or [NO_VILLAGE]))
+
+
+def search(text: str, *, prefix: bool) -> Any:
+    """The claims a search text finds: with digits a resident ID or a household number, else a name.
+
+    ``prefix`` (roles that see full IDs): an ID or household number beginning with the text.  Without it
+    (roles that see masked IDs, ``130434********1803``) only the whole ID or household number matches, so
+    the hidden digits cannot be recovered one prefix at a time.  A name matches anywhere in it."""
+    text = text.strip()
+    if any(ch.isdigit() for ch in text):
+        key = text.upper()
+        if prefix:
+            households = select(Person.household_no).where(Person.id_no.startswith(key, autoescape=True))
+            return or_(Claim.unit_id.startswith(key, autoescape=True),
+                       Claim.household_no.startswith(key, autoescape=True),
+                       and_(Claim.unit_type != "person", Claim.household_no.in_(households)))
+        households = select(Person.household_no).where(Person.id_no == key)
+        return or_(Claim.unit_id == key, Claim.household_no == key,
+                   and_(Claim.unit_type != "person", Claim.household_no.in_(households)))
+    ids = select(Person.id_no).where(Person.name.contains(text, autoescape=True))
+    households = select(Person.household_no).where(Person.name.contains(text, autoescape=True))
+    return or_(and_(Claim.unit_type == "person", Claim.unit_id.in_(ids)),
+               and_(Claim.unit_type != "person", Claim.household_no.in_(households)))
+
+
+def scoped_versions(scope: Scope, query: Any) -> Any:
+    """``query`` (of product versions) limited to the scope's counties: a version made for one of them, or
+    one a policy of theirs uses.  Product documents hold no personal data: villages do not limit them."""
+    if scope.counties is None:
+        return query
+    counties = sorted(scope.counties) or [NO_COUNTY]
+    used = select(Policy.product_version_id).where(Policy.county.in_(counties))
+    return query.where(or_(ProductVersion.id.in_(used), ProductVersion.county.in_(counties)))
+
+
+def policy_in_scope(session: Session, scope: Scope, policy_id: int | None) -> bool:
+    """True when ``policy_id`` names a policy of the scope's counties."""
+    if policy_id is None:
+        return False
+    return session.scalar(select(Policy.id).where(Policy.id == policy_id,
+                                                  Policy.id.in_(scope_policies(scope)))) is not None
+
+
+def scope_of(session: Session, user_id: int, role: str, villages: Iterable[str]) -> Scope:
+    """The scope of a user: their counties (``UserCounty``) and those counties' policies, read now."""
+    counties = user_counties(session, user_id)
+    policies = session.scalars(select(Policy.id).where(Policy.county.in_(counties or [NO_COUNTY]))).all()
+    return Scope.of(role, villages, counties, policies)
+
+
+def user_counties(session: Session, user_id: int | None) -> list[str]:
+    if user_id is None:
+        return []
+    return sorted(session.scalars(select(UserCounty.county).where(UserCounty.user_id == user_id)))
 
 
 class ScopeError(TransitionError):
@@ -72,11 +191,23 @@ class ScopeError(TransitionError):
         self.claim_ids = list(claim_ids)
 
 
-def check_scope(session: Session, claim_ids: Sequence[int], actor: Actor) -> None:
-    """Refuse (:class:`ScopeError`) claims outside a village clerk's villages or a township reviewer's townships.
+def check_counties(session: Session, claim_ids: Sequence[int], actor: Actor) -> None:
+    """Claims of another county are answered as missing ones are (:class:`ConflictError`, same words)."""
+    if actor.id is None or actor.role in UNSCOPED_ROLES:
+        return
+    counties = user_counties(session, actor.id) or [NO_COUNTY]
+    inside = set(session.scalars(select(Claim.id).join(Policy, Policy.id == Claim.policy_id)
+                                 .where(Claim.id.in_(list(claim_ids)), Policy.county.in_(counties))))
+    outside = sorted(set(int(i) for i in claim_ids) - inside)
+    if outside:
+        raise ConflictError(f"理赔不存在 / claims do not exist: {outside[:20]}", outside)
 
-    Other roles are not scoped by village.
+
+def check_scope(session: Session, claim_ids: Sequence[int], actor: Actor) -> None:
+    """Refuse claims outside the actor's counties (as missing: :class:`ConflictError`), a village clerk's
+    villages or a township reviewer's townships (:class:`ScopeError`).  The system and admins are not scoped.
     """
+    check_counties(session, claim_ids, actor)
     if actor.role not in ACTING_SCOPED_ROLES:
         return
     codes = set(session.scalars(select(UserVillage.village_code).where(UserVillage.user_id == actor.id))) \
@@ -96,4 +227,6 @@ def check_scope(session: Session, claim_ids: Sequence[int], actor: Actor) -> Non
                          outside)
 
 
-__all__ = ["EVERY_VILLAGE", "ScopeError", "VillageScope", "check_scope", "scoped"]
+__all__ = ["EVERY_VILLAGE", "NOTHING", "Scope", "ScopeError", "VillageScope", "check_counties", "check_scope", "policy_in_scope",
+           "scope_of", "scope_policies", "scoped", "scoped_versions", "search",
+           "user_counties"]

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from claims.lifecycle import adjudication
 from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow
-from claims.lifecycle.scope import scoped
+from claims.lifecycle.scope import scoped, search
 from claims.lifecycle.workflow import ACTIONS, STATES
 from flask_app import db
 from flask_app.api.products import known_id
-from flask_app.permissions import STAFF, allow
+from flask_app.permissions import READERS, allow
 from flask_app.problems import problem
 from products.model import PERILS
 from tabular.resident_id import mask_id
@@ -85,7 +85,9 @@ class ClaimQuerySchema(Schema):
     batch_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                               metadata={"description": "导入批次 / claims touched by this import batch"})
     q = fields.String(validate=validate.Length(min=1, max=40),
-                      metadata={"description": "身份证号或户编号（前缀）/ resident ID or household number prefix"})
+                      metadata={"description": "身份证号、户编号或姓名（可见完整身份证号的角色可按前缀；其他角色须输入完整"
+                                               "号码）/ resident ID, household number or name (a prefix of the ID "
+                                               "only for roles that see full IDs; others give the whole number)"})
     sort = fields.String(load_default="id", validate=validate.OneOf([*SORTS, *(f"-{k}" for k in SORTS)]),
                          metadata={"description": "排序，- 为倒序 / sort key, '-' for descending"})
 
@@ -183,10 +185,8 @@ def filtered(args: dict[str, Any]) -> Any:
         conditions.append(Claim.amount <= args["max_amount"])
     if args.get("above_entitlement") is not None:
         conditions.append(Claim.above_entitlement == args["above_entitlement"])
-    if args.get("q"):
-        q = args["q"].strip().upper()
-        conditions.append(or_(Claim.unit_id.startswith(q, autoescape=True),
-                              Claim.household_no.startswith(q, autoescape=True)))
+    if args.get("q"):  # masked IDs: the whole ID, household number or a name only (never a prefix)
+        conditions.append(search(args["q"], prefix=current_user.sees_full_ids))
     if args.get("batch_id") is not None:
         # the claims the batch's rows feed: units or households in the rows, on the perils of its department
         rows = select(ImportRow.unit_key).where(ImportRow.batch_id == args["batch_id"])
@@ -292,8 +292,8 @@ class ClaimBulkTransition(MethodView):
         return {"action": body["action"], "moved": moved}
 
 
-allow("api_claims.ClaimList", STAFF)
-allow("api_claims.ClaimDetail", STAFF)
+allow("api_claims.ClaimList", READERS)
+allow("api_claims.ClaimDetail", READERS)
 allow("api_claims.ClaimTransition", ACTING)
 allow("api_claims.ClaimBulkTransition", ACTING)
 

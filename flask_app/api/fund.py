@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from claims.lifecycle.fund import fund_summary
+from claims.lifecycle.scope import scope_policies
 from claims.lifecycle.store import Policy
 from flask_app import db
 from flask_app.api.claims import Money
@@ -39,7 +41,8 @@ class Fund(MethodView):
         """各保单基金情况 / fund summary per policy"""
         session = db.session()
         return [{"policy_id": p.id, "county": p.county, "year": p.year, **fund_summary(session, p.id)}
-                for p in session.scalars(select(Policy).order_by(Policy.id))]
+                for p in session.scalars(select(Policy).where(Policy.id.in_(scope_policies(current_user.scope)))
+                                         .order_by(Policy.id))]
 
 
-allow("api_fund.Fund", INSURER | {"county_reviewer", "actuary", "admin"})
+allow("api_fund.Fund", INSURER | {"county_reviewer", "actuary", "admin", "city_viewer"})

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from claims.lifecycle.imports import ImportRefusedError
 from claims.lifecycle.mapping_profiles import NAME_MAX, import_mapped, list_profiles
 from claims.lifecycle.models import ImportBatch, ImportException
+from claims.lifecycle.scope import scoped
 from claims.reports import DEPARTMENTS, ReportFileError
-from flask_app import db
+from flask_app import db, uploads
 from flask_app.api.claims import Timestamp, refuse
 from flask_app.api.products import default_policy_id, known_id
 from flask_app.permissions import INSURER, allow
@@ -103,7 +104,8 @@ class ImportList(MethodView):
     @blp.response(200, ImportBatchSchema(many=True))
     def get(self):
         """导入批次历史 / import batches, newest first"""
-        return db.session().scalars(select(ImportBatch).order_by(ImportBatch.id.desc())).all()
+        return db.session().scalars(scoped(current_user.scope, select(ImportBatch), None, policy=ImportBatch.policy_id)
+                                    .order_by(ImportBatch.id.desc())).all()
 
     @blp.arguments(ImportFormSchema, location="form")
     @blp.arguments(ImportFileSchema, location="files")
@@ -118,9 +120,10 @@ class ImportList(MethodView):
         policy_id = default_policy_id(form.get("policy_id"))
         upload = files["file"]
         try:
-            done = import_mapped(db.factory(), policy_id, form["department"], upload.read(),
-                                 actor=current_user.actor, file_name=upload.filename or "upload",
-                                 period=form.get("period"), profile=form.get("mapping_profile"))
+            with uploads.saved(upload) as path:  # read from disk, never the whole body in memory twice
+                done = import_mapped(db.factory(), policy_id, form["department"], path,
+                                     actor=current_user.actor, file_name=upload.filename or "upload",
+                                     period=form.get("period"), profile=form.get("mapping_profile"))
         except (ImportRefusedError, ReportFileError):
             raise  # flask_app.problems answers them: 409 already imported, 422 with the columns not recognised
         except ValueError as exc:  # any other input error, or one the file readers let through: a refused import
@@ -143,7 +146,8 @@ class ImportExceptions(MethodView):
     def get(self, batch_id: int):
         """批次异常行（含行号）/ a batch's exceptions with their line numbers"""
         session = db.session()
-        if session.get(ImportBatch, known_id(batch_id, "import batch")) is None:
+        query = select(ImportBatch.id).where(ImportBatch.id == known_id(batch_id, "import batch"))
+        if session.scalar(scoped(current_user.scope, query, None, policy=ImportBatch.policy_id)) is None:
             abort(404, message=f"导入批次 {batch_id} 不存在 / import batch {batch_id} does not exist")
         return session.scalars(select(ImportException).where(ImportException.batch_id == batch_id)
                                .order_by(ImportException.line, ImportException.id)).all()

@@ -18,7 +18,7 @@ from flask_app import db
 from flask_app.api.claims import Money, Timestamp, refuse
 from flask_app.api.products import default_policy_id, known_id
 from flask_app.clock import today
-from flask_app.permissions import STAFF, allow
+from flask_app.permissions import READERS, allow
 from tabular.errors import ReliefError
 
 blp = Blueprint("api_notices", __name__, url_prefix="/api/v1/notices",
@@ -73,7 +73,7 @@ class ObjectionSchema(Schema):
 
 def load_notice(notice_id: int) -> Notice:
     query = select(Notice).where(Notice.id == known_id(notice_id, "notice"))
-    notice = db.session().scalar(scoped(current_user.scope, query, Notice.village_code))
+    notice = db.session().scalar(scoped(current_user.scope, query, Notice.village_code, policy=Notice.policy_id))
     if notice is None:
         abort(404, message=f"公示 {notice_id} 不存在 / notice {notice_id} does not exist")
     return notice
@@ -84,8 +84,8 @@ class NoticeList(MethodView):
     @blp.response(200, NoticeSchema(many=True))
     def get(self):
         """公示列表 / notices, newest first"""
-        return db.session().scalars(scoped(current_user.scope, select(Notice), Notice.village_code)
-                                    .order_by(Notice.id.desc())).all()
+        return db.session().scalars(scoped(current_user.scope, select(Notice), Notice.village_code,
+                                           policy=Notice.policy_id).order_by(Notice.id.desc())).all()
 
 
 @blp.route("", endpoint="NoticeCreate")
@@ -134,7 +134,7 @@ class NoticeObjections(MethodView):
         return result
 
 
-allow("api_notices.NoticeList", STAFF)
+allow("api_notices.NoticeList", READERS)
 allow("api_notices.NoticeCreate", {"county_reviewer", "village_clerk"})
-allow("api_notices.NoticeDetail", STAFF)
+allow("api_notices.NoticeDetail", READERS)
 allow("api_notices.NoticeObjections", {"village_clerk"})

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from claims.lifecycle.models import PayoutBatch, PayoutLine
 from claims.lifecycle.payouts import PayoutError, build_batch, import_bank_return
+from claims.lifecycle.scope import scoped
 from flask_app import db
 from flask_app.api.claims import Money, Timestamp, refuse
 from flask_app.api.products import default_policy_id, known_id
@@ -72,7 +73,8 @@ class PayoutList(MethodView):
     @blp.response(200, PayoutBatchSchema(many=True))
     def get(self):
         """支付批次列表 / payout batches, newest first"""
-        return db.session().scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())).all()
+        return db.session().scalars(scoped(current_user.scope, select(PayoutBatch), None, policy=PayoutBatch.policy_id)
+                                    .order_by(PayoutBatch.id.desc())).all()
 
     @blp.arguments(BuildSchema)
     @blp.response(201, PayoutBatchSchema)
@@ -86,8 +88,9 @@ class PayoutList(MethodView):
 
 
 def load_batch(batch_id: int) -> PayoutBatch:
-    batch = db.session().get(PayoutBatch, known_id(batch_id, "payout batch"))
-    if batch is None:
+    query = select(PayoutBatch).where(PayoutBatch.id == known_id(batch_id, "payout batch"))
+    batch = db.session().scalar(scoped(current_user.scope, query, None, policy=PayoutBatch.policy_id))
+    if batch is None:  # another county's batch is answered as a missing one
         abort(404, message=f"支付批次 {batch_id} 不存在 / payout batch {batch_id} does not exist")
     return batch
 

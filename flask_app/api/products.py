@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
+from claims.lifecycle.scope import policy_in_scope, scope_policies, scoped_versions
 from claims.lifecycle.store import Policy, ProductVersion
 from flask_app import db
 from flask_app.permissions import EVERYONE, allow
@@ -41,12 +43,13 @@ def known_id(value: int, what: str) -> int:
 
 
 def default_policy_id(policy_id: int | None) -> int:
-    """The given policy, or the newest one; 422 problem when there is none."""
+    """The given policy, or the newest one, of the user's counties; 422 problem when there is none (another
+    county's policy is answered as a missing one)."""
     if policy_id is not None:
-        if db.session().get(Policy, policy_id) is None:
+        if not policy_in_scope(db.session(), current_user.scope, policy_id):
             abort(422, message=f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
         return policy_id
-    newest = db.session().scalar(select(func.max(Policy.id)))
+    newest = db.session().scalar(select(func.max(Policy.id)).where(Policy.id.in_(scope_policies(current_user.scope))))
     if newest is None:
         abort(422, message="尚无保单 / no policy exists yet")
     return int(newest)
@@ -57,7 +60,7 @@ class ProductList(MethodView):
     @blp.response(200, ProductVersionSchema(many=True))
     def get(self):
         """产品版本列表 / list product versions"""
-        return db.session().scalars(select(ProductVersion).order_by(ProductVersion.id)).all()
+        return db.session().scalars(scoped_versions(current_user.scope, select(ProductVersion)).order_by(ProductVersion.id)).all()
 
 
 @blp.route("/<int:version_id>")
@@ -65,7 +68,8 @@ class ProductDetail(MethodView):
     @blp.response(200, ProductDetailSchema)
     def get(self, version_id: int):
         """产品版本详情（文件与责任）/ one product version: document and lines"""
-        version = db.session().get(ProductVersion, known_id(version_id, "product version"))
+        version = db.session().scalar(scoped_versions(current_user.scope, select(ProductVersion)).where(
+            ProductVersion.id == known_id(version_id, "product version")))
         if version is None:
             abort(404, message=f"产品版本 {version_id} 不存在 / product version {version_id} does not exist")
         document = version.document or {}

@@ -10,17 +10,19 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Blueprint, render_template
+from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from claims.lifecycle.fund import fund_summary, monthly_flows
 from claims.lifecycle.recovery import list_recoveries
+from claims.lifecycle.scope import scope_policies
 from claims.lifecycle.store import Policy, ProductVersion
 from flask_app import db
 from flask_app.permissions import INSURER, allow
 
 bp = Blueprint("fund", __name__)
-allow("fund.index", INSURER | {"county_reviewer", "actuary", "admin"})
+allow("fund.index", INSURER | {"county_reviewer", "actuary", "admin", "city_viewer"})
 
 SERIES = (("premium", "保费收入 Premiums", "#2f6f9f"), ("paid", "赔款支付 Claims paid", "#b42318"))
 
@@ -79,6 +81,7 @@ def index():  # noqa: ANN201
     s = db.session()
     policies = s.execute(select(Policy, ProductVersion.name, ProductVersion.code)
                          .join(ProductVersion, Policy.product_version_id == ProductVersion.id)
+                         .where(Policy.id.in_(scope_policies(current_user.scope)))
                          .order_by(Policy.year.desc(), Policy.id)).all()
     rows = []
     for policy, name, code in policies:

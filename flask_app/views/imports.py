@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -32,6 +33,7 @@ from claims.lifecycle.mapping_profiles import (
     profile_yaml,
 )
 from claims.lifecycle.models import ImportBatch, ImportException, MappingProfile, User
+from claims.lifecycle.scope import policy_in_scope, scope_policies, scoped
 from claims.lifecycle.store import Policy
 from claims.reports import DEPARTMENTS, REASONS, SPECS, ReportFileError, read_report
 from claims.reports.reader import UnmatchedColumns
@@ -57,13 +59,26 @@ LINES_SHOWN = 200
 
 
 def _policies() -> list:
-    return db.session().execute(select(Policy.id, Policy.county, Policy.year).order_by(Policy.id.desc())).all()
+    """The policies of the user's counties, newest first."""
+    return db.session().execute(select(Policy.id, Policy.county, Policy.year)
+                                .where(Policy.id.in_(scope_policies(current_user.scope)))
+                                .order_by(Policy.id.desc())).all()
+
+
+def _batch_or_404(s, batch_id: int) -> ImportBatch:  # noqa: ANN001
+    """An import batch of the user's counties (a county-wide object: :func:`scoped` with no village)."""
+    batch = s.scalar(scoped(current_user.scope, select(ImportBatch).where(ImportBatch.id == batch_id), None,
+                            policy=ImportBatch.policy_id))
+    if batch is None:
+        abort(404)  # another county's batch is not shown, not even its existence
+    return batch
 
 
 @bp.get("/imports")
 def index():
     s = db.session()
-    batches = s.execute(select(ImportBatch, User.name).outerjoin(User, User.id == ImportBatch.imported_by)
+    batches = s.execute(scoped(current_user.scope, select(ImportBatch, User.name), None, policy=ImportBatch.policy_id)
+                        .outerjoin(User, User.id == ImportBatch.imported_by)
                         .order_by(ImportBatch.id.desc()).limit(500)).all()
     return render_template("imports_index.html", batches=batches, departments=DEPARTMENTS,
                            department_names=DEPARTMENT_NAMES, policies=_policies(), profiles=list_profiles(s))
@@ -94,13 +109,21 @@ def upload():
     if department not in DEPARTMENTS:
         flash(f"请选择部门 / choose a department ({', '.join(DEPARTMENTS)})", "error")
         return redirect(url_for("imports.index"))
+    if policy_id not in {p[0] for p in policies}:  # none, or another county's: answered as missing
+        flash(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist", "error")
+        return redirect(url_for("imports.index"))
     if upload is None or not upload.filename:
         flash("请选择文件 / choose a file to upload", "error")
         return redirect(url_for("imports.index"))
-    data = upload.read()
+    with uploads.saved(upload) as path:  # read from disk in pieces, never upload.read()
+        return _import_upload(path, department, policy_id, period, upload.filename)
+
+
+def _import_upload(path: Path, department: str, policy_id: int, period: str | None, file_name: str) -> Response:
+    """Import the saved upload; a file whose columns are not recognised is kept for the mapping page."""
     try:
-        done = import_mapped(db.factory(), policy_id, department, data, actor=current_user.actor,
-                             file_name=upload.filename, period=period)
+        done = import_mapped(db.factory(), policy_id, department, path, actor=current_user.actor,
+                             file_name=file_name, period=period)
     except AlreadyImportedError as exc:
         flash(f"已导入过 / already imported: {exc}", "error")
         return redirect(url_for("imports.report", batch_id=exc.batch_id))
@@ -109,12 +132,12 @@ def upload():
             flash(f"导入被拒绝，未做任何更改 / import refused, nothing was changed: {exc}", "error")
             return redirect(url_for("imports.index"))
         try:
-            digest = uploads.keep(data)
+            digest = uploads.keep(path)
         except uploads.PendingUploadError as too_big:
             flash(f"导入被拒绝，未做任何更改 / import refused, nothing was changed: {exc} — {too_big}", "error")
             return redirect(url_for("imports.index"))
         return redirect(url_for("imports.mapping", digest=digest, department=department, policy_id=policy_id,
-                                period=period or "", file_name=upload.filename))
+                                period=period or "", file_name=file_name))
     except (ReliefError, ValueError) as exc:  # ValueError: what the file readers let through unnamed
         flash(f"导入被拒绝，未做任何更改 / import refused, nothing was changed: {exc}", "error")
         return redirect(url_for("imports.index"))
@@ -133,6 +156,8 @@ def _pending(digest: str, source: Mapping[str, str]) -> tuple[bytes, str, str, i
         policy_id = int(source.get("policy_id") or 0)
     except ValueError:
         policy_id = 0
+    if not policy_in_scope(db.session(), current_user.scope, policy_id):
+        abort(404)  # another county's policy is answered as a missing one
     return data, department, file_name, policy_id, (source.get("period") or "").strip() or None
 
 
@@ -208,9 +233,7 @@ def profile_download(profile_id: int):
 @bp.get("/imports/<int:batch_id>")
 def report(batch_id: int):
     s = db.session()
-    batch = s.get(ImportBatch, batch_id)
-    if batch is None:
-        abort(404)
+    batch = _batch_or_404(s, batch_id)
     by_reason = s.execute(select(ImportException.reason, ImportException.severity, func.count())
                           .where(ImportException.batch_id == batch_id)
                           .group_by(ImportException.reason, ImportException.severity)
@@ -230,9 +253,7 @@ def report(batch_id: int):
 @bp.get("/imports/<int:batch_id>/exceptions.csv")
 def exceptions_csv(batch_id: int):
     s = db.session()
-    batch = s.get(ImportBatch, batch_id)
-    if batch is None:
-        abort(404)
+    batch = _batch_or_404(s, batch_id)
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)

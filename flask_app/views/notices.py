@@ -13,19 +13,19 @@ from sqlalchemy import func, select
 from claims.lifecycle.models import Claim, Notice, NoticeLine, Objection
 from claims.lifecycle.notices import close_due as close_due_notices
 from claims.lifecycle.notices import notice_table, post_notice, record_objection
-from claims.lifecycle.scope import scoped
+from claims.lifecycle.scope import policy_in_scope, scope_policies, scoped
 from claims.lifecycle.store import Division, Policy, ProductVersion
 from flask_app import db, pdf
 from flask_app.clock import today
-from flask_app.permissions import STAFF, allow, allowed
+from flask_app.permissions import READERS, allow, allowed
 from tabular.errors import ReliefError
 
 bp = Blueprint("notices", __name__)
 
-allow("notices.index", STAFF)
+allow("notices.index", READERS)
 allow("notices.create", {"county_reviewer", "village_clerk"})
-allow("notices.show", STAFF)
-allow("notices.pdf", STAFF)
+allow("notices.show", READERS)
+allow("notices.pdf", READERS)
 allow("notices.objection", {"village_clerk"})
 allow("notices.close_due", {"county_reviewer", "admin"})
 
@@ -41,16 +41,17 @@ def village_names(session, codes) -> dict[str, str]:  # noqa: ANN001
 
 
 def _notice_or_404(session, notice_id: int) -> Notice:  # noqa: ANN001
-    notice = session.get(Notice, notice_id)
-    if notice is None or not current_user.scope.sees(notice.village_code):
-        abort(404)
+    notice = session.scalar(scoped(current_user.scope, select(Notice).where(Notice.id == notice_id),
+                                   Notice.village_code, policy=Notice.policy_id))
+    if notice is None:
+        abort(404)  # another county's or village's notice is not shown, not even its existence
     return notice
 
 
 @bp.get("/notices")
 def index():  # noqa: ANN201
     s = db.session()
-    visible = scoped(current_user.scope, select(Notice), Notice.village_code)
+    visible = scoped(current_user.scope, select(Notice), Notice.village_code, policy=Notice.policy_id)
     notices = s.scalars(visible.order_by(Notice.id.desc())).all()
     ids = [n.id for n in notices]
     lines = dict(s.execute(select(NoticeLine.notice_id, func.count()).where(NoticeLine.notice_id.in_(ids))
@@ -65,7 +66,8 @@ def index():  # noqa: ANN201
                       .group_by(Claim.policy_id, Claim.village_code)
                       .order_by(Claim.policy_id, Claim.village_code)).all()
     policy_names = dict(s.execute(select(Policy.id, ProductVersion.name)
-                                  .join(ProductVersion, Policy.product_version_id == ProductVersion.id)).all())
+                                  .join(ProductVersion, Policy.product_version_id == ProductVersion.id)
+                                  .where(Policy.id.in_(scope_policies(current_user.scope)))).all())
     names = village_names(s, [n.village_code for n in notices] + [row[1] for row in filed if row[1]])
     can_post = allowed("notices.create", current_user.role)
     can_close = allowed("notices.close_due", current_user.role)
@@ -82,7 +84,8 @@ def create():  # noqa: ANN201
     except ValueError:
         flash("请选择保单 / choose a policy", "error")
         return redirect(url_for("notices.index"))
-    if not village or not current_user.scope.sees(village):
+    if not village or not current_user.scope.sees(village) or \
+            not policy_in_scope(db.session(), current_user.scope, policy_id):
         abort(403)
     try:
         with db.write() as s:
@@ -172,7 +175,7 @@ def objection(notice_id: int):  # noqa: ANN201
 @bp.post("/notices/close-due")
 def close_due():  # noqa: ANN201
     with db.write() as s:
-        result = close_due_notices(s, today=today())
+        result = close_due_notices(s, today=today(), policies=scope_policies(current_user.scope))
     flash(f"截至 {today().isoformat()}：结束公示 {result['notices_closed']} 份，"
           f"{result['claims_payable']} 笔理赔转为可支付 / "
           f"{result['notices_closed']} notices closed, {result['claims_payable']} claims payable")

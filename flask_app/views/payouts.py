@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from claims.lifecycle.models import Claim, PayoutBatch, PayoutLine
 from claims.lifecycle.payouts import build_batch, export_bank_file, import_bank_return
-from claims.lifecycle.scope import scoped
+from claims.lifecycle.scope import policy_in_scope, scope_policies, scoped
 from claims.lifecycle.store import Policy, ProductVersion
 from flask_app import db
 from flask_app.clock import today
@@ -31,15 +31,30 @@ LINE_STATES = {"pending": "待回盘", "paid": "已支付", "failed": "失败"}
 
 def _policy_names(s) -> dict[int, str]:  # noqa: ANN001
     return dict(s.execute(select(Policy.id, ProductVersion.name)
-                          .join(ProductVersion, Policy.product_version_id == ProductVersion.id)).all())
+                          .join(ProductVersion, Policy.product_version_id == ProductVersion.id)
+                          .where(Policy.id.in_(scope_policies(current_user.scope)))).all())
+
+
+def _batches():  # noqa: ANN202
+    """Payout batches of the user's counties (a county-wide object: :func:`scoped` with no village)."""
+    return scoped(current_user.scope, select(PayoutBatch), None, policy=PayoutBatch.policy_id)
+
+
+def _batch_or_404(s, batch_id: int) -> PayoutBatch:  # noqa: ANN001
+    batch = s.scalar(_batches().where(PayoutBatch.id == batch_id))
+    if batch is None:
+        abort(404)  # another county's batch is not shown, not even its existence
+    return batch
 
 
 @bp.get("/payouts")
 def index():  # noqa: ANN201
     s = db.session()
-    batches = s.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())).all()
+    batches = s.scalars(_batches().order_by(PayoutBatch.id.desc())).all()
     counts: dict[int, dict[str, int]] = {}
+    visible = [b.id for b in batches] or [0]
     for batch_id, status, n in s.execute(select(PayoutLine.batch_id, PayoutLine.status, func.count())
+                                         .where(PayoutLine.batch_id.in_(visible))
                                          .group_by(PayoutLine.batch_id, PayoutLine.status)).all():
         counts.setdefault(batch_id, {})[status] = n
     payable = s.execute(scoped(current_user.scope, select(Claim.policy_id, func.count(), func.sum(Claim.amount))
@@ -61,6 +76,9 @@ def create():  # noqa: ANN201
     if not period:
         flash("请填写期间 / the period is required (e.g. 2025-03)", "error")
         return redirect(url_for("payouts.index"))
+    if not policy_in_scope(db.session(), current_user.scope, policy_id):
+        flash(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist", "error")
+        return redirect(url_for("payouts.index"))
     try:
         with db.write() as s:
             batch = build_batch(s, policy_id, period[:20], current_user.actor)
@@ -75,9 +93,7 @@ def create():  # noqa: ANN201
 @bp.get("/payouts/<int:batch_id>")
 def show(batch_id: int):  # noqa: ANN201
     s = db.session()
-    batch = s.get(PayoutBatch, batch_id)
-    if batch is None:
-        abort(404)
+    batch = _batch_or_404(s, batch_id)
     lines = s.execute(scoped(current_user.scope,
                              select(PayoutLine, Claim.village_code, Claim.line_id, Claim.above_entitlement)
                              .join(Claim, Claim.id == PayoutLine.claim_id).where(PayoutLine.batch_id == batch_id))
@@ -96,9 +112,7 @@ def bank_file(batch_id: int, fmt: str):  # noqa: ANN201
     if fmt not in ("xlsx", "csv"):
         abort(404)
     s = db.session()
-    batch = s.get(PayoutBatch, batch_id)
-    if batch is None:
-        abort(404)
+    batch = _batch_or_404(s, batch_id)
     tmp = Path(tempfile.mkdtemp(prefix="relief-bank-"))
     path = export_bank_file(s, batch_id, tmp / f"bank-{batch_id}.{fmt}")
     data = path.read_bytes()
@@ -112,8 +126,7 @@ def bank_file(batch_id: int, fmt: str):  # noqa: ANN201
 
 @bp.post("/payouts/<int:batch_id>/return")
 def bank_return(batch_id: int):  # noqa: ANN201
-    if db.session().get(PayoutBatch, batch_id) is None:
-        abort(404)
+    _batch_or_404(db.session(), batch_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash("请选择回盘文件 / choose the bank return file", "error")

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 from flask import Blueprint, abort, render_template
+from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from claims.lifecycle.registry import product_of
+from claims.lifecycle.scope import scope_policies, scoped_versions
 from claims.lifecycle.store import Policy, ProductVersion
 from flask_app import db
 from flask_app.permissions import EVERYONE, allow
@@ -90,17 +92,21 @@ def payout_chart(line: Line, *, width: int = 720, height: int = 300) -> Markup:
 @bp.get("/products")
 def index():  # noqa: ANN201
     s = db.session()
+    scope = current_user.scope
     policies = dict(s.execute(select(Policy.product_version_id, func.count())
+                              .where(Policy.id.in_(scope_policies(scope)))
                               .group_by(Policy.product_version_id)).all())
-    versions = s.scalars(select(ProductVersion).order_by(ProductVersion.year.desc(), ProductVersion.code)).all()
+    versions = s.scalars(scoped_versions(scope, select(ProductVersion))
+                         .order_by(ProductVersion.year.desc(), ProductVersion.code)).all()
     return render_template("products_index.html", versions=versions, policies=policies)
 
 
 @bp.get("/products/<int:version_id>")
 def show(version_id: int):  # noqa: ANN201
     s = db.session()
-    version = s.get(ProductVersion, version_id)
-    if version is None:
+    version = s.scalar(scoped_versions(current_user.scope, select(ProductVersion))
+                       .where(ProductVersion.id == version_id))
+    if version is None:  # another county's product version is not shown
         abort(404)
     try:
         product = product_of(version)
