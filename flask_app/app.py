@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from flask_app import auth, db, problems
+from flask_app import auth, db, headers, problems, uploads
 from flask_app.config import from_env, trust_proxies
 
 
@@ -18,6 +18,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     auth.init_app(app)
     problems.init_app(app)
+    headers.init_app(app)  # CSP, no framing, nosniff, Referrer-Policy, HSTS under HTTPS, no Server header
+    uploads.init_app(app)  # first before_request hook: an over-limit body is refused unread (413)
 
     from flask_app.views import register_views
 

@@ -3,7 +3,8 @@
 The one table from domain error to HTTP (:data:`DOMAIN_ERRORS`): each class of the project's error
 hierarchy (:mod:`tabular.errors`) maps to a status and a type URI under ``/problems/…`` — a transition the
 table refuses, a concurrent change (409), an import refused, input that cannot be used (422), an unknown
-object (404) …  The API answers problem details, the pages a readable error page with the same status.
+object (404) …  The API (and any request that asks for JSON) answers problem details; a browser gets an
+error page in the site's layout with the same status (:func:`wants_problem`).
 """
 
 from __future__ import annotations
@@ -62,7 +63,11 @@ def problem(status: int, slug: str, title: str, detail: str | None = None, **ext
 
 
 def wants_problem() -> bool:
-    return request.path.startswith("/api/")
+    """Problem details for the API and for a client that prefers JSON; an HTML page for a browser."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/problem+json"])
+    return best is not None and best != "text/html"
 
 
 def extension_members(exc: Exception) -> dict[str, Any]:
@@ -81,7 +86,7 @@ def extension_members(exc: Exception) -> dict[str, Any]:
 
 #: HTTP status → type slug of the problems the web framework raises (abort, validation, routing).
 HTTP_SLUGS = {422: "validation", 401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
-              409: "conflict", 400: "bad-request"}
+              409: "conflict", 400: "bad-request", 413: "too-large"}
 
 
 def http_problem(exc: HTTPException) -> Response:
@@ -92,16 +97,41 @@ def http_problem(exc: HTTPException) -> Response:
     return problem(exc.code or 500, HTTP_SLUGS.get(exc.code or 500, "http-error"), exc.name, exc.description, **extra)
 
 
+#: the words of an HTML error page, by status (the framework's English description is for the API)
+PAGE_TEXT = {
+    400: ("请求无效", "bad request", "请求无法处理，请返回重试 / the request could not be handled; go back and try again"),
+    401: ("请先登录", "log in first", "请先登录 / please log in"),
+    403: ("无权访问", "forbidden", "您的角色不能打开此页面 / your role may not open this page"),
+    404: ("页面不存在", "not found", "页面或记录不存在，或不在您的范围内 / no such page or record, or not in your scope"),
+    405: ("不允许的方法", "method not allowed", "此地址不接受该请求 / this address does not take that request"),
+    409: ("冲突", "conflict", "已被他人修改，请刷新后重试 / changed by someone else; reload and try again"),
+    413: ("文件过大", "too large", "上传的文件超过大小限制 / the upload is larger than the limit"),
+    500: ("服务器错误", "server error", "服务器出错，已记录；请稍后再试 / the server failed; please try again later"),
+}
+
+
+def error_page(status: int, title: str | None = None, detail: str | None = None) -> tuple[str, int]:
+    """An error page in the site's layout (``error.html``)."""
+    zh, en, text = PAGE_TEXT.get(status, ("错误", "error", ""))
+    return render_template("error.html", status=status, title=title or f"{zh} / {en}", detail=detail or text), status
+
+
+def http_error(exc: HTTPException) -> Any:
+    """An HTTP error (``abort(…)``, routing, a body over the limit, a server error): problem details or a page."""
+    if wants_problem():
+        return http_problem(exc)
+    status = exc.code or 500
+    # an abort(…, description=…) of our own says something useful; werkzeug's English defaults do not
+    own = exc.description if exc.description != type(exc).description else None
+    return error_page(status, detail=own)
+
+
 def init_app(app: Flask) -> None:
     for exc_class, status, slug, title in DOMAIN_ERRORS:
         def handler(exc: Exception, status: int = status, slug: str = slug, title: str = title) -> Any:
             if wants_problem():
                 return problem(status, slug, title, str(exc), **extension_members(exc))
-            return render_template("error.html", status=status, title=title, detail=str(exc)), status
+            return error_page(status, title, str(exc))
         app.register_error_handler(exc_class, handler)
 
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Any:
-        if wants_problem():
-            return http_problem(exc)
-        return render_template("error.html", status=exc.code, title=exc.name, detail=exc.description), exc.code
+    app.register_error_handler(HTTPException, http_error)  # flask_app.api's ProblemApi answers the same

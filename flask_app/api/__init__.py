@@ -15,7 +15,7 @@ from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from flask_app.api import claims, fund, imports, notices, payouts, products  # noqa: E402
-from flask_app.problems import http_problem
+from flask_app.problems import http_error
 
 API_MODULES: list[Any] = [products, imports, claims, notices, payouts, fund]
 
@@ -56,7 +56,7 @@ class ProblemApi(Api):
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException) -> Any:  # noqa: D102
-        return http_problem(error)
+        return http_error(error)  # problem details for the API and JSON clients, an HTML page for a browser
 
 
 def _serve_swagger_assets(app: Flask) -> None:
