@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import select, update
 
 from claims.lifecycle import adjudication as adj
+from claims.lifecycle.api_tokens import issue_token
 from claims.lifecycle.database import make_engine, session_factory, transaction, upgrade
 from claims.lifecycle.fund import record_premium
 from claims.lifecycle.imports import import_report
@@ -23,9 +24,9 @@ from claims.lifecycle.payouts import bank_rows, build_batch, import_bank_return
 from claims.lifecycle.registry import create_policy, register_product
 from claims.lifecycle.roster_store import store_roster
 from claims.lifecycle.transitions import Actor
-from claims.lifecycle.users import actor_of, create_user
+from claims.lifecycle.users import Operator, actor_of, create_user
 from claims.synth import synth_county
-from flask_app.auth import hash_password, new_api_token
+from flask_app.auth import hash_password
 from products import load_product
 from products.roster import load_households, load_persons
 
@@ -102,12 +103,11 @@ def build_demo(url: str, workdir: str | Path, *, people: int = 3000, seed: int =
         for role, (username, name) in DEMO_USERS.items():
             limit = "5000.00" if role == "insurer_adjudicator" else None
             scope = villages if role in ("village_clerk", "township_reviewer") else ()
-            user = create_user(s, username, name, role, approval_limit=limit, villages=scope)
+            user = create_user(s, username, name, role, approval_limit=limit, villages=scope,
+                               counties=[policy.county])  # the demo county: every user serves it
             user.password_hash = hash_password(DEMO_PASSWORD)
             if role.startswith("insurer") or role == "admin":
-                token, digest = new_api_token()
-                user.api_token_hash = digest
-                tokens[role] = token
+                tokens[role] = issue_token(s, Operator(None, "relief demo"), user, "demo", "write")[1]
             s.flush()
             actors[role] = actor_of(user)
         policy_id = policy.id

@@ -9,14 +9,13 @@ Rooms are computed by hand in each case: room = cap − what the household's oth
 from __future__ import annotations
 
 import copy
-import hashlib
 from decimal import Decimal
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 from factories import pid
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from claims.engine.cap_room import cap_rooms
 from claims.lifecycle.adjudication import (
@@ -27,11 +26,12 @@ from claims.lifecycle.adjudication import (
     room_left,
     verify,
 )
+from claims.lifecycle.api_tokens import issue_token
 from claims.lifecycle.database import transaction
-from claims.lifecycle.models import Claim, ClaimEvent, User
+from claims.lifecycle.models import Claim, ClaimEvent
 from claims.lifecycle.registry import create_policy, register_product
 from claims.lifecycle.transitions import Actor
-from claims.lifecycle.users import create_user
+from claims.lifecycle.users import Operator, create_user, get_user
 from flask_app import create_app
 from flask_app import db as web_db
 from flask_app.cli import relief
@@ -307,8 +307,7 @@ def test_api_refuses_over_cap_with_422_naming_the_cap(db_url):
         with app.app_context(), transaction(web_db.factory()) as s:
             version_id, policy_id, a = setup(s, WEIXIAN)
             for name in a:
-                s.execute(update(User).where(User.username == name).values(
-                    api_token_hash=hashlib.sha256(token(name).encode()).hexdigest()))
+                issue_token(s, Operator(None, "tests"), get_user(s, name), "tests", "write", secret=token(name))
             claim_id = add_claim(s, version_id, policy_id, "illness", A, "H1", "1012.78")
         client = app.test_client()
         headers = {"Authorization": f"Bearer {token('sup1')}"}

@@ -9,7 +9,6 @@ the API: person 1 self-paid 9,000 → (9,000 − 5,000) × 50% = 2,000.00 (V1); 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from pathlib import Path
@@ -18,11 +17,12 @@ import pytest
 from factories import pid
 from sqlalchemy import select, update
 
+from claims.lifecycle.api_tokens import issue_token
 from claims.lifecycle.database import transaction
-from claims.lifecycle.models import Claim, User
+from claims.lifecycle.models import Claim
 from claims.lifecycle.registry import create_policy, register_product
 from claims.lifecycle.roster_store import store_roster
-from claims.lifecycle.users import create_user
+from claims.lifecycle.users import Operator, create_user
 from flask_app import create_app
 from flask_app import db as web_db
 from products import load_product
@@ -31,7 +31,7 @@ from products.roster import check_roster, load_households, load_persons
 PRODUCT = "fangpinbao-weixian-2025"
 V1, V2 = "130434100200", "130434101201"
 ROLES = ["insurer_adjudicator", "insurer_supervisor", "county_reviewer", "township_reviewer", "village_clerk",
-         "actuary", "admin"]
+         "actuary", "admin", "city_viewer"]
 MEDICAL_HEADER = ["结算ID", "身份证号", "结算日期", "医疗费总额", "统筹基金支出", "大病保险", "医疗救助", "其他支出",
                   "全自费金额", "超限价自费"]
 MARCH = [("S1", 1, "2025-03-01", 9000), ("S2", 2, "2025-03-02", 4000), ("S3", 3, "2025-03-05", 12000)]
@@ -80,8 +80,7 @@ def make_app(db_url: str, tmp_path: Path):
             limit = {"insurer_adjudicator": "5000", "insurer_supervisor": None}.get(role)
             villages = {"village_clerk": [V1], "township_reviewer": [V1]}.get(role, [])
             user = create_user(s, role, role, role, approval_limit=limit, villages=villages)
-            s.execute(update(User).where(User.id == user.id).values(
-                api_token_hash=hashlib.sha256(token(role).encode()).hexdigest()))
+            issue_token(s, Operator(None, "tests"), user, "tests", "write", secret=token(role))
     return app
 
 

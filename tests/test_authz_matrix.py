@@ -17,22 +17,25 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from test_api import V1, auth, claim_ids, make_app, upload_march
 
+from claims.lifecycle.api_tokens import issue_token
 from claims.lifecycle.models import ImportBatch, Notice, PayoutBatch
+from claims.lifecycle.users import Operator, get_user
 from flask_app import db as web_db
 from flask_app.pdf import cjk_font
 
 ANON = "anonymous"
 ROLES = ["insurer_adjudicator", "insurer_supervisor", "county_reviewer", "township_reviewer", "village_clerk",
-         "actuary", "admin"]
+         "actuary", "admin", "city_viewer"]
 ALL = (*ROLES, ANON)
 
 # role shorthands, spelled out once
-ADJ, SUP, COUNTY, TOWN, VILLAGE, ACT, ADMIN = ROLES
+ADJ, SUP, COUNTY, TOWN, VILLAGE, ACT, ADMIN, CITY = ROLES
 INS = {ADJ, SUP}
 PUBLIC = set(ALL)
 EVERY_USER = set(ROLES)
-STAFF = {ADJ, SUP, COUNTY, TOWN, VILLAGE, ADMIN}  # every user but the actuary
-FUND = {ADJ, SUP, COUNTY, ACT, ADMIN}
+STAFF = {ADJ, SUP, COUNTY, TOWN, VILLAGE, ADMIN}  # every user but the actuary and the city viewer
+READERS = STAFF | {CITY}  # the city viewer reads claims and notices (its counties), never writes
+FUND = {ADJ, SUP, COUNTY, ACT, ADMIN, CITY}
 
 #: endpoint → roles allowed (ANON included where the endpoint is public).
 EXPECTED: dict[str, set[str]] = {
@@ -45,13 +48,13 @@ EXPECTED: dict[str, set[str]] = {
     "api_imports.ImportList": INS | {ADMIN},
     "api_imports.ImportExceptions": INS | {ADMIN},
     "api_imports.MappingProfiles": INS | {ADMIN},
-    "api_claims.ClaimList": STAFF,
-    "api_claims.ClaimDetail": STAFF,
+    "api_claims.ClaimList": READERS,
+    "api_claims.ClaimDetail": READERS,
     "api_claims.ClaimTransition": {ADJ, SUP, COUNTY, TOWN, VILLAGE},
     "api_claims.ClaimBulkTransition": {ADJ, SUP, COUNTY, TOWN, VILLAGE},
-    "api_notices.NoticeList": STAFF,
+    "api_notices.NoticeList": READERS,
     "api_notices.NoticeCreate": {COUNTY, VILLAGE},
-    "api_notices.NoticeDetail": STAFF,
+    "api_notices.NoticeDetail": READERS,
     "api_notices.NoticeObjections": {VILLAGE},
     "api_payouts.PayoutList": INS,
     "api_payouts.PayoutDetail": INS,
@@ -59,8 +62,8 @@ EXPECTED: dict[str, set[str]] = {
     "api_fund.Fund": FUND,
     # pages
     "home.index": EVERY_USER,
-    "claims.queue": STAFF,
-    "claims.detail": STAFF,
+    "claims.queue": READERS,
+    "claims.detail": READERS,
     "claims.bulk_action": STAFF,  # the page refuses a wrong role per action (transition table)
     "claims.action": STAFF,
     "imports.index": INS | {ADMIN},
@@ -70,10 +73,10 @@ EXPECTED: dict[str, set[str]] = {
     "imports.mapping": INS | {ADMIN},
     "imports.map_upload": INS | {ADMIN},
     "imports.profile_download": INS | {ADMIN},
-    "notices.index": STAFF,
+    "notices.index": READERS,
     "notices.create": {COUNTY, VILLAGE},
-    "notices.show": STAFF,
-    "notices.pdf": STAFF,
+    "notices.show": READERS,
+    "notices.pdf": READERS,
     "notices.objection": {VILLAGE},
     "notices.close_due": {COUNTY, ADMIN},
     "payouts.index": INS | {ADMIN},
@@ -84,6 +87,13 @@ EXPECTED: dict[str, set[str]] = {
     "fund.index": FUND,
     "products.index": EVERY_USER,
     "products.show": EVERY_USER,
+    "admin.users": {ADMIN},
+    "admin.create_user": {ADMIN},
+    "admin.user": {ADMIN},
+    "admin.change_user": {ADMIN},
+    "admin.issue_token": {ADMIN},
+    "admin.revoke_token": {ADMIN},
+    "admin.tokens": {ADMIN},
 }
 
 #: Methods not exercised: logging out ends nothing worth testing here; a login POST with an empty
@@ -112,9 +122,12 @@ def seed(app, client) -> dict[str, int]:
         advance(s, [ids[3]], "filed", "post_notice", Actor(None, COUNTY))
         advance(s, [ids[3]], "on_notice", "notice_ended", SYSTEM)
     assert client.post("/api/v1/payouts", headers=auth(SUP), json={"period": "2025-04"}).status_code == 201
+    with app.app_context(), web_db.write() as s:  # a spare token for the revoke endpoint (not one the matrix uses)
+        spare = issue_token(s, Operator(None, "tests"), get_user(s, ADMIN), "spare", "read")[0]
+        spare_ids = {"token_id": spare.id, "user_id": spare.user_id}
     with app.app_context():
         s = web_db.session()
-        return {"claim_id": ids[1], "notice_id": s.scalar(select(Notice.id)),
+        return {**spare_ids, "claim_id": ids[1], "notice_id": s.scalar(select(Notice.id)),
                 "import_batch": s.scalar(select(ImportBatch.id)), "payout_batch": s.scalar(select(PayoutBatch.id)),
                 "version_id": 1, "digest": "0" * 64, "profile_id": 1}
 
@@ -153,12 +166,28 @@ def test_every_endpoint_has_an_expectation(db_url, tmp_path):
         app.extensions["relief_engine"].dispose()
 
 
+def logged_in(app) -> dict[str, object]:
+    """A logged-in client per role: a token opens the API only, a page needs a login session."""
+    from claims.lifecycle.models import User
+    from flask_app.auth import hash_password
+
+    with app.app_context(), web_db.write() as s:
+        s.execute(update(User).values(password_hash=hash_password("matrix-password")))
+    clients = {}
+    for role in ROLES:
+        clients[role] = app.test_client()
+        r = clients[role].post("/login", data={"username": role, "password": "matrix-password"})
+        assert r.status_code == 302, role
+    return clients
+
+
 def test_authorization_matrix(db_url, tmp_path):
     app = make_app(db_url, tmp_path)
     app.config["WTF_CSRF_ENABLED"] = False  # pages' POSTs: the gate, not CSRF, is under test
     try:
         client = app.test_client(use_cookies=False)
         ids = seed(app, client)
+        sessions = logged_in(app)
         wrong: list[str] = []
         checked = 0
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule)):
@@ -169,14 +198,16 @@ def test_authorization_matrix(db_url, tmp_path):
                 if (rule.endpoint, method) in SKIP:
                     continue
                 for role in ALL:
-                    headers = {} if role == ANON else auth(role)
+                    page = not url.startswith("/api/")
+                    headers = {} if role == ANON or page else auth(role)
+                    who = sessions[role] if page and role != ANON else client
                     if method == "GET":
-                        r = client.get(url, headers=headers)
+                        r = who.get(url, headers=headers)
                     elif rule.endpoint.startswith("api_"):
-                        r = client.open(url, method=method, headers=headers, json={})
+                        r = who.open(url, method=method, headers=headers, json={})
                     else:
-                        r = client.open(url, method=method, headers=headers, data={"file": (io.BytesIO(b""), "")},
-                                        content_type="multipart/form-data")
+                        r = who.open(url, method=method, headers=headers, data={"file": (io.BytesIO(b""), "")},
+                                     content_type="multipart/form-data")
                     checked += 1
                     expect = role in EXPECTED[rule.endpoint]
                     if r.status_code == 503 and rule.endpoint == "notices.pdf" and cjk_font() is None:

@@ -35,7 +35,10 @@ def test_every_demo_role_logs_in_and_sees_its_start_page(demo):
 def test_demo_is_part_way_through_the_year(demo):
     app, info = demo
     client = app.test_client()
-    r = client.get("/", headers={"Authorization": f"Bearer {info.tokens['admin']}"})
-    text = r.get_data(as_text=True)
+    login(client, *info.users["admin"])
+    text = client.get("/").get_data(as_text=True)
     for state in ("paid", "on_notice", "computed"):
         assert f"<code>{state}</code>" in text
+    # the demo's API tokens open the API (never the pages)
+    r = app.test_client().get("/api/v1/claims", headers={"Authorization": f"Bearer {info.tokens['admin']}"})
+    assert r.status_code == 200 and len(r.json) > 0
