@@ -23,3 +23,26 @@ def test_downgrade_to_base_and_upgrade_again(db_url):
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
         assert conn.exec_driver_sql("SELECT count(*) FROM allowed_transitions").scalar() == 26
     engine.dispose()
+
+
+def test_upgrade_and_downgrade_a_database_in_use(db_url):
+    """Rows referring to users (SQLite rebuilds users to alter it: foreign keys must not refuse the rebuild)."""
+    from sqlalchemy import text
+
+    downgrade(db_url, "0006")
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (username, name, role, active, failed_logins) "
+                          "VALUES ('clerk', '村文书', 'village_clerk', true, 0)"))
+        conn.execute(text("INSERT INTO user_villages (user_id, village_code) "
+                          "SELECT id, '130434100200' FROM users"))
+    upgrade(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT u.username, v.village_code FROM users u JOIN user_villages v "
+                                 "ON v.user_id = u.id")).all() == [("clerk", "130434100200")]
+    downgrade(db_url, "0006")
+    upgrade(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM user_villages")).scalar() == 1
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
