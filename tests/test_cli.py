@@ -129,6 +129,17 @@ def test_demo_builds_the_web_demo_data(tmp_path):
     for username in ("ins1", "sup1", "county1", "town1", "clerk1", "act1", "admin"):
         assert username in result.output
     assert (tmp_path / "demo" / "relief.db").exists()
+    # the demo's API tokens are shown (they were made and never shown): each opens the API
+    from flask_app import create_app
+
+    lines = result.output.split("API tokens", 1)[1].splitlines()[1:]
+    tokens = [line.split()[1] for line in lines if line.startswith("  ")]
+    assert len(tokens) == 3
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo' / 'relief.db'}", "SECRET_KEY": "t"})
+    for token in tokens:
+        r = app.test_client().get("/api/v1/products", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200
+    app.extensions["relief_engine"].dispose()
 
 
 def test_help_lists_the_commands():

@@ -63,6 +63,9 @@ def demo(port: int, people: int, out_dir: str, no_serve: bool, threads: int | No
     click.echo("登录 / logins (password 密码: " + next(iter(info.users.values()))[1] + "):")
     for role, (username, _) in info.users.items():
         click.echo(f"  {username:<8} {role}")
+    click.echo("API 令牌 / API tokens (write, /api/v1 only, 90 days; relief tokens list|revoke):")
+    for role, token in info.tokens.items():
+        click.echo(f"  {info.users[role][0]:<8} {token}")
     if no_serve:
         return
     app = create_app({"DATABASE_URL": url, "RELIEF_TODAY": info.today.isoformat(), **_threads(threads)})
