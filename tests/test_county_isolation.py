@@ -534,3 +534,12 @@ def test_cli_users_add_takes_counties(db_url, tmp_path):
     engine.dispose()
     assert counties == {"u1": [B], "u2": [A, B], "u3": [A]}
     assert villages == [VILLAGES[A][1]]
+    # set-counties replaces them (audited by claims.lifecycle.users), a bad code is refused
+    r = runner.invoke(relief, ["users", "set-counties", "u1", A, B, "--database", db_url])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(relief, ["users", "set-counties", "u1", "1304", "--database", db_url])
+    assert r.exit_code != 0 and "6" in r.output
+    engine = make_engine(db_url)
+    with session_factory(engine)() as s:
+        assert sorted(s.scalars(select(UserCounty.county).where(UserCounty.user_id == ids["u1"]))) == [A, B]
+    engine.dispose()

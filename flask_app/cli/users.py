@@ -220,6 +220,20 @@ def set_villages_cmd(username: str, villages: tuple[str, ...], by: str | None, d
             f"已设置行政村 / villages set: {username}: {', '.join(villages) or '-'}")
 
 
+@users.command("set-counties")
+@click.argument("username")
+@click.argument("counties", nargs=-1)
+@by_option
+@database_option
+def set_counties_cmd(username: str, counties: tuple[str, ...], by: str | None, database_url: str | None) -> None:
+    """设置服务的县（6 位代码；不给则清空：除管理员外看不到任何数据）/ Replace the counties USERNAME serves
+    (none given: clear them — a user with no county sees nothing, except an admin)."""
+    from claims.lifecycle.users import set_counties
+
+    _change(database_url, username, by, lambda s, op, u: set_counties(s, op, u, counties),
+            f"已设置服务的县 / counties set: {username}: {', '.join(counties) or '-'}")
+
+
 @users.command("set-limit")
 @click.argument("username")
 @click.argument("limit")
