@@ -58,6 +58,9 @@ def add(username: str, name: str, role: str, approval_limit: str | None, village
     except (UserError, ValueError) as exc:
         fail(str(exc))
     click.echo(f"已添加用户 / user added: {username} ({role}), id {user_id}, counties {', '.join(served) or '-'}")
+    if not served and role != "admin":
+        click.echo("注意：该用户不服务任何县，看不到任何数据；请用 relief users set-counties 设置 / note: the user serves "
+                   "no county and sees nothing; give them counties with relief users set-counties", err=True)
 
 
 def _counties(session, counties: tuple[str, ...], policies: tuple[int, ...]) -> list[str]:  # noqa: ANN001
