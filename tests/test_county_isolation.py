@@ -543,3 +543,40 @@ def test_cli_users_add_takes_counties(db_url, tmp_path):
     with session_factory(engine)() as s:
         assert sorted(s.scalars(select(UserCounty.county).where(UserCounty.user_id == ids["u1"]))) == [A, B]
     engine.dispose()
+
+
+def test_migration_0010_keeps_existing_users_seeing_what_they_saw(tmp_path):
+    """Users that exist when 0010 runs serve every county that has a policy; the downgrade turns a city viewer
+    into an inactive actuary (the old role check has no city_viewer) and drops the links."""
+    from sqlalchemy import text
+
+    from claims.lifecycle.database import downgrade, make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url, "0009")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO product_versions (id, code, family, name, county, year, digest, document, "
+                          "created_at) VALUES (1, 'P', 'fangpinbao', 'p', :a, 2025, 'd', '{}', '2025-01-01'), "
+                          "(2, 'Q', 'fangpinbao', 'q', :b, 2025, 'e', '{}', '2025-01-01')"), {"a": A, "b": B})
+        for pid_, version, county in ((1, 1, A), (2, 2, B)):
+            conn.execute(text("INSERT INTO policies (id, product_version_id, county, year, framed_heads, "
+                              "premium_per_head, premium_total, settlement_rule, period_start, period_end, created_at)"
+                              " VALUES (:i, :v, :c, 2025, 1, 5000, 5000, '{}', '2025-01-01', '2025-12-31', "
+                              "'2025-01-01')"), {"i": pid_, "v": version, "c": county})
+        conn.execute(text("INSERT INTO users (id, username, name, role, active, failed_logins) VALUES "
+                          "(1, 'old', 'old', 'county_reviewer', 1, 0)"))
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT user_id, county FROM user_counties ORDER BY county")).all() == [(1, A), (1, B)]
+        conn.execute(text("INSERT INTO users (id, username, name, role, active, failed_logins) VALUES "
+                          "(2, 'city', 'city', 'city_viewer', 1, 0)"))
+    engine.dispose()
+    downgrade(url, "0009")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT role, active FROM users WHERE id = 2")).one() == ("actuary", 0)
+        assert "user_counties" not in {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
+    engine.dispose()
