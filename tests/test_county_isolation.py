@@ -580,3 +580,26 @@ def test_migration_0010_keeps_existing_users_seeing_what_they_saw(tmp_path):
         assert conn.execute(text("SELECT role, active FROM users WHERE id = 2")).one() == ("actuary", 0)
         assert "user_counties" not in {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
     engine.dispose()
+
+
+def test_admin_page_changes_a_users_counties_at_once(world):
+    """The admin gives county A's reviewer county B too (audited): B's claims show on their next request;
+    taking every county away leaves them seeing nothing."""
+    app, clients, objects = world
+    reviewer, admin = clients[("county", A)], clients[("admin", "AB")]
+    b_claim = objects[B]["claim"]
+    with app.app_context():
+        from claims.lifecycle.models import User, UserEvent
+        s = web_db.session()
+        user_id = s.scalar(select(User.id).where(User.username == f"county-{A}"))
+    assert reviewer.get(f"/api/v1/claims/{b_claim}").status_code == 404
+    r = admin.post(f"/admin/users/{user_id}", data={"action": "counties", "counties": f"{A}, {B}"})
+    assert r.status_code in (302, 303)
+    assert reviewer.get(f"/api/v1/claims/{b_claim}").status_code == 200
+    assert f"{A}, {B}" in admin.get(f"/admin/users/{user_id}").get_data(as_text=True)
+    admin.post(f"/admin/users/{user_id}", data={"action": "counties", "counties": ""})
+    assert reviewer.get("/api/v1/claims").json == []
+    assert reviewer.get(f"/api/v1/claims/{objects[A]['claim']}").status_code == 404
+    with app.app_context():
+        events = web_db.session().execute(select(UserEvent.action).where(UserEvent.user_id == user_id)).all()
+    assert [e[0] for e in events].count("counties_changed") == 2

@@ -75,6 +75,7 @@ def _user_page(user_id: int, status: int = 200, **extra: Any) -> Any:
     s = db.session()
     user = svc.user_by_id(s, user_id)
     return render_template("admin_user.html", u=user, villages=svc.villages_of(s, user_id),
+                           counties=svc.counties_of(s, user_id),
                            tokens=api_tokens.list_tokens(s, user_id), events=svc.user_events(s, user_id, 100),
                            roles=svc.ASSIGNABLE_ROLES, scopes=api_tokens.SCOPES, default_days=api_tokens.DEFAULT_DAYS,
                            max_days=api_tokens.MAX_DAYS, min_password=svc.MIN_PASSWORD, **extra), status
@@ -89,6 +90,7 @@ def user(user_id: int):  # noqa: ANN201
 CHANGES: dict[str, tuple[Callable[..., None], str]] = {
     "role": (lambda s, op, u, _: svc.set_role(s, op, u, _form("role")), "已改角色 / role changed"),
     "villages": (lambda s, op, u, _: svc.set_villages(s, op, u, _form("villages")), "已设置行政村 / villages set"),
+    "counties": (lambda s, op, u, _: svc.set_counties(s, op, u, _form("counties")), "已设置服务的县 / counties set"),
     "limit": (lambda s, op, u, _: svc.set_limit(s, op, u, _form("approval_limit")), "已设置核定权限 / limit set"),
     "password": (lambda s, op, u, password_hash: svc.reset_password(s, op, u, password_hash),
                  "已重设密码 / password reset"),
