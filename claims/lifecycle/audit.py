@@ -52,7 +52,7 @@ CHAINS: dict[str, tuple[str, ...]] = {
 }
 MODELS: dict[str, Any] = {"claim_events": ClaimEvent, "fund_entries": FundEntry, "payout_lines": PayoutLine,
                           "import_rows": ImportRow}
-#: pg_advisory_xact_lock keys, one per chain
+#: pg_advisory_xact_lock keys, one per chain (the other key: the schema)
 LOCK_KEYS = {"claim_events": 801_001, "fund_entries": 801_002, "payout_lines": 801_003, "import_rows": 801_004}
 
 
@@ -97,7 +97,9 @@ def row_digest(table: str, seq: int, prev: str, values: Sequence[Any]) -> str:
 def _head(session: Session, table: Table) -> tuple[int, str]:
     """The chain's last (seq, hash), after taking the chain's lock on PostgreSQL."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEYS[table.name]})
+        # keyed by schema and chain: databases holding several schemas (tests) do not queue on each other
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :k)"),
+                        {"k": LOCK_KEYS[table.name]})
     last = session.execute(select(table.c.chain_seq, table.c.row_hash).where(table.c.chain_seq.is_not(None))
                            .order_by(table.c.chain_seq.desc()).limit(1)).first()
     return (int(last[0]), str(last[1])) if last else (0, GENESIS)
