@@ -315,3 +315,23 @@ def test_verify_returns_one_report_per_chain_and_the_claims(demo):
     assert [r.table for r in reports] == [*CHAINS, "claims"] and all(r.ok for r in reports)
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(PayoutLine).where(PayoutLine.row_hash.is_(None))) == 0
+
+
+@pytest.mark.parametrize(("table", "trigger", "statement"), [
+    ("payout_lines", "payout_lines_fixed", "UPDATE payout_lines SET account = '6222999999999999' WHERE id = "
+                                           "(SELECT min(id) FROM payout_lines)"),
+    ("fund_entries", "fund_entries_no_update", "UPDATE fund_entries SET amount = amount + 1 WHERE id = "
+                                               "(SELECT max(id) FROM fund_entries)"),
+])
+def test_the_bank_files_source_and_the_ledger_edited_around_their_guards_are_found(demo, table, trigger, statement):
+    url, factory, _ = demo
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER ALL"))
+        else:
+            conn.execute(text(f"DROP TRIGGER {trigger}"))
+        conn.execute(text(statement))
+    engine.dispose()
+    code, out = audit_verify(url)
+    assert code == 1 and f"BROKEN  {table}:" in out and "row_hash" in out
