@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from flask_app import auth, db, headers, problems, uploads
+from flask_app import auth, db, headers, odd_input, problems, uploads
 from flask_app.config import from_env, trust_proxies
 
 
@@ -17,6 +17,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     trust_proxies(app)
     db.init_app(app)
     auth.init_app(app)
+    odd_input.init_app(app)  # IDs in paths bounded to the database's integer (404), control characters → 400
     problems.init_app(app)
     headers.init_app(app)  # CSP, no framing, nosniff, Referrer-Policy, HSTS under HTTPS, no Server header
     uploads.init_app(app)  # first before_request hook: an over-limit body is refused unread (413)

@@ -34,6 +34,8 @@ MONEY_REASONS: dict[str, str] = {
 
 #: Largest accepted magnitude in yuan (exclusive): keeps fen well inside int64 and exact in float64.
 MAX_YUAN = 10**13
+#: Largest amount the database stores (NUMERIC(14, 2)): a manual amount or a fund entry above it is refused.
+MAX_STORED_YUAN = Decimal("999999999999.99")
 #: Fen per unit an amount column is written in: 元 (the default) and 万元 (ten thousand yuan).
 FEN_PER_YUAN = 100
 FEN_PER_WAN = 10_000 * FEN_PER_YUAN

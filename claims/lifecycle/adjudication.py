@@ -54,7 +54,7 @@ from claims.lifecycle.store import ProductVersion, now
 from claims.lifecycle.transitions import Actor, ConflictError, advance
 from claims.lifecycle.workflow import ACTIONS, COMMITTED, PRE_PAYMENT, STATES, TRANSITIONS, TransitionError, next_state
 from tabular.errors import InvalidInputError, OverLimitError
-from tabular.money import fen_to_decimal, yuan_to_fen
+from tabular.money import MAX_STORED_YUAN, fen_to_decimal, yuan_to_fen
 
 #: Coded reasons for an adjusted amount (code → Chinese label).
 ADJUST_REASONS: dict[str, str] = {
@@ -121,6 +121,9 @@ def _money(value: Decimal | int | str) -> Decimal:
         amount = Decimal(str(value))
     except InvalidOperation:
         raise InvalidInputError(f"金额无效 / invalid amount: {value!r}") from None
+    if amount.is_finite() and amount > MAX_STORED_YUAN:  # NUMERIC(14, 2): refused here, not by the database
+        raise InvalidInputError(f"金额不得超过 {MAX_STORED_YUAN:,} 元 / amount must not exceed {MAX_STORED_YUAN:,} yuan: "
+                                f"{value!r}")
     if not amount.is_finite() or amount < 0 or amount != amount.quantize(CENT):
         raise InvalidInputError(f"金额须为非负且最多两位小数 / amount must be ≥ 0 with at most two decimals: {value!r}")
     return amount.quantize(CENT)

@@ -21,7 +21,7 @@ premium_received`` (4 places).
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select, type_coerce
@@ -31,6 +31,7 @@ from claims.lifecycle.audit import add_all
 from claims.lifecycle.models import FundEntry
 from claims.lifecycle.store import CENT, Money, Policy
 from tabular.errors import InvalidInputError
+from tabular.money import MAX_STORED_YUAN
 
 PREMIUM_KINDS = ("premium_due", "premium_received")
 ZERO = Decimal("0.00")
@@ -65,9 +66,13 @@ def record_premium(session: Session, policy_id: int, kind: str, amount: Decimal,
     (None: the system)."""
     if kind not in PREMIUM_KINDS:
         raise FundError(f"保费类型应为 premium_due 或 premium_received / kind must be one of {PREMIUM_KINDS}: {kind!r}")
-    amount = Decimal(str(amount))
-    if amount <= 0 or amount != amount.quantize(CENT):
-        raise FundError(f"保费金额须为正数且最多两位小数 / premium must be positive with at most two decimals: {amount}")
+    try:
+        amount = Decimal(str(amount))
+    except InvalidOperation:
+        raise FundError(f"保费金额无效 / invalid premium: {amount!r}") from None
+    if not amount.is_finite() or amount <= 0 or amount > MAX_STORED_YUAN or amount != amount.quantize(CENT):
+        raise FundError(f"保费金额须为正数、最多两位小数且不超过 {MAX_STORED_YUAN:,} 元 / premium must be positive with at "
+                        f"most two decimals and at most {MAX_STORED_YUAN:,} yuan: {amount}")
     if session.get(Policy, policy_id) is None:
         raise FundError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
     entry = FundEntry(policy_id=policy_id, kind=kind, amount=amount, reference=reference, actor_id=actor_id)

@@ -271,6 +271,20 @@ def _insert_rows(session: Session, stored_rows: list[dict[str, Any]], say: Calla
             say(f"入库 / storing rows {done:,}/{len(stored_rows):,}")
 
 
+#: Longest file name kept (the column holds 255 characters).
+NAME_MAX = 255
+
+
+def short_name(name: str) -> str:
+    """A file name as stored: control characters dropped; a name over :data:`NAME_MAX` characters keeps its
+    beginning and its end (the extension, often a date) around an ellipsis."""
+    name = "".join(ch for ch in name if ch >= " " and ch != "\x7f") or "upload"
+    if len(name) <= NAME_MAX:
+        return name
+    half = (NAME_MAX - 1) // 2
+    return f"{name[:half]}…{name[-half:]}"
+
+
 def import_report(factory: sessionmaker[Session], policy_id: int, department: str,
                   source: str | Path | IO[bytes] | bytes, *, actor: Actor, file_name: str | None = None,
                   period: str | None = None, progress: Callable[[str], None] | None = None,
@@ -281,7 +295,10 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
     say = progress or (lambda _message: None)
     say("读取文件 / reading the file")
     data = _read_bytes(source)
-    name = file_name or (source_name(source) if not isinstance(source, bytes) else "upload")
+    name = short_name(file_name or (source_name(source) if not isinstance(source, bytes) else "upload"))
+    if period is not None and (len(period) > 20 or any(ch < " " or ch == "\x7f" for ch in period)):
+        raise ImportRefusedError(f"期间最多 20 个字符、不含控制字符：{period[:40]!r} / a period is at most 20 characters "
+                                 f"without control characters: {period[:40]!r}")
     sha = hashlib.sha256(data).hexdigest()
     with transaction(factory) as session:
         _refuse_if_imported(session, sha, name)

@@ -19,6 +19,7 @@ Rules (DESIGN §2 step 6):
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +35,7 @@ from claims.lifecycle.models import Claim, FundEntry, PayoutBatch, PayoutLine
 from claims.lifecycle.store import Household, Person, now
 from claims.lifecycle.transitions import Actor, advance
 from claims.reports.householders import is_head
-from tabular.errors import NotAllowedError
+from tabular.errors import InvalidInputError, NotAllowedError
 from tabular.resident_id import mask_id
 from tabular.safe_cells import formula_safe_frame
 
@@ -49,9 +50,22 @@ class PayoutError(NotAllowedError):
     """A payout request that cannot be done (bilingual message); nothing was changed."""
 
 
+#: A payout period: a month, ``YYYY-MM`` (it names the batch's bank files).
+PERIOD = re.compile(r"(19|20)\d\d-(0[1-9]|1[0-2])")
+
+
+def check_period(period: str) -> str:
+    """The period as given when it is a month ``YYYY-MM``, else InvalidInputError (422)."""
+    if not isinstance(period, str) or not PERIOD.fullmatch(period):
+        raise InvalidInputError(f"支付期间须为年-月，如 2025-03：{period!r} / a payout period is a month YYYY-MM, "
+                                f"e.g. 2025-03: {period!r}")
+    return period
+
+
 def build_batch(session: Session, policy_id: int, period: str, actor: Actor, *,
                 claim_ids: list[int] | None = None) -> PayoutBatch:
     """Batch all ``payable`` claims of the policy (or the given ones) for ``period``; claims → in_payout."""
+    check_period(period)
     query = select(Claim).where(Claim.policy_id == policy_id)
     if claim_ids is None:
         claims = list(session.scalars(query.where(Claim.state == "payable").order_by(Claim.village_code, Claim.id)))

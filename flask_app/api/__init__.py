@@ -15,6 +15,7 @@ from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from flask_app.api import claims, fund, imports, notices, payouts, products  # noqa: E402
+from flask_app.api.inputs import bound_pages
 from flask_app.problems import http_error
 
 API_MODULES: list[Any] = [products, imports, claims, notices, payouts, fund]
@@ -77,6 +78,7 @@ def init_api(app: Flask) -> ProblemApi:
     api = ProblemApi(app, spec_kwargs={"info": {"description": "防贫保 / 助农保 claims and relief-fund engine"}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for module in API_MODULES:
+        bound_pages(module.blp)  # page ≤ MAX_PAGE: a page of 10^20 is a 422, not an OFFSET overflow
         api.register_blueprint(module.blp)
     app.extensions["relief_api"] = api
     _serve_swagger_assets(app)

@@ -23,10 +23,12 @@ from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow
 from claims.lifecycle.scope import scoped, search
 from claims.lifecycle.workflow import ACTIONS, STATES
 from flask_app import db
+from flask_app.api.inputs import Text
 from flask_app.api.products import known_id
 from flask_app.permissions import READERS, allow
 from flask_app.problems import problem
 from products.model import PERILS
+from tabular.money import MAX_STORED_YUAN as MAX_YUAN
 from tabular.resident_id import mask_id
 
 blp = Blueprint("api_claims", __name__, url_prefix="/api/v1/claims",
@@ -67,15 +69,15 @@ def refuse(exc: Exception, status: int = 422, slug: str = "invalid-request",
 # ------------------------------------------------------------------------------------------ schemas
 
 def amount_range(value: Any) -> None:
-    """0 ≤ amount ≤ 1,000,000,000,000 (a plain validator: the OpenAPI document keeps numbers as numbers)."""
-    if not 0 <= value <= 10**12:
-        raise ValidationError("金额须在 0 至 1e12 之间 / amount must be between 0 and 1e12")
+    """0 ≤ amount ≤ 999,999,999,999.99, NUMERIC(14, 2) (a plain validator: the OpenAPI document keeps numbers as numbers)."""
+    if not 0 <= value <= MAX_YUAN:
+        raise ValidationError(f"金额须在 0 至 {MAX_YUAN:,} 元之间 / amount must be from 0 to {MAX_YUAN:,} yuan")
 
 
 class ClaimQuerySchema(Schema):
     state = fields.String(validate=validate.OneOf(list(STATES)), metadata={"description": "状态 / state"})
-    village_code = fields.String(validate=validate.Length(max=12), metadata={"description": "行政村代码 / village"})
-    line_id = fields.String(validate=validate.Length(max=40), metadata={"description": "责任 / line"})
+    village_code = Text(validate=validate.Length(max=12), metadata={"description": "行政村代码 / village"})
+    line_id = Text(validate=validate.Length(max=40), metadata={"description": "责任 / line"})
     min_amount = fields.Decimal(validate=amount_range, places=2, allow_nan=False,
                                 metadata={"description": "金额下限 / amount from"})
     max_amount = fields.Decimal(validate=amount_range, places=2, allow_nan=False,
@@ -84,7 +86,7 @@ class ClaimQuerySchema(Schema):
                                                                 "the computed entitlement"})
     batch_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                               metadata={"description": "导入批次 / claims touched by this import batch"})
-    q = fields.String(validate=validate.Length(min=1, max=40),
+    q = Text(validate=validate.Length(min=1, max=40),
                       metadata={"description": "身份证号、户编号或姓名（可见完整身份证号的角色可按前缀；其他角色须输入完整"
                                                "号码）/ resident ID, household number or name (a prefix of the ID "
                                                "only for roles that see full IDs; others give the whole number)"})
@@ -145,16 +147,16 @@ class TransitionSchema(Schema):
     expected_version = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     amount = fields.Decimal(allow_none=True, places=None, allow_nan=False,
                             validate=amount_range, metadata={"type": "string"})
-    reason_code = fields.String(allow_none=True, validate=validate.Length(max=40))
-    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    reason_code = Text(allow_none=True, validate=validate.Length(max=40))
+    note = Text(allow_none=True, multiline=True, validate=validate.Length(max=2000))
 
 
 class BulkTransitionSchema(Schema):
     action = fields.String(required=True, validate=validate.OneOf(LIST_ACTIONS))
     claim_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)), required=True,
                             validate=validate.Length(min=1, max=100_000))
-    reason_code = fields.String(allow_none=True, validate=validate.Length(max=40))
-    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    reason_code = Text(allow_none=True, validate=validate.Length(max=40))
+    note = Text(allow_none=True, multiline=True, validate=validate.Length(max=2000))
 
 
 class BulkResultSchema(Schema):

@@ -21,6 +21,7 @@ from claims.lifecycle.scope import scoped
 from claims.reports import DEPARTMENTS, ReportFileError
 from flask_app import db, uploads
 from flask_app.api.claims import Timestamp, refuse
+from flask_app.api.inputs import Text
 from flask_app.api.products import default_policy_id, known_id
 from flask_app.permissions import INSURER, allow
 
@@ -49,10 +50,10 @@ class ImportBatchSchema(Schema):
 class ImportFormSchema(Schema):
     department = fields.String(required=True, validate=validate.OneOf(list(DEPARTMENTS)),
                                metadata={"description": "报送部门 / department"})
-    period = fields.String(validate=validate.Length(max=20), metadata={"description": "期间 / period, e.g. 2025-03"})
+    period = Text(validate=validate.Length(max=20), metadata={"description": "期间 / period, e.g. 2025-03"})
     policy_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                                metadata={"description": "保单 / policy (default: the newest)"})
-    mapping_profile = fields.String(validate=validate.Length(min=1, max=NAME_MAX), metadata={
+    mapping_profile = Text(validate=validate.Length(min=1, max=NAME_MAX), metadata={
         "description": "列映射方案名称（不给则在必需列无法识别时自动选用表头相符的方案）/ column-mapping profile "
                        "name (without it, a file whose required columns are not recognised is read with the saved "
                        "profile whose headers all appear in it)"})

@@ -16,6 +16,7 @@ from claims.lifecycle.notices import notice_table, post_notice, record_objection
 from claims.lifecycle.scope import scoped
 from flask_app import db
 from flask_app.api.claims import Money, Timestamp, refuse
+from flask_app.api.inputs import Text
 from flask_app.api.products import default_policy_id, known_id
 from flask_app.clock import today
 from flask_app.permissions import READERS, allow
@@ -37,7 +38,7 @@ class NoticeSchema(Schema):
 
 
 class NoticeCreateSchema(Schema):
-    village_code = fields.String(required=True, validate=validate.Length(min=1, max=12))
+    village_code = Text(required=True, validate=validate.Length(min=1, max=12))
     posted_on = fields.Date(metadata={"description": "张贴日期 / posting date (default today)"})
     days = fields.Integer(validate=validate.Range(min=1, max=365), metadata={"description": "公示天数 / days"})
     policy_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
@@ -58,7 +59,7 @@ class NoticeDetailSchema(NoticeSchema):
 
 class ObjectionCreateSchema(Schema):
     claim_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    text = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    text = Text(required=True, multiline=True, validate=validate.Length(min=1, max=2000))
 
 
 class ObjectionSchema(Schema):

@@ -18,6 +18,7 @@ from claims.lifecycle.payouts import PayoutError, build_batch, import_bank_retur
 from claims.lifecycle.scope import scoped
 from flask_app import db
 from flask_app.api.claims import Money, Timestamp, refuse
+from flask_app.api.inputs import Text
 from flask_app.api.products import default_policy_id, known_id
 from flask_app.permissions import INSURER, allow
 
@@ -50,7 +51,7 @@ class PayoutDetailSchema(PayoutBatchSchema):
 
 
 class BuildSchema(Schema):
-    period = fields.String(required=True, validate=validate.Length(min=1, max=20),
+    period = Text(required=True, validate=validate.Length(min=1, max=20),
                            metadata={"description": "期间 / period, e.g. 2025-03"})
     policy_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
 

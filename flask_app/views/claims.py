@@ -24,6 +24,7 @@ from claims.lifecycle.workflow import ACTIONS, ROLE_GROUPS, STATES, TRANSITIONS
 from claims.reports.householders import is_head
 from flask_app import db
 from flask_app.permissions import READERS, STAFF, allow
+from flask_app.views.args import MAX_PAGE, bounded_ids, bounded_int
 from products.model import PERILS
 from tabular.errors import InvalidInputError, ReliefError
 from tabular.money import fen_to_decimal
@@ -138,8 +139,8 @@ def _apply_filters(query, f: dict[str, str]):
             query = query.where(Claim.amount < high)
     if f.get("above") == "1":
         query = query.where(Claim.above_entitlement)
-    if f.get("batch", "").isdigit():
-        batch_id = int(f["batch"])
+    batch_id = bounded_int(f.get("batch"))
+    if batch_id is not None:
         department = db.session().scalar(select(ImportBatch.department).where(ImportBatch.id == batch_id))
         keys = select(ImportRow.unit_key).where(ImportRow.batch_id == batch_id)
         perils = [p for p, spec in PERILS.items() if spec["source"] == department] or ["-"]
@@ -153,10 +154,7 @@ def _apply_filters(query, f: dict[str, str]):
 def queue():
     s = db.session()
     f = _filters()
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = bounded_int(request.args.get("page", "1"), high=MAX_PAGE) or 1
     base = _apply_filters(scoped(current_user.scope, select(Claim.id)), f)
     total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
@@ -214,10 +212,7 @@ def _safe_back(default: str) -> str:
 def bulk_action():
     back = _safe_back(url_for("claims.queue"))
     action = request.form.get("action", "")
-    try:
-        ids = [int(i) for i in request.form.getlist("claim_id")]
-    except ValueError:
-        ids = []
+    ids = bounded_ids(request.form.getlist("claim_id")) or []
     if not ids:
         flash("请先勾选理赔 / select at least one claim", "error")
         return redirect(back)
@@ -315,9 +310,8 @@ def action(claim_id: int):
     note = form.get("note", "").strip() or None
     reason = form.get("reason_code", "").strip() or None
     actor = current_user.actor
-    try:
-        version = int(form.get("expected_version", ""))
-    except ValueError:
+    version = bounded_int(form.get("expected_version", ""))
+    if version is None:
         flash("缺少版本号 / expected_version missing", "error")
         return redirect(target)
     try:

@@ -39,6 +39,7 @@ from claims.reports import DEPARTMENTS, REASONS, SPECS, ReportFileError, read_re
 from claims.reports.reader import UnmatchedColumns
 from flask_app import db, uploads
 from flask_app.permissions import INSURER, allow
+from flask_app.views.args import bounded_int
 from tabular.errors import ReliefError
 from tabular.safe_cells import formula_safe
 
@@ -102,10 +103,7 @@ def upload():
     period = request.form.get("period", "").strip() or None
     upload = request.files.get("file")
     policies = _policies()
-    try:
-        policy_id = int(request.form.get("policy_id") or (policies[0][0] if policies else 0))
-    except ValueError:
-        policy_id = 0
+    policy_id = bounded_int(request.form.get("policy_id") or (policies[0][0] if policies else 0)) or 0
     if department not in DEPARTMENTS:
         flash(f"请选择部门 / choose a department ({', '.join(DEPARTMENTS)})", "error")
         return redirect(url_for("imports.index"))
@@ -152,10 +150,7 @@ def _pending(digest: str, source: Mapping[str, str]) -> tuple[bytes, str, str, i
         abort(404, description="待映射的上传已不存在（超过一天或已导入），请重新上传 / the upload waiting for its "
                                "mapping is gone (older than a day, or imported); upload the file again")
     file_name = (source.get("file_name") or "upload")[:ImportBatch.file_name.type.length]
-    try:
-        policy_id = int(source.get("policy_id") or 0)
-    except ValueError:
-        policy_id = 0
+    policy_id = bounded_int(source.get("policy_id") or 0) or 0
     if not policy_in_scope(db.session(), current_user.scope, policy_id):
         abort(404)  # another county's policy is answered as a missing one
     return data, department, file_name, policy_id, (source.get("period") or "").strip() or None

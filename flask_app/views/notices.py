@@ -18,6 +18,7 @@ from claims.lifecycle.store import Division, Policy, ProductVersion
 from flask_app import db, pdf
 from flask_app.clock import today
 from flask_app.permissions import READERS, allow, allowed
+from flask_app.views.args import bounded_int
 from tabular.errors import ReliefError
 
 bp = Blueprint("notices", __name__)
@@ -79,9 +80,8 @@ def index():  # noqa: ANN201
 @bp.post("/notices")
 def create():  # noqa: ANN201
     village = request.form.get("village_code", "").strip()
-    try:
-        policy_id = int(request.form.get("policy_id", ""))
-    except ValueError:
+    policy_id = bounded_int(request.form.get("policy_id", ""))
+    if policy_id is None:
         flash("请选择保单 / choose a policy", "error")
         return redirect(url_for("notices.index"))
     if not village or not current_user.scope.sees(village) or \
@@ -157,9 +157,8 @@ def pdf_file(notice_id: int):  # noqa: ANN201
 def objection(notice_id: int):  # noqa: ANN201
     _notice_or_404(db.session(), notice_id)
     text = request.form.get("text", "").strip()
-    try:
-        claim_id = int(request.form.get("claim_id", ""))
-    except ValueError:
+    claim_id = bounded_int(request.form.get("claim_id", ""))
+    if claim_id is None:
         flash("请选择理赔 / choose a claim", "error")
         return redirect(url_for("notices.show", notice_id=notice_id))
     try:

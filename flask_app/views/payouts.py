@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from claims.lifecycle.store import Policy, ProductVersion
 from flask_app import db
 from flask_app.clock import today
 from flask_app.permissions import INSURER, allow
+from flask_app.views.args import bounded_int
 from tabular.errors import ReliefError
 
 bp = Blueprint("payouts", __name__)
@@ -68,9 +70,8 @@ def index():  # noqa: ANN201
 @bp.post("/payouts")
 def create():  # noqa: ANN201
     period = request.form.get("period", "").strip()
-    try:
-        policy_id = int(request.form.get("policy_id", ""))
-    except ValueError:
+    policy_id = bounded_int(request.form.get("policy_id", ""))
+    if policy_id is None:
         flash("请选择保单 / choose a policy", "error")
         return redirect(url_for("payouts.index"))
     if not period:
@@ -81,7 +82,7 @@ def create():  # noqa: ANN201
         return redirect(url_for("payouts.index"))
     try:
         with db.write() as s:
-            batch = build_batch(s, policy_id, period[:20], current_user.actor)
+            batch = build_batch(s, policy_id, period, current_user.actor)
             batch_id = batch.id
     except ReliefError as exc:
         flash(str(exc), "error")
@@ -107,6 +108,11 @@ def show(batch_id: int):  # noqa: ANN201
                            states=BATCH_STATES, line_states=LINE_STATES)
 
 
+def _file_safe(text: str) -> str:
+    """A period as part of a file name: letters, digits and '-' only (an old batch's period may hold CR/LF)."""
+    return re.sub(r"[^0-9A-Za-z-]", "_", text or "")[:20]
+
+
 @bp.get("/payouts/<int:batch_id>/bank.<fmt>")
 def bank_file(batch_id: int, fmt: str):  # noqa: ANN201
     if fmt not in ("xlsx", "csv"):
@@ -121,7 +127,7 @@ def bank_file(batch_id: int, fmt: str):  # noqa: ANN201
     mimetype = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
                 else "text/csv")
     return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
-                     download_name=f"payout-batch-{batch_id}-{batch.period}.{fmt}")
+                     download_name=f"payout-batch-{batch_id}-{_file_safe(batch.period)}.{fmt}")
 
 
 @bp.post("/payouts/<int:batch_id>/return")
