@@ -335,3 +335,35 @@ def test_the_bank_files_source_and_the_ledger_edited_around_their_guards_are_fou
     engine.dispose()
     code, out = audit_verify(url)
     assert code == 1 and f"BROKEN  {table}:" in out and "row_hash" in out
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(db):
+    """Eight transactions appending claim events and fund entries at the same time (PostgreSQL: truly
+    concurrent, ordered by the chain's advisory lock; SQLite: queued by BEGIN IMMEDIATE): one chain each,
+    seq 1..n without a gap or a fork."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from db_factories import add_policy, claim
+
+    from claims.lifecycle.fund import record_premium
+
+    _, factory = db
+    with transaction(factory) as s:
+        pv, pol = add_policy(s)
+        s.add_all(claim(pv, pol, i, "100.00") for i in range(40))
+        policy_id = pol.id
+    with factory() as s:
+        ids = list(s.scalars(select(Claim.id).order_by(Claim.id)))
+    actor = Actor(id=None, role="insurer_adjudicator")
+
+    def work(part: int) -> None:
+        with transaction(factory) as s:
+            advance(s, ids[part * 5:(part + 1) * 5], "computed", "start_investigation", actor)
+            record_premium(s, policy_id, "premium_received", Decimal("10.00"), reference=f"part {part}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(8)))
+    with factory() as s:
+        reports = verify(s, ["claim_events", "fund_entries"])
+        assert [(r.table, r.rows, r.ok) for r in reports] == [("claim_events", 40, True), ("fund_entries", 8, True)]
+        assert sorted(s.scalars(select(ClaimEvent.chain_seq))) == list(range(1, 41))
