@@ -38,41 +38,42 @@ ALL_ACTIONS = ["start_investigation", "verify", "verify_above_limit", "approve",
                "bank_paid", "bank_failed", "reverse", "reject", "withdraw", "compute", "recompute"]
 # column order of the matrix below
 ROLE_COLUMNS = ["insurer_adjudicator", "insurer_supervisor", "county_reviewer", "township_reviewer", "village_clerk",
-                "system", "actuary", "admin"]
+                "system", "actuary", "admin", "city_viewer"]
 
 # Every (state, action) that is allowed to some role, the state it leads to, and per role (columns in
 # ROLE_COLUMNS order: adj = adjudicator, sup = supervisor, cty = county, twp = township, vil = village clerk,
-# sys = system, act = actuary, adm = admin) Y = allowed, . = refused (wrong role).
+# sys = system, act = actuary, adm = admin, cit = city viewer:
+# read-only, issue 13) Y = allowed, . = refused (wrong role).
 # Every (state, action) NOT listed is refused for every role (wrong state).
 MATRIX_TEXT = """
-state              action               next state         adj sup cty twp vil sys act adm
-computed           start_investigation  investigating       Y   Y   .   .   .   .   .   .
-computed           withdraw             rejected            .   .   .   .   .   Y   .   .
-computed           reject               rejected            Y   Y   Y   .   .   .   .   .
-investigating      verify               verified            Y   Y   .   .   .   .   .   .
-investigating      verify_above_limit   awaiting_approval   Y   Y   .   .   .   .   .   .
-investigating      reject               rejected            Y   Y   Y   .   .   .   .   .
-awaiting_approval  approve              verified            Y   Y   .   .   .   .   .   .
-awaiting_approval  return               investigating       Y   Y   .   .   .   .   .   .
-awaiting_approval  reject               rejected            Y   Y   Y   .   .   .   .   .
-verified           village_review       village_reviewed    .   .   .   .   Y   .   .   .
-verified           reject               rejected            Y   Y   Y   .   .   .   .   .
-village_reviewed   township_review      township_reviewed   .   .   .   Y   .   .   .   .
-village_reviewed   reject               rejected            Y   Y   Y   .   .   .   .   .
-township_reviewed  file                 filed               .   .   Y   .   .   .   .   .
-township_reviewed  reject               rejected            Y   Y   Y   .   .   .   .   .
-filed              post_notice          on_notice           .   .   Y   .   Y   .   .   .
-filed              reject               rejected            Y   Y   Y   .   .   .   .   .
-on_notice          notice_ended         payable             .   .   .   .   .   Y   .   .
-on_notice          object               disputed            .   .   .   .   Y   .   .   .
-on_notice          reject               rejected            Y   Y   Y   .   .   .   .   .
-disputed           reinvestigate        investigating       Y   Y   .   .   .   .   .   .
-disputed           reject               rejected            Y   Y   Y   .   .   .   .   .
-payable            add_to_batch         in_payout           Y   Y   .   .   .   .   .   .
-payable            reject               rejected            Y   Y   Y   .   .   .   .   .
-in_payout          bank_paid            paid                Y   Y   .   .   .   .   .   .
-in_payout          bank_failed          payable             Y   Y   .   .   .   .   .   .
-paid               reverse              reversed            .   Y   .   .   .   .   .   .
+state              action               next state         adj sup cty twp vil sys act adm cit
+computed           start_investigation  investigating       Y   Y   .   .   .   .   .   .   .
+computed           withdraw             rejected            .   .   .   .   .   Y   .   .   .
+computed           reject               rejected            Y   Y   Y   .   .   .   .   .   .
+investigating      verify               verified            Y   Y   .   .   .   .   .   .   .
+investigating      verify_above_limit   awaiting_approval   Y   Y   .   .   .   .   .   .   .
+investigating      reject               rejected            Y   Y   Y   .   .   .   .   .   .
+awaiting_approval  approve              verified            Y   Y   .   .   .   .   .   .   .
+awaiting_approval  return               investigating       Y   Y   .   .   .   .   .   .   .
+awaiting_approval  reject               rejected            Y   Y   Y   .   .   .   .   .   .
+verified           village_review       village_reviewed    .   .   .   .   Y   .   .   .   .
+verified           reject               rejected            Y   Y   Y   .   .   .   .   .   .
+village_reviewed   township_review      township_reviewed   .   .   .   Y   .   .   .   .   .
+village_reviewed   reject               rejected            Y   Y   Y   .   .   .   .   .   .
+township_reviewed  file                 filed               .   .   Y   .   .   .   .   .   .
+township_reviewed  reject               rejected            Y   Y   Y   .   .   .   .   .   .
+filed              post_notice          on_notice           .   .   Y   .   Y   .   .   .   .
+filed              reject               rejected            Y   Y   Y   .   .   .   .   .   .
+on_notice          notice_ended         payable             .   .   .   .   .   Y   .   .   .
+on_notice          object               disputed            .   .   .   .   Y   .   .   .   .
+on_notice          reject               rejected            Y   Y   Y   .   .   .   .   .   .
+disputed           reinvestigate        investigating       Y   Y   .   .   .   .   .   .   .
+disputed           reject               rejected            Y   Y   Y   .   .   .   .   .   .
+payable            add_to_batch         in_payout           Y   Y   .   .   .   .   .   .   .
+payable            reject               rejected            Y   Y   Y   .   .   .   .   .   .
+in_payout          bank_paid            paid                Y   Y   .   .   .   .   .   .   .
+in_payout          bank_failed          payable             Y   Y   .   .   .   .   .   .   .
+paid               reverse              reversed            .   Y   .   .   .   .   .   .   .
 """
 
 
