@@ -5,7 +5,7 @@ PostgreSQL refuses a NUL byte in text and an integer beyond its column (``intege
 used to surface as a 500 from deep inside a query.  :func:`init_app` installs, for every page and API
 operation at once: the ``int`` URL converter bounded to ``1 … 2³¹ − 1`` (a 20-digit claim number is a
 missing claim, 404), and a ``before_request`` hook answering 400 to a NUL byte or another control
-character in the path or the query (keys and values), or to a NUL byte or a control character other
+character in the path or the query (keys, and values but ``next``'s), or to a NUL byte or a control character other
 than tab, line feed and carriage return in a form field (free text keeps its line breaks).  JSON bodies
 are checked field by field by the API's schemas (:mod:`flask_app.api.inputs`).
 """
@@ -24,6 +24,11 @@ MAX_ID = 2**31 - 1
 URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: In a form field: a NUL byte or a control character other than tab, LF and CR.
 FORM_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Query arguments checked where they are used: ``next`` after login (:mod:`flask_app.sessions` keeps only a
+#: local path, so a link with a tab or line feed in it still logs the person in, to the home page).
+OWN_CHECK = frozenset({"next"})
+#: Forms that check their own fields: the login (a NUL in a user name is a failed attempt, recorded as such).
+OWN_FORM_CHECK = frozenset({"auth.login"})
 MESSAGE = "请求中含有控制字符（如 NUL）/ the request holds a control character (such as NUL)"
 
 
@@ -41,9 +46,10 @@ def refuse_control_characters() -> None:
     if URL_CONTROL.search(request.path):
         raise BadRequest(MESSAGE)
     for key, value in request.args.items(multi=True):
-        if URL_CONTROL.search(key) or URL_CONTROL.search(value):
+        if URL_CONTROL.search(key) or (key not in OWN_CHECK and URL_CONTROL.search(value)):
             raise BadRequest(MESSAGE)
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") \
+            and request.endpoint not in OWN_FORM_CHECK:
         for key, value in request.form.items(multi=True):
             if FORM_CONTROL.search(key) or FORM_CONTROL.search(value):
                 raise BadRequest(MESSAGE)

@@ -5,7 +5,7 @@ with the status it must get now and, for writes, that nothing changed.
 * ``page=10^20``: the API 422 (page bounded), the queue page shows its last page (200);
 * a 20-digit ID in a path (``integer out of range`` on PostgreSQL): 404, page and API;
 * a 300-character file name: the upload is taken and the name stored shortened to 255 characters;
-* ``%0A`` in ``next``: 400;
+* ``%0A`` (or NUL) in ``next``: the login goes to the home page (302 to ``/``);
 * an amount of 1,000,000,000,000 (NUMERIC(14, 2) holds 999,999,999,999.99): 422 / refused by the service;
 * a payout ``period`` with CR/LF: refused (a month ``YYYY-MM``); an old batch with such a period still
   downloads its ``bank.csv`` (200, a file name without the line break).
@@ -123,12 +123,14 @@ def test_three_hundred_character_file_name(app, web):
     assert names[1].startswith("月报aaa") and names[1].endswith("aaa.csv") and "…" in names[1]
 
 
-def test_line_feed_in_next_is_400(app):
+@pytest.mark.parametrize("target", ["%0A", "%00", "%2F%0A%2Fevil.example"])
+def test_line_feed_in_next_logs_in_to_the_home_page(app, target):
     client = app.test_client()
-    r = client.post("/login?next=%0A", data={"username": "insurer_supervisor", "password": PASSWORD,
-                                             "csrf_token": csrf_token(client)})
-    assert r.status_code == 400
-    assert client.get("/claims").status_code == 302  # not logged in: the refused request did nothing
+    r = client.post(f"/login?next={target}", data={"username": "insurer_supervisor", "password": PASSWORD,
+                                                   "csrf_token": csrf_token(client)})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+    assert client.get("/claims").status_code == 200
+    assert client.get("/claims?next=%00&q=%00").status_code == 400  # only next is left to the login's own check
 
 
 def test_amount_beyond_numeric_14_2(app, web):
