@@ -1,4 +1,4 @@
-"""hypothesis over the HTML forms (issue 13 item 8): login, claim actions (verify / approve / return /
+"""hypothesis over the HTML forms (issue 13 item 8): login, user and token administration, claim actions (verify / approve / return /
 reject with amounts, reasons and notes, single and bulk), notice post, objection and close, import upload,
 the column-mapping page, payout batch creation — with NUL bytes, 20-digit and huge numbers, 10,000-character
 strings, CR/LF and unicode.  Every answer is below 500, and a refused request changes nothing (the
@@ -136,5 +136,32 @@ def test_import_upload_and_mapping_forms(app, web):
              content_type="multipart/form-data")
         post(app, web, mapping, {"profile_name": profile, "col-id_no": column, "col-settlement_id": column})
         assert web.get(mapping).status_code == 200
+
+    check()
+
+
+def test_user_and_token_administration_forms(app):
+    admin = app.test_client()
+    admin.csrf = login(admin, "admin", PASSWORD)
+    assert admin.get("/admin/users").status_code == 200
+    with app.app_context():
+        clerk = web_db.session().scalar(select(User.id).where(User.username == "village_clerk"))
+    roles = st.sampled_from(["village_clerk", "county_reviewer", "admin", "insurer_supervisor"])
+
+    @given(username=odd, name=odd, role=st.one_of(roles, odd), limit=odd, villages=odd, counties=odd, password=odd,
+           action=st.one_of(st.sampled_from(["deactivate", "activate", "password", "role", "villages", "limit"]), odd),
+           days=odd, scope=st.one_of(st.sampled_from(["read", "write"]), odd))
+    @FUZZ
+    def check(username, name, role, limit, villages, counties, password, action, days, scope) -> None:
+        for url, data in (
+                ("/admin/users", {"username": username, "name": name, "role": role, "approval_limit": limit,
+                                  "villages": villages, "counties": counties, "password": password}),
+                (f"/admin/users/{clerk}", {"action": action, "role": role, "approval_limit": limit,
+                                           "villages": villages, "counties": counties, "password": password}),
+                (f"/admin/users/{clerk}/tokens", {"name": name, "scope": scope, "days": days}),
+                ("/admin/tokens/1/revoke", {"reason": name})):
+            r = admin.post(url, data={**data, "csrf_token": admin.csrf}, follow_redirects=True)
+            assert r.status_code < 500, (url, {k: str(v)[:40] for k, v in data.items()},
+                                         r.get_data(as_text=True)[:300])
 
     check()
