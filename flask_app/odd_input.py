@@ -18,8 +18,10 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-#: Largest ID in a path: the database's ``integer`` columns.
-MAX_ID = 2**31 - 1
+from claims.lifecycle.store import MAX_ROW_ID
+
+#: Largest page number of any list (× the largest page size stays far inside a 64-bit OFFSET).
+MAX_PAGE = 10_000_000
 #: C0 controls and DEL: none belongs in a URL.
 URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: In a form field: a NUL byte or a control character other than tab, LF and CR.
@@ -37,7 +39,7 @@ class BoundedInt(IntegerConverter):
 
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN002, ANN003 - werkzeug's signature
         kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", MAX_ID)
+        kwargs.setdefault("max", MAX_ROW_ID)
         super().__init__(map, *args, **kwargs)
 
 

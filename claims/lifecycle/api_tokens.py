@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from claims.lifecycle.models import ApiToken, User
-from claims.lifecycle.store import now
+from claims.lifecycle.store import MAX_ROW_ID, now
 from claims.lifecycle.users import Operator, UserError, UserRuleError, record
 
 SCOPES: dict[str, str] = {"read": "只读 / read only", "write": "读写 / read and write"}
@@ -65,7 +65,7 @@ def issue_token(session: Session, by: Operator, user: User, name: str, scope: st
 
 
 def token_by_id(session: Session, token_id: int) -> ApiToken:
-    token = session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
+    token = session.get(ApiToken, token_id) if 0 < token_id <= MAX_ROW_ID else None
     if token is None:
         raise UserError(f"令牌 #{token_id} 不存在 / no token #{token_id}")
     return token

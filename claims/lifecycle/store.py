@@ -38,6 +38,8 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 CENT = Decimal("0.01")
+#: Largest row ID: the ``integer`` primary keys (a bigger number names no row; the database would overflow).
+MAX_ROW_ID = 2**31 - 1
 
 
 class Base(DeclarativeBase):

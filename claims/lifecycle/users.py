@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from claims.lifecycle.logins import set_password_hash
 from claims.lifecycle.models import ApiToken, User, UserCounty, UserEvent, UserVillage
-from claims.lifecycle.store import Policy, now
+from claims.lifecycle.store import MAX_ROW_ID, Policy, now
 from claims.lifecycle.transitions import Actor
 from tabular.errors import InvalidInputError, NotAllowedError, NotFoundError, StateConflictError
+from tabular.money import MAX_STORED_YUAN
 
 ROLES: dict[str, str] = {
     "insurer_adjudicator": "保险公司理赔员", "insurer_supervisor": "保险公司理赔主管", "county_reviewer": "县级审核",
@@ -38,7 +39,6 @@ LIMIT_ROLES = frozenset({"insurer_adjudicator", "insurer_supervisor"})
 #: Shortest password an administrator may set.
 MIN_PASSWORD = 10
 #: Largest approval limit (yuan): NUMERIC(14, 2).
-MAX_LIMIT = Decimal("999999999999.99")
 _VILLAGE = re.compile(r"\d{12}")
 _COUNTY = re.compile(r"\d{6}")
 _USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,60}")
@@ -93,9 +93,9 @@ def parse_limit(value: Decimal | int | str | None) -> Decimal | None:
         limit = Decimal(str(value).strip())
     except InvalidOperation:
         limit = Decimal("NaN")
-    if not limit.is_finite() or limit < 0 or limit > MAX_LIMIT or limit != limit.quantize(Decimal("0.01")):
-        raise UserRuleError(f"核定权限须为 0 至 {MAX_LIMIT} 元、最多两位小数：{value!r} / approval limit must be an amount "
-                            f"from 0 to {MAX_LIMIT} yuan with at most two decimals: {value!r}")
+    if not limit.is_finite() or limit < 0 or limit > MAX_STORED_YUAN or limit != limit.quantize(Decimal("0.01")):
+        raise UserRuleError(f"核定权限须为 0 至 {MAX_STORED_YUAN} 元、最多两位小数：{value!r} / approval limit must be an amount "
+                            f"from 0 to {MAX_STORED_YUAN} yuan with at most two decimals: {value!r}")
     return limit.quantize(Decimal("0.01"))
 
 
@@ -177,7 +177,7 @@ def get_user(session: Session, username: str) -> User:
 
 
 def user_by_id(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id) if 0 < user_id < 2**31 else None
+    user = session.get(User, user_id) if 0 < user_id <= MAX_ROW_ID else None
     if user is None:
         raise UserError(f"用户 #{user_id} 不存在 / no user #{user_id}")
     return user

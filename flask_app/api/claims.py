@@ -24,7 +24,6 @@ from claims.lifecycle.scope import scoped, search
 from claims.lifecycle.workflow import ACTIONS, STATES
 from flask_app import db
 from flask_app.api.inputs import Text
-from flask_app.api.products import known_id
 from flask_app.permissions import READERS, allow
 from flask_app.problems import problem
 from products.model import PERILS
@@ -207,7 +206,7 @@ def claim_dict(c: Any) -> dict[str, Any]:
 
 
 def load_claim(session: Session, claim_id: int) -> Claim:
-    claim = scoped(current_user.scope, select(Claim).where(Claim.id == known_id(claim_id, "claim")))
+    claim = scoped(current_user.scope, select(Claim).where(Claim.id == claim_id))
     found = session.scalar(claim)
     if found is None:
         abort(404, message=f"理赔 {claim_id} 不存在 / claim {claim_id} does not exist")

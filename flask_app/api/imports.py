@@ -22,7 +22,7 @@ from claims.reports import DEPARTMENTS, ReportFileError
 from flask_app import db, uploads
 from flask_app.api.claims import Timestamp, refuse
 from flask_app.api.inputs import Text
-from flask_app.api.products import default_policy_id, known_id
+from flask_app.api.products import default_policy_id
 from flask_app.permissions import INSURER, allow
 
 blp = Blueprint("api_imports", __name__, url_prefix="/api/v1/imports",
@@ -147,7 +147,7 @@ class ImportExceptions(MethodView):
     def get(self, batch_id: int):
         """批次异常行（含行号）/ a batch's exceptions with their line numbers"""
         session = db.session()
-        query = select(ImportBatch.id).where(ImportBatch.id == known_id(batch_id, "import batch"))
+        query = select(ImportBatch.id).where(ImportBatch.id == batch_id)
         if session.scalar(scoped(current_user.scope, query, None, policy=ImportBatch.policy_id)) is None:
             abort(404, message=f"导入批次 {batch_id} 不存在 / import batch {batch_id} does not exist")
         return session.scalars(select(ImportException).where(ImportException.batch_id == batch_id)

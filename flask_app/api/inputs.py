@@ -16,10 +16,9 @@ from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
 
-#: Largest page number of any list (× the largest page size stays far inside a 64-bit OFFSET).
-MAX_PAGE = 10_000_000
-#: Largest ID in a body: the database's ``integer`` columns.
-MAX_ID = 2**31 - 1
+from claims.lifecycle.store import MAX_ROW_ID
+from flask_app.odd_input import MAX_PAGE
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -40,7 +39,7 @@ class Text(fields.String):
 
 def Id(**kwargs: Any) -> fields.Integer:
     """An ID of a database row: 1 … 2³¹ − 1 (a bigger number is refused, not sent to the database)."""
-    return fields.Integer(strict=kwargs.pop("strict", False), validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+    return fields.Integer(strict=kwargs.pop("strict", False), validate=validate.Range(min=1, max=MAX_ROW_ID), **kwargs)
 
 
 class BoundedPagination(FlaskParser):

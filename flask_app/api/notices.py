@@ -16,8 +16,8 @@ from claims.lifecycle.notices import notice_table, post_notice, record_objection
 from claims.lifecycle.scope import scoped
 from flask_app import db
 from flask_app.api.claims import Money, Timestamp, refuse
-from flask_app.api.inputs import Text
-from flask_app.api.products import default_policy_id, known_id
+from flask_app.api.inputs import Id, Text
+from flask_app.api.products import default_policy_id
 from flask_app.clock import today
 from flask_app.permissions import READERS, allow
 from tabular.errors import ReliefError
@@ -41,7 +41,7 @@ class NoticeCreateSchema(Schema):
     village_code = Text(required=True, validate=validate.Length(min=1, max=12))
     posted_on = fields.Date(metadata={"description": "张贴日期 / posting date (default today)"})
     days = fields.Integer(validate=validate.Range(min=1, max=365), metadata={"description": "公示天数 / days"})
-    policy_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    policy_id = Id()
 
 
 class NoticeRowSchema(Schema):
@@ -58,7 +58,7 @@ class NoticeDetailSchema(NoticeSchema):
 
 
 class ObjectionCreateSchema(Schema):
-    claim_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    claim_id = Id(required=True)
     text = Text(required=True, multiline=True, validate=validate.Length(min=1, max=2000))
 
 
@@ -73,7 +73,7 @@ class ObjectionSchema(Schema):
 
 
 def load_notice(notice_id: int) -> Notice:
-    query = select(Notice).where(Notice.id == known_id(notice_id, "notice"))
+    query = select(Notice).where(Notice.id == notice_id)
     notice = db.session().scalar(scoped(current_user.scope, query, Notice.village_code, policy=Notice.policy_id))
     if notice is None:
         abort(404, message=f"公示 {notice_id} 不存在 / notice {notice_id} does not exist")

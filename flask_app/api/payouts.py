@@ -18,8 +18,8 @@ from claims.lifecycle.payouts import PayoutError, build_batch, import_bank_retur
 from claims.lifecycle.scope import scoped
 from flask_app import db
 from flask_app.api.claims import Money, Timestamp, refuse
-from flask_app.api.inputs import Text
-from flask_app.api.products import default_policy_id, known_id
+from flask_app.api.inputs import Id, Text
+from flask_app.api.products import default_policy_id
 from flask_app.permissions import INSURER, allow
 
 blp = Blueprint("api_payouts", __name__, url_prefix="/api/v1/payouts",
@@ -53,7 +53,7 @@ class PayoutDetailSchema(PayoutBatchSchema):
 class BuildSchema(Schema):
     period = Text(required=True, validate=validate.Length(min=1, max=20),
                            metadata={"description": "期间 / period, e.g. 2025-03"})
-    policy_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    policy_id = Id()
 
 
 class ReturnFileSchema(Schema):
@@ -89,7 +89,7 @@ class PayoutList(MethodView):
 
 
 def load_batch(batch_id: int) -> PayoutBatch:
-    query = select(PayoutBatch).where(PayoutBatch.id == known_id(batch_id, "payout batch"))
+    query = select(PayoutBatch).where(PayoutBatch.id == batch_id)
     batch = db.session().scalar(scoped(current_user.scope, query, None, policy=PayoutBatch.policy_id))
     if batch is None:  # another county's batch is answered as a missing one
         abort(404, message=f"支付批次 {batch_id} 不存在 / payout batch {batch_id} does not exist")

@@ -32,16 +32,6 @@ class ProductDetailSchema(ProductVersionSchema):
     lines = fields.List(fields.Dict(), required=True, metadata={"description": "责任 / the product's lines"})
 
 
-MAX_ID = 2**31 - 1
-
-
-def known_id(value: int, what: str) -> int:
-    """Ids beyond a database integer name nothing: 404 instead of an overflow."""
-    if not 0 < value <= MAX_ID:
-        abort(404, message=f"{what} {value} 不存在 / {what} {value} does not exist")
-    return value
-
-
 def default_policy_id(policy_id: int | None) -> int:
     """The given policy, or the newest one, of the user's counties; 422 problem when there is none (another
     county's policy is answered as a missing one)."""
@@ -69,7 +59,7 @@ class ProductDetail(MethodView):
     def get(self, version_id: int):
         """产品版本详情（文件与责任）/ one product version: document and lines"""
         version = db.session().scalar(scoped_versions(current_user.scope, select(ProductVersion)).where(
-            ProductVersion.id == known_id(version_id, "product version")))
+            ProductVersion.id == version_id))
         if version is None:
             abort(404, message=f"产品版本 {version_id} 不存在 / product version {version_id} does not exist")
         document = version.document or {}

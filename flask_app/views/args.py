@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-#: The database's ``integer`` columns.
-MAX_ID = 2**31 - 1
-#: Largest page number of a list.
-MAX_PAGE = 10_000_000
+from claims.lifecycle.store import MAX_ROW_ID
 
 
-def bounded_int(value: Any, *, low: int = 1, high: int = MAX_ID) -> int | None:
+def bounded_int(value: Any, *, low: int = 1, high: int = MAX_ROW_ID) -> int | None:
     """``value`` (text of ASCII digits, at most 12 of them, optionally signed) as an int in ``low … high``,
     else None."""
     text = str(value if value is not None else "").strip()

@@ -23,8 +23,9 @@ from claims.lifecycle.store import Division, Household, Person, ProductVersion
 from claims.lifecycle.workflow import ACTIONS, ROLE_GROUPS, STATES, TRANSITIONS
 from claims.reports.householders import is_head
 from flask_app import db
+from flask_app.odd_input import MAX_PAGE
 from flask_app.permissions import READERS, STAFF, allow
-from flask_app.views.args import MAX_PAGE, bounded_ids, bounded_int
+from flask_app.views.args import bounded_ids, bounded_int
 from products.model import PERILS
 from tabular.errors import InvalidInputError, ReliefError
 from tabular.money import fen_to_decimal
