@@ -3,24 +3,12 @@ with the threads; X-Forwarded-* are trusted only when ``RELIEF_TRUSTED_PROXIES``
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
+from serve_helpers import relief_serve
 from test_imports import county  # noqa: F401 - the fixture (a migrated database with a policy and roster)
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _raw(port: int, request: bytes) -> bytes:
@@ -38,29 +26,9 @@ def server(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'relief.db'}"
     upgrade(url)
-    port = _free_port()
-    env = {**os.environ, "SECRET_KEY": "test-serve", "RELIEF_TRUSTED_PROXIES": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "flask_app.cli", "serve", "--port", str(port), "--threads", "3",
-                             "--database", url], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read().decode() if proc.poll() is not None else ""
-                    pytest.fail(f"relief serve did not start: {out}")
-                time.sleep(0.2)
-        yield port, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with relief_serve(url, {"SECRET_KEY": "test-serve", "RELIEF_TRUSTED_PROXIES": "0"}, threads=3,
+                      pipe_output=True) as running:
+        yield running
 
 
 def test_serve_runs_waitress_without_naming_itself(server):

@@ -7,23 +7,20 @@ limit; under ``relief serve`` (waitress) the server's memory does not grow by th
 from __future__ import annotations
 
 import io
-import os
 import socket
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 import psutil
 import pytest
+from serve_helpers import relief_serve
 from test_api import auth, make_app, medical_bytes
 
 from flask_app import create_app
 from flask_app.uploads import server_body_limit
 from tabular.files import TableError, WorkbookTooLargeError, read_grids
 
-ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 
 
@@ -190,12 +187,6 @@ def test_the_api_refuses_the_zip_bomb_within_a_second(db_url, tmp_path, bomb):
 
 # --- a real server: memory ----------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _csv_upload(size: int) -> tuple[bytes, bytes]:
     """A multipart body with a real medical CSV of about ``size`` bytes (distinct rows), and its content type."""
     row = medical_bytes([("S1", 1, "2025-03-01", 9000)]).split(b"\n", 1)[1]
@@ -246,19 +237,8 @@ def test_relief_serve_refuses_big_uploads_without_growing_by_their_size(tmp_path
 
     upgrade(url)
     make_app(url, tmp_path).extensions["relief_engine"].dispose()  # product, policy, roster, a token per role
-    port = _free_port()
-    env = {**os.environ, "SECRET_KEY": "t", "RELIEF_MAX_UPLOAD_MB": "10", "RELIEF_TODAY": "2025-04-01"}
-    proc = subprocess.Popen([sys.executable, "-m", "flask_app.cli", "serve", "--port", str(port), "--threads", "2",
-                             "--database", url], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "relief serve did not start"
-                time.sleep(0.2)
+    env = {"SECRET_KEY": "t", "RELIEF_MAX_UPLOAD_MB": "10", "RELIEF_TODAY": "2025-04-01"}
+    with relief_serve(url, env, threads=2) as (port, proc):
         small, kind = _csv_upload(2000)
         warm = _post(port, small, kind, "token-admin")  # a normal upload imports (and loads the whole app)
         assert warm.startswith(b"HTTP/1.1 201"), warm[:500]
@@ -272,13 +252,6 @@ def test_relief_serve_refuses_big_uploads_without_growing_by_their_size(tmp_path
         grown = _peak_mb(proc.pid) - before
         assert grown < 15, f"peak RSS grew by {grown:.0f} MB"
         assert psutil.Process(proc.pid).memory_info().rss / MB - before < 15
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_the_server_cap_is_twice_the_app_limit():
