@@ -10,6 +10,11 @@
 # reuses the finished mutants.  MUTANT_GLOB narrows the run, e.g. 'claims.engine.caps.*' (default: all eight
 # modules).  One child process (--max-children 1), so the machine keeps a core for other work.
 # The summary per module is printed at the end and written to mutation-run/summary.txt.
+#
+# PostgreSQL: the tests' PostgreSQL branches (transitions._load_ids's unnest, the payouts' and advance's
+# PostgreSQL paths) run only with RELIEF_TEST_DATABASE_URL set.  Unless it is set already, or
+# MUTATION_PG=0, the script uses a database of its own, relief_mut on 127.0.0.1:5432 (created with createdb
+# when missing; the tests make and drop one schema each), when pg_isready answers; else SQLite only.
 set -euo pipefail
 
 root=$(git rev-parse --show-toplevel)
@@ -25,18 +30,23 @@ if [[ ! -f "$work/.rev" || $(cat "$work/.rev") != "$rev" ]]; then
     echo "$rev" > "$work/.rev"
 fi
 cd "$work"
+if [[ -z "${RELIEF_TEST_DATABASE_URL:-}" && "${MUTATION_PG:-1}" != 0 ]] && pg_isready -q -h 127.0.0.1 -p 5432; then
+    psql -h 127.0.0.1 -U postgres -lqt | cut -d'|' -f1 | grep -qw relief_mut || createdb -h 127.0.0.1 -U postgres relief_mut
+    export RELIEF_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/relief_mut
+fi
+echo "tests' PostgreSQL: ${RELIEF_TEST_DATABASE_URL:-none (SQLite only)}"
 "$mutmut" run --max-children 1 "$@" || true  # survivors are the result, not a failure of the script
 
 # per module: mutants, killed (a test failed), timeout (the tests hung: detected too), survived, other
 # (no tests / suspicious), unrun (not checked yet); the kill rate is killed + timeout over the mutants run
 "$mutmut" results --all true | awk -v rev="$rev" '
     /: / { line = $0; sub(/^ +/, "", line); split(line, kv, ": "); status = kv[2]
-           n = split(kv[1], part, "."); module = part[1] "." part[2]
+           module = kv[1]; sub(/\.[^.]*$/, "", module)  # every dotted part before the function
            total[module]++; count[module, status]++; all[status]++; grand++ }
     function row(name, t, k, o, s, u) {
-        printf "%-22s %7d %7d %7d %7d %8d %6d %7.1f%%\n", name, t, u, k, o, s, t - u - k - o - s,
+        printf "%-30s %7d %7d %7d %7d %8d %6d %7.1f%%\n", name, t, u, k, o, s, t - u - k - o - s,
                (t > u ? 100 * (k + o) / (t - u) : 0) }
-    END { printf "measured at %s\n%-22s %7s %7s %7s %7s %8s %6s %8s\n", rev, "module", "mutants", "unrun", "killed",
+    END { printf "measured at %s\n%-30s %7s %7s %7s %7s %8s %6s %8s\n", rev, "module", "mutants", "unrun", "killed",
                  "timeout", "survived", "other", "kill rate"
           for (m in total) row(m, total[m], count[m, "killed"], count[m, "timeout"], count[m, "survived"],
                                count[m, "not checked"])
