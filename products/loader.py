@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError
 
-from products.model import PERILS, RATE_SCALE, Bracket, Cover, Eligibility, Line, Product
+from products.model import PERILS, RATE_SCALE, Bracket, Cover, Eligibility, Line, Monitoring, MonitoringGrade, Product
 from products.schema import ProductSchema, flatten_errors, normalise_scalars
 from tabular.errors import InvalidInputError
 from tabular.money import yuan_to_fen
@@ -125,6 +125,16 @@ def _cover(d: dict[str, Any], line_order: list[str]) -> Cover:
     )
 
 
+def _monitoring(d: dict[str, Any]) -> Monitoring:
+    """The document's ``monitoring`` (yuan, share) → :class:`Monitoring` (fen, ten-thousandths); what it
+    leaves out keeps 001's defaults (红 < 5,000 ≤ 黄 < 10,000 ≤ 绿, 60%)."""
+    default = Monitoring()
+    grades = tuple(MonitoringGrade(g["grade"], _fen(g.get("below"))) for g in d.get("grades") or ())
+    share = d.get("warning_share")
+    return Monitoring(grades=grades or default.grades,
+                      warning_share_e4=_rate(share) if share is not None else default.warning_share_e4)
+
+
 def _build(data: dict[str, Any], raw: dict[str, Any]) -> Product:
     canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
     elig = data.get("eligibility") or {}
@@ -151,4 +161,5 @@ def _build(data: dict[str, Any], raw: dict[str, Any]) -> Product:
         notice_days=data["notice_days"],
         document=json.loads(canonical),
         digest=hashlib.sha256(canonical.encode()).hexdigest(),
+        monitoring=_monitoring(data.get("monitoring") or {}),
     )

@@ -110,6 +110,26 @@ class Eligibility:
 
 
 @dataclass(frozen=True)
+class MonitoringGrade:
+    """One colour of 防贫监测's grading (红/黄/绿, or another county's 红/黄/蓝): the grade holds for a
+    per-capita income below ``below`` (fen) and at or above the previous grade's bound; ``None``: the rest."""
+
+    name: str
+    below: int | None  # fen per capita
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """防贫监测 settings (../shared/seeds/001 篇2/篇9): the grades by per-capita income — by default
+    红 < 5,000 ≤ 黄 < 10,000 ≤ 绿 — and the early-warning share: a household whose year-to-date rigid costs
+    on a line reach ``warning_share_e4 / 10 000`` of that line's warning line is watched (default 60%)."""
+
+    grades: tuple[MonitoringGrade, ...] = (MonitoringGrade("红", 500_000), MonitoringGrade("黄", 1_000_000),
+                                           MonitoringGrade("绿", None))
+    warning_share_e4: int = 6_000
+
+
+@dataclass(frozen=True)
 class Product:
     """A product version (产品版本).  ``digest`` is the sha256 of the canonical document."""
 
@@ -130,6 +150,7 @@ class Product:
     notice_days: int
     document: dict[str, Any]
     digest: str
+    monitoring: Monitoring = Monitoring()  # 防贫监测: grades and the early-warning share
 
     def line(self, line_id: str) -> Line:
         for line in self.lines:

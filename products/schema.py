@@ -198,6 +198,31 @@ class CoverSchema(_Strict):
     caps = fields.Nested(CoverCapsSchema, required=True)
 
 
+class MonitoringGradeSchema(_Strict):
+    grade = fields.String(required=True, validate=validate.Length(min=1, max=10))
+    below = Money(allow_none=True)  # per-capita income (yuan) below which the grade holds; the last: null
+
+
+class MonitoringSchema(_Strict):
+    """防贫监测 (seed 001): ``grades`` by per-capita income, ascending bounds, only the last open
+    (``[{grade: 红, below: 5000}, {grade: 黄, below: 10000}, {grade: 绿, below: null}]``), and
+    ``warning_share`` of a line's warning line at which a household enters the early-warning list."""
+
+    grades = fields.List(fields.Nested(MonitoringGradeSchema), validate=validate.Length(min=1))
+    warning_share = Rate()
+
+    @validates_schema
+    def _bounds_ascend(self, data: dict[str, Any], **_: Any) -> None:
+        bounds = [g.get("below") for g in data.get("grades") or []]
+        if bounds and bounds[-1] is not None:
+            raise ValidationError("最后一档须为开放（below: null）/ the last grade must be open (below: null)", "grades")
+        if any(b is None for b in bounds[:-1]) or any(a >= b for a, b in pairwise(bounds[:-1])):
+            raise ValidationError("各档上限须递增且只有最后一档开放 / bounds must ascend, only the last grade open",
+                                  "grades")
+        if data.get("warning_share") == 0:
+            raise ValidationError("须大于 0 / must be greater than 0", "warning_share")
+
+
 class ProductSchema(_Strict):
     schema = fields.Integer(required=True, validate=validate.Equal(1, error="must be 1 (the only known version)"))
     code = fields.String(required=True, validate=validate.Length(min=1))
@@ -212,6 +237,7 @@ class ProductSchema(_Strict):
     covers = fields.List(fields.Nested(CoverSchema), load_default=list)
     caps = fields.Nested(ProductCapsSchema, load_default=dict)
     notice_days = fields.Integer(load_default=10, validate=validate.Range(min=1, max=60))
+    monitoring = fields.Nested(MonitoringSchema, load_default=dict)
     sources = fields.List(fields.String())
     notes = fields.String()
 

@@ -1,0 +1,128 @@
+"""防贫监测 (issue 14 item 2): monitoring categories, 红/黄/绿 grades and the early-warning list.
+
+Seed: ../shared/seeds/001_d248a509f1250166.txt (the monitoring plans).  The words each test implements:
+
+* 篇1 "脱贫监测户：年人均收入低于5000元且有返贫风险的建档立卡已脱贫户" and "边缘户：年人均收入低于5000元且有致贫
+  风险的非建档立卡农户";
+* 篇8 the 三类: "脱贫不稳定户、边缘易致贫户" and "因病因灾因意外事故等刚性支出较大或收入大幅缩减导致基本生活出现
+  严重困难的户";
+* 篇9 "红色…预估今年家庭人均纯收入低于5000元（不含）", "黄色…超过5000元（含）但低于10000元（不含）", "绿色…超过
+  10000元（含）";
+* 篇7 "因病自付医疗费用超过0.5万元为预警线", "对进入防贫预警线的脱贫户和边缘户进行实时跟踪监测", "刚性支出明显超过
+  上年度收入".
+
+The product is 魏县防贫保2025 (illness warning line 5,000 = its trigger and start line; schooling 8,000;
+disaster 10,000); the share is the default 60%.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factories as f
+import pandas as pd
+
+from claims.engine.monitoring import assess_households, early_warning_list, grade_of, warning_line, write_watchlist
+from products import load_product
+
+FPB = load_product("fangpinbao-weixian-2025")
+
+
+def _county():
+    persons, households = f.roster(
+        [{"household_no": "H1", "category": "稳定脱贫户", "income_yuan": 4000},
+         {"household_no": "H2", "category": "一般农户", "income_yuan": 12000},
+         {"household_no": "H3", "category": "一般农户", "income_yuan": 5000},
+         {"household_no": "H4", "category": "边缘易致贫户", "income_yuan": 6000},
+         {"household_no": "H5", "category": "一般农户", "income_yuan": 2000},
+         {"household_no": "H6", "category": "低保户", "income_yuan": 4500}],
+        [{"n": 1, "household_no": "H1"}, {"n": 2, "household_no": "H1"}, {"n": 3, "household_no": "H2"},
+         {"n": 4, "household_no": "H3"}, {"n": 5, "household_no": "H4"}, {"n": 6, "household_no": "H5"},
+         {"n": 7, "household_no": "H6"}, {"n": 8, "household_no": "H6"}])
+    reports = {
+        # person 1: 3,000 in January + 1,900 in February = 4,900 self-paid (below the 5,000 line, ≥ 60% of it)
+        "medical": f.medical([(1, "2025-01-10", 300_000), (1, "2025-02-10", 190_000), (3, "2025-01-12", 299_999),
+                              (4, "2025-01-15", 300_000), (5, "2025-01-20", 500_001)]),
+        "education": f.education([(6, 2025, "高中", 250_000, False)]),
+        "disaster": f.disaster([("H6", "2025-03-01", "洪涝", 600_000)]),
+    }
+    return persons, households, reports
+
+
+def test_warning_lines_are_where_a_claim_starts():
+    # W = max(trigger, start_line): illness trigger 5,000 / start 5,000; schooling start 8,000; disaster 10,000
+    assert {line.id: warning_line(line) for line in FPB.lines if line.kind == "bracket"} == {
+        "illness": 500_000, "schooling": 800_000, "disaster": 1_000_000}
+
+
+def test_grades_red_yellow_green_by_per_capita_income():
+    """篇9: 红 "低于5000元（不含）", 黄 "超过5000元（含）但低于10000元（不含）", 绿 "超过10000元（含）"."""
+    income = [0, 499_999, 500_000, 999_999, 1_000_000, 2_000_000]
+    assert list(grade_of(income, FPB)) == ["红", "红", "黄", "黄", "绿", "绿"]
+
+
+def test_grades_and_share_from_the_product_document():
+    """Another county's 红黄蓝 (篇8 "分别用“红、黄、蓝”三种颜色标示") with its own bounds and a 50% share."""
+    doc = dict(FPB.document)
+    doc["monitoring"] = {"grades": [{"grade": "红", "below": 3000}, {"grade": "黄", "below": 6000},
+                                    {"grade": "蓝", "below": None}], "warning_share": 0.5}
+    product = load_product(doc)
+    assert list(grade_of([299_999, 300_000, 600_000], product)) == ["红", "黄", "蓝"]
+    persons, households, reports = _county()
+    listed = set(early_warning_list(assess_households(product, persons, households, reports))["household_no"])
+    # at 50% person 3's 2,999.99 reaches 2,500 (= 50% × 5,000): H2 joins the list
+    assert "H2" in listed
+
+
+def test_categories_grades_and_the_early_warning_list():
+    persons, households, reports = _county()
+    got = assess_households(FPB, persons, households, reports).set_index("household_no")
+    # H1: 稳定脱贫户 (建档立卡) at 4,000 < 5,000 → 脱贫不稳定户 (篇1 "年人均收入低于5000元且有返贫风险的建档立卡已脱贫户");
+    #     self-paid 3,000 + 1,900 = 4,900 ≥ 60% × 5,000 = 3,000 and ≤ 5,000 → on the list (篇7 "进入防贫预警线");
+    #     last year's income 4,000 × 2 = 8,000 > 4,900: no shock
+    assert got.loc["H1", ["category", "grade", "rigid_costs", "early_warning", "shock"]].tolist() == [
+        "脱贫不稳定户", "红", 490_000, True, False]
+    assert got.loc["H1", "reasons"] == "因病防贫 ¥4900.00 ≥ 60% × 预警线 ¥5000.00"
+    # H2: 一般农户 at 12,000: 绿, no category; 2,999.99 < 3,000: not on the list
+    assert got.loc["H2", ["category", "grade", "early_warning"]].tolist() == ["", "绿", False]
+    # H3: exactly 3,000.00 = 60% × 5,000 reaches the share: on the list; 5,000 per head is 黄 (5000元（含）)
+    #     and not below 5,000: no category
+    assert got.loc["H3", ["category", "grade", "early_warning"]].tolist() == ["", "黄", True]
+    # H4: 边缘易致贫户 on the roster keeps it; 5,000.01 > 5,000 crossed the line: a claim, not the list
+    assert got.loc["H4", ["category", "grade", "crossed", "early_warning"]].tolist() == [
+        "边缘易致贫户", "黄", True, False]
+    # H5: schooling 2,500 < 60% × 8,000 = 4,800 (not near), but 2,500 > last year's 2,000 × 1 → 突发严重困难户
+    #     (篇7 "刚性支出明显超过上年度收入"), on the list
+    assert got.loc["H5", ["category", "grade", "shock", "early_warning"]].tolist() == [
+        "突发严重困难户", "红", True, True]
+    assert got.loc["H5", "reasons"] == "刚性支出 ¥2500.00 超过上年收入 ¥2000.00"
+    # H6: 低保户 (not 建档立卡) at 4,500 → 边缘易致贫户 (篇1 "非建档立卡农户"); disaster 6,000 = 60% × 10,000: on the list
+    assert got.loc["H6", ["category", "grade", "rigid_costs", "early_warning"]].tolist() == [
+        "边缘易致贫户", "红", 600_000, True]
+    listed = early_warning_list(got.reset_index())
+    assert listed["household_no"].tolist() == ["H6", "H1", "H3", "H5"]  # largest rigid costs first
+
+
+def test_year_to_date_and_the_income_report():
+    persons, households, reports = _county()
+    # as of January's end person 1 has 3,000 self-paid: exactly 60% of the 5,000 line, already on the list
+    jan = assess_households(FPB, persons, households, reports, as_of=dt.date(2025, 1, 31)).set_index("household_no")
+    assert jan.loc["H1", ["rigid_costs", "early_warning"]].tolist() == [300_000, True]
+    assert not jan.loc["H6", "early_warning"]  # the March flood is not counted yet
+    # a survey on 2025-02-01 puts H2 at 4,800 per head: graded 红 from then on (篇9 "预估今年家庭人均纯收入"), and
+    # as a non-建档立卡 household below 5,000 it is 边缘易致贫户
+    reports["income"] = f.income([("H2", "2025-02-01", 480_000)])
+    feb = assess_households(FPB, persons, households, reports, as_of=dt.date(2025, 2, 28)).set_index("household_no")
+    assert feb.loc["H2", ["income", "grade", "category"]].tolist() == [480_000, "红", "边缘易致贫户"]
+    assert jan.loc["H2", "grade"] == "绿"
+
+
+def test_watchlist_csv_is_formula_safe(tmp_path):
+    persons, households, reports = _county()
+    households.loc[households["household_no"] == "H1", "natural_village"] = "=HYPERLINK(\"http://x\",\"y\")"
+    path = write_watchlist(early_warning_list(assess_households(FPB, persons, households, reports)),
+                           tmp_path / "watchlist.csv")
+    table = pd.read_csv(path, dtype=str, encoding="utf-8-sig").set_index("household_no")
+    assert table.loc["H1", "natural_village"] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert table.loc["H1", "rigid_costs"] == "4900.00"
+    assert table.loc["H1", "monitoring_category"] == "脱贫不稳定户"
