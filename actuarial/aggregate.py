@@ -25,6 +25,7 @@ the independent check by simulation in :mod:`actuarial.montecarlo`.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,15 +35,18 @@ import pandas as pd
 
 from actuarial.compound import (
     Compound,
+    CompoundAccuracyWarning,
     Frequency,
     PayoutPerEvent,
     Peril,
+    accuracy_message,
     as_peril,
     as_perils,
     default_bucket,
     exact_moments,
     grid_span,
     log_pgf_rows,
+    nice_step,
     payout_per_event,
 )
 from actuarial.coverage import PayoutFunction
@@ -101,6 +105,8 @@ class _County:
         return grid_span(self.mean, self.var)
 
 
+#: The finest default grid the refinement of :func:`compound_distribution` goes to (points over E[S] + 12 sd).
+MAX_REFINED_POINTS = 2**20
 #: Memory bound for one stack of transforms (complex128 rows of n + 1 values): 16 MB (4–64 MB measured alike).
 _STACK_BYTES = 16 * 2**20
 
@@ -248,18 +254,23 @@ def compound_distribution(
     frequency : ``{"dist": "poisson", "mean": λ}`` or ``{"dist": "negbin", "mean": λ, "cv": c}``
         Ground-up events per year (every event X, paid or not: the zero payouts are in Y's atom at 0).
     severity : frozen continuous ``scipy.stats`` distribution of the ground-up amount X (yuan).
-    payout : a ``products`` bracket :class:`~products.model.Line`, an object with ``.moments`` and
+    payout : a ``products`` bracket :class:`~products.model.Line` (or its mapping, as a product document
+        writes it: ``{"id", "peril", "basis", "start_line", "brackets", "caps"}`` in yuan), an object with ``.moments`` and
         ``.inverse`` (and ``.max_payout``) like :class:`PayoutFunction`, or None for ground-up.
     perils : instead of the three above, a list of ``(frequency, severity, payout)`` tuples or
         mappings with those keys (and optional ``name``); their transforms are multiplied.
     bucket : grid step b in yuan.  Default: the largest step in {1, 2, 2.5, 5}×10^k with
         2^16·b ≥ E[S] + 12 sd and at least 64 steps below the smallest maximum payout.
     log2 : grid of 2^log2 points before the ×2 padding (default: the smallest power of two covering
-        E[S] + 12 sd).
+        E[S] + 12 sd).  Given alone, the bucket is the smallest nice step with 2^log2·b ≥ E[S] + 12 sd.
 
     Returns
     -------
     Compound
+        With neither ``bucket`` nor ``log2`` given, a result whose mean or sd misses the exact one by more
+        than 1e-4 (:attr:`Compound.valid`) is recomputed on the next finer bucket ({1, 2, 2.5, 5} × 10^k), as
+        :func:`actuarial.budget` does, up to E[S] + 12 sd over 2^20 steps; a result still not valid (or
+        not valid on a grid the caller fixed) comes with a :class:`CompoundAccuracyWarning` naming its errors.
     """
     if perils is None:
         if frequency is None or severity is None:
@@ -269,7 +280,14 @@ def compound_distribution(
         if frequency is not None or severity is not None or payout is not None:
             raise TypeError("give either frequency/severity/payout or perils=[...], not both")
         specs = as_perils(perils)
-    return _build(specs, bucket, log2)
+    result = _build(specs, bucket, log2)
+    if bucket is None and log2 is None:  # the default grid: refine the bucket until the result is valid
+        span = grid_span(result.exact_mean, result.exact_sd**2)
+        while not result.valid and span / nice_step(result.bucket * (1 - 1e-9)) <= MAX_REFINED_POINTS:
+            result = _build(specs, nice_step(result.bucket * (1 - 1e-9)), None)
+    if not result.valid:
+        warnings.warn(accuracy_message(result), CompoundAccuracyWarning, stacklevel=2)
+    return result
 
 
 def compound_batch(

@@ -7,7 +7,8 @@ portfolio of independent blocks: its inputs, the exact moments, the grid rule, a
   :func:`payout_per_event` gives Y's survival function S_Y(y) = S_X(g⁻¹(y)) and exact E[Y], E[Y²];
 * :func:`exact_moments` — E[S] = E[N]E[Y], Var[S] = E[N]Var[Y] + Var[N]E[Y]²;
 * the grid rule (:func:`default_bucket`, :func:`nice_step`, :func:`grid_span`): steps {1, 2, 2.5, 5} × 10^k,
-  2^16 steps over E[S] + 12 sd and at least 64 below the smallest maximum payout;
+  2^16 steps over E[S] + 12 sd and at least 64 below the smallest maximum payout; the grid always covers
+  E[S] + 12 sd (a power of two long enough, or with a fixed 2^log2 grid a bucket rounded up);
 * :class:`Compound` — the discrete distribution on j·b with its quantiles, TVaR and the validation table
   (exact vs computed moments); :func:`mixture` — the equal-weight mixture of compounds.
 
@@ -25,10 +26,11 @@ import numpy as np
 import pandas as pd
 
 from actuarial.coverage import PayoutFunction
+from products.loader import load_product
 from products.model import Line
 
-__all__ = ["Compound", "Frequency", "Peril", "default_bucket", "exact_moments", "grid_span", "mixture", "nice_step",
-           "peril_moments"]
+__all__ = ["Compound", "CompoundAccuracyWarning", "Frequency", "Peril", "accuracy_message", "default_bucket",
+           "exact_moments", "grid_span", "line_of", "mixture", "nice_step", "peril_moments"]
 
 #: Default number of grid points (before padding) that E[S] + 12 sd should span.
 DEFAULT_LOG2 = 16
@@ -108,6 +110,8 @@ def payout_per_event(severity: Any, payout: Any) -> PayoutPerEvent:
     if payout is None:  # ground-up
         m1, m2 = float(severity.moment(1)), float(severity.moment(2))
         return PayoutPerEvent(lambda y: np.where(y < 0, 1.0, severity.sf(y)), m1, m2, float(severity.support()[1]))
+    if isinstance(payout, Mapping):
+        payout = line_of(payout)
     if isinstance(payout, Line):
         payout = PayoutFunction.from_line(payout)
     if not (hasattr(payout, "moments") and hasattr(payout, "inverse")):
@@ -116,6 +120,16 @@ def payout_per_event(severity: Any, payout: Any) -> PayoutPerEvent:
     top = float(getattr(payout, "max_payout", getattr(payout, "cap", np.inf)))
     inv = payout.inverse
     return PayoutPerEvent(lambda y: severity.sf(np.asarray(inv(np.asarray(y, dtype=float)))), m1, m2, top)
+
+
+def line_of(mapping: Mapping[str, Any]) -> Line:
+    """A product line given as the mapping of a product document's ``lines`` entry (``id``, ``peril``,
+    ``basis``, ``start_line``, ``brackets``, … in yuan), validated and read by :func:`products.load_product`
+    inside a one-line product (so its errors are the product's :class:`~products.loader.ProductError`)."""
+    document = {"schema": 1, "code": "LINE", "family": "fangpinbao", "name": "line", "county": "000000",
+                "year": 2000, "period": {"start": "2000-01-01", "end": "2000-12-31"},
+                "premium": {"per_head": 0, "basis": "person"}, "lines": [dict(mapping)]}
+    return load_product(document).lines[0]
 
 
 @dataclass(frozen=True)
@@ -256,13 +270,33 @@ def grid_span(mean: float, var: float) -> float:
 
 
 def default_bucket(span: float, caps: Sequence[float] = (), log2: int | None = None) -> float:
-    """The default bucket: the largest :func:`nice_step` with 2^16 (or 2^log2) steps spanning ``span``
-    and at least 64 steps below the smallest finite positive maximum payout in ``caps``."""
-    b = span / 2 ** (DEFAULT_LOG2 if log2 is None else log2)
+    """The default bucket b for a grid that must cover ``span`` = E[S] + 12 sd.
+
+    Without ``log2``: the largest :func:`nice_step` not above span / 2^16 and not above the smallest finite
+    positive maximum payout in ``caps`` / 64; the grid length is then the smallest power of two n with
+    n·b ≥ span (2^16 or 2^17 points, more when a cap sets b), so rounding b down never undercuts the span.
+
+    With ``log2`` (a fixed grid of 2^log2 points): the smallest nice step with 2^log2·b ≥ span (rounded
+    up, so the fixed grid covers the span), made finer for the caps only as far as the span stays covered.
+    """
     finite = [c for c in caps if math.isfinite(c) and c > 0]
-    if finite:
-        b = min(b, min(finite) / MIN_POINTS_PER_CAP)
-    return nice_step(b)
+    cap_step = nice_step(min(finite) / MIN_POINTS_PER_CAP) if finite else math.inf
+    if log2 is None:
+        return min(nice_step(span / 2**DEFAULT_LOG2), cap_step)
+    covering = nice_step(span / 2 ** int(log2), up=True)
+    return cap_step if cap_step < covering and cap_step * 2 ** int(log2) >= span else covering
+
+
+class CompoundAccuracyWarning(UserWarning):
+    """A compound whose computed mean or sd misses the exact one by more than ``VALID_TOLERANCE``."""
+
+
+def accuracy_message(c: Compound) -> str:
+    """The validation failure of ``c`` in words (Chinese and English): the relative errors, bucket and grid."""
+    err = c.validation.loc["aggregate", "rel_error"]
+    return (f"复合分布精度不足 / compound not valid: aggregate mean rel. error {err['mean']:+.2e}, sd rel. error "
+            f"{err['sd']:+.2e} (tolerance {VALID_TOLERANCE:g}) at bucket {c.bucket:g} on {c.pmf.size:,} points; "
+            "give a smaller bucket or a larger log2")
 
 
 def log_pgf_rows(means: np.ndarray, cv: float, z: np.ndarray) -> np.ndarray:
@@ -279,6 +313,8 @@ def log_pgf_rows(means: np.ndarray, cv: float, z: np.ndarray) -> np.ndarray:
 
 def as_peril(frequency: Any, severity: Any, payout: Any, name: str = "") -> Peril:
     """A :class:`Peril` from a frequency spec (:meth:`Frequency.parse`); named after a ``Line`` payout's id."""
+    if isinstance(payout, Mapping):
+        payout = line_of(payout)
     if isinstance(payout, Line) and not name:
         name = payout.id
     return Peril(Frequency.parse(frequency), severity, payout, name)

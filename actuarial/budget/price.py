@@ -10,6 +10,7 @@ ratio)), P(S > B) and the per-head band.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,8 +22,10 @@ from actuarial.budget.fit import EmpiricalAmounts, ExperienceModel, LineModel
 from actuarial.budget.inputs import Assumptions, BudgetError
 from actuarial.compound import (
     Compound,
+    CompoundAccuracyWarning,
     Frequency,
     Peril,
+    accuracy_message,
     default_bucket,
     grid_span,
     mixture,
@@ -231,10 +234,14 @@ def _compounds(plug: list[Peril], draws: list[list[Peril]], means: list[float], 
     until the plug-in's mean and sd agree with the exact ones (1e-4) or the grid would exceed ``_MAX_POINTS``."""
     span = grid_span(sum(means), sum(variances))
     bucket = default_bucket(span, caps)
-    plug_in = compound_distribution(perils=_on_grid(plug, bucket), bucket=bucket)
-    while not plug_in.valid and span / _finer(bucket) <= _MAX_POINTS:  # refine until mean/sd agree (1e-4)
-        bucket = _finer(bucket)
+    with warnings.catch_warnings():  # the steps of the refinement; the last one's validation is in the result
+        warnings.simplefilter("ignore", CompoundAccuracyWarning)
         plug_in = compound_distribution(perils=_on_grid(plug, bucket), bucket=bucket)
+        while not plug_in.valid and span / _finer(bucket) <= _MAX_POINTS:  # refine until mean/sd agree (1e-4)
+            bucket = _finer(bucket)
+            plug_in = compound_distribution(perils=_on_grid(plug, bucket), bucket=bucket)
+    if not plug_in.valid:
+        warnings.warn(accuracy_message(plug_in), CompoundAccuracyWarning, stacklevel=3)
     if bootstrap == 0:
         return plug_in, plug_in
     # one common bucket; each draw's grid is the smallest power of two covering its mean + 12 sd, and
