@@ -1,0 +1,194 @@
+"""Household applications (申报, issue 14 item 4) on SQLite and PostgreSQL.
+
+Seed ../shared/seeds/000_b0b948f29a18e9c9.txt: "农户自主申报。包括向镇村干部申报，拨打12317咨询服务电话、脱贫户使用
+手机app等渠道，接受农户个人或他人代为申报。"  Seed ../shared/seeds/002_02e39174bb6f32cc.txt: "农户自愿申请。由农户向村
+“两委”提出书面申请".  A village clerk (村“两委”) or the county's 12317 hotline staff records the application, the
+insurer verifies it into a department row (source 申报) under the same record identity as the department
+files, so a bill the 医保 file also has is not paid twice.
+
+Product fangpinbao-weixian-2025, illness line: self-paid above 5,000 yuan, brackets (5,000, 10,000] × 50 %,
+(10,000, 20,000] × 60 %, above × 70 % (the roster and 医保 helpers are tests/test_imports.py's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from factories import pid
+from sqlalchemy import func, select
+from test_imports import V1, V2, claims_of, county, medical_file  # noqa: F401 - county is a fixture
+
+from claims.lifecycle.application_intake import (
+    ApplicationInput,
+    ApplicationRefusedError,
+    Receipt,
+    check_receipts,
+    submit_application,
+)
+from claims.lifecycle.application_review import (
+    application_in_scope,
+    reject_application,
+    verify_application,
+    visible,
+)
+from claims.lifecycle.applications import Application, ApplicationReceipt
+from claims.lifecycle.database import transaction
+from claims.lifecycle.imports import import_report
+from claims.lifecycle.models import AuditEvent, ImportBatch, ImportRow
+from claims.lifecycle.scope import Scope
+from claims.lifecycle.transitions import SYSTEM, Actor
+from tabular.errors import NotFoundError
+
+COUNTY = "130434"
+CLERK_V1 = Actor(id=None, role="village_clerk", name="clerk-v1")
+CLERK_V2 = Actor(id=None, role="village_clerk", name="clerk-v2")
+HOTLINE = Actor(id=None, role="county_reviewer", name="hotline")
+INSURER = Actor(id=None, role="insurer_adjudicator", name="adjuster")
+SCOPE_V1 = Scope.of("village_clerk", [V1], [COUNTY])
+SCOPE_V2 = Scope.of("village_clerk", [V2], [COUNTY])
+COUNTY_SCOPE = Scope.of("insurer_adjudicator", [], [COUNTY])
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
+
+
+def illness(policy_id: int, n: int = 1, *, household: str = "H1", amount: str = "13,000", compensated: str = "1000",
+            bill_no: str | None = None, day: dt.date = dt.date(2025, 3, 10)) -> ApplicationInput:
+    return ApplicationInput(policy_id=policy_id, household_no=household, id_no=pid(n), peril="illness",
+                            event_date=day, amount=amount, compensated=compensated, bill_no=bill_no,
+                            channel="village", note="住院自付费用较高，申请防贫保")
+
+
+def submit(factory, given: ApplicationInput, actor: Actor = CLERK_V1, scope: Scope = SCOPE_V1,  # noqa: ANN001
+           receipts: tuple[Receipt, ...] = ()) -> int:
+    with transaction(factory) as s:
+        return submit_application(s, given, actor, scope, receipts).id
+
+
+def rows_and_batches(factory) -> tuple[int, int]:  # noqa: ANN001
+    with factory() as s:
+        return s.scalar(select(func.count()).select_from(ImportRow)), s.scalar(select(func.count()).select_from(ImportBatch))
+
+
+def test_a_verified_application_becomes_a_row_and_a_hand_computed_claim(county):
+    """Seed 000 "农户自主申报": the clerk records a bill of 13,000.00 of which 1,000.00 was reimbursed, with its
+    receipt; the insurer verifies it.  self_paid = 13,000 − 1,000 = 12,000 →
+    (10,000 − 5,000) × 50 % + (12,000 − 10,000) × 60 % = 2,500 + 1,200 = 3,700.00."""
+    factory, policy_id = county
+    app_id = submit(factory, illness(policy_id), receipts=(Receipt("发票.pdf", PDF),))
+    assert claims_of(factory, 1) == []  # submitted: not a row, not a claim
+    result = verify_application(factory, app_id, INSURER, COUNTY_SCOPE)
+    assert (result.state, result.claims_created) == ("verified", 1)
+    [claim] = claims_of(factory, 1)
+    assert (claim.base, claim.amount, claim.line_id) == (Decimal("12000.00"), Decimal("3700.00"), "illness")
+    with factory() as s:
+        app = s.get(Application, app_id)
+        batch = s.get(ImportBatch, app.batch_id)
+        [row] = s.scalars(select(ImportRow).where(ImportRow.batch_id == batch.id)).all()
+        assert batch.file_name == f"申报 #{app_id}.csv" and batch.department == "medical"
+        assert (row.unit_key, row.data["setl_id"], row.data["self_paid"]) == (pid(1), f"申报{app_id}", 1_200_000)
+        [receipt] = s.scalars(select(ApplicationReceipt)).all()
+        assert (receipt.media_type, receipt.content) == ("application/pdf", PDF)
+        kinds = s.scalars(select(AuditEvent.kind).where(AuditEvent.subject == f"application {app_id}")
+                          .order_by(AuditEvent.id)).all()
+    assert kinds == ["application_submitted", "application_verified"]
+
+
+def test_an_application_for_a_bill_the_medical_file_has_is_a_duplicate(county, tmp_path):
+    """The 医保 file has settlement S001 of person 1 (total 9,000.00, fund 1,000.00: self-paid 8,000 →
+    (8,000 − 5,000) × 50 % = 1,500.00).  An application for the same bill — by its number, or without a
+    number by the same person, date and total — is caught, nothing is stored, the claim stays 1,500.00."""
+    factory, policy_id = county
+    import_report(factory, policy_id, "medical", medical_file(tmp_path / "m.csv", [("S001", 1, "2025-03-10", 8000)]),
+                  actor=SYSTEM)
+    [claim] = claims_of(factory, 1)
+    assert claim.amount == Decimal("1500.00")
+    before = rows_and_batches(factory)
+    by_number = submit(factory, illness(policy_id, amount="9000", bill_no="S001"))
+    no_number = submit(factory, illness(policy_id, amount="9000.00", day=dt.date(2025, 3, 10)), HOTLINE,
+                       Scope.of("county_reviewer", [], [COUNTY]))
+    for app_id in (by_number, no_number):
+        result = verify_application(factory, app_id, INSURER, COUNTY_SCOPE)
+        assert result.state == "duplicate" and result.duplicate_row_id is not None
+    assert rows_and_batches(factory) == before
+    [claim] = claims_of(factory, 1)
+    assert claim.amount == Decimal("1500.00")
+    with factory() as s:
+        reason = s.get(Application, by_number).reason
+    assert "m.csv" in reason and "第 2 行" in reason and "duplicates a stored record" in reason
+
+
+def test_the_medical_file_after_an_application_with_the_same_number_corrects_its_row(county, tmp_path):
+    """The other order: a verified application for S002 (total 9,000, nothing reimbursed: self-paid 9,000 →
+    2,000.00), then the 医保 file's S002 (self-paid 8,000 → 1,500.00) corrects that row: one record, paid once."""
+    factory, policy_id = county
+    app_id = submit(factory, illness(policy_id, amount="9000", compensated="0", bill_no="S002"))
+    verify_application(factory, app_id, INSURER, COUNTY_SCOPE)
+    assert claims_of(factory, 1)[0].amount == Decimal("2000.00")
+    r = import_report(factory, policy_id, "medical", medical_file(tmp_path / "m.csv", [("S002", 1, "2025-03-10", 8000)]),
+                      actor=SYSTEM)
+    assert (r.rows_stored, r.rows_corrected) == (1, 1)
+    [claim] = claims_of(factory, 1)
+    assert claim.amount == Decimal("1500.00")
+
+
+@pytest.mark.parametrize(("receipt", "words"), [
+    (Receipt("big.pdf", PDF + b"0" * (5 * 1024 * 1024)), ("超过上限", "over the limit")),
+    (Receipt("virus.pdf", b"MZ\x90\x00" + b"\x00" * 64), ("不是 PDF、JPEG 或 PNG", "not a PDF, JPEG or PNG")),
+    (Receipt("photo.pdf", JPEG), ("扩展名须一致", "suffix must agree")),
+])
+def test_a_receipt_too_large_or_of_the_wrong_type_is_refused(county, receipt, words):
+    factory, policy_id = county
+    with pytest.raises(ApplicationRefusedError) as refused:
+        submit(factory, illness(policy_id), receipts=(receipt,))
+    assert all(w in str(refused.value) for w in words)
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Application)) == 0
+    assert check_receipts([Receipt("scan.JPG", JPEG)]) == ["image/jpeg"]
+    with pytest.raises(ApplicationRefusedError, match="at most 5 receipts"):
+        check_receipts([Receipt(f"{i}.pdf", PDF) for i in range(6)])
+
+
+def test_a_clerk_of_another_village_cannot_create_or_see_it(county):
+    """H1 is in V1: the clerk of V2 can neither record an application for it nor see V1's."""
+    factory, policy_id = county
+    with pytest.raises(NotFoundError, match="outside your villages"):
+        submit(factory, illness(policy_id), CLERK_V2, SCOPE_V2)
+    app_id = submit(factory, illness(policy_id))
+    with factory() as s:
+        with pytest.raises(NotFoundError):
+            application_in_scope(s, SCOPE_V2, app_id)
+        assert s.scalars(visible(SCOPE_V2, select(Application.id))).all() == []
+        assert s.scalars(visible(SCOPE_V1, select(Application.id))).all() == [app_id]
+        assert s.scalars(visible(Scope.of("insurer_adjudicator", [], ["130435"]), select(Application.id))).all() == []
+    with pytest.raises(NotFoundError):
+        verify_application(factory, app_id, INSURER, Scope.of("insurer_adjudicator", [], ["130435"]))
+
+
+def test_checks_at_submission_and_a_rejection_with_its_reason(county):
+    """A person of another household, an amount with three decimals, a peril the product lacks are refused;
+    a rejection needs a reason, is audited and stores no row."""
+    factory, policy_id = county
+    with pytest.raises(ApplicationRefusedError, match="not a member of household H1"):
+        submit(factory, illness(policy_id, n=3))
+    with pytest.raises(ApplicationRefusedError, match="at most two decimals"):
+        submit(factory, illness(policy_id, amount="100.001"))
+    with pytest.raises(ApplicationRefusedError, match="no line for peril"):
+        submit(factory, ApplicationInput(policy_id=policy_id, household_no="H1", peril="no_such", id_no=pid(1),
+                                         event_date=dt.date(2025, 3, 1), amount="1"))
+    app_id = submit(factory, illness(policy_id))
+    with transaction(factory) as s, pytest.raises(ApplicationRefusedError, match="needs a reason"):
+        reject_application(s, app_id, INSURER, COUNTY_SCOPE, "  ")
+    with pytest.raises(Exception, match="only insurer staff"):
+        verify_application(factory, app_id, CLERK_V1, SCOPE_V1)
+    with transaction(factory) as s:
+        reject_application(s, app_id, INSURER, COUNTY_SCOPE, "票据与住院记录不符")
+    with pytest.raises(Exception, match="already decided"):
+        verify_application(factory, app_id, INSURER, COUNTY_SCOPE)
+    with factory() as s:
+        app = s.get(Application, app_id)
+        assert (app.state, app.reason, app.batch_id) == ("rejected", "票据与住院记录不符", None)
+        assert s.scalar(select(AuditEvent.detail).where(AuditEvent.kind == "application_rejected")) == {
+            "reason": "票据与住院记录不符"}
+    assert rows_and_batches(factory) == (0, 0)
