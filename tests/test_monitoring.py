@@ -126,3 +126,26 @@ def test_watchlist_csv_is_formula_safe(tmp_path):
     assert table.loc["H1", "natural_village"] == "'=HYPERLINK(\"http://x\",\"y\")"
     assert table.loc["H1", "rigid_costs"] == "4900.00"
     assert table.loc["H1", "monitoring_category"] == "脱贫不稳定户"
+
+
+def test_relief_monitor_writes_the_list(tmp_path):
+    """``relief monitor`` wires the files to the pure core: the same households as the engine's list."""
+    from click.testing import CliRunner
+
+    from claims.engine.files import load_inputs, parse_report_specs
+    from claims.synth import synth_county
+    from flask_app.cli import relief
+
+    county = tmp_path / "county"
+    synth_county(county, 600, seed=7)
+    specs = [f"{d}={county / d}" for d in ("medical", "education", "disaster") if (county / d).exists()]
+    result = CliRunner().invoke(relief, ["monitor", "--product", "fangpinbao-weixian-2025", "--roster", str(county),
+                                         *sum((["--report", s] for s in specs), []), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "out" / "watchlist.csv", dtype=str, encoding="utf-8-sig")
+    inputs = load_inputs(county / "persons.csv", county / "households.csv", parse_report_specs(specs))
+    listed = early_warning_list(assess_households(FPB, inputs.persons, inputs.households, inputs.reports))
+    assert table["household_no"].tolist() == listed["household_no"].tolist()
+    assert f"{len(listed)} 户" in result.output
+    bad = CliRunner().invoke(relief, ["monitor", "--product", "fangpinbao-weixian-2025", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "--roster" in bad.output

@@ -12,6 +12,7 @@ from flask_app.cli.db import db
 from flask_app.cli.demo import demo, serve
 from flask_app.cli.fund import fund
 from flask_app.cli.imports import import_
+from flask_app.cli.monitor import monitor
 from flask_app.cli.notice import notice
 from flask_app.cli.payout import payout
 from flask_app.cli.recovery import recovery
@@ -29,7 +30,7 @@ def relief() -> None:
 
 
 for command in (demo, serve, calc, year, synth, db, setup, users, import_, claims_group, notice, payout, recovery,
-                fund, budget, audit, tokens):
+                fund, budget, audit, tokens, monitor):
     relief.add_command(command)
 
 
