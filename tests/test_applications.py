@@ -13,12 +13,15 @@ Product fangpinbao-weixian-2025, illness line: self-paid above 5,000 yuan, brack
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
 from factories import pid
 from sqlalchemy import func, select
 from test_imports import V1, V2, claims_of, county, medical_file  # noqa: F401 - county is a fixture
+from test_pages_claims import app  # noqa: F401 - a fixture: the tiny roster's app and users
+from test_pages_claims import login as page_login
 
 from claims.lifecycle.application_intake import (
     ApplicationInput,
@@ -36,9 +39,10 @@ from claims.lifecycle.application_review import (
 from claims.lifecycle.applications import Application, ApplicationReceipt
 from claims.lifecycle.database import transaction
 from claims.lifecycle.imports import import_report
-from claims.lifecycle.models import AuditEvent, ImportBatch, ImportRow
+from claims.lifecycle.models import AuditEvent, Claim, ImportBatch, ImportRow
 from claims.lifecycle.scope import Scope
 from claims.lifecycle.transitions import SYSTEM, Actor
+from flask_app import db as web_db
 from tabular.errors import NotFoundError
 
 COUNTY = "130434"
@@ -192,3 +196,45 @@ def test_checks_at_submission_and_a_rejection_with_its_reason(county):
         assert s.scalar(select(AuditEvent.detail).where(AuditEvent.kind == "application_rejected")) == {
             "reason": "票据与住院记录不符"}
     assert rows_and_batches(factory) == (0, 0)
+
+
+# ---- the pages (Flask test client; the tiny roster and users of tests/test_pages_claims.py) -----------------
+
+def _form(policy_id: int, **fields) -> dict:
+    return {"policy_id": str(policy_id), "channel": "village", "household_no": "H1", "id_no": pid(1),
+            "peril": "illness", "event_date": "2025-03-10", "amount": "13000", "compensated": "1000", **fields}
+
+
+def test_pages_clerk_records_insurer_verifies_receipts_download_safely(app):  # noqa: F811 - app is a fixture
+    """The clerk of V1 records H1's bill with a receipt (self-paid 13,000 − 1,000 = 12,000 → 2,500 + 1,200 =
+    3,700.00 once verified); another village's household and an oversized receipt are refused with words in
+    Chinese and English; the receipt downloads as an attachment with nosniff; only the insurer verifies."""
+    policy_id = app.config["TEST_POLICY_ID"]
+    clerk = page_login(app, "clerk")
+    assert "登记农户申报" in clerk.get("/applications/new").get_data(as_text=True)
+    other = clerk.post("/applications", data={"csrf_token": clerk.csrf, **_form(policy_id, household_no="H2",
+                                                                                 id_no=pid(3))})
+    assert other.status_code == 400 and "outside your villages" in other.get_data(as_text=True)
+    big = clerk.post("/applications", content_type="multipart/form-data", data={
+        "csrf_token": clerk.csrf, **_form(policy_id), "receipts": (io.BytesIO(PDF + b"0" * (5 << 20)), "big.pdf")})
+    assert big.status_code == 400 and all(w in big.get_data(as_text=True) for w in ("超过上限", "over the limit"))
+    done = clerk.post("/applications", content_type="multipart/form-data", data={
+        "csrf_token": clerk.csrf, **_form(policy_id), "receipts": (io.BytesIO(PDF), "发票.pdf")})
+    assert done.status_code == 302
+    show = done.headers["Location"]
+    page = clerk.get(show).get_data(as_text=True)
+    assert "待核实" in page and 'id="verify"' not in page
+    assert clerk.post(f"{show}/verify", data={"csrf_token": clerk.csrf}).status_code == 403
+
+    insurer = page_login(app, "ins")
+    assert "H1" in insurer.get("/applications?state=submitted").get_data(as_text=True)
+    receipt_url = [h.split('"')[0] for h in insurer.get(show).get_data(as_text=True).split('href="')
+                   if "/receipts/" in h.split('"')[0]][0]
+    got = insurer.get(receipt_url)
+    assert got.data == PDF and got.headers["X-Content-Type-Options"] == "nosniff"
+    assert got.headers["Content-Disposition"].startswith("attachment")
+    verified = insurer.post(f"{show}/verify", data={"csrf_token": insurer.csrf}, follow_redirects=True)
+    assert "已核实" in verified.get_data(as_text=True)
+    with app.app_context():
+        amounts = web_db.session().scalars(select(Claim.amount).where(Claim.unit_id == pid(1))).all()
+    assert amounts == [Decimal("3700.00")]

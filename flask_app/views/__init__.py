@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from flask_app.views import admin, claims, fund, home, imports, notices, payouts, products
+from flask_app.views import admin, applications, claims, fund, home, imports, notices, payouts, products
 
-PAGE_MODULES = [home, claims, imports, notices, payouts, fund, products, admin]
+PAGE_MODULES = [home, claims, imports, applications, notices, payouts, fund, products, admin]
 
 
 #: The navigation bar: (endpoint, label); each user sees the links their role may open.
 NAV: list[tuple[str, str]] = [
-    ("home.index", "首页"), ("claims.queue", "理赔"), ("imports.index", "导入"), ("notices.index", "公示"),
+    ("home.index", "首页"), ("claims.queue", "理赔"), ("imports.index", "导入"), ("applications.index", "申报"), ("notices.index", "公示"),
     ("payouts.index", "支付"), ("fund.index", "基金"), ("products.index", "产品"), ("admin.users", "用户"),
 ]
 
