@@ -19,7 +19,9 @@ EVERYONE = STAFF | {"actuary"} | CITY
 
 #: Endpoints anyone may reach without logging in.
 PUBLIC = frozenset({"static", "auth.login", "auth.logout", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",
-                    "swagger_assets.asset", "health"})
+                    "swagger_assets.asset", "health",
+                    # the public check of a posted notice against the filed list: no personal data (views.notices)
+                    "notices.verify", "notices.verify_form"})
 
 #: endpoint → roles allowed.  Pages and API alike.
 ENDPOINT_ROLES: dict[str, frozenset[str]] = {

@@ -161,5 +161,6 @@ def _build(data: dict[str, Any], raw: dict[str, Any]) -> Product:
         notice_days=data["notice_days"],
         document=json.loads(canonical),
         digest=hashlib.sha256(canonical.encode()).hexdigest(),
+        notice_required=data["notice_required"],
         monitoring=_monitoring(data.get("monitoring") or {}),
     )

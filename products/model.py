@@ -150,6 +150,7 @@ class Product:
     notice_days: int
     document: dict[str, Any]
     digest: str
+    notice_required: bool = True  # False: no 公示, filed claims go straight to payable
     monitoring: Monitoring = Monitoring()  # 防贫监测: grades and the early-warning share
 
     def line(self, line_id: str) -> Line:

@@ -237,6 +237,7 @@ class ProductSchema(_Strict):
     covers = fields.List(fields.Nested(CoverSchema), load_default=list)
     caps = fields.Nested(ProductCapsSchema, load_default=dict)
     notice_days = fields.Integer(load_default=10, validate=validate.Range(min=1, max=60))
+    notice_required = fields.Boolean(load_default=True)  # False: filed claims are payable without a 公示
     monitoring = fields.Nested(MonitoringSchema, load_default=dict)
     sources = fields.List(fields.String())
     notes = fields.String()

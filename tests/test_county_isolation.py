@@ -139,8 +139,8 @@ def seed_county(factory, county: str, policy_id: int, importer: Actor) -> dict[s
                                         ("township_reviewed", "file", "county_reviewer")):
                 advance(s, [cid], state, action, Actor(None, role))
         county_actor = Actor(None, "county_reviewer")
-        n1 = post_notice(s, policy_id, v1, county_actor, posted_on=dt.date(2025, 3, 20), days=7).id
-        n2 = post_notice(s, policy_id, v2, county_actor, posted_on=dt.date(2025, 3, 20), days=7).id
+        n1 = post_notice(s, policy_id, v1, county_actor, posted_on=dt.date(2025, 3, 20), days=10).id
+        n2 = post_notice(s, policy_id, v2, county_actor, posted_on=dt.date(2025, 3, 20), days=10).id
         advance(s, [c3], "on_notice", "notice_ended", SYSTEM)
         batch = build_batch(s, policy_id, "2025-03", Actor(None, "insurer_supervisor")).id
         version = s.scalar(select(ImportBatch.policy_id).where(ImportBatch.id == done.result.batch_id))

@@ -21,7 +21,7 @@ def test_downgrade_to_base_and_upgrade_again(db_url):
     engine = make_engine(db_url)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        assert conn.exec_driver_sql("SELECT count(*) FROM allowed_transitions").scalar() == 26
+        assert conn.exec_driver_sql("SELECT count(*) FROM allowed_transitions").scalar() == 27
     engine.dispose()
 
 

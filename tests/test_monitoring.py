@@ -18,9 +18,12 @@ disaster 10,000); the share is the default 60%.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import factories as f
 import pandas as pd
+import pytest
+from test_imports import county  # noqa: F401 - the migrated database with the product, policy and roster
 
 from claims.engine.monitoring import assess_households, early_warning_list, grade_of, warning_line, write_watchlist
 from products import load_product
@@ -149,3 +152,61 @@ def test_relief_monitor_writes_the_list(tmp_path):
     assert f"{len(listed)} 户" in result.output
     bad = CliRunner().invoke(relief, ["monitor", "--product", "fangpinbao-weixian-2025", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "--roster" in bad.output
+
+
+# ---- the database: the monthly run keeps the list; a household crossing moves to a claim ----------------
+
+def test_the_monthly_run_keeps_the_list_and_a_crossing_moves_to_a_claim(county, tmp_path):
+    """Acceptance 3: "a household crossing the line in a later month moves from the list to a claim".
+
+    Roster (tests/test_imports.py): H1 (village V1) persons 1, 2; H2 (V2) person 3; H3 (V1) person 4; every
+    household 5,000 per head.  001 篇7: "对进入防贫预警线的脱贫户和边缘户进行实时跟踪监测"."""
+    from sqlalchemy import select
+    from test_imports import SYSTEM, medical_file
+
+    from claims.lifecycle.imports import import_report
+    from claims.lifecycle.models import Claim
+    from claims.lifecycle.monitoring import WatchedHousehold, WatchRecord
+    from claims.lifecycle.scope import Scope
+    from claims.lifecycle.transitions import Actor
+    from claims.lifecycle.watchlist import WatchActionError, WatchFilters, record_action, watch_page
+
+    factory, policy_id = county
+    # month 1: person 1 pays 4,900 self-paid (below the 5,000 line, ≥ 60% × 5,000 = 3,000); person 3 1,000
+    # (< 3,000: not on the list); person 4 3,500 (≥ 3,000: on the list)
+    jan = medical_file(tmp_path / "jan.csv", [("S1", 1, "2025-01-10", 4900), ("S2", 3, "2025-01-11", 1000),
+                                             ("S3", 4, "2025-01-12", 3500)])
+    import_report(factory, policy_id, "medical", jan, actor=SYSTEM, period="2025-01")
+    everyone = Scope(None)
+    with factory() as s:
+        rows, total = watch_page(s, everyone, WatchFilters(), 1)
+        assert total == 2 and [w.household_no for w in rows] == ["H1", "H3"]  # largest rigid costs first
+        h1 = rows[0]
+        assert (h1.state, h1.month, h1.rigid_costs, h1.grade) == ("watching", "2025-01", Decimal("4900.00"), "黄")
+        assert s.scalar(select(Claim.id).where(Claim.household_no == "H1")) is None  # no claim yet
+        # a village clerk of V2 does not see V1's households
+        assert watch_page(s, Scope.of("village_clerk", ["130434101201"], ["130434"]), WatchFilters(), 1)[1] == 0
+    # month 2: person 1 pays 600 more: 4,900 + 600 = 5,500 > 5,000 → a claim (50% × 500 = 250.00)
+    feb = medical_file(tmp_path / "feb.csv", [("S4", 1, "2025-02-03", 600)])
+    import_report(factory, policy_id, "medical", feb, actor=SYSTEM, period="2025-02")
+    with factory() as s:
+        claim = s.scalar(select(Claim).where(Claim.household_no == "H1"))
+        assert claim.amount == Decimal("250.00")
+        h1 = s.scalar(select(WatchedHousehold).where(WatchedHousehold.household_no == "H1"))
+        assert (h1.state, h1.claim_id, h1.month) == ("claimed", claim.id, "2025-02")
+        assert [w.household_no for w in watch_page(s, everyone, WatchFilters(), 1)[0]] == ["H3"]  # left the list
+        actions = [(r.month, r.action, r.state) for r in s.scalars(
+            select(WatchRecord).where(WatchRecord.watched_id == h1.id).order_by(WatchRecord.id))]
+        assert actions == [("2025-01", "enter", "watching"), ("2025-02", "claimed", "claimed")]
+    # H3: 已帮扶 then 已销号, each with its reason and actor; a closed household cannot be aided again
+    clerk = Actor(None, "village_clerk", name="clerk1")
+    with factory() as s, s.begin():
+        h3 = s.scalar(select(WatchedHousehold).where(WatchedHousehold.household_no == "H3"))
+        record_action(s, everyone, h3.id, "aided", "落实医疗救助 / medical aid arranged", clerk)
+        record_action(s, everyone, h3.id, "closed", "风险消除 / risk removed", clerk)
+        with pytest.raises(WatchActionError):
+            record_action(s, everyone, h3.id, "aided", "again", clerk)
+        records = [(r.action, r.state, r.reason, r.actor_name) for r in s.scalars(
+            select(WatchRecord).where(WatchRecord.watched_id == h3.id).order_by(WatchRecord.id))][1:]
+        assert records == [("aided", "aided", "落实医疗救助 / medical aid arranged", "clerk1"),
+                           ("closed", "closed", "风险消除 / risk removed", "clerk1")]

@@ -189,11 +189,12 @@ def test_notice_days_from_argument(db):
     _, factory = db
     sd = seed(factory)
     with transaction(factory) as s:
-        n = post_notice(s, sd.policy_id, VILLAGE, sd.county, posted_on=dt.date(2025, 2, 25), days=5)
-        assert n.end_on == dt.date(2025, 3, 2)  # calendar days across the end of February
+        # longer than the product's notice_days (10) is allowed; shorter is refused (tests/test_notice_rules.py)
+        n = post_notice(s, sd.policy_id, VILLAGE, sd.county, posted_on=dt.date(2025, 2, 25), days=12)
+        assert n.end_on == dt.date(2025, 3, 9)  # calendar days across the end of February: 25 Feb + 12 = 9 Mar
     with transaction(factory) as s:
-        assert close_due(s, today=dt.date(2025, 3, 2))["claims_payable"] == 0
-        assert close_due(s, today=dt.date(2025, 3, 3))["claims_payable"] == 3
+        assert close_due(s, today=dt.date(2025, 3, 9))["claims_payable"] == 0
+        assert close_due(s, today=dt.date(2025, 3, 10))["claims_payable"] == 3
 
 
 # ---------------------------------------------------------------- objections

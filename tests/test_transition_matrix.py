@@ -34,8 +34,9 @@ from claims.lifecycle.workflow import (
 ALL_STATES = ["computed", "investigating", "awaiting_approval", "verified", "village_reviewed", "township_reviewed",
               "filed", "on_notice", "disputed", "payable", "in_payout", "paid", "rejected", "reversed"]
 ALL_ACTIONS = ["start_investigation", "verify", "verify_above_limit", "approve", "return", "village_review",
-               "township_review", "file", "post_notice", "notice_ended", "object", "reinvestigate", "add_to_batch",
-               "bank_paid", "bank_failed", "reverse", "reject", "withdraw", "compute", "recompute"]
+               "township_review", "file", "post_notice", "notice_ended", "release_without_notice", "object",
+               "reinvestigate", "add_to_batch", "bank_paid", "bank_failed", "reverse", "reject", "withdraw", "compute",
+               "recompute"]
 # column order of the matrix below
 ROLE_COLUMNS = ["insurer_adjudicator", "insurer_supervisor", "county_reviewer", "township_reviewer", "village_clerk",
                 "system", "actuary", "admin", "city_viewer"]
@@ -63,6 +64,7 @@ village_reviewed   reject               rejected            Y   Y   Y   .   .   
 township_reviewed  file                 filed               .   .   Y   .   .   .   .   .   .
 township_reviewed  reject               rejected            Y   Y   Y   .   .   .   .   .   .
 filed              post_notice          on_notice           .   .   Y   .   Y   .   .   .   .
+filed              release_without_notice payable           .   .   .   .   .   Y   .   .   .
 filed              reject               rejected            Y   Y   Y   .   .   .   .   .   .
 on_notice          notice_ended         payable             .   .   .   .   .   Y   .   .   .
 on_notice          object               disputed            .   .   .   .   Y   .   .   .   .
@@ -91,8 +93,9 @@ def _parse_matrix() -> tuple[dict[tuple[str, str], str], dict[tuple[str, str, st
 
 
 LISTED, ALLOWED = _parse_matrix()
-# 27 rows: 17 forward/back moves + reject from each of the 10 pre-payment states; 26 distinct (from, to)
-# pairs, because computed → rejected is reached by two actions (withdraw, reject)
+# 28 rows: 18 forward/back moves + reject from each of the 10 pre-payment states; 27 distinct (from, to)
+# pairs, because computed → rejected is reached by two actions (withdraw, reject); filed → payable is
+# release_without_notice (a product whose document says notice_required: false)
 MATRIX_PAIRS = {(state, to) for (state, _), to in LISTED.items()}
 
 
@@ -100,7 +103,7 @@ def test_the_matrix_covers_every_state_action_and_role_the_code_knows():
     assert ALL_STATES == list(STATES)
     assert ALL_ACTIONS == list(ACTIONS)
     assert sorted(ROLE_COLUMNS) == sorted(ROLES)
-    assert len(LISTED) == 27 and len(MATRIX_PAIRS) == 26
+    assert len(LISTED) == 28 and len(MATRIX_PAIRS) == 27
     assert {s for s, _ in LISTED} | set(LISTED.values()) <= set(ALL_STATES)
     assert {a for _, a in LISTED} <= set(ALL_ACTIONS)
 
@@ -155,7 +158,7 @@ def test_database_allowed_transitions_are_the_matrix_pairs(db):
 
 def test_database_trigger_allows_exactly_the_matrix_pairs(db):
     """Bypassing the service: an UPDATE of claims.state from every state to every other state (14 × 13 =
-    182 changes) succeeds exactly for the matrix's 26 pairs and is refused by the trigger otherwise."""
+    182 changes) succeeds exactly for the matrix's 27 pairs and is refused by the trigger otherwise."""
     _, factory = db
     with transaction(factory) as s:
         pv, pol = add_policy(s)

@@ -4,8 +4,12 @@ Rules (DESIGN §2 step 5, domain §5):
 
 * One notice per administrative village (with its natural villages) for one or more ``filed`` claims.
 * ``end_on = posted_on + days`` (calendar days; ``days`` from the product document's ``notice_days``,
-  default 10).  Claims become payable on the day **after** ``end_on``: posted 2025-03-01 for 10 days
-  → ``end_on`` 2025-03-11 → payable from 2025-03-12 (:func:`close_due` with ``today > end_on``).
+  default 10).  Never shorter than ``notice_days`` (seed 003: "进行为期10天的公示"); longer is allowed.
+* A product whose document says ``notice_required: false`` posts no notice: :func:`close_due` moves its filed
+  claims to payable (action ``release_without_notice``, a row of the workflow's table).
+* Each sheet (the 行政村 and every 自然村) is filed with its digest (:mod:`claims.lifecycle.notice_sheets`).
+* Claims become payable on the day **after** ``end_on``: posted 2025-03-01 for 10 days → ``end_on`` 2025-03-11
+  → payable from 2025-03-12 (:func:`close_due` with ``today > end_on``).
 * Shown per claim: masked name (:func:`mask_name`), natural village, line name in Chinese, amount.
   Never the ID number, phone, bank account or diagnosis — the :class:`NoticeLine` snapshot stores
   nothing else, so nothing else can leak.
@@ -28,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from claims.lifecycle.audit import record
 from claims.lifecycle.models import Claim, Notice, NoticeLine, Objection, UserVillage
+from claims.lifecycle.notice_sheets import file_sheets
 from claims.lifecycle.roster_store import chunks
 from claims.lifecycle.store import Person, Policy, ProductVersion, now
 from claims.lifecycle.transitions import SYSTEM, Actor, advance
@@ -93,13 +98,37 @@ def _claimant_names(session: Session, claims: Sequence[Claim]) -> dict[int, str]
     return names
 
 
-def notice_days(session: Session, policy_id: int) -> int:
-    """The product document's ``notice_days`` for this policy (default 10)."""
+def _document(session: Session, policy_id: int) -> dict[str, Any]:
     doc = session.scalar(select(ProductVersion.document).join(Policy, Policy.product_version_id == ProductVersion.id)
                          .where(Policy.id == policy_id))
     if doc is None:
         raise NoticeError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
-    return int(doc.get("notice_days") or DEFAULT_NOTICE_DAYS)
+    return doc
+
+
+def notice_days(session: Session, policy_id: int) -> int:
+    """The product document's ``notice_days`` for this policy (default 10): the shortest notice allowed."""
+    return int(_document(session, policy_id).get("notice_days") or DEFAULT_NOTICE_DAYS)
+
+
+def notice_required(session: Session, policy_id: int) -> bool:
+    """Whether this policy's product posts a notice at all (document ``notice_required``, default true)."""
+    return _document(session, policy_id).get("notice_required", True) is not False
+
+
+def checked_days(session: Session, policy_id: int, days: int | None) -> int:
+    """The notice period to use: the product's ``notice_days`` when not given; a shorter one is refused."""
+    if not notice_required(session, policy_id):
+        raise NoticeError(f"保单 {policy_id} 的产品无需公示（notice_required: false），已备案理赔由系统直接转为可支付 / "
+                          f"the product of policy {policy_id} posts no notice (notice_required: false): its filed "
+                          f"claims become payable without one (close-due)")
+    minimum = notice_days(session, policy_id)
+    if days is None:
+        return minimum
+    if int(days) < minimum:
+        raise NoticeError(f"公示期不得少于产品规定的 {minimum} 天（申请 {int(days)} 天）/ a notice may not be shorter "
+                          f"than the product's notice_days of {minimum} (asked for {int(days)} days)")
+    return int(days)
 
 
 def post_notice(session: Session, policy_id: int, village_code: str, actor: Actor, *, posted_on: dt.date,
@@ -109,11 +138,10 @@ def post_notice(session: Session, policy_id: int, village_code: str, actor: Acto
 
     Moves them filed → on_notice (action ``post_notice``: county reviewer or village clerk), writes one
     :class:`NoticeLine` snapshot per claim, sets ``claims.notice_id`` and resolves the claims' open
-    objections (a re-posting is the answer to an objection).
+    objections (a re-posting is the answer to an objection); files each sheet's digest.  ``days`` defaults to
+    the product's ``notice_days`` and may not be shorter (:func:`checked_days`).
     """
-    days = notice_days(session, policy_id) if days is None else int(days)
-    if days < 1:
-        raise NoticeError(f"公示天数须至少 1 天 / notice days must be at least 1 (got {days})")
+    days = checked_days(session, policy_id, days)
     query = select(Claim).where(Claim.policy_id == policy_id)
     if claim_ids is None:
         query = query.where(Claim.village_code == village_code, Claim.state == "filed")
@@ -134,9 +162,7 @@ def post_notice(session: Session, policy_id: int, village_code: str, actor: Acto
     if not claims:
         raise NoticeError(f"村 {village_code} 没有待公示（已备案）的理赔 / no filed claims to post in village "
                           f"{village_code}")
-    doc = session.scalar(select(ProductVersion.document).join(Policy, Policy.product_version_id == ProductVersion.id)
-                         .where(Policy.id == policy_id)) or {}
-    line_names = _line_names(doc)
+    line_names = _line_names(_document(session, policy_id))
     names = _claimant_names(session, claims)
     notice = Notice(policy_id=policy_id, village_code=village_code, posted_on=posted_on,
                     end_on=posted_on + dt.timedelta(days=days), days=days, state="posted", hotline=hotline,
@@ -153,6 +179,7 @@ def post_notice(session: Session, policy_id: int, village_code: str, actor: Acto
         session.execute(update(Claim).where(Claim.id.in_(part)).values(notice_id=notice.id)
                         .execution_options(synchronize_session=False))
     resolve_objections(session, ids, actor)
+    file_sheets(session, notice)
     session.expire_all()
     return notice
 
@@ -227,7 +254,8 @@ def record_objection(session: Session, claim_id: int, actor: Actor, text: str, *
 def close_due(session: Session, *, today: dt.date, policies: Any = None) -> dict[str, int]:
     """Close notices whose period is over (``end_on < today``): their claims still on notice with no
     open objection → payable (system, action ``notice_ended``); a notice with nothing left on notice
-    becomes ``ended``.  ``policies`` (ids, or a SELECT of them: a user's scope) limits it to those policies'
+    becomes ``ended``.  Filed claims of products without a notice become payable too
+    (:func:`release_without_notice`).  ``policies`` (ids, or a SELECT of them: a user's scope) limits it to those policies'
     notices.  Returns ``{"notices_closed": n, "claims_payable": m}``."""
     at = dt.datetime.combine(today, dt.time())
     query = select(Notice).where(Notice.state == "posted", Notice.end_on < today)
@@ -246,9 +274,28 @@ def close_due(session: Session, *, today: dt.date, policies: Any = None) -> dict
         if not left:
             notice.state = "ended"
             closed += 1
+    payable += release_without_notice(session, policies=policies, at=at)
     session.flush()
     return {"notices_closed": closed, "claims_payable": payable}
 
 
-__all__ = ["COLUMNS", "COMPOUND_SURNAMES", "NoticeError", "close_due", "mask_name", "notice_days", "notice_table",
-           "post_notice", "record_objection", "resolve_objections"]
+def release_without_notice(session: Session, *, policies: Any = None, at: dt.datetime | None = None) -> int:
+    """Filed claims of products that post no notice (``notice_required: false``) → payable (system, action
+    ``release_without_notice``); ``policies`` limits it as in :func:`close_due`.  Returns how many moved."""
+    query = select(Policy.id, ProductVersion.document).join(ProductVersion,
+                                                            Policy.product_version_id == ProductVersion.id)
+    if policies is not None:
+        query = query.where(Policy.id.in_(policies))
+    exempt = [pid for pid, doc in session.execute(query).all() if (doc or {}).get("notice_required", True) is False]
+    moved = 0
+    for policy_id in exempt:
+        ids = list(session.scalars(select(Claim.id).where(Claim.policy_id == policy_id, Claim.state == "filed")))
+        if ids:
+            moved += advance(session, ids, "filed", "release_without_notice", SYSTEM, note="notice_required:false",
+                             at=at)
+    return moved
+
+
+__all__ = ["COLUMNS", "COMPOUND_SURNAMES", "NoticeError", "checked_days", "close_due", "mask_name", "notice_days",
+           "notice_required", "notice_table", "post_notice", "record_objection",
+           "release_without_notice", "resolve_objections"]

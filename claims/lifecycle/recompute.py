@@ -40,6 +40,7 @@ from claims.engine.compute import run_calculation
 from claims.lifecycle.audit import insert_rows
 from claims.lifecycle.duplicates import cross_department_duplicates
 from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow, ImportRowEvent
+from claims.lifecycle.monitoring import update_watchlist
 from claims.lifecycle.recovery import recovered_amounts, sync_recoveries
 from claims.lifecycle.registry import product_of
 from claims.lifecycle.roster_store import chunks, roster_frames
@@ -293,6 +294,7 @@ def recompute(session: Session, policy_id: int, household_nos: Iterable[str] | N
     withdrawn = _withdraw(session, gone, at)
     flagged = _flag(session, policy_id, product, reports)
     sync_recoveries(session, policy_id, result.claims, scope, at)
+    update_watchlist(session, policy_id, product, persons, households, reports, at)  # 防贫监测: the list
     return RecomputeResult(created=len(new), updated=len(changed), withdrawn=withdrawn, flagged=flagged)
 
 

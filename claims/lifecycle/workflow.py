@@ -7,8 +7,10 @@ the ``allowed_transitions`` table, filled from here by the migration).
     computed ─start_investigation→ investigating ─verify→ verified (or awaiting_approval above the
     user's approval limit ─approve→ verified, maker-checker) ─village_review→ village_reviewed
     ─township_review→ township_reviewed ─file→ filed ─post_notice→ on_notice ─notice_ended→ payable
-    ─add_to_batch→ in_payout ─bank_paid→ paid.  on_notice ─object→ disputed ─reinvestigate→
-    investigating.  in_payout ─bank_failed→ payable.  Any pre-payment state ─reject→ rejected.
+    ─add_to_batch→ in_payout ─bank_paid→ paid.  A product without a notice (``notice_required: false``):
+    filed ─release_without_notice→ payable (system, :func:`claims.lifecycle.notices.close_due`).
+    on_notice ─object→ disputed ─reinvestigate→ investigating.  in_payout ─bank_failed→ payable.
+    Any pre-payment state ─reject→ rejected.
     paid ─reverse→ reversed (a correction after payment is a reversal plus a new claim).
 """
 
@@ -62,6 +64,8 @@ TRANSITIONS: dict[tuple[str, str, str], str] = {
     ("township_reviewed", "file", "county"): "filed",
     ("filed", "post_notice", "county_or_village"): "on_notice",
     ("on_notice", "notice_ended", "system"): "payable",
+    # a product without 公示 (its document says ``notice_required: false``): filed → payable, no notice posted
+    ("filed", "release_without_notice", "system"): "payable",
     ("on_notice", "object", "village"): "disputed",
     ("disputed", "reinvestigate", "insurer"): "investigating",
     ("payable", "add_to_batch", "insurer"): "in_payout",
@@ -82,7 +86,8 @@ COMMITTED = tuple(s for s in STATES if s not in ("computed", "reversed"))
 ACTIONS: dict[str, str] = {
     "start_investigation": "开始调查", "verify": "核定", "verify_above_limit": "核定（超权限，待复核）",
     "approve": "复核通过", "return": "退回调查", "village_review": "村审核", "township_review": "乡镇审核",
-    "file": "县备案", "post_notice": "张贴公示", "notice_ended": "公示期满", "object": "登记异议",
+    "file": "县备案", "post_notice": "张贴公示", "notice_ended": "公示期满",
+    "release_without_notice": "无需公示，转为可支付", "object": "登记异议",
     "reinvestigate": "重新调查", "add_to_batch": "加入支付批次", "bank_paid": "银行支付成功",
     "bank_failed": "银行支付失败", "reverse": "冲正", "reject": "拒赔", "withdraw": "撤回（已无应付）", "compute": "计算",
     "recompute": "重新计算",

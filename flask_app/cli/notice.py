@@ -80,3 +80,66 @@ def close_due_cmd(today: str | None, database_url: str | None) -> None:
         fail(str(exc))
     click.echo(f"{day}: 期满公示 / notices closed {result['notices_closed']:,}; 转为可支付 / claims now payable "
                f"{result['claims_payable']:,}")
+
+
+@notice.command("verify")
+@click.argument("digest_or_file")
+@database_option
+def verify_cmd(digest_or_file: str, database_url: str | None) -> None:
+    """核对公示清单校验码（或清单文件）是否已备案 / was a list with this digest (or this file's SHA-256) filed?
+
+    Exit 0 when filed, 1 when not."""
+    from pathlib import Path
+
+    from claims.lifecycle.notice_sheets import file_digest, verify_digest
+
+    path = Path(digest_or_file)
+    digest = file_digest(path.read_bytes()) if path.is_file() else digest_or_file.strip().lower()
+    with open_db(database_url)() as s:
+        found = verify_digest(s, digest)
+    if found is None:
+        click.echo(f"未备案 / not filed: no list with digest {digest} was filed")
+        raise SystemExit(1)
+    where = found["village_name"] + (f" {found['natural_village']}" if found["natural_village"] else "")
+    click.echo(f"已备案 / filed: {found['title']} {where} ({found['village_code']}), 公示 / notice {found['notice_id']} "
+               f"{found['posted_on']} → {found['end_on']}; 备案 / filed at {found['filed_at']:%Y-%m-%d %H:%M}; "
+               f"{found['rows']:,} 笔 / rows, 合计 / total {money(int(found['total'] * 100))}")
+
+
+@notice.command("record-posting")
+@click.argument("notice_id", type=int)
+@click.option("--place", required=True, help="张贴地点 / where it was posted (e.g. 张庄自然村公告栏)")
+@click.option("--at", "posted", default=None, help="张贴时间 / when, YYYY-MM-DD[THH:MM] (default now)")
+@click.option("--user", "username", required=True, help="张贴人（县或村用户）/ who posted it")
+@click.option("--photo", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="现场照片 JPEG/PNG（≤5 MB）/ a photo of the posted notice")
+@database_option
+def record_posting_cmd(notice_id: int, place: str, posted: str | None, username: str, photo: str | None,
+                       database_url: str | None) -> None:
+    """登记公示张贴记录 / record that a notice was posted (who, when, where, photo)."""
+    from pathlib import Path
+
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.notice_postings import PHOTO_MAX_BYTES, record_posting
+
+    try:
+        at = dt.datetime.fromisoformat(posted) if posted else dt.datetime.now().replace(microsecond=0)
+    except ValueError:
+        fail(f"时间格式应为 YYYY-MM-DD[THH:MM] / --at must be YYYY-MM-DD[THH:MM]: {posted!r}")
+    data = None
+    if photo is not None:
+        with Path(photo).open("rb") as fh:
+            data = fh.read(PHOTO_MAX_BYTES + 1)
+    try:
+        with transaction(open_db(database_url)) as s:
+            actor = actor_for(s, username)
+            if actor.role not in ("county_reviewer", "village_clerk"):
+                fail(f"只有县或村用户可以登记张贴 / only a county reviewer or village clerk records a posting "
+                     f"({username} is {actor.role})")
+            row = record_posting(s, notice_id, place=place, posted_at=at, posted_by=actor.id,
+                                 posted_by_name=actor.name or username, photo=data)
+            posting_id = row.id
+    except ValueError as exc:
+        fail(str(exc))
+    click.echo(f"张贴记录 / posting {posting_id}: 公示 / notice {notice_id}, {place}, {at:%Y-%m-%d %H:%M}"
+               + (" (照片 / photo)" if data else ""))

@@ -1,4 +1,6 @@
-"""Pages: public notices (公示) — list, post per village, print-ready page and PDF, objections, close due.
+"""Pages: public notices (公示) — list, post per village, print-ready page and PDF (one sheet for the 行政村 and
+one per 自然村, each with its digest and QR code), posting records, objections, close due, and the public
+digest check ``/notices/verify/<digest>`` (no login, no personal data).
 
 Village clerks see and act on their own villages only.  The views call :mod:`claims.lifecycle.notices`; the notice
 shows only what :func:`claims.lifecycle.notices.notice_table` holds (masked names, natural village, line, amount).
@@ -6,18 +8,23 @@ shows only what :func:`claims.lifecycle.notices.notice_table` holds (masked name
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from claims.lifecycle.models import Claim, Notice, NoticeLine, Objection
+from claims.lifecycle.notice_postings import PHOTO_MAX_BYTES, NoticePosting, postings_of, record_posting
+from claims.lifecycle.notice_sheets import notice_sheets, verify_digest
 from claims.lifecycle.notices import close_due as close_due_notices
-from claims.lifecycle.notices import notice_table, post_notice, record_objection
+from claims.lifecycle.notices import notice_required, notice_table, post_notice, record_objection
 from claims.lifecycle.scope import policy_in_scope, scope_policies, scoped
 from claims.lifecycle.store import Division, Policy, ProductVersion
 from flask_app import db, pdf
 from flask_app.clock import today
 from flask_app.permissions import READERS, allow, allowed
+from flask_app.qr import qr_data_uri
 from flask_app.views.args import bounded_int
 from tabular.errors import ReliefError
 
@@ -29,8 +36,11 @@ allow("notices.show", READERS)
 allow("notices.pdf", READERS)
 allow("notices.objection", {"village_clerk"})
 allow("notices.close_due", {"county_reviewer", "admin"})
+allow("notices.posting", {"county_reviewer", "village_clerk"})
+allow("notices.posting_photo", READERS)
 
 STATES = {"posted": "公示中", "ended": "已结束"}
+PHOTO_LIMIT = PHOTO_MAX_BYTES
 
 
 def village_names(session, codes) -> dict[str, str]:  # noqa: ANN001
@@ -72,15 +82,22 @@ def index():  # noqa: ANN201
     names = village_names(s, [n.village_code for n in notices] + [row[1] for row in filed if row[1]])
     can_post = allowed("notices.create", current_user.role)
     can_close = allowed("notices.close_due", current_user.role)
+    no_notice = {pid for pid in {row[0] for row in filed} if not notice_required(s, pid)}
     return render_template("notices_index.html", notices=notices, lines=lines, totals=totals,
                            objections=objections, filed=filed, names=names, policy_names=policy_names,
-                           states=STATES, can_post=can_post, can_close=can_close, today=today())
+                           states=STATES, can_post=can_post, can_close=can_close, today=today(),
+                           no_notice=no_notice)
 
 
 @bp.post("/notices")
 def create():  # noqa: ANN201
     village = request.form.get("village_code", "").strip()
     policy_id = bounded_int(request.form.get("policy_id", ""))
+    days_text = request.form.get("days", "").strip()
+    days = bounded_int(days_text, high=365) if days_text else None
+    if days_text and days is None:
+        flash("公示天数须为 1–365 的整数 / notice days must be a whole number from 1 to 365", "error")
+        return redirect(url_for("notices.index"))
     if policy_id is None:
         flash("请选择保单 / choose a policy", "error")
         return redirect(url_for("notices.index"))
@@ -89,7 +106,7 @@ def create():  # noqa: ANN201
         abort(403)
     try:
         with db.write() as s:
-            notice = post_notice(s, policy_id, village, current_user.actor, posted_on=today(),
+            notice = post_notice(s, policy_id, village, current_user.actor, posted_on=today(), days=days,
                                  hotline=current_app.config.get("RELIEF_NOTICE_HOTLINE"))
             notice_id = notice.id
     except ReliefError as exc:
@@ -99,16 +116,26 @@ def create():  # noqa: ANN201
     return redirect(url_for("notices.show", notice_id=notice_id))
 
 
+def verify_url(digest: str) -> str:
+    """Where a sheet's QR code leads: ``RELIEF_PUBLIC_URL`` (the address residents can reach) or this host."""
+    base = current_app.config.get("RELIEF_PUBLIC_URL")
+    path = url_for("notices.verify", digest=digest)
+    return base.rstrip("/") + path if base else url_for("notices.verify", digest=digest, _external=True)
+
+
 def _sheet(notice_id: int) -> dict:
+    """The notice's header and its sheets (行政村 first, then each 自然村), each with its QR code."""
     s = db.session()
     notice = _notice_or_404(s, notice_id)
-    df = notice_table(s, notice_id)
-    head = df.attrs
-    return {"notice": notice, "rows": df.to_dict(orient="records"), "columns": list(df.columns),
-            "village_name": village_names(s, [notice.village_code])[notice.village_code],
+    head = notice_table(s, notice_id).attrs
+    with db.write() as w:  # a notice posted before digests were kept gets them filed on first view
+        sheets = notice_sheets(w, notice_id)
+    return {"notice": notice, "sheets": [{"sheet": sh, "qr": qr_data_uri(verify_url(sh.digest)),
+                                          "verify_url": verify_url(sh.digest)} for sh in sheets],
+            "title": sheets[0].title, "village_name": sheets[0].village_name,
             "posted_on": head["posted_on"], "end_on": head["end_on"], "days": head["days"],
             "hotline": head.get("hotline") or current_app.config.get("RELIEF_NOTICE_HOTLINE"),
-            "total": head["total"], "count": len(df)}
+            "total": head["total"], "count": len(sheets[0].rows)}
 
 
 @bp.get("/notices/<int:notice_id>")
@@ -133,8 +160,11 @@ def show(notice_id: int):  # noqa: ANN201
                                   .join(Claim, Claim.id == NoticeLine.claim_id)
                                   .where(NoticeLine.notice_id == notice_id, Claim.above_entitlement)
                                   .order_by(NoticeLine.id)).all()
+    postings = postings_of(s, notice_id)
+    can_record = allowed("notices.posting", current_user.role)
     return render_template("notices_show.html", on_notice=on_notice, objections=objections, states=STATES,
-                           above_entitlement=above_entitlement, font_stack=pdf.FONT_STACK, **ctx)
+                           above_entitlement=above_entitlement, font_stack=pdf.FONT_STACK, postings=postings,
+                           can_record=can_record, today=today(), **ctx)
 
 
 @bp.get("/notices/<int:notice_id>.pdf", endpoint="pdf")
@@ -179,3 +209,42 @@ def close_due():  # noqa: ANN201
           f"{result['claims_payable']} 笔理赔转为可支付 / "
           f"{result['notices_closed']} notices closed, {result['claims_payable']} claims payable")
     return redirect(url_for("notices.index"))
+
+
+@bp.post("/notices/<int:notice_id>/postings")
+def posting(notice_id: int):  # noqa: ANN201
+    """Record where and when the notice was put up (张贴记录), with an optional photo (JPEG/PNG)."""
+    _notice_or_404(db.session(), notice_id)
+    upload = request.files.get("photo")
+    photo = upload.read(PHOTO_LIMIT + 1) if upload is not None and upload.filename else None
+    try:
+        posted_at = dt.datetime.fromisoformat(request.form.get("posted_at", "").strip() or today().isoformat())
+        with db.write() as s:
+            record_posting(s, notice_id, place=request.form.get("place", ""), posted_at=posted_at,
+                           posted_by=current_user.actor.id, posted_by_name=current_user.actor.name, photo=photo)
+    except ValueError as exc:  # InvalidInputError / NoticeError, or a date that is not one
+        flash(str(exc) if isinstance(exc, ReliefError) else "张贴时间格式应为 YYYY-MM-DD [HH:MM] / posted at: "
+              "YYYY-MM-DD [HH:MM]", "error")
+        return redirect(url_for("notices.show", notice_id=notice_id))
+    flash(f"已登记公示 {notice_id} 的张贴记录 / posting of notice {notice_id} recorded")
+    return redirect(url_for("notices.show", notice_id=notice_id))
+
+
+@bp.get("/notices/<int:notice_id>/postings/<int:posting_id>/photo")
+def posting_photo(notice_id: int, posting_id: int):  # noqa: ANN201
+    _notice_or_404(db.session(), notice_id)
+    row = db.session().get(NoticePosting, posting_id)
+    if row is None or row.notice_id != notice_id or row.photo is None:
+        abort(404)
+    return Response(row.photo, mimetype=row.photo_type or "application/octet-stream",
+                    headers={"Content-Disposition": f'inline; filename="notice-{notice_id}-posting-{posting_id}"',
+                             "X-Content-Type-Options": "nosniff"})
+
+
+@bp.get("/notices/verify", endpoint="verify_form")
+@bp.get("/notices/verify/<digest>")
+def verify(digest: str | None = None):  # noqa: ANN201
+    """Public (no login): was a list with this digest filed?  Village, period, rows and total only."""
+    digest = (digest or request.args.get("digest", "")).strip().lower()[:64]
+    found = verify_digest(db.session(), digest) if digest else None
+    return render_template("notices_verify.html", digest=digest, found=found), (404 if digest and not found else 200)

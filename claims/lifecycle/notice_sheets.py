@@ -1,0 +1,163 @@
+"""The printed sheets of a notice (公示张贴件), their titles and the digest of each filed list.
+
+Seed 003 (鹤山区): "在拟发放对象所在行政村、自然村进行为期10天的公示" — a notice is posted in the 行政村 and in each
+自然村.  So a notice has one sheet for the 行政村 (every row) and one per 自然村 (that village's rows, numbered
+from 1), each titled with the product family's own name (:data:`FAMILY_TITLES`: 防贫保理赔公示 / 助农保理赔公示).
+
+**Digest of a sheet** (what a printed sheet carries, with a QR code of it): SHA-256, in lower-case hex, of
+the UTF-8 bytes of the canonical JSON serialisation
+
+    {"days": 10, "end_on": "2025-03-11", "natural_village": "张庄" | null, "notice": 7,
+     "posted_on": "2025-03-01", "rows": [[1, "李*", "张庄", "因病防贫", "1200.50"], …],
+     "village_code": "130434100200"}
+
+— keys sorted, no spaces (``separators=(",", ":")``), Chinese kept as is (``ensure_ascii=False``); each row is
+序号, masked name, 自然村 ("" if none), line, amount in yuan with two decimals, in the order printed.
+``natural_village`` is null on the 行政村 sheet.  The digests are written when the notice is posted
+(:func:`file_sheets`), from the :class:`~claims.lifecycle.models.NoticeLine` snapshot, and never change;
+:func:`verify_digest` answers for one without any personal data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from claims.lifecycle.models import Notice, NoticeLine
+from claims.lifecycle.notice_postings import NoticeSheet
+from claims.lifecycle.store import Division, Policy, ProductVersion
+
+#: The product family's own notice title (and its name in the lead sentence).
+FAMILY_TITLES = {"fangpinbao": "防贫保理赔公示", "zhunongbao": "助农保理赔公示"}
+FAMILY_NAMES = {"fangpinbao": "防贫保", "zhunongbao": "助农保"}
+DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One printed sheet: title, places, rows as printed, total, and its digest."""
+
+    notice_id: int
+    village_code: str
+    village_name: str
+    natural_village: str | None  # None: the 行政村 sheet
+    title: str
+    family_name: str
+    rows: list[list[Any]] = field(default_factory=list)  # [序号, 姓名, 自然村, 类别/责任, 金额(元)]
+    total: Decimal = Decimal("0.00")
+    digest: str = ""
+
+    @property
+    def place(self) -> str:
+        """行政村 name, or 行政村 name + 自然村 name."""
+        return self.village_name + (self.natural_village or "")
+
+
+def family_title(family: str | None) -> str:
+    """防贫保理赔公示 for ``fangpinbao``, 助农保理赔公示 for ``zhunongbao`` (理赔公示 for anything else)."""
+    return FAMILY_TITLES.get(family or "", "理赔公示")
+
+
+def canonical(notice: Notice, natural_village: str | None, rows: list[list[Any]]) -> bytes:
+    """The canonical serialisation of one sheet's list (see the module docstring)."""
+    body = {"notice": notice.id, "village_code": notice.village_code, "natural_village": natural_village,
+            "posted_on": notice.posted_on.isoformat(), "end_on": notice.end_on.isoformat(), "days": notice.days,
+            "rows": rows}
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def sheet_digest(notice: Notice, natural_village: str | None, rows: list[list[Any]]) -> str:
+    """SHA-256 (hex) of :func:`canonical`."""
+    return hashlib.sha256(canonical(notice, natural_village, rows)).hexdigest()
+
+
+def _rows(lines: list[NoticeLine]) -> list[list[Any]]:
+    return [[i, ln.masked_name, ln.natural_village or "", ln.line_name, f"{ln.amount:.2f}"]
+            for i, ln in enumerate(lines, 1)]
+
+
+def _grouped(session: Session, notice: Notice) -> list[tuple[str | None, list[NoticeLine]]]:
+    """(None, every line) for the 行政村 sheet, then (自然村, its lines) for each 自然村 in name order."""
+    lines = list(session.scalars(select(NoticeLine).where(NoticeLine.notice_id == notice.id)
+                                 .order_by(NoticeLine.natural_village, NoticeLine.id)))
+    groups: dict[str, list[NoticeLine]] = {}
+    for ln in lines:
+        if ln.natural_village:
+            groups.setdefault(ln.natural_village, []).append(ln)
+    return [(None, lines), *sorted(groups.items())]
+
+
+def file_sheets(session: Session, notice: Notice) -> list[NoticeSheet]:
+    """Write the digest of each sheet of a just-posted notice (the list the county filed)."""
+    filed = []
+    for natural, lines in _grouped(session, notice):
+        rows = _rows(lines)
+        filed.append(NoticeSheet(notice_id=notice.id, village_code=notice.village_code, natural_village=natural,
+                                 rows=len(rows), total=sum((ln.amount for ln in lines), start=Decimal("0.00")),
+                                 digest=sheet_digest(notice, natural, rows)))
+    session.add_all(filed)
+    session.flush()
+    return filed
+
+
+def notice_sheets(session: Session, notice_id: int) -> list[Sheet]:
+    """The sheets of a notice, 行政村 first, each with its title, rows as printed and digest.
+
+    A notice posted before digests were kept gets them computed from its snapshot (and filed now)."""
+    from claims.lifecycle.notices import NoticeError
+
+    notice = session.get(Notice, notice_id)
+    if notice is None:
+        raise NoticeError(f"公示 {notice_id} 不存在 / notice {notice_id} does not exist")
+    family = session.scalar(select(ProductVersion.family).join(Policy, Policy.product_version_id == ProductVersion.id)
+                            .where(Policy.id == notice.policy_id))
+    name = session.scalar(select(Division.name).where(Division.code == notice.village_code)) or notice.village_code
+    filed = {s.natural_village: s.digest for s in
+             session.scalars(select(NoticeSheet).where(NoticeSheet.notice_id == notice_id))}
+    if not filed:
+        filed = {s.natural_village: s.digest for s in file_sheets(session, notice)}
+    sheets = []
+    for natural, lines in _grouped(session, notice):
+        rows = _rows(lines)
+        sheets.append(Sheet(notice_id=notice.id, village_code=notice.village_code, village_name=name,
+                            natural_village=natural, title=family_title(family),
+                            family_name=FAMILY_NAMES.get(family or "", ""), rows=rows,
+                            total=sum((ln.amount for ln in lines), start=Decimal("0.00")),
+                            digest=filed.get(natural) or sheet_digest(notice, natural, rows)))
+    return sheets
+
+
+def verify_digest(session: Session, digest: str) -> dict[str, Any] | None:
+    """What was filed with this digest, or None: village (code, name), 自然村, notice, posting period,
+    when it was filed, rows and total.  No names: nothing here identifies a person."""
+    digest = (digest or "").strip().lower()
+    if not DIGEST_RE.match(digest):
+        return None
+    row = session.execute(select(NoticeSheet, Notice).join(Notice, Notice.id == NoticeSheet.notice_id)
+                          .where(NoticeSheet.digest == digest).order_by(NoticeSheet.id)).first()
+    if row is None:
+        return None
+    sheet, notice = row
+    family = session.scalar(select(ProductVersion.family).join(Policy, Policy.product_version_id == ProductVersion.id)
+                            .where(Policy.id == notice.policy_id))
+    name = session.scalar(select(Division.name).where(Division.code == sheet.village_code))
+    return {"digest": digest, "notice_id": notice.id, "title": family_title(family),
+            "village_code": sheet.village_code, "village_name": name or sheet.village_code,
+            "natural_village": sheet.natural_village, "posted_on": notice.posted_on, "end_on": notice.end_on,
+            "days": notice.days, "filed_at": sheet.filed_at, "rows": sheet.rows, "total": sheet.total}
+
+
+def file_digest(data: bytes) -> str:
+    """SHA-256 (hex) of a file: a saved canonical list (:func:`canonical`) verifies as its sheet's digest."""
+    return hashlib.sha256(data).hexdigest()
+
+
+__all__ = ["FAMILY_NAMES", "FAMILY_TITLES", "Sheet", "canonical", "family_title", "file_digest", "file_sheets",
+           "notice_sheets", "sheet_digest", "verify_digest"]
