@@ -73,6 +73,10 @@ EXPECTED: dict[str, set[str]] = {
     "imports.mapping": INS | {ADMIN},
     "imports.map_upload": INS | {ADMIN},
     "imports.profile_download": INS | {ADMIN},
+    # 申报: village clerks and the county (hotline) record, the insurer verifies or rejects, staff read
+    "applications.index": STAFF, "applications.show": STAFF, "applications.receipt": STAFF,
+    "applications.new": {COUNTY, VILLAGE}, "applications.create": {COUNTY, VILLAGE},
+    "applications.verify": INS, "applications.reject": INS,
     "notices.index": READERS,
     "notices.create": {COUNTY, VILLAGE},
     "notices.show": READERS,
@@ -85,6 +89,9 @@ EXPECTED: dict[str, set[str]] = {
     "payouts.bank_file": INS | {ADMIN},
     "payouts.bank_return": INS | {ADMIN},
     "fund.index": FUND,
+    # 防贫监测: county, township and village staff act on their scope; insurer staff and the city read
+    "monitoring.index": READERS, "monitoring.export": READERS, "monitoring.household": READERS,
+    "monitoring.action": {COUNTY, TOWN, VILLAGE, ADMIN},
     "products.index": EVERY_USER,
     "products.show": EVERY_USER,
     "admin.users": {ADMIN},
@@ -129,7 +136,7 @@ def seed(app, client) -> dict[str, int]:
         s = web_db.session()
         return {**spare_ids, "claim_id": ids[1], "notice_id": s.scalar(select(Notice.id)),
                 "import_batch": s.scalar(select(ImportBatch.id)), "payout_batch": s.scalar(select(PayoutBatch.id)),
-                "version_id": 1, "digest": "0" * 64, "profile_id": 1}
+                "version_id": 1, "digest": "0" * 64, "profile_id": 1, "watch_id": 1}
 
 
 def url_for_rule(rule, ids: dict[str, int]) -> str:
@@ -141,6 +148,8 @@ def url_for_rule(rule, ids: dict[str, int]) -> str:
             values[arg] = "csv"
         elif arg == "filename":
             values[arg] = "nothing.css"
+        elif arg in ("application_id", "receipt_id"):
+            values[arg] = 1  # none: past the gate, 404
         else:
             values[arg] = ids[arg]
     path = rule.rule

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from flask_app.views import admin, applications, claims, fund, home, imports, notices, payouts, products
+from flask_app.views import admin, applications, claims, fund, home, imports, monitoring, notices, payouts, products
 
-PAGE_MODULES = [home, claims, imports, applications, notices, payouts, fund, products, admin]
+PAGE_MODULES = [home, claims, imports, applications, monitoring, notices, payouts, fund, products, admin]
 
 
 #: The navigation bar: (endpoint, label); each user sees the links their role may open.
 NAV: list[tuple[str, str]] = [
-    ("home.index", "首页"), ("claims.queue", "理赔"), ("imports.index", "导入"), ("applications.index", "申报"), ("notices.index", "公示"),
+    ("home.index", "首页"), ("claims.queue", "理赔"), ("imports.index", "导入"), ("applications.index", "申报"),
+    ("monitoring.index", "监测"), ("notices.index", "公示"),
     ("payouts.index", "支付"), ("fund.index", "基金"), ("products.index", "产品"), ("admin.users", "用户"),
 ]
 
