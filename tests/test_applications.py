@@ -238,3 +238,28 @@ def test_pages_clerk_records_insurer_verifies_receipts_download_safely(app):  # 
     with app.app_context():
         amounts = web_db.session().scalars(select(Claim.amount).where(Claim.unit_id == pid(1))).all()
     assert amounts == [Decimal("3700.00")]
+
+
+def test_disaster_and_schooling_applications_become_their_departments_rows(county):
+    """Seed 000 "接受农户个人或他人代为申报": the hotline records a flood loss for household H1 (its 灾情 has no
+    number) and V1's clerk a university term for person 4 (H3).
+    Disaster (household line, above 10,000 at 100 %): net loss 25,000 − 5,000 = 20,000 → (20,000 − 10,000) × 100 %
+    = 10,000.00.  Schooling (above 8,000 at 80 %): tuition 12,000 → (12,000 − 8,000) × 80 % = 3,200.00; 升学
+    to 本科 the same year: the lump sum 2,000.00."""
+    factory, policy_id = county
+    flood = submit(factory, ApplicationInput(policy_id=policy_id, household_no="H1", peril="disaster",
+                                             event_date=dt.date(2025, 7, 2), amount="25000", compensated="5000",
+                                             channel="hotline", details={"disaster_type": "洪涝"}),
+                   HOTLINE, Scope.of("county_reviewer", [], [COUNTY]))
+    school = submit(factory, ApplicationInput(policy_id=policy_id, household_no="H3", id_no=pid(4), peril="schooling",
+                                              event_date=dt.date(2025, 9, 1), amount="12000",
+                                              details={"level": "本科", "school_year": "2025", "entry": "是"}))
+    assert verify_application(factory, flood, INSURER, COUNTY_SCOPE).state == "verified"
+    assert verify_application(factory, school, INSURER, COUNTY_SCOPE).state == "verified"
+    with factory() as s:
+        got = {(c.line_id, c.unit_id): c.amount for c in s.scalars(select(Claim))}
+        flood_row = s.scalar(select(ImportRow).where(ImportRow.department == "disaster"))
+    assert got == {("disaster", "H1"): Decimal("10000.00"), ("schooling", pid(4)): Decimal("3200.00"),
+                   ("entry", pid(4)): Decimal("2000.00")}
+    assert (flood_row.unit_key, flood_row.data["disaster_no"], flood_row.data["net_loss"]) == (
+        "H1", f"申报{flood}", 2_000_000)
