@@ -23,8 +23,8 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from claims.lifecycle import logins
-from claims.lifecycle.models import User, UserVillage
-from claims.lifecycle.scope import NOTHING, Scope, scope_of
+from claims.lifecycle.models import User
+from claims.lifecycle.scope import NOTHING, Scope, user_scope
 from claims.lifecycle.transitions import Actor
 from flask_app import db, sessions
 from flask_app.permissions import FULL_ID_ROLES, allowed
@@ -92,9 +92,8 @@ def change_password(user_id: int, password: str) -> None:
 def _load(user: User | None) -> CurrentUser | None:
     if user is None or not user.active:
         return None
-    villages = list(db.session().scalars(select(UserVillage.village_code).where(UserVillage.user_id == user.id)))
-    return CurrentUser(user.id, user.username, user.name, user.role, user.approval_limit, villages,
-                       scope_of(db.session(), user.id, user.role, villages))
+    villages, scope = user_scope(db.session(), user.id, user.role)
+    return CurrentUser(user.id, user.username, user.name, user.role, user.approval_limit, villages, scope)
 
 
 @login_manager.user_loader

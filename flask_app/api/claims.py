@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from claims.lifecycle import adjudication
+from claims.lifecycle.counts import count_claims
 from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow
 from claims.lifecycle.scope import scoped, search
 from claims.lifecycle.workflow import ACTIONS, STATES
@@ -237,7 +238,7 @@ class ClaimList(MethodView):
         session = db.session()
         conditions = filtered(args)
         count = scoped(current_user.scope, select(func.count()).select_from(Claim).where(*conditions))
-        pagination_parameters.item_count = session.scalar(count)
+        pagination_parameters.item_count = count_claims(session, count)
         key = args.get("sort") or "id"
         column = SORTS[key.lstrip("-")]
         order = [column.desc() if key.startswith("-") else column.asc()]

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from claims.engine.cap_room import CAP_KINDS
 from claims.lifecycle import adjudication
 from claims.lifecycle.adjudication import ADJUST_REASONS, BULK_ACTIONS, REJECT_REASONS
+from claims.lifecycle.counts import count_claims
 from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow, User
 from claims.lifecycle.recompute import PERSON_DEPARTMENTS
 from claims.lifecycle.scope import scoped, scoped_versions, search
@@ -157,7 +158,7 @@ def queue():
     f = _filters()
     page = bounded_int(request.args.get("page", "1"), high=MAX_PAGE) or 1
     base = _apply_filters(scoped(current_user.scope, select(Claim.id)), f)
-    total = s.scalar(select(func.count()).select_from(base.subquery())) or 0
+    total = count_claims(s, select(func.count()).select_from(base.subquery()))
     pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
     page = min(page, pages)
     sort_key = f.get("sort") if f.get("sort") in SORTS else "id"
@@ -167,17 +168,19 @@ def queue():
         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     claims = list(s.scalars(rows_query))
     people = _claimants(claims)
-    names = _village_names(c.village_code for c in claims)
 
     scope = current_user.scope
-    village_codes = list(s.scalars(scoped(scope, select(Division.code).where(Division.level == "village"),
-                                          Division.code, county=func.substr(Division.code, 1, 6))
-                                   .order_by(Division.code)))
-    if not village_codes:  # no division table loaded: the villages that have claims
-        village_codes = [c for c in s.scalars(scoped(scope, select(Claim.village_code).distinct())
-                                              .order_by(Claim.village_code)) if c]
-    known = _village_names(village_codes)
-    village_options = [(c, known.get(c) or c) for c in village_codes]
+    # the scope's villages with their names, read once: the filter's options and the rows' village names
+    known = dict(s.execute(scoped(scope, select(Division.code, Division.name).where(Division.level == "village"),
+                                  Division.code, county=func.substr(Division.code, 1, 6))
+                           .order_by(Division.code)).all())
+    if not known:  # no division table loaded: the villages that have claims, by their codes
+        known = {c: c for c in s.scalars(scoped(scope, select(Claim.village_code).distinct())
+                                         .order_by(Claim.village_code)) if c}
+    codes = {c.village_code for c in claims if c.village_code}
+    names = {code: known[code] for code in codes if known.get(code)}
+    names.update(_village_names(codes - known.keys()))  # rows outside the division table: rare, by code
+    village_options = [(c, name or c) for c, name in known.items()]
     # the lines of the scope's products (a few documents), not DISTINCT over every claim (55 ms at 100,000)
     lines = sorted({str(line["id"]) for doc in s.scalars(scoped_versions(scope, select(ProductVersion.document)))
                     for line in (doc or {}).get("lines", []) if isinstance(line, dict) and "id" in line})
@@ -200,6 +203,7 @@ def queue():
         "claims_queue.html", rows=rows, total=total, page=page, pages=pages, f=f, states=STATES, lines=lines,
         villages=village_options, bands=AMOUNT_BANDS, batches=batches, sorts=SORTS, sort_key=sort_key,
         page_url=page_url, sort_url=sort_url, actions=ACTIONS,
+        claim_prefix=url_for("claims.detail", claim_id=0)[:-1],  # "/claims/": one url_for, not one per row
         bulk_actions=bulk_actions_for(current_user.role, f.get("state")), reject_reasons=REJECT_REASONS,
         back=request.full_path)
 
