@@ -105,6 +105,9 @@ def _line(d: dict[str, Any]) -> Line:
         grade_rates_e4={int(k): _rate(v) for k, v in (d.get("grade_rates") or {}).items()},
         protection_line=_fen(d.get("protection_line")),
         rate_e4=_rate(d["rate"]) if d.get("rate") is not None else RATE_SCALE,
+        inpatient_only=bool(d.get("inpatient_only", False)),
+        drop_basis=d.get("drop_basis") or "protection_line",
+        min_drop_rate_e4=_rate(d["min_drop_rate"]) if d.get("min_drop_rate") is not None else 0,
     )
 
 

@@ -35,6 +35,8 @@ PERILS: dict[str, dict[str, Any]] = {
     "accident_disability": {"kind": "disability", "source": "accident", "measure": None, "measures": (),
                             "zh": "意外伤残", "accident_kind": "disability"},
     "income_drop": {"kind": "income_drop", "source": "income", "measure": None, "measures": (), "zh": "收入骤减"},
+    "industry_loss": {"kind": "bracket", "source": "agriculture", "measure": "net_loss",
+                      "measures": ("net_loss", "assessed_loss"), "zh": "产业受损"},
 }
 
 #: The department reports (a peril's ``source``) and whose rows each one's are: a ``person``'s (by
@@ -42,7 +44,7 @@ PERILS: dict[str, dict[str, Any]] = {
 #: report (:mod:`products.schema`).  The reports' columns, event date and label are the departments' specs
 #: in :mod:`claims.reports.departments`, which take their unit from here.
 SOURCES: dict[str, str] = {"medical": "person", "education": "person", "disaster": "household",
-                           "accident": "person", "income": "household"}
+                           "accident": "person", "income": "household", "agriculture": "household"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class Line:
     grade_rates_e4: dict[int, int] = field(default_factory=dict)
     protection_line: int | None = None  # fen per capita
     rate_e4: int = RATE_SCALE  # income_drop rate
+    inpatient_only: bool = False  # an illness line counting only 住院 settlements (med_type inpatient)
+    drop_basis: str = "protection_line"  # income_drop: protection_line (any income below it) | prior_year
+    min_drop_rate_e4: int = 0  # income_drop, prior_year: the least fall against the prior year that pays
 
     @property
     def peril_zh(self) -> str:

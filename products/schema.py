@@ -90,11 +90,13 @@ class ProductCapsSchema(_Strict):
 
 #: Fields each line kind needs (beyond id/peril/basis) and fields it must not carry.
 KIND_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "bracket": {"required": ("start_line", "brackets"), "allowed": ("measure", "trigger", "caps", "event_types")},
+    "bracket": {"required": ("start_line", "brackets"),
+                "allowed": ("measure", "trigger", "caps", "event_types", "inpatient_only")},
     "lump_sum": {"required": ("lump_sums",), "allowed": ("caps",)},
     "death": {"required": ("sum_insured",), "allowed": ("household_cap_by_victims", "caps")},
     "disability": {"required": ("sum_insured", "grade_rates"), "allowed": ("household_cap_by_victims", "caps")},
-    "income_drop": {"required": ("protection_line",), "allowed": ("rate", "caps", "trigger")},
+    "income_drop": {"required": ("protection_line",),
+                    "allowed": ("rate", "caps", "trigger", "drop_basis", "min_drop_rate")},
 }
 LINE_SPECIFIC = {f for spec in KIND_FIELDS.values() for group in spec.values() for f in group}
 
@@ -118,6 +120,9 @@ class LineSchema(_Strict):
                               error="grade must be 1 to 10")), values=Rate())
     protection_line = Money()
     rate = Rate()
+    inpatient_only = fields.Boolean()  # illness: only 住院 settlements count (the medical report's med_type)
+    drop_basis = fields.String(validate=validate.OneOf(["protection_line", "prior_year"]))
+    min_drop_rate = Rate()  # drop_basis prior_year: (prior − current) / prior must reach it
 
     @validates_schema
     def _by_kind(self, data: dict[str, Any], **_: Any) -> None:
@@ -139,6 +144,7 @@ class LineSchema(_Strict):
         if SOURCES.get(spec["source"]) == "household" and data.get("basis") == "person":
             errors.setdefault("basis", []).append(
                 f"{spec['source']} reports are per household; basis must be household")
+        errors.update(_line_options(peril, spec, data))
         caps = data.get("caps") or {}
         if data.get("basis") == "household" and caps.get("household_per_year") is not None:
             errors.setdefault("caps", []).append("household_per_year applies to person-basis lines only")
@@ -154,6 +160,22 @@ class LineSchema(_Strict):
                 lower = b["upto"]
         if errors:
             raise ValidationError(errors)
+
+
+def _line_options(peril: str, spec: dict[str, Any], data: dict[str, Any]) -> dict[str, list[str]]:
+    """``inpatient_only`` only on a line reading the medical report; ``min_drop_rate`` exactly when
+    ``drop_basis`` is ``prior_year`` (a fall measured against the prior year needs its threshold)."""
+    errors: dict[str, list[str]] = {}
+    if data.get("inpatient_only") and spec["source"] != "medical":
+        errors["inpatient_only"] = [f"仅适用于读取医保结算的责任 / applies only to lines reading the medical report, "
+                                    f"not peril {peril}"]
+    prior = data.get("drop_basis") == "prior_year"
+    if prior and data.get("min_drop_rate") is None:
+        errors["min_drop_rate"] = ["drop_basis 为 prior_year 时必填（与上年同期相比的下滑幅度） / is required with "
+                                   "drop_basis prior_year (the least fall against the prior year)"]
+    if not prior and data.get("min_drop_rate") is not None:
+        errors["min_drop_rate"] = ["仅用于 drop_basis: prior_year / applies only with drop_basis prior_year"]
+    return errors
 
 
 #: The cover caps in fen per year; a cover also may cap a household by its number of victims.

@@ -277,7 +277,7 @@ def test_medical_dtypes_and_columns():
     rows = read.rows
     assert rows.columns.tolist() == [
         "setl_id", "id_no", "name", "setl_date", "medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay",
-        "fulamt_ownpay_amt", "overlmt_selfpay", "psn_part_amt", "refund", "orig_setl_id", "self_paid",
+        "fulamt_ownpay_amt", "overlmt_selfpay", "psn_part_amt", "refund", "orig_setl_id", "med_type", "self_paid",
         "policy_self_paid", "source_file", "source_line"]
     assert rows["setl_date"].dtype == "datetime64[ns]"
     assert rows["setl_date"].tolist() == [pd.Timestamp("2025-03-04"), pd.Timestamp("2025-03-06"),
@@ -364,7 +364,7 @@ def test_read_table_keeps_csv_text_exactly():
 
 
 def test_departments_and_header_only_file():
-    assert DEPARTMENTS == ("medical", "education", "disaster", "accident", "income")
+    assert DEPARTMENTS == ("medical", "education", "disaster", "accident", "income", "agriculture")
     read = read_report(io.BytesIO(csv_bytes(INC, [])), "income", file_name="i.csv")
     assert read.rows_read == 0 and read.rows.empty and read.exceptions.empty
     assert read.rows["per_capita_income"].dtype == "int64"

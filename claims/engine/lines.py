@@ -14,6 +14,10 @@ Formulas (per unit, per policy year):
   disability   base = sum_insured; uncapped = round_half_up(sum_insured × rate(best grade))
   income_drop  base = max(0, protection_line − per-capita income) × members (latest income row);
                uncapped = round_half_up(rate × base) if base > trigger
+               drop_basis prior_year (与上年同期相比下滑): with prior = the row's prior-year per-capita income
+               (else the roster's), only when prior > 0 and (prior − income) / prior ≥ min_drop_rate:
+               base = max(0, min(prior, protection_line) − income) × members (the part of the shortfall the
+               fall caused), else base = 0
   entitlement = min(uncapped, per_year cap)
 """
 
@@ -42,7 +46,7 @@ KIND_COLUMNS: dict[str, tuple[str, ...]] = {
     "lump_sum": ("unit_id", "household_no", "level"),
     "death": ("unit_id", "household_no"),
     "disability": ("unit_id", "household_no", "grade"),
-    "income_drop": ("unit_id", "household_no", "per_capita_income"),
+    "income_drop": ("unit_id", "household_no", "per_capita_income", "prior_per_capita_income"),
 }
 
 UNIT_DTYPES = {"unit_id": "object", "household_no": "object", "base": "int64", "uncapped": "int64",
@@ -257,6 +261,27 @@ def disability_units(line: Line, events: pd.DataFrame) -> pd.DataFrame:
     return units
 
 
+def prior_year_drop(line: Line, latest: pd.DataFrame, roster_income_fen: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """与上年同期相比下滑 (drop_basis prior_year), per unit's latest income row → (per-capita shortfall in
+    fen, prior-year income in fen, the fall in ten-thousandths).  prior = the row's
+    ``prior_per_capita_income`` (上年同期人均纯收入), else the roster's per-capita income (the household's
+    income as registered, a survey of the year before); fall_e4 = ⌊(prior − income) × 10 000 / prior⌋
+    (0 when prior ≤ 0); shortfall = max(0, min(prior, protection_line) − income) when
+    (prior − income) × 10 000 ≥ min_drop_rate_e4 × prior (exact integers), else 0: a household already
+    that low the year before is not paid for the part of its shortfall it had then."""
+    assert line.protection_line is not None
+    income_fen = latest["per_capita_income"].to_numpy(dtype=np.int64)
+    given = (latest["prior_per_capita_income"] if "prior_per_capita_income" in latest
+             else pd.Series(pd.NA, index=latest.index, dtype="Int64"))
+    prior_fen = given.astype("Int64").fillna(pd.Series(roster_income_fen, index=latest.index)).to_numpy(np.int64)
+    fall_fen = prior_fen - income_fen
+    fell = (prior_fen > 0) & (fall_fen * RATE_SCALE >= line.min_drop_rate_e4 * prior_fen)
+    fall_e4 = np.where(prior_fen > 0, np.maximum(fall_fen, 0) * RATE_SCALE // np.maximum(prior_fen, 1), 0)
+    shortfall_fen = np.where(fell, np.maximum(0, np.minimum(prior_fen, line.protection_line) - income_fen), 0)
+    return shortfall_fen, prior_fen, fall_e4
+
+
 def income_drop_units(line: Line, events: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
     assert line.protection_line is not None
     ev = events.sort_values(["unit_id", "event_date", "source_file", "source_line"], kind="stable")
@@ -264,7 +289,11 @@ def income_drop_units(line: Line, events: pd.DataFrame, households: pd.DataFrame
     latest = ev.drop_duplicates("unit_id", keep="last").set_index("unit_id")
     income_fen = latest["per_capita_income"].astype("int64")
     members = units["household_no"].map(households["members"]).astype("int64")
-    shortfall_fen = np.maximum(0, line.protection_line - income_fen.to_numpy())
+    if line.drop_basis == "prior_year":
+        roster_fen = units["household_no"].map(households["income"]).to_numpy(dtype=np.int64)
+        shortfall_fen, prior_fen, fall_e4 = prior_year_drop(line, latest, roster_fen)
+    else:
+        shortfall_fen = np.maximum(0, line.protection_line - income_fen.to_numpy())
     units["base"] = shortfall_fen * members.to_numpy()
     triggered = units["base"].to_numpy() > line.trigger
     units["uncapped"] = np.where(triggered, round_half_up_div(units["base"].to_numpy() * line.rate_e4, RATE_SCALE), 0)
@@ -272,8 +301,23 @@ def income_drop_units(line: Line, events: pd.DataFrame, households: pd.DataFrame
     units["order_date"] = units["last_event"]
     drop = (f"(保障线 {tr.yuan1(line.protection_line)} − 人均收入 " + tr.yuan(income_fen) + ") × " + tr.text(members)
             + " 人 = " + tr.yuan(units["base"]) + f" × {tr.percent(line.rate_e4)} = " + tr.yuan(units["uncapped"]))
+    if line.drop_basis == "prior_year":
+        drop = _prior_year_words(line, prior_fen, income_fen.to_numpy(), fall_e4, members.to_numpy(), units)
     units["trace"] = tr.join([drop, _cap_text(line, units)], "；")
     return units
+
+
+def _prior_year_words(line: Line, prior_fen: np.ndarray, income_fen: np.ndarray, fall_e4: np.ndarray,
+                      members: np.ndarray, units: pd.DataFrame) -> np.ndarray:
+    """上年同期人均 … → 本年 …，下滑 …%（门槛 …%）：(min(上年, 保障线 …) − 本年) × n 人 = base × rate = uncapped;
+    or 未达下滑门槛，不予赔付."""
+    assert line.protection_line is not None
+    fell = (prior_fen > 0) & ((prior_fen - income_fen) * RATE_SCALE >= line.min_drop_rate_e4 * prior_fen)
+    head = ("上年同期人均 " + tr.yuan(prior_fen) + " → 本年 " + tr.yuan(income_fen) + "，下滑 "
+            + tr.text([tr.percent(int(x)) for x in fall_e4]) + f"（门槛 {tr.percent(line.min_drop_rate_e4)}）")
+    paid = (head + f"：(min(上年, 保障线 {tr.yuan1(line.protection_line)}) − 本年) × " + tr.text(members) + " 人 = "
+            + tr.yuan(units["base"]) + f" × {tr.percent(line.rate_e4)} = " + tr.yuan(units["uncapped"]))
+    return np.where(fell, paid, head + "：未达下滑门槛，不予赔付").astype(tr.TEXT)
 
 
 #: Line kind → its per-unit entitlements, called as ``f(line, events, households, trace)``.

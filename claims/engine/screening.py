@@ -43,6 +43,8 @@ SCREEN_REASONS: dict[str, str] = {
     "not_eligible": "该户不符合承保条件 / household is not eligible under this product",
     "paid_unknown_line": "已付记录的责任不在本产品中，未计入 / paid amount for a line this product does not have; ignored",
     "not_covered": "本产品没有对应责任，未使用 / no line of this product uses this row",
+    "not_inpatient": "本产品因病责任仅限住院，该结算不是住院，未使用 / the product's illness cover counts inpatient "
+                     "settlements only; this one is not inpatient and no other line uses it",
     **HOUSEHOLDER_REASONS,
 }
 
@@ -190,7 +192,22 @@ def _line_uses(line: Line, rows: pd.DataFrame) -> pd.Series:
         mask &= rows["disaster_type"].isin(line.event_types)
     if line.kind == "lump_sum":
         mask &= rows["entry"].astype(bool) & rows["level"].isin(list(line.lump_sums))
+    if line.inpatient_only:  # 疾病住院: only settlements whose 医疗类别 reads inpatient
+        mask &= _inpatient(rows)
     return mask
+
+
+def _inpatient(rows: pd.DataFrame) -> pd.Series:
+    """Rows whose 医疗类别 (``med_type``) is inpatient; a report without the column has none."""
+    if "med_type" not in rows:
+        return pd.Series(False, index=rows.index)
+    return (rows["med_type"] == "inpatient").fillna(False).astype(bool)
+
+
+def _visit_words(rows: pd.DataFrame, where: np.ndarray) -> pd.Series:
+    """医疗类别 of the rows at ``where`` as the exception detail: 门诊 outpatient, 其他 other, （空）blank."""
+    kind = rows["med_type"].iloc[where].astype(str) if "med_type" in rows else pd.Series("nan", index=where)
+    return "医疗类别 / med_type " + kind.map({"outpatient": "门诊 outpatient", "other": "其他 other"}).fillna("（空）blank")
 
 
 def _reconciled(reports: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]], persons: pd.DataFrame,
@@ -391,7 +408,13 @@ def screen_reports(product: Product, persons: pd.DataFrame, households: pd.DataF
     _drop_ineligible(product, matched, roster, out)
     events, used = _line_events(product, matched, roster)
     for dept, rows in frames.items():
-        _note(rows, matched.alive[dept] & ~used[dept], "not_covered", lambda w, d=dept: f"{d} 报告行 / {d} report row",
+        unused = matched.alive[dept] & ~used[dept]
+        # unused rows an inpatient-only line declined (not 住院): their own reason, naming the 医疗类别 read
+        declined = unused & ~_inpatient(rows).to_numpy() if any(
+            line.inpatient_only and line.source == dept for line in product.lines) else np.zeros(len(rows), bool)
+        _note(rows, declined, "not_inpatient", lambda w, r=rows: _visit_words(r, w), out, severity="info",
+              files=matched.files[dept])
+        _note(rows, unused & ~declined, "not_covered", lambda w, d=dept: f"{d} 报告行 / {d} report row",
               out, severity="info", files=matched.files[dept])
     exceptions = pd.concat(out, ignore_index=True) if out else exceptions_frame([], [], [], [])
     person_keys = roster.person_keys

@@ -113,6 +113,11 @@ def disaster(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.Da
     return rows
 
 
+def agriculture(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """产业受损: ``net_loss = max(0, assessed_loss − other_compensation)`` (农业保险赔款, 补助 already had)."""
+    return disaster(rows, raw, problems)
+
+
 def accident(rows: pd.DataFrame, raw: pd.DataFrame, problems: Problems) -> pd.DataFrame:
     """A disability needs a grade 1–10 (``bad_grade`` otherwise); for death and hospital the grade is
     not used and a blank or unreadable grade is left <NA>."""
@@ -193,6 +198,8 @@ SPECS: dict[str, Spec] = {
             # a refund / reversal (退费、冲销): flagged, or naming the settlement it reverses, or negative
             "refund": Col("flag"),
             "orig_setl_id": Col("text"),
+            # 医疗类别 (NHSA med_type): inpatient (住院) / outpatient (门诊, 门诊慢特病 …) / other; <NA> blank
+            "med_type": Col("visit"),
         },
         required=("setl_id", "id_no", "setl_date", "medfee_sumamt", "hifp_pay", "hifmi_pay", "maf_pay",
                   "oth_pay", "fulamt_ownpay_amt", "overlmt_selfpay"),
@@ -276,11 +283,37 @@ SPECS: dict[str, Spec] = {
             "household_no": Col("key"),
             "as_of": Col("date"),
             "per_capita_income": Col("money"),
+            # 上年同期人均纯收入: the same household's per-capita income a year before, on the same row (an
+            # income_drop line with drop_basis prior_year measures the fall against it)
+            "prior_per_capita_income": Col("money_or_null"),
         },
         required=("household_no", "as_of", "per_capita_income"),
         event_date="as_of",
         label="收入监测",
         identity=("household_no", "as_of"),
+    ),
+    # 农业农村局: a household's loss of its farming or breeding business (产业受损), one row per household,
+    # date and crop/industry item
+    "agriculture": Spec(
+        columns={
+            "household_no": Col("key"),
+            "householder_id": Col("id"),
+            "village_code": Col("village_code"),
+            "event_date": Col("date"),
+            "item": Col("required_text"),
+            "loss_cause": Col("text"),
+            "assessed_loss": Col("money"),
+            "other_compensation": Col("money_or_zero"),
+            "loss_no": Col("text"),
+        },
+        required=("household_no", "event_date", "item", "assessed_loss"),
+        event_date="event_date",
+        label="农业农村（产业受损）",
+        derive=agriculture,
+        plain=disaster_plain,
+        derived={"net_loss": "int64"},
+        identity=("household_no", "event_date", "item", "loss_no"),
+        stand_ins={"household_no": "householder_id"},
     ),
 }
 SPECS = {department: completed(department, spec) for department, spec in SPECS.items()}

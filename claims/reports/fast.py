@@ -55,6 +55,7 @@ from claims.reports.plain import (
     str_series,
     trimmed_text,
     village_codes,
+    visit_kinds,
     yuan_fen,
 )
 from claims.reports.reasons import EXCEPTION_COLUMNS, exceptions_frame
@@ -153,6 +154,8 @@ def _parse_slice(c: pa.Array, kind: str) -> tuple[object, np.ndarray, np.ndarray
         return (*accident_kinds(c), None)
     if kind == "grade":
         return (*grades(c), None)
+    if kind == "visit":
+        return (*visit_kinds(c), None)
     if kind == "school_year":
         return (*school_years(c), None)
     if kind == "village_code":
@@ -163,7 +166,7 @@ def _parse_slice(c: pa.Array, kind: str) -> tuple[object, np.ndarray, np.ndarray
 def _absent(kind: str, m: int) -> object:
     """The general reader's value of a column the file lacks, for ``m`` rows."""
     kind = PLAIN_KIND.get(kind, kind)
-    if kind in ("text", "village_code", "term", "id"):  # an optional term or householder ID
+    if kind in ("text", "village_code", "term", "id", "visit"):  # an optional term, householder ID, 医疗类别
         return pa.nulls(m, pa.string())
     if kind == "money_or_zero":
         return np.zeros(m, dtype=np.int64)

@@ -11,6 +11,7 @@ education    student ID + school year + term + the bureau's record number (tuiti
 disaster     household + event date + disaster type + 灾情编号 (blank = "")
 accident     person + accident date + kind
 income       household + period (``as_of``)
+agriculture  household + loss date + crop/industry item + 灾损编号 (blank = "")
 ============ ===================================================================================
 
 A record's *content* is every canonical column of its department (not ``source_file``/``source_line``,

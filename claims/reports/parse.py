@@ -56,6 +56,15 @@ KIND_WORDS = {
     "disability": "disability", "伤残": "disability", "残疾": "disability",
     "hospital": "hospital", "住院": "hospital", "医疗": "hospital",
 }
+#: 医疗类别 (NHSA ``med_type``) written exactly so → inpatient | outpatient.  The national codes: 11 普通门诊,
+#: 12 门诊挂号, 13 急诊, 14 门诊慢特病, 41 定点药店购药, 51 生育门诊; 21 普通住院, 22 外伤住院, 23 转外诊治住院,
+#: 24 急诊转住院, 52 生育住院.  Other text: :func:`parse_visit`.
+VISIT_WORDS = {
+    **{w: "inpatient" for w in ("住院", "普通住院", "外伤住院", "转外诊治住院", "急诊转住院", "生育住院", "inpatient",
+                                 "21", "22", "23", "24", "52")},
+    **{w: "outpatient" for w in ("门诊", "普通门诊", "门诊慢特病", "门诊慢性病", "门诊特殊病", "门诊大病", "急诊",
+                                  "门诊挂号", "定点药店购药", "药店购药", "outpatient", "11", "12", "13", "14", "41", "51")},
+}
 
 
 def _no_reason(index: pd.Index) -> pd.Series:
@@ -221,6 +230,19 @@ def parse_kind(col: pd.Series) -> Cells:
     return Cells(values=kind.astype("str"), reason=reason)
 
 
+def parse_visit(col: pd.Series) -> Cells:
+    """医疗类别 → ``inpatient`` (a word of :data:`VISIT_WORDS`, or any text with 住院: 住院, 普通住院, 急诊转住院 …),
+    ``outpatient`` (门诊, 门诊慢特病, 急诊, 药店购药 …: text with 门诊/急诊/购药) or ``other`` (家庭病床 …, kept,
+    never refused: only a line with ``inpatient_only`` reads it); blank → <NA>."""
+    text = _compact(col)
+    known = text.str.lower().map(VISIT_WORDS)
+    inpatient = text.str.contains("住院", regex=False)
+    outpatient = text.str.contains("门诊|急诊|购药", regex=True)
+    values = known.fillna(pd.Series(np.select([inpatient, outpatient], ["inpatient", "outpatient"], "other"),
+                                    index=col.index)).where(text != "")
+    return Cells(values=values.astype("str"), reason=_no_reason(col.index))
+
+
 def parse_grade(col: pd.Series) -> Cells:
     """Disability grade 1–10 (``3``, ``3级``, ``三级``, ``伤残十级``, ``一级伤残``, ``叁级``, ``Ⅲ级``, ``第3级``)
     → nullable Int64; a filled cell outside that → ``bad_grade``.  Whether a grade is required depends
@@ -252,6 +274,7 @@ PARSERS = {
     "flag": parse_flag,
     "kind": parse_kind,
     "grade": parse_grade,
+    "visit": parse_visit,
     "village_code": lambda c: parse_village_code(c, required=False),
 }
 
@@ -279,6 +302,7 @@ ABSENT = {
     "signed_money_or_null": lambda n: pd.Series(pd.NA, index=range(n), dtype="Int64"),
     "flag": lambda n: pd.Series(False, index=range(n), dtype=bool),
     "grade": lambda n: pd.Series(pd.NA, index=range(n), dtype="Int64"),
+    "visit": lambda n: pd.Series(pd.NA, index=range(n), dtype="str"),
 }
 
 

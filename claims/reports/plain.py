@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from claims.reports.parse import FALSE_WORDS, KIND_WORDS, TRUE_WORDS
+from claims.reports.parse import FALSE_WORDS, KIND_WORDS, TRUE_WORDS, VISIT_WORDS
 from tabular.arrow_bytes import buffers, fixed_width
 from tabular.plain import (
     codes,
@@ -27,7 +27,7 @@ from tabular.plain import (
 
 __all__ = ["accident_kinds", "buffers", "codes", "fixed_width", "flags", "grades", "iso_dates", "repeated",
            "required_text", "resident_ids", "school_years", "str_series", "trimmed_text", "village_codes",
-           "yuan_fen"]
+           "visit_kinds", "yuan_fen"]
 
 
 def flags(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -42,6 +42,14 @@ def accident_kinds(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     index, ok = vocabulary(col, KIND_WORDS)
     kinds = np.array(list(KIND_WORDS.values()), dtype=object)[index]
     return pa.array(np.where(ok, kinds, None), pa.string()), ok
+
+
+def visit_kinds(col: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """医疗类别: plain when blank (<NA>) or exactly one of :data:`VISIT_WORDS` → inpatient|outpatient."""
+    blank = np.diff(buffers(col)[1]) == 0
+    index, ok = vocabulary(col, VISIT_WORDS)
+    kinds = np.array(list(VISIT_WORDS.values()), dtype=object)[index]
+    return pa.array(np.where(ok & ~blank, kinds, None), pa.string()), ok | blank
 
 
 def grades(col: pa.ChunkedArray) -> tuple[pd.arrays.IntegerArray, np.ndarray]:
