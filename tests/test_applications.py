@@ -181,7 +181,11 @@ def test_checks_at_submission_and_a_rejection_with_its_reason(county):
     with pytest.raises(ApplicationRefusedError, match="no line for peril"):
         submit(factory, ApplicationInput(policy_id=policy_id, household_no="H1", peril="no_such", id_no=pid(1),
                                          event_date=dt.date(2025, 3, 1), amount="1"))
-    app_id = submit(factory, illness(policy_id))
+    with pytest.raises(ApplicationRefusedError, match="outside the policy period 2025-01-01 to 2025-12-31"):
+        submit(factory, illness(policy_id, day=dt.date(2026, 1, 2)))
+    app_id = submit(factory, illness(policy_id), receipts=(Receipt("C:\\扫描\\票据\x07.png", b"\x89PNG\r\n\x1a\n" + b"0" * 8),))
+    with factory() as s:
+        assert s.scalar(select(ApplicationReceipt.file_name)) == "票据.png"
     with transaction(factory) as s, pytest.raises(ApplicationRefusedError, match="needs a reason"):
         reject_application(s, app_id, INSURER, COUNTY_SCOPE, "  ")
     with pytest.raises(Exception, match="only insurer staff"):

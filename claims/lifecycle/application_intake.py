@@ -40,11 +40,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claims.lifecycle.applications import CHANNELS, Application, ApplicationReceipt
 from claims.lifecycle.audit import record
+from claims.lifecycle.imports import short_name
 from claims.lifecycle.registry import product_of
 from claims.lifecycle.scope import Scope, policy_in_scope
 from claims.lifecycle.store import Household, Person, Policy, ProductVersion, now
@@ -213,6 +215,18 @@ def read_application(app: Application, person_name: str | None) -> Any:
     return read
 
 
+def _refuse_outside_period(policy: Policy, day: dt.date) -> None:
+    """The row's event date (an education row's: the start of its term) must fall in the policy's period."""
+    if not policy.period_start <= day <= policy.period_end:
+        raise _refuse(f"日期 {day} 不在保单期间 {policy.period_start} 至 {policy.period_end} 内",
+                      f"the date {day} is outside the policy period {policy.period_start} to {policy.period_end}")
+
+
+def receipt_name(name: str) -> str:
+    """A receipt's file name as kept: the last part of a path, control characters dropped, at most 255."""
+    return short_name(name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "receipt")
+
+
 def _checked_household(session: Session, scope: Scope, policy: Policy | None, household_no: str) -> Household:
     if policy is None or not policy_in_scope(session, scope, policy.id):
         raise NotFoundError(f"保单不存在 / policy does not exist: {policy.id if policy else '?'}")
@@ -263,9 +277,10 @@ def submit_application(session: Session, given: ApplicationInput, actor: Actor, 
         raise _refuse("已获补偿不能超过金额", "the compensated part cannot exceed the amount")
     session.add(app)
     session.flush()  # the id names the row's number when the receipt has none
-    read_application(app, person.name if person else None)
+    read = read_application(app, person.name if person else None)
+    _refuse_outside_period(policy, pd.Timestamp(read.rows[SPECS[department].event_date].iloc[0]).date())
     for r, kind in zip(receipts, media):
-        session.add(ApplicationReceipt(application_id=app.id, file_name=r.file_name[-255:] or "receipt",
+        session.add(ApplicationReceipt(application_id=app.id, file_name=receipt_name(r.file_name),
                                        media_type=kind, size=len(r.content),
                                        sha256=hashlib.sha256(r.content).hexdigest(), content=r.content))
     record(session, actor.id, "application_submitted", f"application {app.id}",
