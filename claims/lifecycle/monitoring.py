@@ -36,9 +36,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    column,
     func,
     insert,
     select,
+    table,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -134,6 +136,18 @@ def data_month(reports: Mapping[str, pd.DataFrame], product: Product, at: dt.dat
     return (latest if latest is not None else pd.Timestamp(at)).strftime("%Y-%m")
 
 
+#: The claims table's columns read here (named, not imported: claims.lifecycle.models imports this module).
+_CLAIMS = table("claims", column("id"), column("policy_id"), column("household_no"), column("line_id"),
+                column("state"))
+#: Bind-parameter limit of one IN list.
+CHUNK = 5000
+
+
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
+
+
 def _money(fen: Any) -> Decimal:
     return fen_to_decimal(int(fen))
 
@@ -152,24 +166,20 @@ def _claims_of(session: Session, policy_id: int, product: Product, household_nos
     out: dict[str, int] = {}
     if not lines or not household_nos:
         return out
-    from claims.lifecycle.models import Claim
-    from claims.lifecycle.roster_store import chunks
-
-    for part in chunks(household_nos):
+    c = _CLAIMS.c
+    for part in _chunks(household_nos):
         for household_no, claim_id in session.execute(
-                select(Claim.household_no, func.min(Claim.id))
-                .where(Claim.policy_id == policy_id, Claim.household_no.in_(part), Claim.line_id.in_(lines),
-                       Claim.state.not_in(NOT_A_CLAIM))
-                .group_by(Claim.household_no)):
+                select(c.household_no, func.min(c.id))
+                .where(c.policy_id == policy_id, c.household_no.in_(part), c.line_id.in_(lines),
+                       c.state.not_in(NOT_A_CLAIM))
+                .group_by(c.household_no)):
             out[str(household_no)] = int(claim_id)
     return out
 
 
 def _watched(session: Session, policy_id: int, household_nos: Iterable[str]) -> dict[str, WatchedHousehold]:
-    from claims.lifecycle.roster_store import chunks
-
     out: dict[str, WatchedHousehold] = {}
-    for part in chunks(sorted(set(household_nos))):
+    for part in _chunks(sorted(set(household_nos))):
         for w in session.scalars(select(WatchedHousehold).where(WatchedHousehold.policy_id == policy_id,
                                                                 WatchedHousehold.household_no.in_(part))):
             out[w.household_no] = w
