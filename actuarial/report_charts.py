@@ -11,7 +11,6 @@ Labels are Chinese when a CJK font is installed (:data:`CJK_FONTS`, looked up th
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +35,37 @@ def flat_frame(frame: pd.DataFrame | None) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------ fonts
-@lru_cache(maxsize=1)
+#: How long a missing CJK font is believed missing before the system's font folders are scanned again.
+RECHECK_MISSING_SECONDS = 30.0
+_missing_since: list[float] = []
+
+
 def cjk_font() -> str | None:
-    """Name of an installed CJK font from :data:`CJK_FONTS` (None when there is none)."""
+    """Name of an installed CJK font from :data:`CJK_FONTS` (None when there is none).
+
+    matplotlib reads the system's fonts once per process (its font cache); when none of ours is among them,
+    the font folders are scanned again at most every :data:`RECHECK_MISSING_SECONDS` and new files added,
+    so a font installed under a running server is used without a restart."""
+    import time
+
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for name in CJK_FONTS:
-        if name in installed:
-            return name
-    return None
+    def known() -> str | None:
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in installed), None)
+
+    found = known()
+    if found is not None or (_missing_since and time.monotonic() - _missing_since[0] < RECHECK_MISSING_SECONDS):
+        return found
+    _missing_since[:] = [time.monotonic()]
+    seen = {f.fname for f in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in seen:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):  # a file matplotlib cannot read is not a font for us
+                continue
+    return known()
 
 
 class _Labels:

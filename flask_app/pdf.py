@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from functools import lru_cache
 
 #: Preferred CJK families, in order (Debian: fonts-wqy-zenhei, fonts-arphic-uming, fonts-noto-cjk).
 CJK_FAMILIES = ("WenQuanYi Zen Hei", "AR PL UMing CN", "Noto Sans CJK SC")
@@ -19,7 +18,13 @@ CJK_FAMILIES = ("WenQuanYi Zen Hei", "AR PL UMing CN", "Noto Sans CJK SC")
 FONT_STACK = ", ".join(f'"{f}"' for f in CJK_FAMILIES)
 
 
-@lru_cache(maxsize=1)
+#: How long a missing font is believed missing before fontconfig is asked again (seconds): a font installed
+#: while the server runs is found within this time, without a restart.
+RECHECK_MISSING_SECONDS = 30.0
+_found: list[str] = []  # the font once found (a found font is kept: fonts are not uninstalled under a server)
+_checked_at: list[float] = []
+
+
 def _installed_zh_families() -> frozenset[str]:
     exe = shutil.which("fc-list")
     if exe is None:
@@ -36,9 +41,21 @@ def _installed_zh_families() -> frozenset[str]:
 
 
 def cjk_font() -> str | None:
-    """The first of :data:`CJK_FAMILIES` fontconfig has (supporting Chinese), else None."""
+    """The first of :data:`CJK_FAMILIES` fontconfig has (supporting Chinese), else None.
+
+    Looked up at request time: a found font is kept; a missing one is looked up again after
+    :data:`RECHECK_MISSING_SECONDS`, so installing ``fonts-wqy-zenhei`` under a running server takes effect."""
+    if _found:
+        return _found[0]
+    now = time.monotonic()
+    if _checked_at and now - _checked_at[0] < RECHECK_MISSING_SECONDS:
+        return None
+    _checked_at[:] = [now]
     installed = _installed_zh_families()
-    return next((f for f in CJK_FAMILIES if f in installed), None)
+    font = next((f for f in CJK_FAMILIES if f in installed), None)
+    if font is not None:
+        _found[:] = [font]
+    return font
 
 
 def render_pdf(html: str, base_url: str | None = None) -> tuple[bytes, float]:
