@@ -267,3 +267,38 @@ def test_disaster_and_schooling_applications_become_their_departments_rows(count
                    ("entry", pid(4)): Decimal("2000.00")}
     assert (flood_row.unit_key, flood_row.data["disaster_no"], flood_row.data["net_loss"]) == (
         "H1", f"申报{flood}", 2_000_000)
+
+
+ODD = ["\x00", "99999999999999999999", "-1", "999999999999.999", "1e400", "NaN", "Infinity", "x" * 10_000,
+       "2025-03\r\nX", "𝔘ñíçødé ‮ 测试", "<script>", "'; --", "", "2025-02-30", "0.001"]
+
+
+def test_the_application_form_fuzzed_never_answers_500_and_a_refusal_stores_nothing(app):  # noqa: F811
+    """NUL, 20-digit and huge numbers, NaN, 10,000 characters, CR/LF, unicode in every field: < 500, and a
+    refused form (400) adds no application."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    odd = st.one_of(st.sampled_from(ODD), st.text(max_size=20))
+    clerk = page_login(app, "clerk")
+    policy_id = str(app.config["TEST_POLICY_ID"])
+
+    def count() -> int:
+        with app.app_context():
+            return web_db.session().scalar(select(func.count()).select_from(Application))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(policy=st.one_of(st.just(policy_id), odd), household=st.one_of(st.just("H1"), odd),
+           id_no=st.one_of(st.just(pid(1)), odd), peril=st.one_of(st.sampled_from(["illness", "disaster"]), odd),
+           day=st.one_of(st.just("2025-03-10"), odd), amount=st.one_of(st.just("9000"), odd), other=odd,
+           channel=st.one_of(st.just("village"), odd))
+    def post(policy, household, id_no, peril, day, amount, other, channel):  # noqa: ANN001
+        before = count()
+        r = clerk.post("/applications", data={"csrf_token": clerk.csrf, "policy_id": policy, "household_no": household,
+                                              "id_no": id_no, "peril": peril, "event_date": day, "amount": amount,
+                                              "compensated": other, "bill_no": other, "disaster_type": other,
+                                              "level": other, "excluded": other, "note": other, "channel": channel})
+        assert r.status_code < 500, r.get_data(as_text=True)[:500]
+        assert count() == before + (1 if r.status_code == 302 else 0)
+
+    post()
