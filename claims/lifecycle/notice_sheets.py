@@ -84,9 +84,10 @@ def _rows(lines: list[NoticeLine]) -> list[list[Any]]:
 
 
 def _grouped(session: Session, notice: Notice) -> list[tuple[str | None, list[NoticeLine]]]:
-    """(None, every line) for the 行政村 sheet, then (自然村, its lines) for each 自然村 in name order."""
-    lines = list(session.scalars(select(NoticeLine).where(NoticeLine.notice_id == notice.id)
-                                 .order_by(NoticeLine.natural_village, NoticeLine.id)))
+    """(None, every line) for the 行政村 sheet, then (自然村, its lines) for each 自然村, in the code-point order
+    of the 自然村 names (then claim order) on every database."""
+    lines = sorted(session.scalars(select(NoticeLine).where(NoticeLine.notice_id == notice.id)),
+                   key=lambda ln: (ln.natural_village or "", ln.id))  # code-point order, whatever the collation
     groups: dict[str, list[NoticeLine]] = {}
     for ln in lines:
         if ln.natural_village:

@@ -221,7 +221,7 @@ def posting(notice_id: int):  # noqa: ANN201
         posted_at = dt.datetime.fromisoformat(request.form.get("posted_at", "").strip() or today().isoformat())
         with db.write() as s:
             record_posting(s, notice_id, place=request.form.get("place", ""), posted_at=posted_at,
-                           posted_by=current_user.actor.id, posted_by_name=current_user.actor.name, photo=photo)
+                           posted_by=current_user.id, posted_by_name=current_user.username, photo=photo)
     except ValueError as exc:  # InvalidInputError / NoticeError, or a date that is not one
         flash(str(exc) if isinstance(exc, ReliefError) else "张贴时间格式应为 YYYY-MM-DD [HH:MM] / posted at: "
               "YYYY-MM-DD [HH:MM]", "error")
