@@ -91,7 +91,8 @@ def _screen(product: Product, persons: pd.DataFrame, households: pd.DataFrame,
 
 
 def _yuan(fen: int) -> str:
-    return "¥" + str(fen_to_yuan_text(np.array([fen], dtype=np.int64))[0])
+    """Non-negative fen → ``¥4900.00`` (exact integer arithmetic)."""
+    return f"¥{fen // 100}.{fen % 100:02d}"
 
 
 def _line_units(line: Line, events: pd.DataFrame, as_of: dt.date | None) -> pd.DataFrame:
