@@ -5,7 +5,10 @@ chain ladder reserve estimates", ASTIN Bulletin 23(2), 1993, 213–225;
 R. L. Bornhuetter and R. E. Ferguson, "The actuary and IBNR", PCAS 59, 1972.
 Conventions (volume-weighted factors, σ² extrapolation for the last age)
 follow chainladder-python's ``Development(sigma_interpolation="mack")``
-with ``MackChainladder``.
+with ``MackChainladder``; the links, the σ² rules, zero and negative cells
+and the tail factor are in :mod:`actuarial.development_factors`, compared
+with chainladder-python 0.10.1 on its sample triangles in
+``tests/test_reserving_chainladder.py``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from actuarial.development_factors import estimate_factors, tail_factor
 
 __all__ = [
     "BornhuetterFerguson",
@@ -26,6 +31,12 @@ __all__ = [
 
 
 def _check_triangle(triangle) -> tuple[np.ndarray, np.ndarray]:
+    """The cumulative cells as floats and, per origin, the index of its latest observed age.
+
+    NaN = not observed.  Triangles as they come: zero and negative cells, origins whose early ages are missing
+    (older origins in data that starts at a later valuation) and holes are accepted; every origin needs at
+    least one observed cell, and the latest observed cell of each origin is its diagonal (NaN after it).
+    """
     c = np.asarray(triangle, dtype=float)
     if c.ndim != 2:
         raise ValueError(
@@ -34,18 +45,13 @@ def _check_triangle(triangle) -> tuple[np.ndarray, np.ndarray]:
     n_dev = c.shape[1]
     if n_dev < 2:
         raise ValueError("triangle needs at least two development ages")
+    if np.isinf(c).any():
+        raise ValueError("triangle cells must be finite numbers or NaN (not observed)")
     observed = ~np.isnan(c)
-    if not observed[:, 0].all():
-        raise ValueError("every origin needs a value at the first development age")
-    # observed cells must form a prefix of each row (no holes, NaN only after the diagonal)
-    latest_age = observed.sum(axis=1) - 1
-    prefix = np.arange(n_dev)[None, :] <= latest_age[:, None]
-    if not np.array_equal(observed, prefix):
-        raise ValueError(
-            "NaN may appear only after the latest observed age of each origin"
-        )
-    if np.any(c[observed] <= 0):
-        raise ValueError("cumulative amounts must be positive")
+    empty = np.flatnonzero(~observed.any(axis=1))
+    if empty.size:
+        raise ValueError(f"origin row(s) {empty.tolist()} have no observed cell / 该起始年度没有任何观测值")
+    latest_age = n_dev - 1 - np.argmax(observed[:, ::-1], axis=1)
     return c, latest_age
 
 
@@ -70,7 +76,11 @@ class ChainLadder:
     ibnr_total, mack_se_total : float
         Over all origins (the total SE includes the covariance terms).
     full_triangle : ndarray
-        The triangle completed with projected values.
+        The triangle completed with projected values (before the tail).
+    tail : float
+        Tail factor beyond the last age (1 without one), included in ``cdf`` and ``ultimate``.
+    notes : tuple of str
+        What was assumed: ages without links, σ² filled, the tail.
     """
 
     ldf: np.ndarray
@@ -84,6 +94,8 @@ class ChainLadder:
     mack_se: np.ndarray
     mack_se_total: float
     full_triangle: np.ndarray
+    tail: float = 1.0
+    notes: tuple[str, ...] = ()
 
     def describe(self) -> pd.DataFrame:
         """Per-origin table: latest, age-to-ultimate factor, ultimate, IBNR, Mack SE, CV."""
@@ -126,104 +138,77 @@ class BornhuetterFerguson:
         )
 
 
-_SIGMA_METHODS = ("mack", "log-linear")
-
-
-def _factors(
-    c: np.ndarray, sigma_extrapolation: str = "mack"
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Volume-weighted f_k, Mack σ²_k and the column sums S_k = Σ_{i: C_{i,k+1} known} C_{ik}."""
-    lhs, rhs = c[:, :-1], c[:, 1:]
-    both = ~np.isnan(rhs)  # C_{i,k} is then known too
-    n_k = both.sum(axis=0)
-    if np.any(n_k == 0):
-        raise ValueError(
-            "every development age needs at least one observed age-to-age link"
-        )
-    s_k = np.where(both, lhs, 0.0).sum(axis=0)
-    f = np.where(both, rhs, 0.0).sum(axis=0) / s_k
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dev = np.where(both, lhs * (rhs / np.where(both, lhs, 1.0) - f) ** 2, 0.0).sum(
-            axis=0
-        )
-        sigma2 = np.where(n_k > 1, dev / (n_k - 1), np.nan)
-    missing = np.isnan(sigma2)
-    if sigma_extrapolation == "log-linear" and missing.any() and (~missing).sum() >= 2:
-        # chainladder-python's default: OLS of log σ_k on k over the estimable ages
-        known = np.flatnonzero(~missing & (sigma2 > 0))
-        slope, intercept = np.polyfit(known + 1.0, 0.5 * np.log(sigma2[known]), 1)
-        fill = np.flatnonzero(missing)
-        sigma2[fill] = np.exp(2.0 * (intercept + slope * (fill + 1.0)))
-        return f, sigma2, s_k
-    # Mack (1993): extrapolate σ² where it cannot be estimated (one link only)
-    for k in np.flatnonzero(missing):
-        if k >= 2:
-            a, b = sigma2[k - 2], sigma2[k - 1]
-            sigma2[k] = min(b**2 / a if a > 0 else 0.0, a, b)
-        elif k == 1 and not np.isnan(sigma2[0]):
-            sigma2[k] = sigma2[0]
-        # else: left NaN — the Mack standard errors are then NaN too
-    return f, sigma2, s_k
-
-
-def chain_ladder(triangle, *, sigma_extrapolation: str = "mack") -> ChainLadder:
+def chain_ladder(triangle, *, sigma_extrapolation: str = "mack", tail: float | str | None = None,
+                 chainladder_compatible: bool = False) -> ChainLadder:
     """Chain ladder with Mack (1993) standard errors.
 
     Parameters
     ----------
     triangle : array_like, shape (n_origin, n_dev)
-        Cumulative amounts; row i holds ages 0 … I_i, NaN after the latest age.
+        Cumulative amounts or counts; NaN = not observed (after the latest age, or before the first observed
+        age of an older origin).  Zero and negative cells are accepted (:mod:`actuarial.development_factors`
+        says which links enter the factors).
     sigma_extrapolation : {"mack", "log-linear"}
-        How σ² is filled where it cannot be estimated (the last age):
-        ``"mack"`` is Mack's (1993) rule below (R ChainLadder's
-        ``est.sigma="Mack"``, chainladder-python's ``sigma_interpolation="mack"``);
-        ``"log-linear"`` extrapolates an unweighted least-squares line through
-        log σ_k (chainladder-python's default ``sigma_interpolation="log-linear"``).
+        How σ² is filled where it cannot be estimated (the last age, an age with one link):
+        ``"mack"`` is Mack's (1993) rule below (R ChainLadder's ``est.sigma="Mack"``, chainladder-python's
+        ``sigma_interpolation="mack"``); ``"log-linear"`` extrapolates an unweighted least-squares line through
+        log σ_k (chainladder-python's default).
+    tail : None, a factor ≥ 1, or ``"exponential"`` (curve fit of f − 1, see
+        :func:`actuarial.development_factors.tail_factor`).  The ultimates include it; the Mack standard
+        errors do not include the tail's own uncertainty (they are those of the development inside the triangle,
+        scaled by the tail).
+    chainladder_compatible : reproduce chainladder-python's conventions where they differ (zero σ, the Mack
+        rule not recursive); see :mod:`actuarial.development_factors`.
 
     Returns
     -------
     ChainLadder
+        ``notes`` says what was assumed (ages without links, σ² filled, the tail).
 
     Notes
     -----
-    With C_{ik} the cumulative amount of origin i at age k, and sums over the
-    origins i where C_{i,k+1} is observed:
+    With C_{ik} the cumulative amount of origin i at age k, and sums over the links at age k:
 
     * f_k = Σ_i C_{i,k+1} / Σ_i C_{ik}  (volume-weighted);
     * σ²_k = Σ_i C_{ik} (C_{i,k+1}/C_{ik} − f_k)² / (n_k − 1), and for the last
       age (one link) σ²_{n−1} = min(σ⁴_{n−2}/σ²_{n−3}, σ²_{n−3}, σ²_{n−2});
-    * Ĉ_{i,k+1} = Ĉ_{ik} f_k beyond the diagonal, ultimate Ĉ_{i,n}, IBNR R_i = Ĉ_{i,n} − C_{i,I_i};
+    * Ĉ_{i,k+1} = Ĉ_{ik} f_k beyond the diagonal, ultimate Ĉ_{i,n}·t (t the tail), IBNR R_i = ultimate − C_{i,I_i};
     * mse(R_i) = Ĉ²_{i,n} Σ_{k=I_i}^{n−1} (σ²_k / f²_k) (1/Ĉ_{ik} + 1/Σ_j C_{jk});
     * mse(R) = Σ_i [ mse(R_i) + Ĉ_{i,n} (Σ_{j>i} Ĉ_{j,n}) Σ_{k=I_i}^{n−1} (2σ²_k/f²_k) / Σ_q C_{qk} ],
-      the origins ordered from oldest to youngest (Mack 1993, Corollary to Theorem 3).
+      the origins ordered from oldest to youngest (Mack 1993, Corollary to Theorem 3); a projected cell
+      Ĉ_{ik} ≤ 0 (zero or negative cells) adds no process variance (1/Ĉ_{ik} taken as 0, as chainladder-python's
+      σ/√Ĉ → NaN → 0), so an origin whose latest cell is 0 projects to 0 with no error.
     """
-    if sigma_extrapolation not in _SIGMA_METHODS:
-        raise ValueError(
-            f"sigma_extrapolation must be one of {_SIGMA_METHODS}, got {sigma_extrapolation!r}"
-        )
     c, latest_age = _check_triangle(triangle)
     n_origin, n_dev = c.shape
-    f, sigma2, s_k = _factors(c, sigma_extrapolation)
-    cdf = np.append(np.cumprod(f[::-1])[::-1], 1.0)
+    fit = estimate_factors(c, sigma_extrapolation, chainladder_compatible=chainladder_compatible)
+    f, sigma2, s_k = fit.f, fit.sigma2, fit.s_k
+    t, tail_note = tail_factor(f, tail)
+    cdf = np.append(np.cumprod(f[::-1])[::-1], 1.0) * t
 
-    # complete the triangle
+    # complete the triangle from each origin's latest cell (cells before it stay as observed, NaN or not)
     full = c.copy()
     for k in range(n_dev - 1):
-        missing = np.isnan(full[:, k + 1])
-        full[missing, k + 1] = full[missing, k] * f[k]
+        later = np.arange(n_origin)[latest_age <= k]
+        full[later, k + 1] = full[later, k] * f[k]
     latest = c[np.arange(n_origin), latest_age]
-    ultimate = full[:, -1]
+    ultimate = full[:, -1] * t
     ibnr = ultimate - latest
 
-    # Mack standard errors: future ages k ≥ I_i of each origin
+    # Mack standard errors: future ages k ≥ I_i of each origin (0 for an origin projected from a zero cell)
     ages = np.arange(n_dev - 1)
     future = ages[None, :] >= latest_age[:, None]  # (n_origin, n_dev-1)
     ratio = sigma2 / f**2
-    per_cell = ratio[None, :] * (1.0 / full[:, :-1] + 1.0 / s_k[None, :])
+    if chainladder_compatible:  # its std_err_fill: a filled σ² is divided by the oldest origin's cell, not S_k
+        s_k = np.where(fit.estimated, s_k, np.nan_to_num(np.where(c[0, :-1] != 0, c[0, :-1], np.nan)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv_s = np.where(s_k != 0, 1.0 / s_k, 0.0)
+        inv_c = np.where(full[:, :-1] > 0, 1.0 / full[:, :-1], 0.0)  # a cell ≤ 0 adds no process variance
+    per_cell = ratio[None, :] * (np.nan_to_num(inv_c) + inv_s[None, :])
     mse_i = ultimate**2 * np.where(future, per_cell, 0.0).sum(axis=1)
     mack_se = np.sqrt(mse_i)
 
-    param = np.where(future, (2.0 * ratio / s_k)[None, :], 0.0).sum(axis=1)
+    param = np.where(future, (2.0 * ratio * inv_s)[None, :], 0.0).sum(axis=1)
     # sort by latest age descending (oldest first) so "j > i" means younger origins
     order = np.argsort(-latest_age, kind="stable")
     u_sorted = ultimate[order]
@@ -243,10 +228,12 @@ def chain_ladder(triangle, *, sigma_extrapolation: str = "mack") -> ChainLadder:
         mack_se=mack_se,
         mack_se_total=mack_se_total,
         full_triangle=full,
+        tail=t,
+        notes=fit.notes + ((tail_note,) if tail_note else ()),
     )
 
 
-def bornhuetter_ferguson(triangle, apriori_ultimate) -> BornhuetterFerguson:
+def bornhuetter_ferguson(triangle, apriori_ultimate, *, tail: float | str | None = None) -> BornhuetterFerguson:
     """Bornhuetter–Ferguson ultimate with chain-ladder development pattern.
 
     Parameters
@@ -259,7 +246,8 @@ def bornhuetter_ferguson(triangle, apriori_ultimate) -> BornhuetterFerguson:
     Notes
     -----
     IBNR_i = U⁰_i (1 − 1/CDF_i) with CDF_i the chain-ladder age-to-ultimate
-    factor at the latest age of origin i; ultimate_i = C_{i,I_i} + IBNR_i.
+    factor at the latest age of origin i (times the ``tail``, as :func:`chain_ladder`);
+    ultimate_i = C_{i,I_i} + IBNR_i.
     """
     c, latest_age = _check_triangle(triangle)
     n_origin = c.shape[0]
@@ -268,8 +256,8 @@ def bornhuetter_ferguson(triangle, apriori_ultimate) -> BornhuetterFerguson:
     ).copy()
     if np.any(~np.isfinite(prior)) or np.any(prior < 0):
         raise ValueError("apriori_ultimate must be finite and non-negative")
-    f, _, _ = _factors(c)
-    cdf_age = np.append(np.cumprod(f[::-1])[::-1], 1.0)
+    f = estimate_factors(c).f
+    cdf_age = np.append(np.cumprod(f[::-1])[::-1], 1.0) * tail_factor(f, tail)[0]
     cdf = cdf_age[latest_age]
     latest = c[np.arange(n_origin), latest_age]
     ibnr = prior * (1.0 - 1.0 / cdf)

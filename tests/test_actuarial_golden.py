@@ -96,11 +96,17 @@ def test_bornhuetter_ferguson_limits():
     assert bf.ibnr_total == pytest.approx(bf.ibnr.sum())
 
 
-def test_chain_ladder_rejects_holes():
-    bad = RAA.copy()
-    bad[2, 3] = nan
-    with pytest.raises(ValueError, match="NaN"):
-        chain_ladder(bad)
+def test_chain_ladder_takes_a_hole_out_of_its_two_links():
+    """A missing cell inside a row (RAA origin 2, age 3) removes the links 2→3 and 3→4 of that origin only:
+    f_2 = Σ_{i≠2} C_{i,3} / Σ_{i≠2} C_{i,2} over the origins with age 3 observed (0–6)."""
+    holed = RAA.copy()
+    holed[2, 3] = nan
+    r = chain_ladder(holed)
+    others = [i for i in range(7) if i != 2]
+    assert r.ldf[2] == pytest.approx(RAA[others, 3].sum() / RAA[others, 2].sum(), rel=1e-12)
+    others4 = [i for i in range(6) if i != 2]
+    assert r.ldf[3] == pytest.approx(RAA[others4, 4].sum() / RAA[others4, 3].sum(), rel=1e-12)
+    assert r.ultimate[2] == pytest.approx(RAA[2, 7] * r.cdf[7], rel=1e-12)  # projected from its latest cell
 
 
 # ---------------------------------------------------------------------------
