@@ -12,6 +12,7 @@ worked by hand in its comment.  All people are synthetic (valid GB 11643 check d
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -263,3 +264,60 @@ def test_relief_calc_pays_a_small_heshan_roster_end_to_end(tmp_path):
     assert ex[["file", "line", "reason"]].values.tolist() == [["medical/2025.csv", "3", "not_inpatient"]]
     # 8,500 + 1,500 + 8,000 = 18,000
     assert "¥18,000.00" in result.output
+
+
+def test_the_new_columns_left_blank_keep_the_digests_of_rows_stored_before_them():
+    """A file imported before 医疗类别 / 上年同期人均纯收入 were read, sent again after, is a re-send (the same
+    content digest), not a correction.  The digests below were computed by the code before the columns
+    existed (commit 79d63fb) on the same rows."""
+    from claims.reports.identity import content_digests
+    header = MEDICAL.replace(",医疗类别", "")
+    medical = read_report((header + f"S1,{make_id('130434', '19800101', 1)},2025-03-01,20000,8000,0,0,0,0,0\n")
+                          .encode("utf-8"), "medical", file_name="m.csv").rows
+    income = read_report("户编号,统计日期,家庭人均纯收入\nH1,2025-06-30,5400\n".encode(), "income",
+                         file_name="i.csv").rows
+    assert content_digests("medical", medical).tolist() == ["d8ac82c4b5667f78"]
+    assert content_digests("income", income).tolist() == ["dafd7b0e6c767461"]
+    # a filled 医疗类别 is content: the same settlement with and without it are two versions
+    filled = read_report((MEDICAL + f"S1,{make_id('130434', '19800101', 1)},2025-03-01,20000,8000,0,0,0,0,0,住院\n")
+                         .encode("utf-8"), "medical", file_name="m.csv").rows
+    assert content_digests("medical", filled).tolist() != ["d8ac82c4b5667f78"]
+
+
+def test_the_database_import_keeps_the_visit_kind_and_reads_the_agriculture_report(db, tmp_path):
+    """The monthly cycle: 医保 and 农业农村局 files imported for a 鹤山区 policy; the stored rows (JSON) keep
+    医疗类别, so the recompute counts the 住院 settlement only; a re-sent 产业受损 row is not stored again."""
+    from sqlalchemy import select
+
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.imports import import_report
+    from claims.lifecycle.models import Claim
+    from claims.lifecycle.registry import create_policy, register_product
+    from claims.lifecycle.roster_store import store_roster
+    from claims.lifecycle.transitions import SYSTEM
+    from products.roster import check_roster, load_households, load_persons
+
+    _, factory = db
+    write_roster(tmp_path)
+    persons, households = load_persons(tmp_path / "persons.csv"), load_households(tmp_path / "households.csv")
+    check_roster(persons, households)
+    with transaction(factory) as s:
+        policy = create_policy(s, register_product(s, load_product(PRODUCT)), 100)
+        store_roster(s, persons, households)
+        policy_id = policy.id
+    medical = (MEDICAL + f"S1,{pid(1)},2025-03-01,20000,8000,0,0,0,0,0,住院\n"
+               f"S2,{pid(1)},2025-04-01,3500,500,0,0,0,0,0,门诊\n").encode("utf-8")
+    result = import_report(factory, policy_id, "medical", medical, actor=SYSTEM, file_name="m.csv")
+    assert (result.rows_stored, result.claims_created) == (2, 1)
+    agriculture = (AGRICULTURE + "H1,2025-06-10,核桃,40000,0,\n").encode("utf-8")
+    import_report(factory, policy_id, "agriculture", agriculture, actor=SYSTEM, file_name="agri-06.csv")
+    # the next month's file repeats the 核桃 row and adds a 花椒 loss
+    later = agriculture + "H1,2025-06-10,花椒,5000,0,\n".encode()
+    again = import_report(factory, policy_id, "agriculture", later, actor=SYSTEM, file_name="agri-07.csv")
+    assert (again.rows_read, again.rows_stored, again.claims_updated) == (2, 1, 1)
+    with factory() as s:
+        amounts = {(c.line_id, c.unit_id): c.amount for c in s.scalars(select(Claim))}
+    assert amounts == {
+        ("illness", pid(1)): Decimal("3700.00"),  # 住院 12,000: 2,500 + 1,200 (the 门诊 3,000 not counted)
+        ("industry", "H1"): Decimal("9000.00"),  # (40,000 counted once + 5,000) × 20%
+    }
