@@ -138,6 +138,28 @@ class BornhuetterFerguson:
         )
 
 
+def _mack_errors(full: np.ndarray, latest_age: np.ndarray, ultimate: np.ndarray, f: np.ndarray,
+                 sigma2: np.ndarray, s_k: np.ndarray) -> tuple[np.ndarray, float]:
+    """Mack's standard error per origin and in total (the formulas of :func:`chain_ladder`); a projected cell
+    ≤ 0 adds no process variance and a zero S_k no parameter variance."""
+    n_dev = full.shape[1]
+    ages = np.arange(n_dev - 1)
+    future = ages[None, :] >= latest_age[:, None]  # (n_origin, n_dev-1): future ages k ≥ I_i
+    ratio = sigma2 / f**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv_s = np.where(s_k != 0, 1.0 / s_k, 0.0)
+        inv_c = np.where(full[:, :-1] > 0, 1.0 / full[:, :-1], 0.0)
+    per_cell = ratio[None, :] * (np.nan_to_num(inv_c) + inv_s[None, :])
+    mse_i = ultimate**2 * np.where(future, per_cell, 0.0).sum(axis=1)
+    param = np.where(future, (2.0 * ratio * inv_s)[None, :], 0.0).sum(axis=1)
+    # sort by latest age descending (oldest first) so "j > i" means younger origins
+    order = np.argsort(-latest_age, kind="stable")
+    u_sorted = ultimate[order]
+    younger = np.cumsum(u_sorted[::-1])[::-1] - u_sorted  # Σ_{j after i} Ĉ_{j,n}
+    cov = (u_sorted * younger * param[order]).sum()
+    return np.sqrt(mse_i), float(np.sqrt(mse_i.sum() + cov))
+
+
 def chain_ladder(triangle, *, sigma_extrapolation: str = "mack", tail: float | str | None = None,
                  chainladder_compatible: bool = False) -> ChainLadder:
     """Chain ladder with Mack (1993) standard errors.
@@ -195,26 +217,9 @@ def chain_ladder(triangle, *, sigma_extrapolation: str = "mack", tail: float | s
     ultimate = full[:, -1] * t
     ibnr = ultimate - latest
 
-    # Mack standard errors: future ages k ≥ I_i of each origin (0 for an origin projected from a zero cell)
-    ages = np.arange(n_dev - 1)
-    future = ages[None, :] >= latest_age[:, None]  # (n_origin, n_dev-1)
-    ratio = sigma2 / f**2
     if chainladder_compatible:  # its std_err_fill: a filled σ² is divided by the oldest origin's cell, not S_k
         s_k = np.where(fit.estimated, s_k, np.nan_to_num(np.where(c[0, :-1] != 0, c[0, :-1], np.nan)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inv_s = np.where(s_k != 0, 1.0 / s_k, 0.0)
-        inv_c = np.where(full[:, :-1] > 0, 1.0 / full[:, :-1], 0.0)  # a cell ≤ 0 adds no process variance
-    per_cell = ratio[None, :] * (np.nan_to_num(inv_c) + inv_s[None, :])
-    mse_i = ultimate**2 * np.where(future, per_cell, 0.0).sum(axis=1)
-    mack_se = np.sqrt(mse_i)
-
-    param = np.where(future, (2.0 * ratio * inv_s)[None, :], 0.0).sum(axis=1)
-    # sort by latest age descending (oldest first) so "j > i" means younger origins
-    order = np.argsort(-latest_age, kind="stable")
-    u_sorted = ultimate[order]
-    younger = np.cumsum(u_sorted[::-1])[::-1] - u_sorted  # Σ_{j after i} Ĉ_{j,n}
-    cov = (u_sorted * younger * param[order]).sum()
-    mack_se_total = float(np.sqrt(mse_i.sum() + cov))
+    mack_se, mack_se_total = _mack_errors(full, latest_age, ultimate, f, sigma2, s_k)
 
     return ChainLadder(
         ldf=f,
