@@ -3,6 +3,7 @@ a claim is added or moves, never shared between databases."""
 
 from __future__ import annotations
 
+from db_factories import add_policy, claim
 from sqlalchemy import func, select
 
 from claims.lifecycle import counts
@@ -10,7 +11,6 @@ from claims.lifecycle.counts import count_claims
 from claims.lifecycle.database import make_engine, session_factory, upgrade
 from claims.lifecycle.models import Claim
 from claims.lifecycle.transitions import Actor, advance
-from db_factories import add_policy, claim
 
 ADJUDICATOR = Actor(id=None, role="insurer_adjudicator")
 
