@@ -32,6 +32,7 @@ from claims.lifecycle.application_intake import (
 )
 from claims.lifecycle.application_review import (
     application_in_scope,
+    application_rows,
     reject_application,
     verify_application,
     visible,
@@ -39,7 +40,7 @@ from claims.lifecycle.application_review import (
 from claims.lifecycle.applications import Application, ApplicationReceipt
 from claims.lifecycle.database import transaction
 from claims.lifecycle.imports import import_report
-from claims.lifecycle.models import AuditEvent, Claim, ImportBatch, ImportRow
+from claims.lifecycle.models import AuditEvent, Claim, ImportBatch, ImportException, ImportRow
 from claims.lifecycle.scope import Scope
 from claims.lifecycle.transitions import SYSTEM, Actor
 from flask_app import db as web_db
@@ -302,3 +303,24 @@ def test_the_application_form_fuzzed_never_answers_500_and_a_refusal_stores_noth
         assert count() == before + (1 if r.status_code == 302 else 0)
 
     post()
+
+
+def test_the_medical_file_after_an_application_without_a_number_replaces_its_row(county, tmp_path):
+    """The other order without a number: an application for person 1's bill of 10,000.00 on 2025-04-02
+    (1,000.00 reimbursed: self-paid 9,000 → (9,000 − 5,000) × 50 % = 2,000.00), then the 医保 file's S009 for
+    the same person, date and total (10,000 = 9,000 self-paid + 1,000 from the fund) replaces the application's
+    row: the claim stays 2,000.00, not 7,300.00 (the bill counted twice: self-paid 18,000 → 2,500 + (18,000 −
+    10,000) × 60 % = 7,300), and the import names the application."""
+    factory, policy_id = county
+    app_id = submit(factory, illness(policy_id, amount="10000", day=dt.date(2025, 4, 2)))
+    verify_application(factory, app_id, INSURER, COUNTY_SCOPE)
+    assert claims_of(factory, 1)[0].amount == Decimal("2000.00")
+    r = import_report(factory, policy_id, "medical", medical_file(tmp_path / "m04.csv", [("S009", 1, "2025-04-02", 9000)]),
+                      actor=SYSTEM)
+    [claim] = claims_of(factory, 1)
+    assert claim.amount == Decimal("2000.00")
+    with factory() as s:
+        app = s.get(Application, app_id)
+        assert [row["superseded_by_batch"] for row in application_rows(s, app)] == [r.batch_id]
+        detail = s.scalar(select(ImportException.detail).where(ImportException.reason == "replaces_application"))
+    assert f"申报 #{app_id}" in detail and f"application #{app_id}" in detail

@@ -17,8 +17,9 @@ superseded, department files and earlier applications alike):
 A duplicate is not imported: the application goes to ``duplicate`` naming the stored row (batch, file,
 line), so nothing is paid twice.  The other order is covered too: a 医保 file imported after a verified
 application with the same settlement number is a *correction* of its row (same record key), which the
-department's row supersedes (:func:`application_rows` shows it).  A 医保 row arriving after a verified
-application *without* a number is not matched (left for the investigator: the cross-department flags).
+department's row supersedes (:func:`application_rows` shows it); a department row arriving after a
+verified application *without* a number that has its unit, date and amount supersedes it as well
+(:mod:`claims.lifecycle.application_matches`, called by every import).
 
 The check and the import are two transactions: an import failing after the check leaves the application
 ``submitted`` (verify again; the batch of an earlier attempt is found by its file's sha256).  Every change
@@ -35,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from claims.lifecycle.application_intake import ApplicationRefusedError, file_name_of, read_application, report_file
+from claims.lifecycle.application_matches import DUPLICATE_AMOUNT
 from claims.lifecycle.applications import Application
 from claims.lifecycle.audit import record
 from claims.lifecycle.database import transaction
@@ -47,9 +49,6 @@ from claims.reports.departments import SPECS
 from claims.reports.identity import record_keys
 from tabular.errors import NotAllowedError, NotFoundError, StateConflictError
 
-#: The amount column compared by rule 2 of the duplicate rule, per department.
-DUPLICATE_AMOUNT = {"medical": "medfee_sumamt", "education": "tuition", "disaster": "assessed_loss",
-                    "accident": "medical_cost"}
 #: Who may verify or reject (the insurer; the system and admins for the command line and repairs).
 REVIEW_ROLES = frozenset({"insurer_adjudicator", "insurer_supervisor", "admin", "system"})
 REASON_MAX = 500

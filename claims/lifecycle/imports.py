@@ -20,6 +20,8 @@ claims) or not at all:
    * a new key (a refund or reversal row has a key of its own) — stored;
 
 4. the batch, its exceptions and rows are bulk-inserted (``data`` = the canonical row as JSON);
+   a verified household application (申报) without a number that a stored row reports again (same unit, date
+   and amount) is superseded by it (:func:`claims.lifecycle.application_matches.replace_applications`);
 5. :func:`claims.lifecycle.recompute.recompute` for the households the stored rows and the superseded rows touch.
 
 Counts: ``rows_read = rows_stored + rows_exception + rows_duplicate`` where rows_exception counts the
@@ -45,6 +47,7 @@ from sqlalchemy import ARRAY, String, any_, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from claims.lifecycle.application_matches import replace_applications
 from claims.lifecycle.audit import append_rows
 from claims.lifecycle.database import transaction
 from claims.lifecycle.models import ImportBatch, ImportException, ImportRow, ImportRowEvent
@@ -334,6 +337,7 @@ def import_report(factory: sessionmaker[Session], policy_id: int, department: st
                                    keys[~resent].tolist(), digests[~resent].tolist())
         _insert_rows(session, stored_rows, say)
         _supersede(session, batch.id, old, diffs)
+        replace_applications(session, policy_id, department, batch.id)  # 申报 rows this file reports again
 
         errors = [int((e["severity"] == "error").sum()) if len(e) else 0
                   for e in (read.exceptions, within.exceptions, unknown_heads)]
