@@ -38,6 +38,8 @@ REASONS: dict[str, str] = {
     "corrected": "更正此前收到的同一记录，按本行计算（请核对新旧金额） / corrects the same record received before; this "
                  "row counts (check the old and new values)",
     "superseded": "已被之后收到的同一记录更正，本行不再计入 / superseded by a later row of the same record; not counted",
+    "replaces_application": "与此前核实的农户申报为同一记录（同一对象、日期、金额），以本行为准，申报不再计入 / the same "
+                            "record as a verified household application (same unit, date, amount); this row counts",
     "refund_person_mismatch": (
         "退费/冲销行的身份证号与原结算不一致，未使用；请核对原结算ID或身份证号 / the refund's resident ID differs from "
         "the original settlement's; not used: check 原结算ID or the ID"),
