@@ -321,3 +321,35 @@ def test_the_database_import_keeps_the_visit_kind_and_reads_the_agriculture_repo
         ("illness", pid(1)): Decimal("3700.00"),  # 住院 12,000: 2,500 + 1,200 (the 门诊 3,000 not counted)
         ("industry", "H1"): Decimal("9000.00"),  # (40,000 counted once + 5,000) × 20%
     }
+
+
+@pytest.mark.slow
+def test_the_dask_engine_pays_the_heshan_lines_as_the_single_machine_engine(tmp_path):
+    """``relief calc --engine dask`` carries 医疗类别 to the workers for an inpatient-only line (a medical
+    column otherwise left behind) and reads the agriculture report like any other department."""
+    import distributed
+
+    from claims.engine.files import calculate, load_inputs, parse_report_specs
+    from claims.scale.run import run_calculation_dask
+
+    write_roster(tmp_path)
+    for dept, text in {
+        "medical": MEDICAL + f"S1,{pid(1)},2025-03-01,30000,8000,2000,0,0,0,0,普通住院\n"
+                             f"S2,{pid(2)},2025-04-01,9000,1000,0,0,0,0,0,11\n",
+        "income": INCOME + "H2,2025-06-30,4500,\n",
+        "agriculture": AGRICULTURE + "H1,2025-06-10,核桃,60000,20000,\nH1,2025-06-10,核桃,60000,20000,\n",
+    }.items():
+        (tmp_path / dept).mkdir()
+        (tmp_path / dept / "2025.csv").write_text(text, encoding="utf-8-sig")
+    product = load_product(PRODUCT)
+    specs = parse_report_specs([f"{d}={tmp_path / d}" for d in ("medical", "income", "agriculture")])
+    single = calculate(product, load_inputs(tmp_path / "persons.csv", tmp_path / "households.csv", specs))
+    # 8,500 (住院 20,000) + 1,500 (H2's fall) + 8,000 (the 核桃 row once: 40,000 × 20%), as in the CLI test
+    assert single.claims["due"].tolist() == [8_500_00, 1_500_00, 8_000_00]
+    roster = load_inputs(tmp_path / "persons.csv", tmp_path / "households.csv", [])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GB", processes=True,
+                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
+        result = run_calculation_dask(product, roster.persons, roster.households, specs, client=client,
+                                      npartitions=2, progress=False)
+    pd.testing.assert_frame_equal(result.claims, single.claims)
+    assert sorted(result.exceptions["reason"]) == sorted(single.exceptions["reason"]) == ["not_inpatient", "resent"]

@@ -184,6 +184,7 @@ def keep_columns(product: Product, department: str, available: Iterable[str] | N
     cols = {"source_file", "source_line", EVENT_DATE[department], "id_no", "household_no", "setl_id", "kind",
             "grade", "disaster_type", "entry", "level", "per_capita_income"}
     cols |= {line.measure for line in product.lines if line.source == department and line.measure}
+    cols |= {"med_type" for line in product.lines if line.source == department and line.inpatient_only}  # 住院?
     cols |= set(IDENTITY[department]) | {"orig_setl_id"}  # a record's identity (a refund's flag, its original)
     if department != "medical":
         cols |= set(SPECS[department].columns)
