@@ -210,3 +210,18 @@ def test_the_monthly_run_keeps_the_list_and_a_crossing_moves_to_a_claim(county, 
             select(WatchRecord).where(WatchRecord.watched_id == h3.id).order_by(WatchRecord.id))][1:]
         assert records == [("aided", "aided", "落实医疗救助 / medical aid arranged", "clerk1"),
                            ("closed", "closed", "风险消除 / risk removed", "clerk1")]
+    # the Excel export: every household of the filter, text cells formula-safe, amounts numbers
+    import io
+
+    from openpyxl import load_workbook
+
+    from claims.lifecycle.watchlist import export_xlsx
+    with factory() as s, s.begin():
+        s.query(WatchedHousehold).filter(WatchedHousehold.household_no == "H3").update(
+            {"natural_village": "=HYPERLINK(\"http://x\",\"y\")"})
+    with factory() as s:
+        sheet = load_workbook(io.BytesIO(export_xlsx(s, everyone, WatchFilters(state="all")))).active
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert set(rows) == {"H1", "H3"}
+    assert rows["H3"][2] == "'=HYPERLINK(\"http://x\",\"y\")" and rows["H3"][7] == "已销号"
+    assert rows["H1"][6] == 5500  # 4,900 + 600 self-paid, a number
