@@ -169,7 +169,7 @@ def test_the_monthly_run_keeps_the_list_and_a_crossing_moves_to_a_claim(county, 
     from claims.lifecycle.monitoring import WatchedHousehold, WatchRecord
     from claims.lifecycle.scope import Scope
     from claims.lifecycle.transitions import Actor
-    from claims.lifecycle.watchlist import WatchActionError, WatchFilters, record_action, watch_page
+    from claims.lifecycle.watchlist import WatchActionError, WatchFilters, WatchNotFound, record_action, watch_page
 
     factory, policy_id = county
     # month 1: person 1 pays 4,900 self-paid (below the 5,000 line, ≥ 60% × 5,000 = 3,000); person 3 1,000
@@ -206,6 +206,8 @@ def test_the_monthly_run_keeps_the_list_and_a_crossing_moves_to_a_claim(county, 
         record_action(s, everyone, h3.id, "closed", "风险消除 / risk removed", clerk)
         with pytest.raises(WatchActionError):
             record_action(s, everyone, h3.id, "aided", "again", clerk)
+        with pytest.raises(WatchNotFound):  # a clerk of V2 cannot act on V1's household: as if it did not exist
+            record_action(s, Scope.of("village_clerk", ["130434101201"], ["130434"]), h3.id, "closed", "x", clerk)
         records = [(r.action, r.state, r.reason, r.actor_name) for r in s.scalars(
             select(WatchRecord).where(WatchRecord.watched_id == h3.id).order_by(WatchRecord.id))][1:]
         assert records == [("aided", "aided", "落实医疗救助 / medical aid arranged", "clerk1"),
