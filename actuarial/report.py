@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from actuarial.report_charts import experience_frame, flat_frame, write_charts
+from actuarial.report_checks import CHECKS_TEMPLATE, checks_context, write_check_numbers
 
 __all__ = ["FAMILY_NAMES", "render_html", "severity_frame", "write_numbers", "write_report"]
 
@@ -143,6 +144,7 @@ def write_numbers(result: Any, out_dir: str | Path) -> dict[str, Path]:
     paths["band.csv"] = write_csv(flat_frame(result.band), out / "band.csv")
     paths["experience.csv"] = write_csv(flat_frame(result.experience), out / "experience.csv")
     paths["severity.csv"] = write_csv(severity_frame(result), out / "severity.csv")
+    paths.update(write_check_numbers(result, out))
     if getattr(result, "whatif", None) is not None:
         paths["whatif.csv"] = write_csv(flat_frame(result.comparison()), out / "whatif.csv")
     return paths
@@ -234,6 +236,7 @@ def _context(result: Any, charts: dict[str, Path], out_dir: Path) -> dict[str, A
         "expense": _pct(a.expense_ratio, 0), "premiums": premiums_rows, "band": band_rows, "perils": line_rows,
         "experience": exp, "validation": val, "notes": list(result.notes), "whatif": whatif, "imgs": imgs,
         "bootstrap": a.bootstrap, "seed": a.seed, "year_cv_floor": _pct(a.year_cv_floor, 0),
+        **checks_context(result),
     }
 
 
@@ -416,7 +419,8 @@ def render_html(result: Any, charts: dict[str, Path], out_dir: str | Path) -> st
 
     env = Environment(autoescape=True, trim_blocks=False, lstrip_blocks=False)
     env.filters["numclass"] = lambda text: Markup(' class="num"') if _NUMERIC.fullmatch(str(text)) else ""
-    return env.from_string(TEMPLATE).render(**_context(result, charts, Path(out_dir)))
+    page = TEMPLATE.replace('<section id="validation">', CHECKS_TEMPLATE + '<section id="validation">', 1)
+    return env.from_string(page).render(**_context(result, charts, Path(out_dir)))
 
 
 def write_report(result: Any, out_dir: str | Path) -> Path:

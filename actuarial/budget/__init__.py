@@ -71,15 +71,19 @@ this module runs them.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
+from actuarial.budget.check import HOLDOUT_MIN_YEARS, actual_vs_expected, holdout_summary, trend_table
 from actuarial.budget.fit import ExperienceModel, LineModel, fit_lines
 from actuarial.budget.inputs import (
     Assumptions,
     BudgetError,
     experience_table,
     exposure_before,
+    heads_by_county_year,
     history_before,
     next_year_heads,
 )
@@ -91,7 +95,8 @@ __all__ = ["budget"]
 
 def budget(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Product, year: int, *,
            heads: int | None = None, draft: Product | None = None,
-           assumptions: Assumptions = Assumptions()) -> BudgetResult:  # noqa: B008 (frozen: an immutable default)
+           assumptions: Assumptions = Assumptions(),  # noqa: B008 (frozen: an immutable default)
+           holdout: bool = False) -> BudgetResult:
     """Price ``product`` for policy year ``year`` from the claims history (see the module docstring).
 
     Parameters
@@ -104,6 +109,10 @@ def budget(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Product
     heads : insured heads next year (all counties); default from the exposure trend.
     draft : a proposed product version priced with the same fitted models (``whatif``).
     assumptions : :class:`Assumptions`.
+    holdout : also refit without the latest history year and place its realised payout in that predictive
+        (``result.holdout``, :func:`actuarial.budget.check.holdout_summary`); needs ≥ 3 history years.
+
+    The result carries the actual-versus-expected table and the trend table of :mod:`actuarial.budget.check`.
     """
     a = assumptions
     notes: list[str] = []
@@ -120,7 +129,30 @@ def budget(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Product
     if draft is not None:
         whatif = _draft_result(product, draft, models, experience_models, int(year), float(heads_next.sum()), a,
                                exp_table, notes)
-    return budget_result(product, int(year), float(heads_next.sum()), a, priced, exp_table, notes, whatif)
+    result = budget_result(product, int(year), float(heads_next.sum()), a, priced, exp_table, notes, whatif)
+    checks = {"actual_vs_expected": actual_vs_expected(models, history, heads_by_county_year(ex)),
+              "trends": trend_table(models, experience_models, a)}
+    if holdout:
+        checks["holdout"] = _holdout(claims, exposure, product, history, ex, heads, a)
+    return dataclasses.replace(result, **checks)
+
+
+def _holdout(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Product, history: pd.DataFrame,
+             ex: pd.DataFrame, heads: int | None, a: Assumptions) -> dict:
+    """The hold-out check: the budget for the latest history year L from the years before it (heads = those
+    insured in L), and where L's realised payout falls in it; a dict with ``skipped`` when it cannot run."""
+    years = sorted(int(y) for y in set(history["year"]))
+    if len(years) < HOLDOUT_MIN_YEARS:
+        return {"skipped": f"历史不足 {HOLDOUT_MIN_YEARS} 年，未做留出检验 / fewer than {HOLDOUT_MIN_YEARS} history "
+                           "years: no hold-out check"}
+    held = years[-1]
+    held_heads = float(ex.loc[ex["year"] == held, "heads"].sum()) if exposure is not None else heads
+    try:
+        refit = budget(claims, exposure, product, held, heads=max(int(round(held_heads or 0)), 1),
+                       assumptions=a)
+    except (ValueError, KeyError) as exc:
+        return {"skipped": f"留出检验无法拟合 / the hold-out refit failed: {exc.args[0] if exc.args else exc}"}
+    return holdout_summary(refit, history, held)
 
 
 def _draft_result(product: Product, draft: Product, models: dict[str, LineModel],

@@ -81,6 +81,12 @@ class BudgetResult:
     whatif: BudgetResult | None = None
     #: lines priced at their experience (step 2): line_id, name, kind, events, mean (yuan), per_head
     experience_lines: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: per bracket line × history year, actual vs expected (:mod:`actuarial.budget.check`)
+    actual_vs_expected: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: per line, the severity trend fitted (with its SE) and judgmental, and the one used
+    trends: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: the hold-out check (``budget(..., holdout=True)``), or None
+    holdout: dict | None = None
 
     def comparison(self) -> pd.DataFrame:
         """Current vs draft side by side: index = quantity; columns current, draft, change, ratio.
@@ -130,6 +136,8 @@ class BudgetResult:
             "budget_per_head": self.budget_per_head, "prob_exceed": self.prob_exceed,
             "band": _records(self.band, "p"), "experience": _records(self.experience),
             "experience_lines": _records(self.experience_lines),
+            "actual_vs_expected": _records(self.actual_vs_expected), "trends": _records(self.trends),
+            "holdout": self.holdout,
             "validation": _records(self.validation.reset_index()), "notes": list(self.notes),
             "whatif": None if self.whatif is None else self.whatif.to_dict(),
             "comparison": None if self.whatif is None else _records(self.comparison(), "quantity"),

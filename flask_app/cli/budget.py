@@ -74,6 +74,18 @@ def _print_headline(result: Any, report: Path) -> None:
         change = float(d.budget_total) / current - 1.0 if current > 0 else float("nan")
         click.echo(f"草案 / draft {d.product_name} [{d.product_code}]: ¥{float(d.budget_total):,.2f}  每人 / per head "
                    f"¥{float(d.budget_per_head):,.2f}  ({change:+.1%})")
+    h = result.holdout
+    if h and not h.get("skipped"):
+        click.echo(f"留出检验 / hold-out {h['year']}: 实际 / realised ¥{h['realised']:,.0f} 位于 / at percentile "
+                   f"{h['percentile']:.1%} (P10 ¥{h['p10']:,.0f}, P90 ¥{h['p90']:,.0f})"
+                   + ("" if h["inside_p10_p90"] else f" — {h['why']}"))
+    elif h:
+        click.echo(f"  注 / note: {h['skipped']}")
+    flagged = result.actual_vs_expected
+    if not flagged.empty and (flagged["flag"] != "").any():
+        rows = flagged[flagged["flag"] != ""]
+        click.echo("实际/预期超出容差 / A/E beyond tolerance: " + "; ".join(
+            f"{r.line_id} {r.year}: {r.flag}" for r in rows.itertuples()))
     for note in result.notes:
         click.echo(f"  注 / note: {note}")
     click.echo(f"报告 / report: {report}")
@@ -102,13 +114,15 @@ def _print_headline(result: Any, report: Path) -> None:
               help="参数自助抽样次数 / parameter bootstrap draws")
 @click.option("--seed", default=20260101, show_default=True, type=int, help="随机种子 / random seed")
 @click.option("--trend", type=float, default=None, help="费用年趋势（默认拟合）/ annual severity trend (default: fitted)")
+@click.option("--holdout/--no-holdout", default=True, show_default=True,
+              help="留出检验：不用最近一年重新拟合并检验该年 / refit without the latest year and score it")
 @click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages")
 @progress_option
 @click.pass_context
 def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | None, product_ref: str | None,
            year: int | None, heads: int | None, draft_ref: str | None, out_dir: str | None, database_url: str | None,
            expense_ratio: float, principle: str, level: float, bootstrap: int, seed: int, trend: float | None,
-           quiet: bool, show_progress: bool | None) -> None:
+           holdout: bool, quiet: bool, show_progress: bool | None) -> None:
     """保费预算测算 / Next year's premium budget and its report from the claims history."""
     if ctx.invoked_subcommand is not None:
         return
@@ -136,7 +150,8 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
     say("拟合与测算 / fitting and pricing")
     started = time.perf_counter()
     try:
-        result = run_budget(claims, exposure, product, year, heads=heads, draft=draft, assumptions=assumptions)
+        result = run_budget(claims, exposure, product, year, heads=heads, draft=draft, assumptions=assumptions,
+                            holdout=holdout)
     except (ValueError, KeyError) as exc:
         say.close()
         message = exc.args[0] if exc.args else str(exc)

@@ -1,0 +1,113 @@
+"""The report's checks section (模型检验): actual versus expected per line and year, the severity trends (fitted
+with its standard error, and judgmental), and the hold-out year — the tables of :mod:`actuarial.budget.check`
+rendered for :mod:`actuarial.report` (its template takes :data:`CHECKS_TEMPLATE` before the validation section,
+its context :func:`checks_context`), and ``actual_vs_expected.csv`` / ``trends.csv`` beside the report.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from actuarial.budget.check import AE_TOLERANCE_SD
+
+__all__ = ["CHECKS_TEMPLATE", "checks_context", "write_check_numbers"]
+
+
+def _fmt(v: Any, decimals: int = 0) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "" if v is None else str(v)
+    return "—" if not math.isfinite(f) else f"{f:,.{decimals}f}"
+
+
+def _pct(v: Any, decimals: int = 1) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return ""
+    return "—" if not math.isfinite(f) else f"{f * 100:.{decimals}f}%"
+
+
+def checks_context(result: Any) -> dict[str, Any]:
+    """``ae`` (rows of the A/E table), ``trends`` (rows), ``holdout`` (a dict of formatted figures or None) and
+    ``ae_tolerance`` (the stated tolerance in sd)."""
+    ae = getattr(result, "actual_vs_expected", pd.DataFrame())
+    ae_rows = [{"flagged": bool(r["flag"]), "cells": [
+        str(r["line_id"]), str(int(r["year"])), _fmt(r["events_actual"]), _fmt(r["events_expected"], 1),
+        _fmt(r["events_ae"], 2), _fmt(r["per_event_actual"]), _fmt(r["per_event_expected"]), _fmt(r["per_event_ae"], 2),
+        _fmt(r["total_actual"]), _fmt(r["total_expected"]), _fmt(r["total_ae"], 2), r["flag"] or "—"]}
+        for _i, r in ae.iterrows()]
+    trends = getattr(result, "trends", pd.DataFrame())
+    trend_rows = [[str(r["line_id"]), str(r["family"]), _pct(r["fitted"]), _pct(r["fitted_se"]), _pct(r["judgmental"]),
+                   str(r["used"]), _pct(r["rate_used"])] for _i, r in trends.iterrows()]
+    h = getattr(result, "holdout", None)
+    holdout = None
+    if h is not None:
+        holdout = {"skipped": h.get("skipped", "")}
+        if not holdout["skipped"]:
+            holdout.update({
+                "year": h["year"], "fitted": f"{min(h['fitted_years'])}–{max(h['fitted_years'])}",
+                "realised": _fmt(h["realised"]), "p10": _fmt(h["p10"]), "p50": _fmt(h["p50"]), "p90": _fmt(h["p90"]),
+                "mean": _fmt(h["mean"]), "percentile": _pct(h["percentile"]), "inside": h["inside_p10_p90"],
+                "why": h["why"]})
+    return {"ae": ae_rows, "trends": trend_rows, "holdout": holdout, "ae_tolerance": f"{AE_TOLERANCE_SD:g}"}
+
+
+def write_check_numbers(result: Any, out: Path) -> dict[str, Path]:
+    """actual_vs_expected.csv and trends.csv (UTF-8 with BOM, formula-safe text) when the result has them."""
+    from claims.engine.output import write_csv
+
+    paths: dict[str, Path] = {}
+    for name in ("actual_vs_expected", "trends"):
+        frame = getattr(result, name, None)
+        if frame is not None and not frame.empty:
+            paths[f"{name}.csv"] = write_csv(frame, out / f"{name}.csv")
+    return paths
+
+
+#: The section (Jinja2, autoescaped by the report's environment).
+CHECKS_TEMPLATE = """<section id="checks">
+<h2>模型检验 <small>checks: actual vs expected, trend, hold-out year</small></h2>
+{% if ae %}
+<p>按责任、年度比较实际与拟合模型的预期（事件数、件均赔付、赔付总额）。容差：实际与预期之差超过 {{ ae_tolerance }} 倍\
+标准差（约 95% 区间）时标出。
+<br><small>Actual vs expected per line and year under the fitted model (events counted above the truncation\
+ point, payout per event, total). Tolerance: flagged when |actual − expected| exceeds {{ ae_tolerance }} standard\
+ deviations of the model (about a 95% band). The frequency has no trend: a rising claim rate shows as a run of\
+ flags.</small></p>
+<table>
+<tr><th>责任 line</th><th>年度 year</th><th>事件 actual</th><th>事件 expected</th><th>A/E</th>\
+<th>件均 actual</th><th>件均 expected</th><th>A/E</th><th>总额 actual</th><th>总额 expected</th><th>A/E</th>\
+<th>超出容差 flagged</th></tr>
+{% for row in ae %}<tr{% if row.flagged %} class="chosen"{% endif %}>{% for c in row.cells %}\
+<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% endif %}
+{% if trends %}
+<p>费用趋势：拟合值及其标准误，与判断值（给定或默认）。
+<br><small>Severity trend per line: fitted (with its standard error) and judgmental, and the one used.</small></p>
+<table>
+<tr><th>责任 line</th><th>分布 family</th><th>拟合 fitted</th><th>标准误 SE</th><th>判断 judgmental</th>\
+<th>采用 used</th><th>采用值 rate used</th></tr>
+{% for row in trends %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% endif %}
+{% if holdout %}
+{% if holdout.skipped %}<p>{{ holdout.skipped }}</p>{% else %}
+<p>留出检验：不用 {{ holdout.year }} 年重新拟合（{{ holdout.fitted }} 年），{{ holdout.year }} 年实际赔付 ¥{{\
+ holdout.realised }} 位于预测分布的第 {{ holdout.percentile }} 分位（P10 ¥{{ holdout.p10 }}，P50 ¥{{ holdout.p50\
+ }}，P90 ¥{{ holdout.p90 }}）：{% if holdout.inside %}在 P10–P90 区间内{% else %}在 P10–P90 区间外{% endif %}。
+<br><small>Hold-out: refitted on {{ holdout.fitted }} without {{ holdout.year }}, the realised payout of {{\
+ holdout.year }} falls at percentile {{ holdout.percentile }} of that predictive ({% if holdout.inside %}inside{%\
+ else %}outside{% endif %} the P10–P90 band).</small></p>
+{% if holdout.why %}<p>{{ holdout.why }}</p>{% endif %}
+{% endif %}
+{% endif %}
+</section>
+
+"""
