@@ -16,10 +16,13 @@ the UTF-8 bytes of the canonical JSON serialisation
 ``natural_village`` is null on the 行政村 sheet.  The digests are written when the notice is posted
 (:func:`file_sheets`), from the :class:`~claims.lifecycle.models.NoticeLine` snapshot, and never change;
 :func:`verify_digest` answers for one without any personal data.
+
+Posting records (:func:`record_posting`): who put a notice up, when, where, with an optional JPEG/PNG photo.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -31,8 +34,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claims.lifecycle.models import Notice, NoticeLine
-from claims.lifecycle.notice_postings import NoticeSheet
+from claims.lifecycle.notice_postings import PHOTO_MAGIC, PHOTO_MAX_BYTES, NoticePosting, NoticeSheet
 from claims.lifecycle.store import Division, Policy, ProductVersion
+from tabular.errors import InvalidInputError, NotFoundError
 
 #: The product family's own notice title (and its name in the lead sentence).
 FAMILY_TITLES = {"fangpinbao": "防贫保理赔公示", "zhunongbao": "助农保理赔公示"}
@@ -112,11 +116,9 @@ def notice_sheets(session: Session, notice_id: int) -> list[Sheet]:
     """The sheets of a notice, 行政村 first, each with its title, rows as printed and digest.
 
     A notice posted before digests were kept gets them computed from its snapshot (and filed now)."""
-    from claims.lifecycle.notices import NoticeError
-
     notice = session.get(Notice, notice_id)
     if notice is None:
-        raise NoticeError(f"公示 {notice_id} 不存在 / notice {notice_id} does not exist")
+        raise NotFoundError(f"公示 {notice_id} 不存在 / notice {notice_id} does not exist")
     family = session.scalar(select(ProductVersion.family).join(Policy, Policy.product_version_id == ProductVersion.id)
                             .where(Policy.id == notice.policy_id))
     name = session.scalar(select(Division.name).where(Division.code == notice.village_code)) or notice.village_code
@@ -160,5 +162,54 @@ def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# ------------------------------------------------------------------ posting records (张贴记录)
+
+def photo_type(data: bytes) -> str:
+    """The photo's media type from its first bytes (JPEG ``FF D8 FF``, PNG ``89 50 4E 47 0D 0A 1A 0A``);
+    anything else, an empty file or one above :data:`PHOTO_MAX_BYTES` is refused."""
+    if not data:
+        raise InvalidInputError("照片为空 / the photo is empty")
+    if len(data) > PHOTO_MAX_BYTES:
+        raise InvalidInputError(f"照片超过 {PHOTO_MAX_BYTES // (1024 * 1024)} MB / the photo is over "
+                                f"{PHOTO_MAX_BYTES // (1024 * 1024)} MB ({len(data):,} bytes)")
+    for magic, media in PHOTO_MAGIC.items():
+        if data.startswith(magic):
+            return media
+    raise InvalidInputError("照片须为 JPEG 或 PNG / the photo must be a JPEG or PNG image")
+
+
+def record_posting(session: Session, notice_id: int, *, place: str, posted_at: dt.datetime,
+                   posted_by: int | None = None, posted_by_name: str | None = None,
+                   photo: bytes | None = None) -> NoticePosting:
+    """Record that notice ``notice_id`` was posted at ``place`` on ``posted_at`` (by a user or a named
+    operator), with an optional photo (:func:`photo_type` checks it).  A notice may be posted at several
+    places (the 行政村 board and each 自然村's): one record each."""
+    notice = session.get(Notice, notice_id)
+    if notice is None:
+        raise NotFoundError(f"公示 {notice_id} 不存在 / notice {notice_id} does not exist")
+    place = (place or "").strip()
+    if not place:
+        raise InvalidInputError("请填写张贴地点 / say where the notice was posted")
+    if len(place) > 200:
+        raise InvalidInputError("张贴地点过长（最多200字）/ the place is longer than 200 characters")
+    if posted_at.date() < notice.posted_on - dt.timedelta(days=1) or posted_at.date() > notice.end_on:
+        raise InvalidInputError(f"张贴时间 {posted_at:%Y-%m-%d} 不在公示期 {notice.posted_on} 至 {notice.end_on} 内 / "
+                                f"posted at {posted_at:%Y-%m-%d}, outside the notice period {notice.posted_on} – "
+                                f"{notice.end_on}")
+    media = photo_type(photo) if photo is not None else None
+    posting = NoticePosting(notice_id=notice_id, posted_by=posted_by, posted_by_name=posted_by_name,
+                            posted_at=posted_at, place=place, photo=photo, photo_type=media,
+                            photo_sha256=hashlib.sha256(photo).hexdigest() if photo is not None else None)
+    session.add(posting)
+    session.flush()
+    return posting
+
+
+def postings_of(session: Session, notice_id: int) -> list[NoticePosting]:
+    """The posting records of a notice, oldest first."""
+    return list(session.scalars(select(NoticePosting).where(NoticePosting.notice_id == notice_id)
+                                .order_by(NoticePosting.posted_at, NoticePosting.id)))
+
+
 __all__ = ["FAMILY_NAMES", "FAMILY_TITLES", "Sheet", "canonical", "family_title", "file_digest", "file_sheets",
-           "notice_sheets", "sheet_digest", "verify_digest"]
+           "notice_sheets", "photo_type", "postings_of", "record_posting", "sheet_digest", "verify_digest"]

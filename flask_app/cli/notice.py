@@ -120,7 +120,8 @@ def record_posting_cmd(notice_id: int, place: str, posted: str | None, username:
     from pathlib import Path
 
     from claims.lifecycle.database import transaction
-    from claims.lifecycle.notice_postings import PHOTO_MAX_BYTES, record_posting
+    from claims.lifecycle.notice_postings import PHOTO_MAX_BYTES
+    from claims.lifecycle.notice_sheets import record_posting
 
     try:
         at = dt.datetime.fromisoformat(posted) if posted else dt.datetime.now().replace(microsecond=0)

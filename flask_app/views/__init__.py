@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from flask import Flask
 
-from flask_app.views import admin, applications, claims, fund, home, imports, monitoring, notices, payouts, products
+from flask_app.views import (
+    admin,
+    applications,
+    cards,
+    claims,
+    fund,
+    home,
+    imports,
+    monitoring,
+    notices,
+    payouts,
+    products,
+)
 
-PAGE_MODULES = [home, claims, imports, applications, monitoring, notices, payouts, fund, products, admin]
+PAGE_MODULES = [home, claims, imports, applications, monitoring, notices, cards, payouts, fund, products, admin]
 
 
 #: The navigation bar: (endpoint, label); each user sees the links their role may open.
 NAV: list[tuple[str, str]] = [
     ("home.index", "首页"), ("claims.queue", "理赔"), ("imports.index", "导入"), ("applications.index", "申报"),
-    ("monitoring.index", "监测"), ("notices.index", "公示"),
+    ("monitoring.index", "监测"), ("notices.index", "公示"), ("cards.index", "明白卡"),
     ("payouts.index", "支付"), ("fund.index", "基金"), ("products.index", "产品"), ("admin.users", "用户"),
 ]
 

@@ -15,8 +15,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from claims.lifecycle.models import Claim, Notice, NoticeLine, Objection
-from claims.lifecycle.notice_postings import PHOTO_MAX_BYTES, NoticePosting, postings_of, record_posting
-from claims.lifecycle.notice_sheets import notice_sheets, verify_digest
+from claims.lifecycle.notice_postings import PHOTO_MAX_BYTES, NoticePosting
+from claims.lifecycle.notice_sheets import notice_sheets, postings_of, record_posting, verify_digest
 from claims.lifecycle.notices import close_due as close_due_notices
 from claims.lifecycle.notices import notice_required, notice_table, post_notice, record_objection
 from claims.lifecycle.scope import policy_in_scope, scope_policies, scoped
