@@ -9,7 +9,10 @@ row carries ``chain_seq`` (1, 2, 3 … in the order rows were appended to that t
 
 with the fields of :data:`CHAINS` in that fixed order; ``null`` for NULL, amounts as fixed-point text with
 two decimals (``"-12.30"``), times as ISO 8601 with microseconds (``"2026-12-02T10:00:00.000000"``), dates
-ISO, ``import_rows.data`` nested as a JSON object with sorted keys.  The previous hash is inside the hashed text, so
+ISO, ``import_rows.data`` nested as a JSON object with sorted keys.  Fields added to a chain later
+(:data:`ADDED_LATER`, e.g. ``fund_entries.payer``) follow as ``[name, value]`` pairs, only when not NULL: rows
+written before they existed keep their hashes, and setting or clearing one on an old row breaks the chain.
+The previous hash is inside the hashed text, so
 changing one row means rewriting every later one.  Payout lines chain their payee, account and amount
 (the bank file's source); their reconciliation status is not chained (it changes on the bank return,
 guarded by the claim's events).
@@ -50,6 +53,9 @@ CHAINS: dict[str, tuple[str, ...]] = {
     "import_rows": ("batch_id", "department", "line", "setl_id", "record_key", "content_digest", "unit_key",
                     "event_date", "data"),
 }
+#: fields added to a chain after rows were written (:data:`CHAINS` never changes: migration 0008 chained the
+#: rows stored then with exactly those), hashed after them as [name, value] only when not NULL
+ADDED_LATER: dict[str, tuple[str, ...]] = {"fund_entries": ("payer",)}
 MODELS: dict[str, Any] = {"claim_events": ClaimEvent, "fund_entries": FundEntry, "payout_lines": PayoutLine,
                           "import_rows": ImportRow}
 #: pg_advisory_xact_lock keys, one per chain (the other key: the schema)
@@ -88,9 +94,17 @@ def _converters(name: str) -> tuple[Any, ...]:
 CONVERT = {name: _converters(name) for name in CHAINS}
 
 
+def hashed_fields(table: str) -> tuple[str, ...]:
+    """The fields a row's hash covers: :data:`CHAINS`, then :data:`ADDED_LATER`."""
+    return CHAINS[table] + ADDED_LATER.get(table, ())
+
+
 def row_digest(table: str, seq: int, prev: str, values: Sequence[Any]) -> str:
-    """The ``row_hash`` of one row: ``values`` are the :data:`CHAINS` fields of ``table`` in order."""
-    payload = [table, seq, prev, *(f(v) for f, v in zip(CONVERT[table], values, strict=True))]
+    """The ``row_hash`` of one row: ``values`` are the :func:`hashed_fields` of ``table`` in order (or only the
+    :data:`CHAINS` ones: the later fields are then NULL)."""
+    base = len(CHAINS[table])
+    payload = [table, seq, prev, *(f(v) for f, v in zip(CONVERT[table], values[:base], strict=True))]
+    payload += [[name, _plain(v)] for name, v in zip(ADDED_LATER.get(table, ()), values[base:]) if v is not None]
     return hashlib.sha256(_ENCODER.encode(payload).encode()).hexdigest()
 
 
@@ -116,7 +130,7 @@ def append_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> lis
     """Give each row dict (in insert order) its ``chain_seq``, ``prev_hash`` and ``row_hash``; a chained
     field missing from the dicts gets its column default first (e.g. ``at``).  Returns ``rows``."""
     table = model.__table__
-    fields = CHAINS[table.name]
+    fields = hashed_fields(table.name)
     if not rows:
         return rows
     for name in fields:
@@ -144,7 +158,7 @@ def add_all(session: Session, objects: Sequence[Any]) -> None:
         return
     model = type(objects[0])
     table = model.__table__
-    rows = [{f: getattr(o, f) for f in CHAINS[table.name]} for o in objects]
+    rows = [{f: getattr(o, f) for f in hashed_fields(table.name)} for o in objects]
     for r in rows:
         for name, value in r.items():
             if value is None:
@@ -181,7 +195,7 @@ class ChainReport:
 
 
 def _walk(session: Session, table: Table, chunk: int) -> Iterator[Any]:
-    cols = [table.c.id, table.c.chain_seq, table.c.prev_hash, table.c.row_hash, *(table.c[f] for f in CHAINS[table.name])]
+    cols = [table.c.id, table.c.chain_seq, table.c.prev_hash, table.c.row_hash, *(table.c[f] for f in hashed_fields(table.name))]
     last = 0
     while True:
         part = session.execute(select(*cols).where(table.c.chain_seq > last).order_by(table.c.chain_seq)
@@ -195,7 +209,7 @@ def _walk(session: Session, table: Table, chunk: int) -> Iterator[Any]:
 def verify_chain(session: Session, name: str, chunk: int = 20_000) -> ChainReport:
     table = MODELS[name].__table__
     report = ChainReport(name)
-    fields = CHAINS[name]
+    fields = hashed_fields(name)
     prev = GENESIS
     for seq, row in enumerate(_walk(session, table, chunk), start=1):
         values = [getattr(row, f) for f in fields]
@@ -255,5 +269,5 @@ def verify(session: Session, tables: Iterable[str] | None = None) -> list[ChainR
     return reports if tables else [*reports, verify_claims(session)]
 
 
-__all__ = ["CHAINS", "GENESIS", "ChainReport", "add_all", "append_rows", "insert_rows", "record", "row_digest",
+__all__ = ["ADDED_LATER", "CHAINS", "GENESIS", "ChainReport", "add_all", "append_rows", "insert_rows", "record", "row_digest",
            "verify", "verify_chain", "verify_claims"]

@@ -11,15 +11,18 @@ claim_paid          −       a bank return's paid lines (:mod:`claims.lifecycle
 reversal            +       a paid claim reversed: the money comes back to the fund
 recovery            +       an overpayment recovered from the person (:mod:`claims.lifecycle.recovery`)
 settlement          ±       year-end settlement: − refund to the government, + government top-up
+carry_over          ±       the closing balance moved to next year's policy: − on the closing policy, + (the
+                            opening balance) on the next (:mod:`claims.lifecycle.fund_year`, 滚动发展)
 ==================  ======  ==================================================================
 
-``balance = premium_received − claims_paid + reversals + recoveries + settlements`` (claims_paid as a
-positive number), ``net_claims = claims_paid − reversals − recoveries``, ``loss_ratio = net_claims /
+``balance = premium_received − claims_paid + reversals + recoveries + settlements + carry_over``
+(claims_paid as a positive number, carry_over signed), ``net_claims = claims_paid − reversals − recoveries``, ``loss_ratio = net_claims /
 premium_received`` (4 places).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -34,6 +37,8 @@ from tabular.errors import InvalidInputError
 from tabular.money import MAX_STORED_YUAN
 
 PREMIUM_KINDS = ("premium_due", "premium_received")
+#: Who paid a premium (缴费来源): code → Chinese label; the label is accepted for the code.
+PAYERS = {"government": "财政", "individual": "个人", "other": "其他"}
 ZERO = Decimal("0.00")
 
 #: The month view's two series from the signed entries: kind → (series, factor).  ``premium`` is premium
@@ -60,10 +65,25 @@ def _fraction(value: Any, what: str) -> Decimal:
     return d
 
 
+def payer_code(payer: str | None) -> str | None:
+    """``government`` / ``individual`` / ``other`` from the code or its Chinese label (财政 / 个人 / 其他)."""
+    if payer is None or payer == "":
+        return None
+    text = str(payer).strip()
+    code = text if text in PAYERS else next((c for c, label in PAYERS.items() if label == text), None)
+    if code is None:
+        raise FundError(f"缴费来源应为 财政、个人 或 其他 / payer must be one of {', '.join(PAYERS)} "
+                        f"(财政, 个人, 其他): {payer!r}")
+    return code
+
+
 def record_premium(session: Session, policy_id: int, kind: str, amount: Decimal,
-                   reference: str | None = None, *, actor_id: int | None = None) -> FundEntry:
+                   reference: str | None = None, *, actor_id: int | None = None, payer: str | None = None,
+                   received_on: dt.date | None = None) -> FundEntry:
     """Record premium due or received (a positive amount with at most two decimals) by ``actor_id``
-    (None: the system)."""
+    (None: the system), paid by ``payer`` (:data:`PAYERS`), dated ``received_on`` (the entry's ``at``, so the
+    ledger's month is the month the money came, not the day it was typed in; default now)."""
+    payer = payer_code(payer)
     if kind not in PREMIUM_KINDS:
         raise FundError(f"保费类型应为 premium_due 或 premium_received / kind must be one of {PREMIUM_KINDS}: {kind!r}")
     try:
@@ -75,7 +95,9 @@ def record_premium(session: Session, policy_id: int, kind: str, amount: Decimal,
                         f"most two decimals and at most {MAX_STORED_YUAN:,} yuan: {amount}")
     if session.get(Policy, policy_id) is None:
         raise FundError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
-    entry = FundEntry(policy_id=policy_id, kind=kind, amount=amount, reference=reference, actor_id=actor_id)
+    at = None if received_on is None else dt.datetime.combine(received_on, dt.time())
+    entry = FundEntry(policy_id=policy_id, kind=kind, amount=amount, reference=reference, actor_id=actor_id,
+                      payer=payer, **({} if at is None else {"at": at}))
     add_all(session, [entry])  # chained (claims.lifecycle.audit)
     session.flush()
     return entry
@@ -95,11 +117,12 @@ def fund_summary(session: Session, policy_id: int) -> dict[str, Decimal | None]:
     reversals = by_kind.get("reversal", ZERO)
     recoveries = by_kind.get("recovery", ZERO)
     settlements = by_kind.get("settlement", ZERO)
+    carry_over = by_kind.get("carry_over", ZERO)
     net = paid - reversals - recoveries
     ratio = (net / received).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if received else None
     return {"premium_due": due, "premium_received": received, "claims_paid": paid, "reversals": reversals,
-            "recoveries": recoveries, "net_claims": net, "settlements": settlements,
-            "balance": received - paid + reversals + recoveries + settlements, "loss_ratio": ratio}
+            "recoveries": recoveries, "net_claims": net, "settlements": settlements, "carry_over": carry_over,
+            "balance": received - paid + reversals + recoveries + settlements + carry_over, "loss_ratio": ratio}
 
 
 def monthly_flows(session: Session, policy_id: int) -> dict[str, dict[str, Decimal]]:
@@ -209,5 +232,5 @@ def settle_year(session: Session, policy_id: int, rule: dict[str, Any] | None = 
     return entry
 
 
-__all__ = ["MONTHLY_SERIES", "FundError", "fund_summary", "monthly_flows", "record_premium", "settle_year",
+__all__ = ["MONTHLY_SERIES", "PAYERS", "FundError", "payer_code", "fund_summary", "monthly_flows", "record_premium", "settle_year",
            "settlement_amount"]

@@ -334,8 +334,8 @@ class FundEntry(Chained, Base):
 
     __tablename__ = "fund_entries"
     __table_args__ = (CheckConstraint(
-        "kind IN ('premium_due', 'premium_received', 'claim_paid', 'reversal', 'recovery', 'settlement')",
-        name="kind"),)
+        "kind IN ('premium_due', 'premium_received', 'claim_paid', 'reversal', 'recovery', 'settlement', "
+        "'carry_over')", name="kind"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
@@ -344,6 +344,7 @@ class FundEntry(Chained, Base):
     reference: Mapped[str | None] = mapped_column(String(60))
     note: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    payer: Mapped[str | None] = mapped_column(String(20))  # premiums: government 财政 / individual 个人 / other 其他
 
 
 class Recovery(Base):
