@@ -324,3 +324,39 @@ def test_the_medical_file_after_an_application_without_a_number_replaces_its_row
         assert [row["superseded_by_batch"] for row in application_rows(s, app)] == [r.batch_id]
         detail = s.scalar(select(ImportException.detail).where(ImportException.reason == "replaces_application"))
     assert f"申报 #{app_id}" in detail and f"application #{app_id}" in detail
+
+
+def test_the_api_records_lists_verifies_and_rejects(db_url, tmp_path):
+    """The same services through /api/v1/applications (bearer tokens of tests/test_api.py): the clerk records
+    person 1's bill (13,000 − 1,000 reimbursed = 12,000 self-paid → 2,500 + 1,200 = 3,700.00) and person 2's;
+    the clerk may not verify (403); the insurer verifies one (claim 3,700.00) and rejects the other."""
+    from test_api import auth, make_app
+
+    api = make_app(db_url, tmp_path)
+    try:
+        client = api.test_client()
+        body = {"household_no": "H1", "id_no": pid(1), "peril": "illness", "event_date": "2025-03-10",
+                "amount": "13000.00", "compensated": "1000.00"}
+        r = client.post("/api/v1/applications", headers=auth("village_clerk"), json=body)
+        assert r.status_code == 201, r.get_data(as_text=True)
+        first = r.json
+        assert (first["state"], first["amount"], first["id_no"]) == ("submitted", "13000.00", pid(1)[:6] + "********" + pid(1)[-4:])
+        second = client.post("/api/v1/applications", headers=auth("village_clerk"),
+                             json={**body, "id_no": pid(2), "amount": "6000.00"}).json
+        refused = client.post("/api/v1/applications", headers=auth("village_clerk"), json={**body, "amount": "NaN"})
+        assert refused.status_code == 422
+        assert client.post(f"/api/v1/applications/{first['id']}/verify", headers=auth("village_clerk")).status_code == 403
+        listed = client.get("/api/v1/applications?state=submitted", headers=auth("insurer_adjudicator")).json
+        assert {a["id"] for a in listed} == {first["id"], second["id"]}
+        done = client.post(f"/api/v1/applications/{first['id']}/verify", headers=auth("insurer_adjudicator"))
+        assert (done.status_code, done.json["state"], done.json["id_no"]) == (200, "verified", pid(1))
+        rejected = client.post(f"/api/v1/applications/{second['id']}/reject", headers=auth("insurer_adjudicator"),
+                               json={"reason": "票据不全"})
+        assert (rejected.json["state"], rejected.json["reason"]) == ("rejected", "票据不全")
+        again = client.post(f"/api/v1/applications/{second['id']}/verify", headers=auth("insurer_adjudicator"))
+        assert again.status_code == 409 and again.json["type"].endswith("/conflict")
+        with api.app_context():
+            assert web_db.session().scalars(select(Claim.amount).where(Claim.unit_id == pid(1))).all() == [
+                Decimal("3700.00")]
+    finally:
+        api.extensions["relief_engine"].dispose()

@@ -14,11 +14,11 @@ from flask_smorest.utils import prepare_response
 from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
-from flask_app.api import claims, fund, imports, notices, payouts, products  # noqa: E402
+from flask_app.api import applications, claims, fund, imports, notices, payouts, products  # noqa: E402
 from flask_app.api.inputs import bound_pages
 from flask_app.problems import http_error
 
-API_MODULES: list[Any] = [products, imports, claims, notices, payouts, fund]
+API_MODULES: list[Any] = [products, imports, claims, applications, notices, payouts, fund]
 
 
 class ProblemSchema(Schema):
