@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError
 
+from products.eligibility import income_line_fen
 from products.model import PERILS, RATE_SCALE, Bracket, Cover, Eligibility, Line, Monitoring, MonitoringGrade, Product
 from products.schema import ProductSchema, flatten_errors, normalise_scalars
 from tabular.errors import InvalidInputError
@@ -155,7 +156,9 @@ def _build(data: dict[str, Any], raw: dict[str, Any]) -> Product:
         eligibility=Eligibility(
             categories=tuple(elig["categories"]) if elig.get("categories") is not None else None,
             exclude_categories=tuple(elig.get("exclude_categories") or ()),
-            income_line=_fen(elig.get("income_line")),
+            income_line=income_line_fen(elig.get("income_line"), data["year"]),
+            income_test=elig.get("income_test") or "pre_shock",
+            exclude_supported=tuple((x["category"], x["support"]) for x in elig.get("exclude_supported") or ()),
         ),
         lines=tuple(_line(d) for d in data["lines"]),
         covers=tuple(_cover(d, [line["id"] for line in data["lines"]]) for d in data["covers"]),

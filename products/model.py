@@ -112,6 +112,8 @@ class Eligibility:
     categories: tuple[str, ...] | None = None  # None = all categories
     exclude_categories: tuple[str, ...] = ()
     income_line: int | None = None  # fen per capita, household income must be <= this
+    income_test: str = "pre_shock"  # pre_shock | net_of_costs | none (products.eligibility)
+    exclude_supported: tuple[tuple[str, str], ...] = ()  # (category, 供养方式) pairs refused, e.g. (特困供养, 集中供养)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ every bad line (up to 50) as ``persons.csv line 7: 身份证号校验位错误 /
 persons:    id_no (str, 18 chars), name (str), household_no (str), relation (str, <NA> if blank)
 households: household_no (str), village_code (str, 12 digits), natural_village (str, <NA> if blank),
             category (str), per_capita_income (int64 fen), members (int64 > 0),
-            bank_account (str, <NA> if blank: the 社保卡/一卡通 account payouts go to)
+            bank_account (str, <NA> if blank: the 社保卡/一卡通 account payouts go to),
+            support_mode (str, <NA> if blank: 供养方式, 集中供养 / 分散供养, as written)
 both:       source_file (str), source_line (int64)
 
 A province roster (millions of rows, a machine export: CSV/Parquet, one canonical form per cell) is read
@@ -68,6 +69,7 @@ HOUSEHOLD_COLUMNS: dict[str, list[str]] = {
     "per_capita_income": ["家庭人均纯收入", "人均纯收入", "人均收入"],
     "members": ["家庭人口数", "人口数", "家庭人数"],
     "bank_account": ["银行账号", "社保卡号", "一卡通账号", "收款账号", "账号"],
+    "support_mode": ["供养方式", "供养形式", "特困供养方式", "五保供养方式"],  # 集中供养 / 分散供养 (optional)
 }
 HOUSEHOLD_REQUIRED = ["household_no", "village_code", "category", "per_capita_income", "members"]
 
@@ -198,7 +200,7 @@ def _households(table: pd.DataFrame) -> pd.DataFrame:
         "household_no": household.values, "village_code": village.values,
         "natural_village": _text(table["natural_village"]), "category": category,
         "per_capita_income": income.fen.astype("int64"), "members": members.values.astype("int64"),
-        "bank_account": account.values,
+        "bank_account": account.values, "support_mode": _text(table["support_mode"]),
         "source_file": table["source_file"].astype("str"), "source_line": table["source_line"].astype("int64"),
     })
 
@@ -331,10 +333,11 @@ def _fast_households(source: str | Path | bytes, name: str) -> pd.DataFrame | No
     income, _, income_ok = plain.yuan_fen(cols["per_capita_income"], False)
     members, members_ok = plain.counts(cols["members"])
     ok &= category_ok & income_ok & members_ok
-    texts: dict[str, pa.Array | None] = {"natural_village": None, "bank_account": None}
-    if cols["natural_village"] is not None:
-        texts["natural_village"], village_name_ok = plain.trimmed_text(cols["natural_village"])
-        ok &= village_name_ok
+    texts: dict[str, pa.Array | None] = {"natural_village": None, "bank_account": None, "support_mode": None}
+    for text_column in ("natural_village", "support_mode"):
+        if cols[text_column] is not None:
+            texts[text_column], text_ok = plain.trimmed_text(cols[text_column])
+            ok &= text_ok
     if cols["bank_account"] is not None:
         account = cols["bank_account"]
         blank = np.diff(buffers(account)[1]) == 0
@@ -365,7 +368,7 @@ def _fast_households(source: str | Path | bytes, name: str) -> pd.DataFrame | No
         "household_no": kept(household), "village_code": kept(village),
         "natural_village": kept(texts["natural_village"]), "category": kept(category),
         "per_capita_income": income if every else income[ok], "members": members if every else members[ok],
-        "bank_account": kept(texts["bank_account"]),
+        "bank_account": kept(texts["bank_account"]), "support_mode": kept(texts["support_mode"]),
     })
     frame["source_file"] = plain.str_series(pa.repeat(pa.scalar(name, pa.string()), len(frame)))
     frame["source_line"] = lines if every else lines[ok]

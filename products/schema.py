@@ -22,6 +22,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from products.eligibility import INCOME_TESTS, IncomeLine, SupportExclusionSchema, check_standard_year
 from products.model import PERILS, SOURCES
 
 BETWEEN_0_1 = validate.Range(min=0, max=1, error="must be between 0 and 1")
@@ -70,7 +71,9 @@ class PremiumSchema(_Strict):
 class EligibilitySchema(_Strict):
     categories = fields.List(fields.String(), allow_none=True)
     exclude_categories = fields.List(fields.String())
-    income_line = Money(allow_none=True)
+    income_line = IncomeLine(allow_none=True)  # yuan, or {multiple_of_poverty_standard, standard_year}
+    income_test = fields.String(validate=validate.OneOf(INCOME_TESTS))
+    exclude_supported = fields.List(fields.Nested(SupportExclusionSchema))  # (category, 供养方式) refused
 
 
 class BracketSchema(_Strict):
@@ -263,6 +266,10 @@ class ProductSchema(_Strict):
     monitoring = fields.Nested(MonitoringSchema, load_default=dict)
     sources = fields.List(fields.String())
     notes = fields.String()
+
+    @validates_schema
+    def _poverty_standard_year(self, data: dict[str, Any], **_: Any) -> None:
+        check_standard_year(data)  # an income line as a multiple of a year's poverty standard: a sourced year
 
     @validates_schema
     def _unique_lines(self, data: dict[str, Any], **_: Any) -> None:

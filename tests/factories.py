@@ -15,7 +15,8 @@ def pid(n: int, birth: str = "19800101") -> str:
 
 
 def roster(households: list[dict], persons: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """households: {household_no, category=边缘易致贫户, income_yuan=5000, members=None};
+    """households: {household_no, category=脱贫不稳定户, income_yuan=5000, members=None} (脱贫不稳定户: covered by
+    both catalog products, 防贫保 and 助农保 — a 建档立卡 category, seeds 000/002 篇七);
     persons: {n, household_no, name}.  Amounts in the engine's fen."""
     p = pd.DataFrame({
         "id_no": [pid(x["n"]) for x in persons],
@@ -28,7 +29,7 @@ def roster(households: list[dict], persons: list[dict]) -> tuple[pd.DataFrame, p
         "household_no": [x["household_no"] for x in households],
         "village_code": [x.get("village_code", VILLAGE) for x in households],
         "natural_village": [x.get("natural_village", "张庄") for x in households],
-        "category": [x.get("category", "边缘易致贫户") for x in households],
+        "category": [x.get("category", "脱贫不稳定户") for x in households],
         "per_capita_income": [int(x.get("income_yuan", 5000) * 100) for x in households],
         "members": [x.get("members") or int(counts.get(x["household_no"], 1)) for x in households],
     })

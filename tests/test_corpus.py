@@ -9,10 +9,12 @@ arithmetic below uses (``products/catalog/*.yaml``):
 * 魏县 防贫保 ``fangpinbao-weixian-2025``: illness self-paid, trigger 5,000 and start line 5,000, brackets
   50% to 10,000, 60% to 20,000, 70% above, cap 50,000; schooling net cost (tuition + board + books − aid)
   80% above 8,000, cap 30,000; 升学 本科 2,000 / 专科 1,000 once; disaster net loss (核定损失 − 其他赔偿)
-  100% above 10,000, cap 30,000 per household; income line 6,000 per capita; 特困供养 excluded.
+  100% above 10,000, cap 30,000 per household; income line 1.5 × 4,000 = 6,000 per capita, net of the
+  household's rigid costs to the event date; 特困供养 excluded.
 * 凤县 助农保 ``zhunongbao-fengxian-2025``: death 50,000; disability 50,000 × grade rate (grade 1 = 100%,
   3 = 80%, 5 = 60%, 10 = 10%), both in one cover with the household's victims table (50,000 / 100,000 /
-  120,000 for 1 / 2 / 3+ victims); accident hospital cost 100%, cap 30,000; 特困供养 and 稳定脱贫户 excluded.
+  120,000 for 1 / 2 / 3+ victims); accident hospital cost 100%, cap 30,000; 建档立卡 categories only, not
+  稳定脱贫户 nor 集中供养 特困供养 (a blank 供养方式 is refused too) — run as a copy for the corpus county 130434.
 
 The same files imported with ``relief import``, one after the other, give the claims with an amount due,
 to the fen (SQLite; :data:`ON_POSTGRESQL` on PostgreSQL too when ``RELIEF_TEST_DATABASE_URL`` is set).
@@ -31,6 +33,7 @@ from __future__ import annotations
 import importlib.util
 import sqlite3
 import sys
+import tempfile
 import uuid
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -39,6 +42,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 from conftest import PG_URL, _pg_schema_url
 from sqlalchemy import select, text
@@ -47,9 +51,22 @@ from claims.engine.files import parse_report_specs
 from claims.lifecycle.database import make_engine, session_factory, upgrade
 from claims.lifecycle.models import Claim
 from flask_app.cli import relief
+from products.loader import CATALOG
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
-FPB, ZNB = "fangpinbao-weixian-2025", "zhunongbao-fengxian-2025"
+
+
+def _zhunongbao_of_the_corpus_county() -> str:
+    """凤县's 助农保 catalog document for the corpus county 魏县 (130434), written to a scratch file: a product
+    runs on its own county's roster only (凤县's own product on this roster is refused, tests/test_eligibility.py)."""
+    doc = yaml.safe_load((CATALOG / "zhunongbao-fengxian-2025.yaml").read_text(encoding="utf-8"))
+    doc.update(code="ZNB-130434-2025-CORPUS", county="130434", name="助农保（语料县）")
+    path = Path(tempfile.mkdtemp(prefix="corpus-product-")) / "zhunongbao-corpus.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return str(path)
+
+
+FPB, ZNB = "fangpinbao-weixian-2025", _zhunongbao_of_the_corpus_county()
 
 
 def _load_builder():
@@ -87,9 +104,12 @@ SCENARIOS: dict[str, Scenario] = {
         ("illness", "p2"): ("3000.00", "0.00", "0.00"),
         # p4: 30,000 − 10,000 = 20,000 → 5,000 × 50% + 10,000 × 60% = 2,500 + 6,000 = 8,500
         ("illness", "p4"): ("20000.00", "8500.00", "8500.00"),
+        # p8 (H04, 1 person, 7,000 per capita, above the 6,000 line): 16,000 − 4,000 = 12,000 self-paid; net
+        # of it 7,000 × 1 − 12,000 = −5,000 ≤ 6,000 × 1, eligible (income_test net_of_costs; seed 000
+        # 突发严重困难户 "收入高于6000元，但因病因灾因意外事故等突发状况，刚性支出较大") → 5,000 × 50% + 2,000 × 60% = 3,700
+        ("illness", "p8"): ("12000.00", "3700.00", "3700.00"),
     }, {("m01_plain.csv", 5, "not_eligible"),  # p9's household is 特困供养
         ("m01_plain.csv", 6, "unknown_person"),
-        ("m01_plain.csv", 7, "not_eligible"),  # p8's household: 7,000 per capita > 6,000
         ("m01_plain.csv", 8, "id_check_digit"),
         ("m01_plain.csv", 9, "outside_period")}),  # 2024-12-31, before the 2025 policy year
 

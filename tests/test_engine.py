@@ -237,7 +237,11 @@ def test_eligibility_by_category_income_and_period():
     # E5 (roster income 6,500) is surveyed at 5,500 on 2025-06-01: eligible for events from that date on
     # only — its March settlement was judged on the income known then (6,500 > 6,000)
     inc = f.income([("E5", "2025-06-01", 550_000)])
-    result = run_calculation(FPB, persons, households, {"medical": med, "income": inc})
+    # the pre-shock income test (income ≤ line, no rigid costs deducted): the catalog's net_of_costs test
+    # would admit E4 and E5 (7,000 self-paid > their income), see tests/test_eligibility.py
+    doc = copy.deepcopy(FPB.document)
+    doc["eligibility"]["income_test"] = "pre_shock"
+    result = run_calculation(load_product(doc), persons, households, {"medical": med, "income": inc})
     # E1's in-period row (7,000 → 1,000.00) and E5's July row (7,000 → 1,000.00) are paid
     assert amounts(result.claims, "illness") == {f.pid(41): (700_000, 100_000, 100_000),
                                                  f.pid(49): (700_000, 100_000, 100_000)}

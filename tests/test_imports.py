@@ -222,7 +222,9 @@ def test_income_above_the_line_withdraws_the_computed_claim(county, tmp_path):
     factory, policy_id = county
     import_report(factory, policy_id, "medical", medical_file(tmp_path / "m03.csv", MARCH), actor=SYSTEM)
     [c1] = claims_of(factory, 1)
-    path = write_csv(tmp_path / "income.csv", ["户编号", "统计日期", "家庭人均纯收入"], [["H1", "2025-01-01", "8000"]])
+    # 11,000 per head × 2 = 22,000 − person 1's 9,000 self-paid = 13,000 > 6,000 × 2: above the line even net
+    # of the rigid costs (the catalog's income_test net_of_costs, tests/test_eligibility.py)
+    path = write_csv(tmp_path / "income.csv", ["户编号", "统计日期", "家庭人均纯收入"], [["H1", "2025-01-01", "11000"]])
     r = import_report(factory, policy_id, "income", path, actor=SYSTEM)
     assert (r.rows_stored, r.claims_withdrawn) == (1, 1)
     [after] = claims_of(factory, 1)

@@ -126,4 +126,6 @@ def test_catalog_zhunongbao_has_the_four_covers_of_domain_section_8():
     assert (p.line("accident_medical").cap_per_year, p.line("accident_medical").cap_household_per_year) \
         == (3_000_000, 3_000_000)
     assert p.line("property").cap_per_year == 3_000_000
-    assert "特困供养" in p.eligibility.exclude_categories
+    # seeds 000/002 篇七 "不包含集中供养五保户、稳定脱贫户": 稳定脱贫户 refused, 特困供养 only when 集中供养
+    assert "稳定脱贫户" in p.eligibility.exclude_categories and "一般农户" not in p.eligibility.categories
+    assert ("特困供养", "集中供养") in p.eligibility.exclude_supported

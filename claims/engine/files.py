@@ -21,6 +21,7 @@ from claims.engine.output import write_claims, write_exceptions, write_sources
 from claims.reports import DEPARTMENTS, read_report
 from claims.reports.exceptions import EXCEPTION_COLUMNS
 from products import Product
+from products.eligibility import check_roster_county
 from products.roster import check_roster, load_households, load_persons
 from tabular.errors import InvalidInputError
 from tabular.headers import rename_columns
@@ -118,7 +119,9 @@ def load_inputs(persons: str | Path, households: str | Path, reports: Sequence[t
 
 
 def calculate(product: Product, inputs: Inputs) -> CalcResult:
-    """Run the engine on loaded inputs; the exception list holds reader and screening exceptions."""
+    """Run the engine on loaded inputs; the exception list holds reader and screening exceptions.  A roster
+    with a household outside the product's county is refused (:func:`products.eligibility.check_roster_county`)."""
+    check_roster_county(product, inputs.households)
     result = run_calculation(product, inputs.persons, inputs.households, inputs.reports, inputs.paid)
     result.exceptions = pd.concat([inputs.reader_exceptions, result.exceptions], ignore_index=True)
     reasons = result.exceptions.groupby("reason").size() if len(result.exceptions) else pd.Series(dtype="int64")

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from claims.engine.eligibility import INCOME_TESTS_WITH_COSTS, RigidCosts, eligibility_off, household_facts
 from claims.engine.lines import KIND_COLUMNS
 from claims.reports.check import ID_KEY
 from claims.reports.departments import SPECS
@@ -30,7 +31,6 @@ from claims.reports.householders import HOUSEHOLDER_REASONS, households_of_house
 from claims.reports.identity import counted_rows
 from products.model import PERILS, Line, Product
 from tabular.keys import KeyIndex, as_arrow, id_bodies, key_positions
-from tabular.money import fen_to_yuan_text
 from tabular.plain import str_series
 
 #: The report giving households' per-capita income as of a date (eligibility on the event date).
@@ -105,27 +105,6 @@ def _note(rows: pd.DataFrame, mask: np.ndarray, reason: str, detail: Callable[[n
         out.append(exceptions_frame(names, rows["source_line"].iloc[where], reason, text, severity))
 
 
-def household_facts(product: Product, households: pd.DataFrame) -> pd.DataFrame:
-    """households indexed by household_no, with the reason a category makes the household ineligible ('' if none)."""
-    hh = households.set_index("household_no", drop=False)
-    el = product.eligibility
-    # one reason per distinct category (a handful), then taken per household
-    codes, names = pd.factorize(hh["category"], use_na_sentinel=False)  # (no Python string per household)
-    category = pd.Series(np.asarray(names, dtype=object), dtype="object")
-    by_category = pd.Series("", index=category.index, dtype="object")
-    if el.categories is not None:
-        off = ~category.isin(el.categories)
-        by_category[off] = "户类别“" + category[off].astype(str) + "”不在承保范围 / category not covered"
-    if el.exclude_categories:
-        off = category.isin(el.exclude_categories) & (by_category == "")
-        by_category[off] = "户类别“" + category[off].astype(str) + "”被排除 / category excluded"
-    reason = pd.Series(by_category.to_numpy()[codes], index=hh.index, dtype="object")
-    out = hh[["household_no", "village_code", "natural_village", "category", "members"]].copy()
-    out["income"] = hh["per_capita_income"].astype("int64")
-    out["category_reason"] = reason
-    return out
-
-
 def income_as_of(rows: pd.DataFrame, date_col: str, facts: pd.DataFrame,
                  income_rows: pd.DataFrame | None, household_pos: np.ndarray | None = None) -> pd.Series:
     """Per-capita income known on each row's event date: the latest income-report row with
@@ -149,38 +128,6 @@ def income_as_of(rows: pd.DataFrame, date_col: str, facts: pd.DataFrame,
     matched = pd.merge_asof(left, right, on="date", by="household_no", direction="backward").sort_values("pos")
     surveyed = pd.Series(matched["surveyed"].to_numpy(), index=rows.index)
     return surveyed.fillna(roster).astype("int64")
-
-
-def _income_text(product: Product, income: np.ndarray) -> np.ndarray:
-    line = product.eligibility.income_line
-    return ("人均收入 " + fen_to_yuan_text(income).to_numpy() + " 高于收入线 " + fen_to_yuan_text(np.array([line]))[0]
-            + " / per-capita income above the income line")
-
-
-def _eligibility_off(product: Product, facts: pd.DataFrame, household_pos: np.ndarray, income: np.ndarray,
-                     from_roster: bool) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
-    """Rows whose household is not eligible on the event date, and a builder of their reasons.
-
-    With incomes from the roster the reason is one per household, built once and taken per row."""
-    reasons = facts["category_reason"].to_numpy(dtype=object)
-    category_ok = np.append(reasons == "", False)[household_pos]  # position −1 (not in the household list): off
-    line = product.eligibility.income_line
-    income_off = (income > line) if line is not None else np.zeros(len(income), dtype=bool)
-    off = ~category_ok | income_off
-    if from_roster and line is not None:
-        per_household = np.where(reasons == "", "", reasons).astype(object)
-        over = (facts["income"].to_numpy() > line) & (reasons == "")
-        per_household[over] = _income_text(product, facts["income"].to_numpy()[over])
-        per_household = np.append(per_household, None)
-        return off, lambda where: per_household[household_pos[where]]
-
-    def detail(where: np.ndarray) -> np.ndarray:
-        out = np.append(reasons, None)[household_pos[where]]
-        by_income = np.flatnonzero(category_ok[where] & income_off[where])
-        if len(by_income):
-            out[by_income] = _income_text(product, income[where][by_income])
-        return out
-    return off, detail
 
 
 def _line_uses(line: Line, rows: pd.DataFrame) -> pd.Series:
@@ -310,6 +257,8 @@ def _drop_ineligible(product: Product, matched: _Matched, roster: _Roster, out: 
     """Standing rows of departments a line reads whose household is not eligible on the event date
     (:func:`income_as_of`) leave ``alive``, noted ``not_eligible``."""
     frames, alive, facts = matched.frames, matched.alive, roster.facts
+    costs = (RigidCosts(frames, alive, matched.household_pos)
+             if product.eligibility.income_test in INCOME_TESTS_WITH_COSTS else None)  # before any row leaves
     for dept, rows in frames.items():
         if not any(line.source == dept for line in product.lines):
             continue  # rows of an uncovered department are reported as not_covered
@@ -326,7 +275,8 @@ def _drop_ineligible(product: Product, matched: _Matched, roster: _Roster, out: 
                                   hpos).to_numpy()
         else:
             income = facts["income"].to_numpy()[hpos]
-        off, detail = _eligibility_off(product, facts, hpos, income, income_rows is None or not len(income_rows))
+        spent = None if costs is None else costs.to_date(hpos, rows[SPECS[dept].event_date].to_numpy()[standing])
+        off, detail = eligibility_off(product, facts, hpos, income, income_rows is None or not len(income_rows), spent)
         off_full = np.zeros(len(rows), dtype=bool)
         off_full[standing[off]] = True
         off_at = np.flatnonzero(off)  # the same rows, as positions among the standing ones

@@ -43,7 +43,7 @@ from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow, I
 from claims.lifecycle.monitoring import update_watchlist
 from claims.lifecycle.recovery import recovered_amounts, sync_recoveries
 from claims.lifecycle.registry import product_of
-from claims.lifecycle.roster_store import chunks, roster_frames
+from claims.lifecycle.roster_store import chunks, county_roster
 from claims.lifecycle.store import Policy, ProductVersion, now
 from claims.lifecycle.transitions import SYSTEM, advance
 from claims.lifecycle.workflow import COMMITTED
@@ -266,7 +266,7 @@ def recompute(session: Session, policy_id: int, household_nos: Iterable[str] | N
     scope = None if household_nos is None else sorted(set(household_nos))
     if scope is not None and not scope:
         return RecomputeResult()
-    persons, households = roster_frames(session, scope)
+    persons, households = county_roster(session, product, scope)  # the product's county only
     reports = load_reports(session, policy_id, persons["id_no"].tolist(), scope)
     paid = committed_paid(session, policy_id, scope)
     result = run_calculation(product, persons, households, reports, paid)

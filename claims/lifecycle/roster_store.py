@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from claims.lifecycle.audit import record
 from claims.lifecycle.store import Division, Household, NaturalVillage, Person
+from products.eligibility import CountyMismatchError, other_counties
 from tabular.money import fen_to_decimal
 
 HOUSEHOLD_FIELDS = ["village_code", "natural_village", "category", "per_capita_income", "members"]
@@ -112,7 +113,7 @@ def store_roster(session: Session, persons: pd.DataFrame, households: pd.DataFra
     """Store (insert or update) the roster; returns counts of what was created and changed.  Audited
     (:func:`claims.lifecycle.audit.record`): the load with its counts, and every bank-account change."""
     hh = households.copy()
-    fields = list(HOUSEHOLD_FIELDS) + (["bank_account"] if "bank_account" in hh else [])
+    fields = list(HOUSEHOLD_FIELDS) + [f for f in ("bank_account", "support_mode") if f in hh]
     hh_rows = _records(hh, ["household_no", *fields])
     for r in hh_rows:
         r["per_capita_income"] = fen_to_decimal(int(r["per_capita_income"]))
@@ -142,7 +143,7 @@ def _decimal_to_fen(value: Decimal | None) -> int:
 def roster_frames(session: Session, household_nos: Iterable[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(persons, households) in the engine's canonical form, all of them or those of ``household_nos``."""
     hh_cols = [Household.household_no, Household.village_code, Household.natural_village, Household.category,
-               Household.per_capita_income, Household.members, Household.bank_account]
+               Household.per_capita_income, Household.members, Household.bank_account, Household.support_mode]
     p_cols = [Person.id_no, Person.name, Person.household_no, Person.relation]
     if household_nos is None:
         hh_rows = list(session.execute(select(*hh_cols).order_by(Household.household_no)).all())
@@ -160,6 +161,7 @@ def roster_frames(session: Session, household_nos: Iterable[str] | None = None) 
         "per_capita_income": pd.Series([_decimal_to_fen(r[4]) for r in hh_rows], dtype="int64"),
         "members": pd.Series([int(r[5]) for r in hh_rows], dtype="int64"),
         "bank_account": pd.Series([r[6] for r in hh_rows], dtype="str"),
+        "support_mode": pd.Series([r[7] for r in hh_rows], dtype="str"),
     })
     persons = pd.DataFrame({
         "id_no": pd.Series([r[0] for r in p_rows], dtype="str"),
@@ -170,4 +172,20 @@ def roster_frames(session: Session, household_nos: Iterable[str] | None = None) 
     return persons, households
 
 
-__all__ = ["chunks", "roster_frames", "store_roster"]
+def county_roster(session: Session, product: Any, household_nos: Iterable[str] | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`roster_frames` of the households of the product's county (village_code[:6] = its ``county``):
+    a database may hold several counties' rosters, each run with its own county's product.  Refused
+    (:class:`~products.eligibility.CountyMismatchError`) when the households asked for are all of other
+    counties: the product was set up on another county's roster."""
+    persons, households = roster_frames(session, household_nos)
+    here = (households["village_code"].astype(str).str.slice(0, 6) == product.county).to_numpy()
+    if here.all():
+        return persons, households
+    if not here.any():
+        raise CountyMismatchError(product.code, product.county, other_counties(product.county, households))
+    households = households[here].reset_index(drop=True)
+    return persons[persons["household_no"].isin(households["household_no"])].reset_index(drop=True), households
+
+
+__all__ = ["chunks", "county_roster", "roster_frames", "store_roster"]

@@ -119,6 +119,7 @@ class Household(Base):
     per_capita_income: Mapped[Decimal] = mapped_column(Money())
     members: Mapped[int] = mapped_column(Integer)
     bank_account: Mapped[str | None] = mapped_column(String(40))  # 社保卡 / 一卡通 account of the head
+    support_mode: Mapped[str | None] = mapped_column(String(20))  # 供养方式: 集中供养 / 分散供养 (migration 0012)
 
 
 class Person(Base):

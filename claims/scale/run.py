@@ -61,6 +61,7 @@ from claims.scale.worker import (
     rows_of,
     suspects_of,
 )
+from products.eligibility import check_roster_county
 from products.model import Product
 from products.roster import check_roster, load_households, load_persons
 
@@ -290,6 +291,7 @@ def calc_files_dask(product: Product, persons: str | Path, households: str | Pat
     people = load_persons(persons)
     homes = load_households(households)
     check_roster(people, homes)
+    check_roster_county(product, homes)  # a product runs on its own county's roster only
     paid_frame = load_paid(paid) if paid else None
     t_read = time.perf_counter() - start
     where = scheduler or f"本机集群 / local cluster (2 × {memory_limit})"

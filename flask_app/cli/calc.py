@@ -18,6 +18,7 @@ from claims.reports import ReportFileError
 from claims.reports.mapping import MappingError, load_mapping
 from flask_app.cli.common import ProgressLine, fail, print_summary, progress_option
 from products import ProductError, load_product
+from products.eligibility import CountyMismatchError
 from products.roster import RosterError
 from tabular.files import TableError
 
@@ -70,7 +71,8 @@ def calc(product_path: str, persons: str, households: str, reports: tuple[str, .
             say("计算 / computing claims")
             result, t_calc = timed(lambda: calculate(product, inputs))
             files = inputs.files
-    except (ProductError, RosterError, ReportFileError, TableError, InputError, MappingError) as exc:
+    except (ProductError, RosterError, ReportFileError, TableError, InputError, MappingError,
+            CountyMismatchError) as exc:
         say.close()
         fail(str(exc))
     say(f"写出 / writing {out_dir}")

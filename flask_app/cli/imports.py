@@ -14,6 +14,7 @@ import click
 
 from flask_app.cli.audit import operator
 from flask_app.cli.common import ProgressLine, database_option, default_policy, fail, open_db, progress_option
+from products.eligibility import CountyMismatchError
 from products.model import SOURCES
 
 ALREADY_IMPORTED = 3
@@ -81,7 +82,7 @@ def import_(department: str, file: str, policy_id: int | None, username: str | N
     except AlreadyImportedError as exc:
         say.close()
         fail(str(exc), ALREADY_IMPORTED)
-    except (ImportRefusedError, ReportFileError) as exc:
+    except (ImportRefusedError, ReportFileError, CountyMismatchError) as exc:
         say.close()
         fail(str(exc))
     say.close()

@@ -21,6 +21,7 @@ def setup(product_path: str, framed_heads: int, persons: str, households: str, d
     from claims.lifecycle.roster_store import store_roster
     from flask_app.cli.audit import operator
     from products import ProductError, load_product
+    from products.eligibility import CountyMismatchError, check_roster_county
     from products.roster import RosterError, check_roster, load_households, load_persons
     from tabular.files import TableError
 
@@ -28,12 +29,13 @@ def setup(product_path: str, framed_heads: int, persons: str, households: str, d
         product = load_product(product_path)
         p, h = load_persons(persons), load_households(households)
         check_roster(p, h)
+        check_roster_county(product, h)  # a product runs on its own county's roster only
         with transaction(open_db(database_url)) as session:
             version = register_product(session, product)
             policy = create_policy(session, version, framed_heads)
             counts = store_roster(session, p, h, actor_name=operator())
             policy_id = policy.id
-    except (ProductError, RosterError, TableError, RegistryError) as exc:
+    except (ProductError, RosterError, TableError, RegistryError, CountyMismatchError) as exc:
         fail(str(exc))
     click.echo(f"产品版本 / product version: {product.code} ({product.digest[:12]})")
     click.echo(f"户 / households: +{counts['households_inserted']} ~{counts['households_updated']}   "

@@ -59,11 +59,11 @@ PERSONS: dict[str, tuple[str, int, str, str, str]] = {
 }
 #: household → (village, natural village, category, per-capita income yuan, members)
 HOUSEHOLDS: dict[str, tuple[str, str, str, str, int]] = {
-    "H01": (V1, "张庄", "边缘易致贫户", "5000.00", 3),
+    "H01": (V1, "张庄", "脱贫不稳定户", "5000.00", 3),  # 建档立卡 (seed 000 "建档立卡脱贫户中"): both products
     "H02": (V1, "张庄", "脱贫不稳定户", "4800.00", 2),
-    "H03": (V2, "李庄", "边缘易致贫户", "5500.00", 2),
+    "H03": (V2, "李庄", "低保户", "5500.00", 2),  # covered by both products
     "H04": (V2, "李庄", "突发严重困难户", "7000.00", 1),  # above the 6,000 income line of 魏县
-    "H05": (V2, "李庄", "特困供养", "3000.00", 1),  # excluded by both products
+    "H05": (V2, "李庄", "特困供养", "3000.00", 1),  # excluded by both (助农保: 供养方式 blank, maybe 集中供养)
     "H06": (V1, "王庄", "低保户", "3600.00", 2),
 }
 STRANGER = make_id(COUNTY, "19800101", 999)  # valid ID, not on the roster
