@@ -292,3 +292,19 @@ def test_the_amounts_stay_integer_fen():
     """The line in fen is an exact integer: 1.5 × 4,000 yuan = 6,000.00 → 600,000 fen (no float)."""
     assert isinstance(FPB.eligibility.income_line, int)
     assert Decimal(FPB.eligibility.income_line) / 100 == Decimal("1.5") * poverty_standards()[2024]
+
+
+def test_the_heshan_product_holds_the_income_after_a_disaster_against_its_line():
+    """鹤山区 (seed 003): "以国家现行农村扶贫标准的“1.5倍”为界,划定“防贫保障线”" and "将因病、因学、因灾致使收入减少
+    确定为重点理赔项目": a 1-person household at ¥8,000, above the 6,000 line, loses ¥15,000 in a flood."""
+    heshan = load_product("fangpinbao-heshan-2025")
+    assert (heshan.eligibility.income_line, heshan.eligibility.income_test) == (600_000, "net_of_costs")  # 1.5 × 4,000
+    persons, households = f.roster([{"household_no": "HS1", "income_yuan": 8000, "village_code": "410602100200"}],
+                                   [{"n": 51, "household_no": "HS1"}])
+    flood = {"disaster": f.disaster([("HS1", "2025-07-20", "洪涝", 1_500_000)])}
+    # 8,000 × 1 − 15,000 = −7,000 ≤ 6,000 → eligible; the disaster line pays the part above 10,000: 5,000.00
+    claims = run_calculation(heshan, persons, households, flood).claims
+    assert dict(zip(claims["line_id"], claims["due"])) == {"disaster": 500_000}
+    # before the shock (8,000 > 6,000) the household would have been refused
+    claims = run_calculation(variant(heshan, income_test="pre_shock"), persons, households, flood).claims
+    assert claims["due"].sum() == 0
