@@ -73,7 +73,7 @@ def test_fengxian_traces_of_death_disability_and_the_covers_cut_notes_word_for_w
                       (11, "2025-02-01", "disability", 1, 0), (12, "2025-04-01", "disability", 3, 0),
                       (13, "2025-05-01", "disability", 2, 0)])
     claims = compute_claims(ZNB, persons, households, {"accident": acc})
-    head = "[ZNB-610330-2025-v2/"
+    head = "[ZNB-610330-2025-v3/"
     cover = "团体人身意外 共用限额 / shared cap of cover 团体人身意外："
     assert _traces(claims) == {
         # first come by date across the cover: person 11's grade-1 disability (1 Feb) 50,000 × 100% = 50,000
