@@ -38,7 +38,7 @@ def checks_context(result: Any) -> dict[str, Any]:
     ``ae_tolerance`` (the stated tolerance in sd)."""
     ae = getattr(result, "actual_vs_expected", pd.DataFrame())
     ae_rows = [{"flagged": bool(r["flag"]), "cells": [
-        str(r["line_id"]), str(int(r["year"])), _fmt(r["events_actual"]), _fmt(r["events_expected"], 1),
+        str(r["line_id"]), str(r["year"]), _fmt(r["events_actual"]), _fmt(r["events_expected"], 1),
         _fmt(r["events_ae"], 2), _fmt(r["per_event_actual"]), _fmt(r["per_event_expected"]), _fmt(r["per_event_ae"], 2),
         _fmt(r["total_actual"]), _fmt(r["total_expected"]), _fmt(r["total_ae"], 2), r["flag"] or "—"]}
         for _i, r in ae.iterrows()]

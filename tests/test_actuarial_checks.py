@@ -57,7 +57,7 @@ def g_illness(x: float) -> float:
 def test_ae_expected_by_hand():
     r = result()
     ae = r.actual_vs_expected
-    assert ae["year"].tolist() == [2021, 2022, 2023, 2024] and set(ae["line_id"]) == {"illness"}
+    assert ae["year"].tolist() == ["2021", "2022", "2023", "2024", "all 合计"] and set(ae["line_id"]) == {"illness"}
     peril = next(p for p in r.perils if p.line_id == "illness")
     d = peril.truncation
     claims, exposure = history()
@@ -71,7 +71,7 @@ def test_ae_expected_by_hand():
         rate = pd.Series(peril.frequency.rate, index=[str(u) for u in peril.frequency.units])
         ex_t = exposure[exposure["year"] == t].set_index("county")["heads"]
         e_n = float((rate.reindex(ex_t.index.astype(str)) * ex_t).sum()) * s_d
-        row = ae[ae["year"] == t].iloc[0]
+        row = ae[ae["year"] == str(t)].iloc[0]
         assert row["per_event_expected"] == pytest.approx(e1, rel=1e-6)
         assert row["events_expected"] == pytest.approx(e_n, rel=1e-9)
         assert row["total_expected"] == pytest.approx(e_n * e1, rel=1e-6)
@@ -94,11 +94,18 @@ def test_ae_flags_a_year_beyond_two_sd():
     heads = exposure.pivot_table(index="county", columns="year", values="heads", aggfunc="sum")
     doubled = pd.concat([claims, claims[claims["year"] == 2023]], ignore_index=True)
     ae = actual_vs_expected({"illness": model}, doubled, heads).set_index("year")
-    assert "事件数 events" in ae.loc[2023, "flag"]
-    e, cy = ae.loc[2023, "events_expected"], model.year_cv
-    assert abs(ae.loc[2023, "events_actual"] - e) > AE_TOLERANCE_SD * math.sqrt(e + (cy * e) ** 2)
+    assert "事件数 events" in ae.loc["2023", "flag"]
+    e, cy = ae.loc["2023", "events_expected"], model.year_cv
+    assert abs(ae.loc["2023", "events_actual"] - e) > AE_TOLERANCE_SD * math.sqrt(e + (cy * e) ** 2)
     same = r.actual_vs_expected.set_index("year")
-    assert ae.loc[2021, "events_actual"] == same.loc[2021, "events_actual"]
+    assert ae.loc["2021", "events_actual"] == same.loc["2021", "events_actual"]
+    # the pooled row: Σ actual against Σ expected, sd² = Σ_t (E_t + c_y²E_t²)
+    years = ae.drop(index="all 合计")
+    pooled = ae.loc["all 合计"]
+    assert pooled["events_actual"] == years["events_actual"].sum()
+    var = sum(x + (cy * x) ** 2 for x in years["events_expected"])
+    assert ("事件数 events" in pooled["flag"]) == (
+        abs(pooled["events_actual"] - pooled["events_expected"]) > AE_TOLERANCE_SD * math.sqrt(var))
     assert actual_vs_expected({}, claims, heads).empty
 
 
@@ -139,5 +146,31 @@ def test_report_shows_the_checks(tmp_path):
     assert 'id="checks"' in page and "留出检验" in page and "2 standard deviations" in page
     assert (tmp_path / "actual_vs_expected.csv").exists() and (tmp_path / "trends.csv").exists()
     data = result().to_dict()
-    assert data["holdout"]["year"] == 2024 and len(data["actual_vs_expected"]) == 4
+    assert data["holdout"]["year"] == 2024 and len(data["actual_vs_expected"]) == 5
     assert np.isfinite(data["trends"][0]["fitted_se"])
+
+
+def test_family_chosen_on_the_paid_layer():
+    """Amounts from a mixture (80% gamma body around 3,000, 20% lognormal tail around 15,000), all years 2024:
+    each family fitted over everything above d = 0 is scored on the layer above s = 5,000 by
+    AIC_s = 2k − 2Σ_{x > s}[log f(x) − log S(s)], computed here with scipy, and the smallest wins."""
+    from scipy import stats
+
+    from actuarial.budget.fit import paid_layer_choice
+    from actuarial.severity import fit_severity
+
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.gamma(2.0, 1500.0, 1600), rng.lognormal(math.log(15000.0), 0.8, 400)])
+    sample = pd.DataFrame({"x": x, "censored": np.zeros(x.size, dtype=bool), "year": 2024.0})
+    sev = fit_severity(x, years=np.full(x.size, 2024.0), truncation=0.0, trend=False)
+    notes: list[str] = []
+    chosen = paid_layer_choice(sev, sample, 5000.0, "illness", notes)
+    layer = x[x > 5000.0]
+    aic = {}
+    for family, fit in sev.fits.items():
+        dist = fit.frozen(2024.0)
+        aic[family] = 2 * fit.k - 2 * (np.sum(dist.logpdf(layer)) - layer.size * dist.logsf(5000.0))
+    assert chosen.best.family == min(aic, key=aic.get)
+    assert chosen.best.family != sev.best.family and notes  # this sample switches family (lognormal → lomax)
+    assert isinstance(sev.best.frozen(2024.0), type(stats.lognorm(1.0)))  # a frozen scipy distribution
+    assert paid_layer_choice(sev, sample, 0.0, "illness", []) is sev  # s ≤ d: unchanged

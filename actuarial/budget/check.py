@@ -8,7 +8,9 @@ year, the trend table, and the hold-out year.
   S_t the fitted severity of year t), sd √(E[N_t] + (c_y·E[N_t])²) with c_y the systemic year cv;
 * payout per event: actual = mean of g(x) over those claims (g the product's schedule; a claim without an
   amount counts its paid); expected e₁ = E[g(X_t)] / S_t(d), sd of the mean √((e₂ − e₁²)/N_t), e₂ = E[g(X_t)²]/S_t(d);
-* total: actual Σ g(x); expected E[N_t]·e₁, sd √(E[N_t]·e₂ + c_y²·(E[N_t]·e₁)²).
+* total: actual Σ g(x); expected E[N_t]·e₁, sd √(E[N_t]·e₂ + c_y²·(E[N_t]·e₁)²);
+* a row "all" per line pools the years (years independent: the variances add; the per-event sd is
+  √(Σ_t E[N_t](e₂ − e₁²) / Σ_t E[N_t] / N)), so a bias too small to flag in one year shows there.
 
 Tolerance (stated in the report): a measure is flagged when |actual − expected| > 2 sd (about a 95% band under
 the fitted model).  The frequency has no trend, so a rising or falling claim rate shows as a run of flags.
@@ -60,6 +62,7 @@ def _line_rows(model: Any, rows: pd.DataFrame, heads: pd.DataFrame) -> list[dict
     rate = pd.Series(np.asarray(model.frequency.rate, dtype=float), index=[str(u) for u in model.frequency.units])
     cy = float(model.year_cv)
     out = []
+    pooled = np.zeros(6)  # Σ n, Σ y, Σ E[N], Σ E[N]·e1, Σ E[N]·(e2 − e1²), Σ E[N]²
     for t in sorted(set(int(y) for y in heads.columns)):
         sev = best.frozen(float(t))
         s_d = float(sev.sf(d)) if d > 0 else 1.0
@@ -72,19 +75,36 @@ def _line_rows(model: Any, rows: pd.DataFrame, heads: pd.DataFrame) -> list[dict
         sd_n = math.sqrt(e_n + (cy * e_n) ** 2)
         sd_mean = math.sqrt(max(e2 - e1**2, 0.0) / n) if n else float("nan")
         sd_total = math.sqrt(e_n * e2 + cy**2 * (e_n * e1) ** 2)
-        row = {"line_id": model.line.id, "year": t, "events_actual": float(n), "events_expected": e_n,
+        pooled += (n, ys.sum(), e_n, e_n * e1, e_n * max(e2 - e1**2, 0.0), e_n**2)
+        row = {"line_id": model.line.id, "year": str(t), "events_actual": float(n), "events_expected": e_n,
                "per_event_actual": float(ys.mean()) if n else float("nan"), "per_event_expected": e1,
                "total_actual": float(ys.sum()), "total_expected": e_n * e1}
-        flags = []
-        for key, sd, word in (("events", sd_n, "事件数 events"), ("per_event", sd_mean, "件均 per event"),
-                              ("total", sd_total, "总额 total")):
-            a_, e_ = row[f"{key}_actual"], row[f"{key}_expected"]
-            row[f"{key}_ae"] = a_ / e_ if e_ > 0 else float("nan")
-            if math.isfinite(a_) and sd > 0 and abs(a_ - e_) > AE_TOLERANCE_SD * sd:
-                flags.append(word)
-        row["flag"] = "、".join(flags)
-        out.append(row)
+        out.append(_flagged(row, sd_n, sd_mean, sd_total))
+    n, y_sum, e_n, e_tot, e_var, e_sq = pooled
+    if len(out) > 1 and e_n > 0:  # all years together: a bias too small for one year shows here
+        e1 = e_tot / e_n
+        row = {"line_id": model.line.id, "year": "all 合计", "events_actual": n, "events_expected": e_n,
+               "per_event_actual": y_sum / n if n else float("nan"), "per_event_expected": e1,
+               "total_actual": y_sum, "total_expected": e_tot}
+        sd_n = math.sqrt(e_n + cy**2 * e_sq)  # independent years: Σ_t (E_t + c_y²E_t²)
+        sd_mean = math.sqrt(e_var / e_n / n) if n else float("nan")
+        sd_total = math.sqrt(sum(float(r["total_sd"]) ** 2 for r in out))
+        out.append(_flagged(row, sd_n, sd_mean, sd_total))
     return out
+
+
+def _flagged(row: dict, sd_n: float, sd_mean: float, sd_total: float) -> dict:
+    """``row`` with its A/E ratios and the flag naming the measures beyond ``AE_TOLERANCE_SD`` sd."""
+    flags = []
+    for key, sd, word in (("events", sd_n, "事件数 events"), ("per_event", sd_mean, "件均 per event"),
+                          ("total", sd_total, "总额 total")):
+        a_, e_ = row[f"{key}_actual"], row[f"{key}_expected"]
+        row[f"{key}_ae"] = a_ / e_ if e_ > 0 else float("nan")
+        if math.isfinite(a_) and sd > 0 and abs(a_ - e_) > AE_TOLERANCE_SD * sd:
+            flags.append(word)
+    row["flag"] = "、".join(flags)
+    row["total_sd"] = sd_total
+    return row
 
 
 def actual_vs_expected(models: dict[str, Any], history: pd.DataFrame, heads: pd.DataFrame) -> pd.DataFrame:
@@ -94,7 +114,7 @@ def actual_vs_expected(models: dict[str, Any], history: pd.DataFrame, heads: pd.
     for line_id, model in models.items():
         rows.extend(_line_rows(model, history[history["peril"] == line_id], heads))
     columns = ["line_id", "year", "events_actual", "events_expected", "events_ae", "per_event_actual",
-               "per_event_expected", "per_event_ae", "total_actual", "total_expected", "total_ae", "flag"]
+               "per_event_expected", "per_event_ae", "total_actual", "total_expected", "total_ae", "total_sd", "flag"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -9,6 +9,7 @@ trended).  The models are shared by the current and the draft product (common ra
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -172,7 +173,7 @@ def fit_line(line: Line, rows: pd.DataFrame, heads: pd.DataFrame, heads_next: pd
     antithetic pairs, then the frequency factors G_b ~ Gamma(mean 1, cv_par)).  None without a severity fit."""
     g = PayoutFunction.from_line(line)
     data, d = line_amounts(rows, g, a.truncation, notes, line.id)
-    sev = _fit_line_severity(line.id, data[data["in_sample"]], d, a, notes)
+    sev = _fit_line_severity(line.id, data[data["in_sample"]], d, a, notes, g.trigger)
     if sev is None:
         return None
     freq, lam, par_cv = _line_frequency(line.id, data, d, sev.best, heads, heads_next, a, notes)
@@ -195,10 +196,12 @@ def _trend_choice(a: Assumptions, years_seen: int) -> tuple[dict[str, Any], str]
     return {"trend": True}, ""
 
 
-def _fit_line_severity(line_id: str, sample: pd.DataFrame, d: float, a: Assumptions, notes: list[str]) -> Any:
+def _fit_line_severity(line_id: str, sample: pd.DataFrame, d: float, a: Assumptions, notes: list[str],
+                       g_start: float = 0.0) -> Any:
     """The severity comparison (:func:`actuarial.severity.fit_severity`, truncated at d, censored at the cap,
-    the latest year as base) of the amounts x > d in ``sample``; None with fewer than ``MIN_SEVERITY_SAMPLE``
-    exact amounts or when no family converged (noted)."""
+    the latest year as base) of the amounts x > d in ``sample``, its family chosen on the paid layer above
+    ``g_start`` (:func:`paid_layer_choice`); None with fewer than ``MIN_SEVERITY_SAMPLE`` exact amounts or when
+    no family converged (noted)."""
     from actuarial.severity import fit_severity
 
     if int((~sample["censored"]).sum()) < MIN_SEVERITY_SAMPLE:
@@ -211,11 +214,47 @@ def _fit_line_severity(line_id: str, sample: pd.DataFrame, d: float, a: Assumpti
     except ValueError as exc:  # no family converged (tiny or degenerate samples)
         notes.append(f"{line_id}: 费用分布拟合失败 / severity fit failed: {exc}")
         return None
+    sev = paid_layer_choice(sev, sample, max(d, g_start), line_id, notes)
     best = sev.best
     if not trend_note:
         trend_note = f"趋势拟合为 {best.params['trend']:.1%}/年 / trend fitted {best.params['trend']:.1%} a year"
     notes.append(f"{line_id}: 费用分布 {best.family}（AIC 最小，n = {best.n}），{trend_note.split(' / ')[0]} / "
                  f"severity {best.family} (smallest AIC, n = {best.n}), {trend_note.split(' / ')[1]}")
+    return sev
+
+
+def paid_layer_choice(sev: Any, sample: pd.DataFrame, s: float, line_id: str, notes: list[str]) -> Any:
+    """The family chosen where the money is paid (赔付层): each converged fit (fitted over all amounts above d)
+    is scored by the AIC of its conditional likelihood on the layer above s (the trigger, when it is above d),
+
+        ℓ_s = Σ_{exact x > s} [log f_t(x) − log S_t(s)] + Σ_{censored} [log S_t(u) − log S_t(s)],  AIC_s = 2k − 2ℓ_s,
+
+    and the smallest AIC_s wins (noted when it is not the whole-range AIC's choice).  With s ≤ d the layer is the
+    whole sample and the comparison is unchanged."""
+    if s <= float(sev.best.truncation) or len(sev.fits) < 2:
+        return sev
+    layer = sample[sample["x"].to_numpy(float) > s]
+    if int((~layer["censored"]).sum()) < MIN_SEVERITY_SAMPLE:
+        return sev
+    x, cens, years = (layer["x"].to_numpy(float), layer["censored"].to_numpy(bool), layer["year"].to_numpy(float))
+    scores: dict[str, float] = {}
+    for family, fit in sev.fits.items():
+        if not fit.converged:
+            continue
+        ll = 0.0
+        for t in np.unique(years):
+            dist, here = fit.frozen(float(t)), years == t
+            ll += float(np.sum(dist.logpdf(x[here & ~cens])) + np.sum(dist.logsf(x[here & cens]))
+                        - here.sum() * dist.logsf(s))
+        scores[family] = 2.0 * fit.k - 2.0 * ll
+    if not scores:
+        return sev
+    chosen = min(scores, key=lambda f: scores[f])
+    if chosen != sev.best.family:
+        notes.append(f"{line_id}: 按赔付层（费用 > {s:,.0f} 元）的 AIC 选择 {chosen}（全范围 AIC 选 {sev.best.family}） / "
+                     f"family {chosen} chosen by the AIC on the paid layer x > {s:,.0f} (conditional likelihood of "
+                     f"each fit); the whole-range AIC chose {sev.best.family}")
+        return dataclasses.replace(sev, best=sev.fits[chosen])
     return sev
 
 
