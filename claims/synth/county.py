@@ -21,8 +21,11 @@ COUNTY_STAGES = 8
 
 
 def synth_county(out_dir, people: int, *, seed: int = 20250101, year: int = 2025, county: str = "130434",
-                 fmt: str = "csv", progress: Progress = None) -> dict:
+                 fmt: str = "csv", progress: Progress = None, report_seed: int | None = None) -> dict:
     """Write a synthetic county (roster + a policy year of department reports) under ``out_dir``.
+
+    ``report_seed`` (default ``seed``) seeds the department reports only: the same roster with another
+    year's events (:mod:`claims.synth.history`).
 
     Returns the manifest, which is also written as ``manifest.json``.  The same arguments always give
     byte-identical files.
@@ -45,7 +48,8 @@ def synth_county(out_dir, people: int, *, seed: int = 20250101, year: int = 2025
     report("roster", 2, stages)
 
     departments: dict[str, dict] = {}
-    for i, (dept, build) in enumerate(department_builders(hh, ps, seed, year)):
+    for i, (dept, build) in enumerate(department_builders(hh, ps, seed if report_seed is None else report_seed,
+                                                          year)):
         departments[dept] = write_monthly_files(dept, build(), out, year, fmt,
                                                 lambda month, dept=dept: report(dept, month, 12))
         report("reports", 3 + i, stages)

@@ -26,10 +26,13 @@ from flask_app.cli.common import ProgressLine, fail, progress_option
 @click.option("--county-code", default="130434", show_default=True, help="6 位区划代码 / 6-digit county code")
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default=None,
               help="文件格式 / file format  [default: csv for a county, parquet for a province]")
+@click.option("--years", default=None,
+              help="多年历史（如 2021-2025）：每年一个县、按年滚动的产品、引擎结果与 history/ / several policy "
+                   "years (e.g. 2021-2025): a county, the product rolled and the engine run per year, and history/")
 @click.option("--quiet", is_flag=True)
 @progress_option
 def synth(people: int | None, province_people: int | None, medical_rows: int | None, chunk_rows: int,
-          out_dir: str, seed: int, year: int, county_code: str, fmt: str | None, quiet: bool,
+          out_dir: str, seed: int, year: int, county_code: str, fmt: str | None, years: str | None, quiet: bool,
           show_progress: bool | None) -> None:
     """生成模拟县（或省）数据 / Generate a synthetic county (or province) for demos, tests and benchmarks.
 
@@ -42,6 +45,9 @@ def synth(people: int | None, province_people: int | None, medical_rows: int | N
              "--people N (a province)")
     say = ProgressLine.for_options(quiet, show_progress)
     start = time.perf_counter()
+    if years is not None:
+        _synth_years(people, years, out_dir, seed, county_code, say, start)
+        return
     if people is not None:
         manifest = synth_county(out_dir, people, seed=seed, year=year, county=county_code, fmt=fmt or "csv",
                                 progress=say)
@@ -58,3 +64,22 @@ def synth(people: int | None, province_people: int | None, medical_rows: int | N
                    f"{out_dir}  ({time.perf_counter() - start:.1f}s)")
     for dept, info in manifest["departments"].items():
         click.echo(f"  {dept}: {info['rows']:,} 行 / rows, {len(info['files'])} 个文件 / files")
+
+
+def _synth_years(people: int | None, years: str, out_dir: str, seed: int, county_code: str, say: ProgressLine,
+                 start: float) -> None:
+    """``--years``: :func:`claims.synth.history.synth_history` for one county (``--county N``)."""
+    from claims.synth.history import parse_years, synth_history
+
+    if people is None:
+        fail("--years 需要 --county N / --years needs --county N (one county)")
+    try:
+        year_list = parse_years(years)
+    except ValueError as exc:
+        fail(str(exc))
+    manifest = synth_history(out_dir, people, year_list, seed=seed, county=county_code,
+                             progress=lambda stage, done, total: say(stage, done, total))
+    say.close()
+    for y in manifest["years"]:
+        click.echo(f"  {y['year']}: {y['claims']:,} 条赔案 / claims → {y['dir']}")
+    click.echo(f"历史 / history: {manifest['claims']}, {manifest['exposure']}  ({time.perf_counter() - start:.1f}s)")
