@@ -34,6 +34,12 @@ DEMO_TODAY = dt.date(2025, 3, 5)
 DEMO_PASSWORD = "demo-2025"
 
 #: role → (username, display name)
+#: The demo policy's year-end settlement (claims.lifecycle.fund.settlement_amount): the government tops up the
+#: loss above a 90% loss ratio; half of a surplus goes back to it, the other half stays in the fund and rolls
+#: over to next year (seed 002: "防贫救助专项资金实行滚动发展，不断注入增多").
+DEMO_SETTLEMENT = {"type": "corridor", "bands": [{"upto": "0.9", "government_share": "0"},
+                                                 {"upto": None, "government_share": "1"}],
+                   "surplus_refund_share": "0.5"}
 DEMO_USERS = {
     "insurer_adjudicator": ("ins1", "理赔员小王"),
     "insurer_supervisor": ("sup1", "理赔主管老李"),
@@ -95,10 +101,11 @@ def build_demo(url: str, workdir: str | Path, *, people: int = 3000, seed: int =
     tokens: dict[str, str] = {}
     with transaction(factory) as s:
         version = register_product(s, product)
-        policy = create_policy(s, version, framed_heads=people, settlement_rule={"type": "refund_topup"})
+        policy = create_policy(s, version, framed_heads=people, settlement_rule=DEMO_SETTLEMENT)
         store_roster(s, persons, households)
         record_premium(s, policy.id, "premium_due", policy.premium_total, reference="contract")
-        record_premium(s, policy.id, "premium_received", policy.premium_total, reference="county-treasury")
+        record_premium(s, policy.id, "premium_received", policy.premium_total, reference="county-treasury",
+                       payer="government", received_on=dt.date(2025, 1, 10))
         actors = {}
         for role, (username, name) in DEMO_USERS.items():
             limit = "5000.00" if role == "insurer_adjudicator" else None

@@ -63,6 +63,9 @@ EXPECTED: dict[str, set[str]] = {
     "api_payouts.PayoutDetail": INS,
     "api_payouts.PayoutReturn": INS,
     "api_fund.Fund": FUND,
+    # fund operations: the county office and the insurer's supervisor (and the admin)
+    "api_fund.Premiums": {SUP, COUNTY, ADMIN}, "api_fund.Settlement": {SUP, COUNTY, ADMIN},
+    "api_fund.CarryOver": {SUP, COUNTY, ADMIN},
     # pages
     "home.index": EVERY_USER,
     "claims.queue": READERS,
@@ -97,6 +100,7 @@ EXPECTED: dict[str, set[str]] = {
     "payouts.bank_file": INS | {ADMIN},
     "payouts.bank_return": INS | {ADMIN},
     "fund.index": FUND,
+    "fund.premium": {SUP, COUNTY, ADMIN}, "fund.settle": {SUP, COUNTY, ADMIN}, "fund.carry": {SUP, COUNTY, ADMIN},
     # 防贫监测: county, township and village staff act on their scope; insurer staff and the city read
     "monitoring.index": READERS, "monitoring.export": READERS, "monitoring.household": READERS,
     "monitoring.action": {COUNTY, TOWN, VILLAGE, ADMIN},
