@@ -301,3 +301,26 @@ def test_posting_record_by_form_with_photo_and_by_cli(web, db_url):
                     ("村委会公告栏", "county", None, None)]
     photo = client.get(f"/notices/{notice_id}/postings/1/photo")
     assert photo.status_code == 200 and photo.data == PNG and photo.mimetype == "image/png"
+
+
+def test_photo_types_and_size_limit():
+    """A posting photo is a JPEG or PNG by its first bytes, at most 5 MB (5 × 1,024 × 1,024 = 5,242,880 bytes)."""
+    from claims.lifecycle.notice_sheets import photo_type
+    from tabular.errors import InvalidInputError
+
+    assert photo_type(b"\xff\xd8\xff\xe0" + b"\x00" * 10) == "image/jpeg" and photo_type(PNG) == "image/png"
+    assert photo_type(b"\xff\xd8\xff" + b"\x00" * (5_242_880 - 3)) == "image/jpeg"  # exactly 5 MB: kept
+    for data, words in ((b"\xff\xd8\xff" + b"\x00" * (5_242_880 - 2), "照片超过 5 MB / the photo is over 5 MB"),
+                        (b"", "照片为空 / the photo is empty"), (b"%PDF-1.7", "照片须为 JPEG 或 PNG")):
+        with pytest.raises(InvalidInputError, match=words):
+            photo_type(data)
+
+
+def test_notice_required_in_the_product_document():
+    """The catalog's products post a notice (notice_required defaults to true); a document may say false."""
+    from products import load_product
+
+    weixian = load_product("fangpinbao-weixian-2025")
+    assert (weixian.notice_required, weixian.notice_days) == (True, 10)
+    quiet = load_product({**weixian.document, "code": "FPB-quiet", "notice_required": False})
+    assert quiet.notice_required is False
