@@ -318,6 +318,9 @@ def run_backtest(counties: int, years: int, replications: int, *, level: float =
                                                    line_id=line_id, **simulate)
         last = truth.years[-1]
         fit_claims = claims[claims["year"] < last]
+        if "report_lag" in fit_claims.columns:  # valued at the end of the last fitted year: later reports unknown
+            fit_claims = fit_claims[4 * (fit_claims["year"] - truth.years[0]) + fit_claims["report_lag"]
+                                    < 4 * (last - truth.years[0])]
         fit_exposure = exposure[exposure["year"] < last]
         heads_next = exposure[exposure["year"] == last].set_index("county")["heads"]
         actual = (claims[claims["year"] == last].groupby("county")["paid"].sum()

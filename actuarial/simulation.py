@@ -91,13 +91,19 @@ def simulate_history(counties: int, years: int, *, seed: int, heads: tuple[int, 
                      county_cv: float = 0.25, year_cv: float = 0.10,
                      severity: tuple[float, float] = (BENCH_MU, BENCH_SIGMA),
                      product: Product | str = DEFAULT_PRODUCT, line_id: str = "illness",
-                     first_year: int = 2020) -> tuple[pd.DataFrame, pd.DataFrame, SimulationTruth]:
+                     first_year: int = 2020, severity_family: str = "lognormal",
+                     report_delay: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame, SimulationTruth]:
     """Simulate a claims history (历史理赔) of ``counties`` × ``years`` from the known model of the module docstring.
 
     Returns ``(claims, exposure, truth)``: ``claims`` in the history format of :mod:`actuarial.history`
     (year, county, peril = the line id, ground_up and paid in yuan, one row per ground-up event, paid may be 0),
     ``exposure`` (year, county, heads) and the :class:`SimulationTruth`.  Vectorised: one Poisson draw per
     county-year and one lognormal draw per event.  Deterministic by ``seed``.
+
+    Misspecified variants for the backtest (the budget assumes neither): ``severity_family`` "gamma" or "lomax"
+    draws X from that family with the lognormal's mean and cv (gamma: shape 1/cv², scale mean·cv²; Lomax (cv > 1):
+    α = 2cv²/(cv² − 1), scale mean·(α − 1)), trended alike; ``report_delay`` > 0 adds ``report_lag`` (quarters from
+    the start of the policy year to the report: the event's quarter + a geometric delay with that mean).
     """
     if counties < 1 or years < 1:
         raise ValueError("counties and years must be ≥ 1 / 县数和年数须 ≥ 1")
@@ -123,6 +129,8 @@ def simulate_history(counties: int, years: int, *, seed: int, heads: tuple[int, 
     ev_t = np.repeat(ti, reps)
     mu, sigma = severity
     x = np.exp(mu + ev_t * math.log1p(medical_trend) + sigma * rng.standard_normal(ev_c.size))
+    if severity_family != "lognormal":
+        x = _other_family(rng, severity_family, mu, sigma, ev_c.size) * (1.0 + medical_trend) ** ev_t
     ground_up = np.round(x, 2)
     paid = np.floor(np.asarray(g(ground_up)) * 100.0 + 0.5) / 100.0  # half-up to the fen, as the engine rounds
     claims = pd.DataFrame({
@@ -132,6 +140,9 @@ def simulate_history(counties: int, years: int, *, seed: int, heads: tuple[int, 
         "ground_up": ground_up,
         "paid": paid,
     })
+    if report_delay > 0:
+        quarter = rng.integers(0, 4, ev_c.size)
+        claims["report_lag"] = quarter + rng.geometric(1.0 / (1.0 + report_delay), ev_c.size) - 1
     exposure = pd.DataFrame({
         "year": np.asarray(year_list, dtype=np.int64)[ti],
         "county": np.asarray(codes, dtype=object)[ci],
@@ -143,3 +154,17 @@ def simulate_history(counties: int, years: int, *, seed: int, heads: tuple[int, 
         county_effect=pd.Series(u, index=pd.Index(codes, name="county")),
         year_shock=pd.Series(v, index=pd.Index(year_list, name="year")), payout=g)
     return claims, exposure, truth
+
+
+def _other_family(rng: np.random.Generator, family: str, mu: float, sigma: float, size: int) -> np.ndarray:
+    """Amounts of the first year from ``family`` with the mean exp(μ + σ²/2) and cv √(e^{σ²} − 1) of the
+    lognormal(μ, σ)."""
+    mean, cv2 = math.exp(mu + sigma**2 / 2.0), math.expm1(sigma**2)
+    if family == "gamma":
+        return rng.gamma(1.0 / cv2, mean * cv2, size)
+    if family == "lomax":
+        if not cv2 > 1.0:
+            raise ValueError("a Lomax with this mean needs cv > 1")
+        alpha = 2.0 * cv2 / (cv2 - 1.0)
+        return (mean * (alpha - 1.0)) * rng.pareto(alpha, size)  # numpy's pareto is the Lomax (Pareto II)
+    raise ValueError(f"severity_family must be lognormal, gamma or lomax, got {family!r}")

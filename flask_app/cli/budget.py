@@ -175,16 +175,26 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
 @click.option("--seed", default=20260101, show_default=True, type=int, help="随机种子 / random seed")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="结果目录（backtest.json、counties.csv）/ output directory")
+@click.option("--severity-family", default="lognormal", show_default=True,
+              type=click.Choice(["lognormal", "gamma", "lomax"]),
+              help="模拟费用分布（与模型假设不同即误设）/ family the amounts are simulated from (misspecified if not "
+                   "the fitted one)")
+@click.option("--report-delay", default=0.0, show_default=True, type=click.FloatRange(min=0.0),
+              help="平均报案延迟（季度）/ mean reporting delay in quarters (0 = none)")
+@click.option("--year-cv", default=0.10, show_default=True, type=click.FloatRange(min=0.0),
+              help="各县共同的年度冲击 cv / cv of the year shock common to every county")
 @progress_option
 def backtest(counties: int, years: int, replications: int, level: float, bootstrap: int, seed: int,
-             out_dir: str | None, show_progress: bool | None) -> None:
+             out_dir: str | None, severity_family: str, report_delay: float, year_cv: float,
+             show_progress: bool | None) -> None:
     """预算充足性回测 / Backtest of budget adequacy on simulated counties (actuarial.md G7)."""
     from actuarial.backtest import run_backtest
 
     say = ProgressLine(show_progress)
     started = time.perf_counter()
     result = run_backtest(counties, years, replications, level=level, seed=seed, bootstrap=bootstrap,
-                          progress=(lambda done, total: say("回测 / backtest", done, total)) if say.enabled else None)
+                          progress=(lambda done, total: say("回测 / backtest", done, total)) if say.enabled else None,
+                          severity_family=severity_family, report_delay=report_delay, year_cv=year_cv)
     say.close()
     for line in result.format_lines():
         click.echo(line)
