@@ -243,6 +243,8 @@ def test_pages_clerk_records_insurer_verifies_receipts_download_safely(app):  # 
     with app.app_context():
         amounts = web_db.session().scalars(select(Claim.amount).where(Claim.unit_id == pid(1))).all()
     assert amounts == [Decimal("3700.00")]
+    seen = clerk.get(show).get_data(as_text=True)  # the clerk sees the outcome, not the insurer's import page
+    assert "已核实" in seen and "该户理赔" in seen and "/imports/" not in seen
 
 
 def test_disaster_and_schooling_applications_become_their_departments_rows(county):

@@ -166,6 +166,7 @@ def show(application_id: int):  # noqa: ANN201
     return render_template("applications_show.html", app=app, receipts=receipts, users=users, batch=batch,
                            rows=application_rows(s, app), states=STATE_NAMES, channel_names=CHANNEL_NAMES,
                            peril_names=_peril_names(), id_no=_shown_id(app.id_no), detail_fields=DETAIL_FIELDS,
+                           can_see_batch=allowed("imports.report", current_user.role),
                            can_decide=app.state == "submitted" and allowed("applications.verify", current_user.role))
 
 
