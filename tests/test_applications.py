@@ -362,3 +362,32 @@ def test_the_api_records_lists_verifies_and_rejects(db_url, tmp_path):
                 Decimal("3700.00")]
     finally:
         api.extensions["relief_engine"].dispose()
+
+
+def test_an_accident_disability_application_under_the_zhunongbao_product(db):
+    """助农保 (凤县, seed 000/002 篇七's population): the hotline records a grade-3 disability of person 1
+    (household F1, village 610330100200).  Disability line: sum insured 50,000 × grade 3's 80 % = 40,000.00;
+    the accident row's kind is the peril's (disability), its grade the application's."""
+    from factories import roster
+
+    from claims.lifecycle.registry import create_policy, register_product
+    from claims.lifecycle.roster_store import store_roster
+    from products import load_product
+
+    _, factory = db
+    persons, households = roster([{"household_no": "F1", "village_code": "610330100200"}],
+                                 [{"n": 1, "household_no": "F1"}])
+    with transaction(factory) as s:
+        policy_id = create_policy(s, register_product(s, load_product("zhunongbao-fengxian-2025")), 100).id
+        store_roster(s, persons, households)
+    hotline = Scope.of("county_reviewer", [], ["610330"])
+    app_id = submit(factory, ApplicationInput(policy_id=policy_id, household_no="F1", id_no=pid(1),
+                                              peril="accident_disability", event_date=dt.date(2025, 6, 1), amount="0",
+                                              channel="hotline", details={"grade": "3"}), HOTLINE, hotline)
+    result = verify_application(factory, app_id, INSURER, Scope.of("insurer_adjudicator", [], ["610330"]))
+    assert result.state == "verified"
+    with factory() as s:
+        row = s.scalar(select(ImportRow).where(ImportRow.department == "accident"))
+        claims = s.execute(select(Claim.line_id, Claim.amount)).all()
+    assert (row.data["kind"], row.data["grade"]) == ("disability", 3)
+    assert claims == [("disability", Decimal("40000.00"))]
