@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["PRINCIPLES", "band", "premium_table"]
+__all__ = ["PRINCIPLES", "band", "premium_table", "stop_loss_table"]
 
 PRINCIPLES: dict[str, str] = {
     "expected_value": "期望值原则 / expected value",
@@ -83,3 +83,18 @@ def band(dist: Any, heads: int, probs: Sequence[float] = (0.10, 0.25, 0.50, 0.75
     totals = [float(dist.quantile(p)) for p in ps]
     return pd.DataFrame({"total": totals, "per_head": [t / heads for t in totals]},
                         index=pd.Index(ps, name="p"))
+
+
+def stop_loss_table(dist: Any, retentions: Sequence[float], heads: int) -> pd.DataFrame:
+    """The county fund's stop-loss (aggregate excess-of-loss, 赔付超额再保/统筹兜底) on the same discrete S:
+    for each retention R the pure premium E[(S − R)+] = Σ_j p_j·max(j·b − R, 0), that premium per head, and
+    P(S > R).  ``dist`` needs ``pmf`` and ``grid`` (a :class:`actuarial.compound.Compound`)."""
+    import numpy as np
+
+    grid, pmf = np.asarray(dist.grid, dtype=float), np.asarray(dist.pmf, dtype=float)
+    rows = []
+    for r in retentions:
+        excess = float(pmf @ np.maximum(grid - float(r), 0.0))
+        rows.append({"retention": float(r), "premium": excess, "per_head": excess / heads,
+                     "prob_exceed": float(pmf[grid > float(r)].sum())})
+    return pd.DataFrame(rows, columns=["retention", "premium", "per_head", "prob_exceed"])

@@ -1,7 +1,9 @@
 """The report's checks section (模型检验): actual versus expected per line and year, the severity trends (fitted
-with its standard error, and judgmental), and the hold-out year — the tables of :mod:`actuarial.budget.check`
+with its standard error, and judgmental), the fund's stop-loss premium at several retentions, and the hold-out
+year — the tables of :mod:`actuarial.budget.check`
 rendered for :mod:`actuarial.report` (its template takes :data:`CHECKS_TEMPLATE` before the validation section,
-its context :func:`checks_context`), and ``actual_vs_expected.csv`` / ``trends.csv`` beside the report.
+its context :func:`checks_context`), and ``actual_vs_expected.csv`` / ``trends.csv`` / ``stop_loss.csv`` beside
+the report.
 """
 
 from __future__ import annotations
@@ -55,7 +57,24 @@ def checks_context(result: Any) -> dict[str, Any]:
                 "realised": _fmt(h["realised"]), "p10": _fmt(h["p10"]), "p50": _fmt(h["p50"]), "p90": _fmt(h["p90"]),
                 "mean": _fmt(h["mean"]), "percentile": _pct(h["percentile"]), "inside": h["inside_p10_p90"],
                 "why": h["why"]})
-    return {"ae": ae_rows, "trends": trend_rows, "holdout": holdout, "ae_tolerance": f"{AE_TOLERANCE_SD:g}"}
+    stop = stop_loss_frame(result)
+    stop_rows = [[_fmt(r["retention"]), f"{r['retention'] / float(result.predictive.mean):.2f}", _fmt(r["premium"]),
+                  _fmt(r["per_head"], 2), _pct(r["prob_exceed"])] for _i, r in stop.iterrows()]
+    return {"ae": ae_rows, "trends": trend_rows, "holdout": holdout, "ae_tolerance": f"{AE_TOLERANCE_SD:g}",
+            "stop_loss": stop_rows}
+
+
+#: Retentions of the stop-loss table, as multiples of the expected payout E[S]; the budget itself is added.
+STOP_LOSS_MULTIPLES = (1.0, 1.1, 1.2, 1.5, 2.0)
+
+
+def stop_loss_frame(result: Any) -> pd.DataFrame:
+    """:func:`actuarial.premium.stop_loss_table` of the predictive at the budget and at E[S] × the multiples."""
+    from actuarial.premium import stop_loss_table
+
+    mean = float(result.predictive.mean)
+    retentions = sorted({float(result.budget_total), *(mean * m for m in STOP_LOSS_MULTIPLES)})
+    return stop_loss_table(result.predictive, retentions, max(int(result.heads), 1))
 
 
 def write_check_numbers(result: Any, out: Path) -> dict[str, Path]:
@@ -63,8 +82,8 @@ def write_check_numbers(result: Any, out: Path) -> dict[str, Path]:
     from claims.engine.output import write_csv
 
     paths: dict[str, Path] = {}
-    for name in ("actual_vs_expected", "trends"):
-        frame = getattr(result, name, None)
+    for name in ("actual_vs_expected", "trends", "stop_loss"):
+        frame = stop_loss_frame(result) if name == "stop_loss" else getattr(result, name, None)
         if frame is not None and not frame.empty:
             paths[f"{name}.csv"] = write_csv(frame, out / f"{name}.csv")
     return paths
@@ -95,6 +114,15 @@ CHECKS_TEMPLATE = """<section id="checks">
 <tr><th>责任 line</th><th>分布 family</th><th>拟合 fitted</th><th>标准误 SE</th><th>判断 judgmental</th>\
 <th>采用 used</th><th>采用值 rate used</th></tr>
 {% for row in trends %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% endif %}
+{% if stop_loss %}
+<p>统筹基金超额赔付（止损）保费：赔付总额 S 超过自留额 R 的部分的期望 E[(S − R)+]，与预算同一 FFT 分布。
+<br><small>Stop-loss for the county fund: the pure premium E[(S − R)+] of the payout above a retention R, on the
+ same predictive distribution as the budget.</small></p>
+<table>
+<tr><th>自留额 retention R</th><th>R / E[S]</th><th>止损保费 premium</th><th>每人 per head</th><th>P(S > R)</th></tr>
+{% for row in stop_loss %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
 {% endfor %}</table>
 {% endif %}
 {% if holdout %}

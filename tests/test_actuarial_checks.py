@@ -174,3 +174,31 @@ def test_family_chosen_on_the_paid_layer():
     assert chosen.best.family != sev.best.family and notes  # this sample switches family (lognormal → lomax)
     assert isinstance(sev.best.frozen(2024.0), type(stats.lognorm(1.0)))  # a frozen scipy distribution
     assert paid_layer_choice(sev, sample, 0.0, "illness", []) is sev  # s ≤ d: unchanged
+
+
+def test_stop_loss_by_hand():
+    """S on the grid 0, 100, 200, 300 with p = 0.5, 0.2, 0.2, 0.1 (a toy pmf): retention 150 →
+    E[(S − 150)+] = 0.2·50 + 0.1·150 = 10 + 15 = 25, P(S > 150) = 0.3; retention 0 → E[S] = 20 + 40 + 30 = 90."""
+    from actuarial.premium import stop_loss_table
+
+    toy = SimpleNamespace(pmf=np.array([0.5, 0.2, 0.2, 0.1]), grid=np.array([0.0, 100.0, 200.0, 300.0]))
+    t = stop_loss_table(toy, [150.0, 0.0], heads=10)
+    assert t["premium"].tolist() == pytest.approx([25.0, 90.0])
+    assert t["per_head"].tolist() == pytest.approx([2.5, 9.0])
+    assert t["prob_exceed"].tolist() == pytest.approx([0.3, 0.5])
+
+
+def test_report_stop_loss_on_the_budget(tmp_path):
+    """The table's premium at R = E[S] is Σ_j p_j·max(j·b − E[S], 0) of the predictive, the budget is one of the
+    retentions, and the report lists the table and writes stop_loss.csv."""
+    from actuarial.report_checks import stop_loss_frame
+
+    r = result()
+    frame = stop_loss_frame(r)
+    c = r.predictive
+    mean = float(c.mean)
+    row = frame.iloc[(frame["retention"] - mean).abs().argmin()]
+    assert row["premium"] == pytest.approx(float(c.pmf @ np.maximum(c.grid - mean, 0.0)), rel=1e-12)
+    assert float(r.budget_total) in frame["retention"].tolist()
+    page = write_report(r, tmp_path).read_text(encoding="utf-8")
+    assert "Stop-loss" in page and (tmp_path / "stop_loss.csv").exists()
