@@ -143,12 +143,13 @@ def test_victims_cap_takes_the_largest_key_not_above_the_victims_and_0_below_the
 
 def test_household_victims_count_distinct_claimants_under_the_mask():
     # household 0: persons 5, 5, 6 claimed → 2 victims; person 7's row is not claimed; household 1: person 8
-    # → 1; the last row (household 1, person 9) is outside the mask and not counted
-    household = np.array([0, 0, 0, 0, 1, 1])
-    person = np.array([5, 5, 6, 7, 8, 9])
-    claimed = np.array([True, True, True, False, True, True])
-    mask = np.array([True, True, True, True, True, False])
-    assert household_victims(household, person, claimed, mask).tolist() == [2, 2, 2, 2, 1]
+    # → 1; its row of person 9 is outside the mask and not counted; household 2 (the highest code) has a
+    # row under the mask but no claim (a grade the plan does not pay) → 0 victims
+    household = np.array([0, 0, 0, 0, 1, 1, 2])
+    person = np.array([5, 5, 6, 7, 8, 9, 10])
+    claimed = np.array([True, True, True, False, True, True, False])
+    mask = np.array([True, True, True, True, True, False, True])
+    assert household_victims(household, person, claimed, mask).tolist() == [2, 2, 2, 2, 1, 0]
 
 
 def test_cut_notes_name_what_each_cap_cut_and_join_two_cuts_on_one_row():
