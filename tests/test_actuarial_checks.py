@@ -202,3 +202,8 @@ def test_report_stop_loss_on_the_budget(tmp_path):
     assert float(r.budget_total) in frame["retention"].tolist()
     page = write_report(r, tmp_path).read_text(encoding="utf-8")
     assert "Stop-loss" in page and (tmp_path / "stop_loss.csv").exists()
+
+
+def test_no_lags_is_said():
+    """The simulated history has no report lags: the budget says that no development was applied."""
+    assert any("no report lags" in n for n in result().notes)

@@ -117,6 +117,9 @@ def budget(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Product
     a = assumptions
     notes: list[str] = []
     history = history_before(claims, year, notes)
+    if "report_lag" not in history.columns or not np.isfinite(history["report_lag"].to_numpy(float)).any():
+        notes.append("历史无报案滞后，未做进展调整：最近一年视为已全部报案 / the history carries no report lags: no "
+                     "development applied, the latest year is taken as fully reported")
     ex = exposure_before(exposure, history, product, year, heads, notes)
     if history.empty:
         raise BudgetError(f"{year} 年以前没有赔案历史 / no claims history before {year}")
