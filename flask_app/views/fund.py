@@ -44,14 +44,18 @@ def _nice(value: float) -> float:
     return 10.0 * step
 
 
-def bar_chart(data: dict[str, dict[str, Decimal]], *, width: int = 760, height: int = 280) -> Markup:
-    """A grouped bar chart (one group per month, one bar per series) as inline SVG markup."""
+def bar_chart(data: dict[str, dict[str, Decimal]], *, width: int = 760, height: int = 280,
+              series: tuple[tuple[str, str, str], ...] = SERIES,
+              label: str = "保费与赔款（按月）premiums vs claims paid by month",
+              empty: str = "暂无资金记录 / no fund entries yet") -> Markup:
+    """A grouped bar chart (one group per key of ``data``, one bar per ``series``: (key, label, colour)) as
+    inline SVG markup; ``label`` its accessible name, ``empty`` the text shown without data."""
     left, right, top, bottom = 80, 16, 30, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = _nice(float(max([v for m in data.values() for v in m.values()] + [Decimal(0)])))
     parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
              f'width="100%" style="max-width:{width}px" '
-             f'aria-label="保费与赔款（按月）premiums vs claims paid by month">')]
+             f'aria-label="{escape(label)}">')]
     for i in range(5):
         v = peak * i / 4
         y = top + plot_h - plot_h * i / 4
@@ -60,25 +64,25 @@ def bar_chart(data: dict[str, dict[str, Decimal]], *, width: int = 760, height: 
                      f'{v:,.0f}</text>')
     n = max(len(data), 1)
     group = plot_w / n
-    bar = min(group * 0.8 / len(SERIES), 40)
+    bar = min(group * 0.8 / len(series), 40)
     for gi, (month, values) in enumerate(data.items()):
-        x0 = left + gi * group + (group - bar * len(SERIES)) / 2
-        for si, (key, label, colour) in enumerate(SERIES):
+        x0 = left + gi * group + (group - bar * len(series)) / 2
+        for si, (key, name, colour) in enumerate(series):
             v = float(values.get(key, 0))
             h = plot_h * max(v, 0) / peak
             parts.append(f'<rect x="{x0 + si * bar:.1f}" y="{top + plot_h - h:.1f}" width="{bar - 2:.1f}" '
-                         f'height="{h:.1f}" fill="{colour}"><title>{escape(month)} {escape(label)}: '
+                         f'height="{h:.1f}" fill="{colour}"><title>{escape(month)} {escape(name)}: '
                          f'{v:,.2f}</title></rect>')
         parts.append(f'<text x="{left + gi * group + group / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
                      f'font-size="12" fill="#1f2933">{escape(month)}</text>')
     if not data:
         parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle" fill="#616e7c">'
-                     f'暂无资金记录 / no fund entries yet</text>')
+                     f'{escape(empty)}</text>')
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#1f2933"/>')
-    for si, (_, label, colour) in enumerate(SERIES):
+    for si, (_, name, colour) in enumerate(series):
         x = left + si * 200
         parts.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{x + 18}" y="18" font-size="12" fill="#1f2933">{escape(label)}</text>')
+                     f'<text x="{x + 18}" y="18" font-size="12" fill="#1f2933">{escape(name)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -1,0 +1,174 @@
+"""Issue 15, acceptance 2: the county's monthly (and quarterly) report upward — payout list, statistics, fund
+position — opens as Excel and PDF and its totals equal the payout batches and the fund ledger, to the fen.
+
+Seeds (../shared/seeds/): 001 keeps "月台账" and sends "季报"; 002 asks for "每月统计上报"; 003 has the county office
+"上报市扶贫办备案", and its departments report monthly: "人社、教育、民政、医保每月向区扶贫办报送" (the
+department × month board).
+
+The expected sums are read from the raw tables with SQL, not from the report code.  On SQLite the ``Money``
+columns hold integer fen (claims.lifecycle.store.Money), so ``SUM(amount)`` there is already in fen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import text
+
+from claims.lifecycle.database import make_engine, session_factory
+from claims.lifecycle.upward_report import ReportPeriodError, ledger_month, report_period, statistics, totals
+from flask_app.demo import DEMO_PASSWORD, build_demo
+from flask_app.pdf import cjk_font
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from flask_app import create_app
+
+    work = tmp_path_factory.mktemp("upward")
+    url = f"sqlite:///{work / 'relief.db'}"
+    info = build_demo(url, work / "demo", people=400)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "t", "TESTING": True, "WTF_CSRF_ENABLED": False,
+                      "RELIEF_TODAY": "2025-03-05"})
+    engine = make_engine(url)
+    yield app, info, session_factory(engine)
+    engine.dispose()
+    app.extensions["relief_engine"].dispose()
+
+
+def login(app, username: str):
+    client = app.test_client()
+    r = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+    assert r.status_code == 302, username
+    return client
+
+
+def sql_fen(factory, sql: str, **params) -> int:
+    with factory() as s:
+        return int(s.execute(text(sql), params).scalar() or 0)
+
+
+PAID_IN = ("SELECT SUM(pl.amount) FROM payout_lines pl JOIN payout_batches pb ON pb.id = pl.batch_id "
+           "WHERE pl.status = 'paid' AND pb.policy_id = :p AND pb.period BETWEEN :a AND :b")
+FUND_KIND = "SELECT SUM(amount) FROM fund_entries WHERE policy_id = :p AND kind = :k"
+
+
+def fen_of(cell) -> int:
+    """An Excel amount cell (yuan, two places) → fen."""
+    return round(cell * 100)
+
+
+def sheet_rows(data: bytes, name: str) -> list[tuple]:
+    return list(load_workbook(io.BytesIO(data))[name].iter_rows(values_only=True))
+
+
+@pytest.mark.parametrize("period,months", [("2025-02", ("2025-02", "2025-02")), ("2025-Q1", ("2025-01", "2025-03"))])
+def test_the_demo_report_totals_equal_the_payout_batches_and_the_fund_ledger(demo, period, months):
+    app, info, factory = demo
+    p = info.policy_id
+    paid = sql_fen(factory, PAID_IN, p=p, a=months[0], b=months[1])
+    premium = sql_fen(factory, FUND_KIND, p=p, k="premium_received")
+    claim_paid = sql_fen(factory, FUND_KIND, p=p, k="claim_paid")  # negative: money out of the fund
+    assert paid > 0 and premium > 0  # January's claims were paid in the batch of 2025-02 (flask_app.demo)
+    assert claim_paid == -paid  # one bank return, all lines paid: the ledger holds the batch's total
+    client = login(app, "county1")
+
+    data = client.get(f"/reports/{p}/{period}.xlsx")
+    assert data.status_code == 200 and data.mimetype.endswith("spreadsheetml.sheet")
+    payout = sheet_rows(data.data, "支付名单")
+    assert payout[0][0] == "乡镇" and payout[-1][0] == "合计"
+    lines = payout[1:-1]
+    n_paid = sql_fen(factory, PAID_IN.replace("SUM(pl.amount)", "COUNT(*)"), p=p, a=months[0], b=months[1])
+    assert len(lines) == n_paid
+    assert sum(fen_of(r[-1]) for r in lines) == paid and fen_of(payout[-1][-1]) == paid
+    stats = sheet_rows(data.data, "统计")
+    assert stats[-1][0] == "合计"
+    # 理赔件数: every claim but the rejected and reversed ones; 本期支付 = the period's paid lines
+    n_claims = sql_fen(factory, "SELECT COUNT(*) FROM claims WHERE policy_id = :p AND state NOT IN "
+                                "('rejected', 'reversed')", p=p)
+    amount = sql_fen(factory, "SELECT SUM(amount) FROM claims WHERE policy_id = :p AND state NOT IN "
+                              "('rejected', 'reversed')", p=p)
+    assert stats[-1][4] == n_claims and fen_of(stats[-1][5]) == amount and fen_of(stats[-1][6]) == paid
+    assert sum(r[4] for r in stats[1:-1]) == n_claims
+    fund = {r[0]: (fen_of(r[1]), fen_of(r[2])) for r in sheet_rows(data.data, "基金情况")[1:]}
+    # premium received 2025-01-10 (in both periods' to-date); the claims paid: the 2025-02 batch's return
+    assert fund["保费收入"][1] == premium and fund["赔款支付"] == (paid, paid)
+    # balance = premium − claims paid (no reversal, recovery, settlement or carry-over in the demo's first months)
+    assert fund["基金余额"][1] == premium - paid == premium + claim_paid
+
+    page = client.get(f"/reports?policy={p}&period={period}").get_data(as_text=True)
+    total = re.search(r'class="payout-total">([\d,.]+)<', page).group(1)
+    assert round(float(total.replace(",", "")) * 100) == paid
+
+    pdf = client.get(f"/reports/{p}/{period}.pdf")
+    if cjk_font() is None:
+        assert pdf.status_code == 503 and "中文字体" in pdf.get_data(as_text=True)
+        pytest.skip("no CJK font on this machine: the PDF answers 503 with the reason (checked)")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+
+
+def test_a_month_without_payments_lists_none_and_keeps_the_premium(demo):
+    app, info, factory = demo
+    data = login(app, "county1").get(f"/reports/{info.policy_id}/2025-01.xlsx").data
+    payout = sheet_rows(data, "支付名单")
+    assert len(payout) == 2 and payout[-1][-1] == 0  # header and 合计 only: the batch is 2025-02's
+    fund = {r[0]: (fen_of(r[1]), fen_of(r[2])) for r in sheet_rows(data, "基金情况")[1:]}
+    premium = sql_fen(factory, FUND_KIND, p=info.policy_id, k="premium_received")
+    assert fund["保费收入"] == (premium, premium) and fund["基金余额"] == (premium, premium)
+
+
+def test_who_opens_the_report_and_the_other_county(demo):
+    app, info, _ = demo
+    p = info.policy_id
+    for username in ("county1", "sup1", "admin"):
+        assert login(app, username).get(f"/reports/{p}/2025-02.xlsx").status_code == 200, username
+    for username in ("ins1", "clerk1", "town1", "act1"):
+        assert login(app, username).get(f"/reports/{p}/2025-02.xlsx").status_code == 403, username
+    county = login(app, "county1")
+    assert county.get(f"/reports/{p + 99}/2025-02.xlsx").status_code == 404  # no such policy: not shown
+    assert county.get(f"/reports/{p}/2025-13.xlsx").status_code == 404  # not a month
+    assert "上报" in county.get("/").get_data(as_text=True)  # in the county's navigation
+
+
+def test_report_periods_months_and_quarters():
+    assert report_period("2025-02").months == ("2025-02",)
+    assert report_period("2025-Q4").months == ("2025-10", "2025-11", "2025-12") and report_period("2025-Q4").quarterly
+    for bad in ("2025-2", "2025-Q5", "2025", "=1+1", ""):
+        with pytest.raises(ReportPeriodError):
+            report_period(bad)
+
+
+def test_a_payment_counts_in_its_batch_month_not_the_day_the_return_was_typed():
+    at = dt.datetime(2026, 12, 2, 9, 30)
+    assert ledger_month(at, "batch:7", {7: "2025-02"}) == "2025-02"
+    assert ledger_month(at, "county-treasury", {7: "2025-02"}) == "2026-12"
+    assert ledger_month(at, "batch:8", {7: "2025-02"}) == "2026-12"  # unknown batch: its date
+
+
+def test_statistics_by_hand():
+    claims = [
+        {"claim_id": 1, "township": "T1", "village": "V1", "line": "illness", "category": "A", "month": "2025-01",
+         "amount_fen": 100_00},
+        {"claim_id": 2, "township": "T1", "village": "V1", "line": "illness", "category": "A", "month": "2025-02",
+         "amount_fen": 250_50},
+        {"claim_id": 3, "township": "T2", "village": "V9", "line": "schooling", "category": "B", "month": "2025-02",
+         "amount_fen": 30_01},
+    ]
+    paid = [{**claims[0], "month": "2025-02"}, {**claims[2], "month": "2025-03"}]
+    rows = statistics(claims, paid, ("township",), ("2025-02",))
+    # T1: 2 claims, 100.00 + 250.50 = 350.50; claim 1 paid 100.00 in 2025-02 (the period)
+    # T2: 1 claim, 30.01; paid 30.01 in 2025-03 (to date, not in the period)
+    assert rows == [{"township": "T1", "claims": 2, "amount_fen": 350_50, "paid_in_period_fen": 100_00,
+                     "paid_to_date_fen": 100_00},
+                    {"township": "T2", "claims": 1, "amount_fen": 30_01, "paid_in_period_fen": 0,
+                     "paid_to_date_fen": 30_01}]
+    by_month = {r["month"]: r for r in statistics(claims, paid, ("month",))}
+    # 2025-02: claims 2 and 3 computed (250.50 + 30.01 = 280.51), claim 1 paid (100.00)
+    assert by_month["2025-02"]["claims"] == 2 and by_month["2025-02"]["amount_fen"] == 280_51
+    assert by_month["2025-02"]["paid_to_date_fen"] == 100_00 and by_month["2025-03"]["claims"] == 0
+    assert totals(rows) == {"claims": 3, "amount_fen": 380_51, "paid_in_period_fen": 100_00,
+                            "paid_to_date_fen": 130_01}
