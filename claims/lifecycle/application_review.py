@@ -22,7 +22,10 @@ verified application *without* a number that has its unit, date and amount super
 (:mod:`claims.lifecycle.application_matches`, called by every import).
 
 The check and the import are two transactions: an import failing after the check leaves the application
-``submitted`` (verify again; the batch of an earlier attempt is found by its file's sha256).  Every change
+``submitted`` (verify again; the batch of an earlier attempt is found by its file's sha256).  Known gap: a
+department file with the same settlement number imported *between* the check and the import is treated by
+the import as a correction the other way round (the application's row supersedes the department's; one
+record, paid once, but on the application's amounts).  Every change
 is an audit event (``application_verified`` / ``application_duplicate`` / ``application_rejected``).
 """
 
