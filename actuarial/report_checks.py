@@ -60,8 +60,11 @@ def checks_context(result: Any) -> dict[str, Any]:
     stop = stop_loss_frame(result)
     stop_rows = [[_fmt(r["retention"]), f"{r['retention'] / float(result.predictive.mean):.2f}", _fmt(r["premium"]),
                   _fmt(r["per_head"], 2), _pct(r["prob_exceed"])] for _i, r in stop.iterrows()]
+    sens = getattr(result, "sensitivity", pd.DataFrame())
+    sens_rows = [[str(r["assumption"]), str(r["value"]), _fmt(r["budget_total"]), _fmt(r["per_head"], 2),
+                  _pct(r["change"])] for _i, r in sens.iterrows()]
     return {"ae": ae_rows, "trends": trend_rows, "holdout": holdout, "ae_tolerance": f"{AE_TOLERANCE_SD:g}",
-            "stop_loss": stop_rows}
+            "stop_loss": stop_rows, "sensitivity": sens_rows}
 
 
 #: Retentions of the stop-loss table, as multiples of the expected payout E[S]; the budget itself is added.
@@ -82,7 +85,7 @@ def write_check_numbers(result: Any, out: Path) -> dict[str, Path]:
     from claims.engine.output import write_csv
 
     paths: dict[str, Path] = {}
-    for name in ("actual_vs_expected", "trends", "stop_loss"):
+    for name in ("actual_vs_expected", "trends", "stop_loss", "sensitivity"):
         frame = stop_loss_frame(result) if name == "stop_loss" else getattr(result, name, None)
         if frame is not None and not frame.empty:
             paths[f"{name}.csv"] = write_csv(frame, out / f"{name}.csv")
@@ -114,6 +117,14 @@ CHECKS_TEMPLATE = """<section id="checks">
 <tr><th>责任 line</th><th>分布 family</th><th>拟合 fitted</th><th>标准误 SE</th><th>判断 judgmental</th>\
 <th>采用 used</th><th>采用值 rate used</th></tr>
 {% for row in trends %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% endif %}
+{% if sensitivity %}
+<p>敏感性：每次只改变一项假设重新测算的预算。
+<br><small>Sensitivity: the budget refitted with one assumption changed at a time.</small></p>
+<table>
+<tr><th>假设 assumption</th><th>取值 value</th><th>预算 budget</th><th>每人 per head</th><th>变化 change</th></tr>
+{% for row in sensitivity %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
 {% endfor %}</table>
 {% endif %}
 {% if stop_loss %}

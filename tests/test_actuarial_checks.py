@@ -207,3 +207,21 @@ def test_report_stop_loss_on_the_budget(tmp_path):
 def test_no_lags_is_said():
     """The simulated history has no report lags: the budget says that no development was applied."""
     assert any("no report lags" in n for n in result().notes)
+
+
+def test_sensitivity_rows():
+    """Expense ratio ± 5 points without refit: B·(1 − 0.15)/(1 − 0.10) and B·(1 − 0.15)/(1 − 0.20); the trend rows
+    equal budget() run with that trend imposed."""
+    from actuarial.budget.sensitivity import sensitivity_table
+
+    claims, exposure = history()
+    a = Assumptions(bootstrap=0, seed=11)
+    base = budget(claims, exposure, PRODUCT, 2025, assumptions=a)
+    t = sensitivity_table(base, claims, exposure, PRODUCT, 2025).set_index(["assumption", "value"])
+    b = base.budget_total
+    assert t.loc[("expense ratio 费用率", "10%"), "budget_total"] == pytest.approx(b * 0.85 / 0.90, rel=1e-12)
+    assert t.loc[("expense ratio 费用率", "20%"), "budget_total"] == pytest.approx(b * 0.85 / 0.80, rel=1e-12)
+    direct = budget(claims, exposure, PRODUCT, 2025, assumptions=Assumptions(bootstrap=0, seed=11, trend=0.10))
+    assert t.loc[("trend 趋势", "10%"), "budget_total"] == pytest.approx(direct.budget_total, rel=1e-12)
+    assert t.loc[("base 基准", ""), "change"] == 0.0
+    assert len(t) == 1 + 3 + 2 + 2

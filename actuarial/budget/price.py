@@ -87,6 +87,8 @@ class BudgetResult:
     trends: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     #: the hold-out check (``budget(..., holdout=True)``), or None
     holdout: dict | None = None
+    #: :func:`actuarial.budget.sensitivity.sensitivity_table` when asked for
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def comparison(self) -> pd.DataFrame:
         """Current vs draft side by side: index = quantity; columns current, draft, change, ratio.
@@ -137,7 +139,7 @@ class BudgetResult:
             "band": _records(self.band, "p"), "experience": _records(self.experience),
             "experience_lines": _records(self.experience_lines),
             "actual_vs_expected": _records(self.actual_vs_expected), "trends": _records(self.trends),
-            "holdout": self.holdout,
+            "holdout": self.holdout, "sensitivity": _records(self.sensitivity),
             "validation": _records(self.validation.reset_index()), "notes": list(self.notes),
             "whatif": None if self.whatif is None else self.whatif.to_dict(),
             "comparison": None if self.whatif is None else _records(self.comparison(), "quantity"),

@@ -116,13 +116,16 @@ def _print_headline(result: Any, report: Path) -> None:
 @click.option("--trend", type=float, default=None, help="费用年趋势（默认拟合）/ annual severity trend (default: fitted)")
 @click.option("--holdout/--no-holdout", default=True, show_default=True,
               help="留出检验：不用最近一年重新拟合并检验该年 / refit without the latest year and score it")
+@click.option("--sensitivity", is_flag=True,
+              help="敏感性分析：趋势、年度波动下限、费用率（多次重算）/ sensitivity to the trend, the year-cv floor and the "
+                   "expense ratio (refits the budget several times)")
 @click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages")
 @progress_option
 @click.pass_context
 def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | None, product_ref: str | None,
            year: int | None, heads: int | None, draft_ref: str | None, out_dir: str | None, database_url: str | None,
            expense_ratio: float, principle: str, level: float, bootstrap: int, seed: int, trend: float | None,
-           holdout: bool, quiet: bool, show_progress: bool | None) -> None:
+           holdout: bool, sensitivity: bool, quiet: bool, show_progress: bool | None) -> None:
     """保费预算测算 / Next year's premium budget and its report from the claims history."""
     if ctx.invoked_subcommand is not None:
         return
@@ -152,6 +155,14 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
     try:
         result = run_budget(claims, exposure, product, year, heads=heads, draft=draft, assumptions=assumptions,
                             holdout=holdout)
+        if sensitivity:
+            import dataclasses
+
+            from actuarial.budget.sensitivity import sensitivity_table
+
+            say("敏感性分析 / sensitivity")
+            table = sensitivity_table(result, claims, exposure, product, year, heads=heads)
+            result = dataclasses.replace(result, sensitivity=table)
     except (ValueError, KeyError) as exc:
         say.close()
         message = exc.args[0] if exc.args else str(exc)
