@@ -123,6 +123,7 @@ def test_rigid_costs_are_medical_schooling_and_disaster_to_the_event_date():
     assert illness(result) == {f.pid(12): (600_000, 50_000, 50_000)}
     detail = refused(result)[2]
     assert "10000.00" in detail and "10000.00" in detail.split("刚性支出")[1]  # income, and the costs netted out
+    assert "6666.67" in detail  # net per capita (30,000 − 10,000) / 3 = 6,666.666… → 6,666.67 > 6,000
     # the disaster row (2025-02-01: 30,000 − 4,000 > 18,000) is refused as a row of a line the product has
     assert 2 in refused(result, "disaster.csv")
 

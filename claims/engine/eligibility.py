@@ -115,13 +115,18 @@ def _keys(household_pos: np.ndarray, dates: np.ndarray) -> np.ndarray:
     return (household_pos.astype(np.int64) << DAY_BITS) | (days + DAY_OFFSET)
 
 
-def _income_text(product: Product, income: np.ndarray, spent: np.ndarray | None = None) -> np.ndarray:
+def _income_text(product: Product, income: np.ndarray, spent: np.ndarray | None = None,
+                 members: np.ndarray | None = None) -> np.ndarray:
+    """The reason text; with rigid costs, the net per-capita income (income × members − costs) / members shown
+    rounded half up to the fen (positive here: it is above the line)."""
     line = fen_to_yuan_text(np.array([product.eligibility.income_line]))[0]
-    if spent is None:
+    if spent is None or members is None:
         return ("人均收入 " + fen_to_yuan_text(income).to_numpy() + " 高于收入线 " + line
                 + " / per-capita income above the income line")
-    return ("人均收入 " + fen_to_yuan_text(income).to_numpy() + "，扣除刚性支出 " + fen_to_yuan_text(spent).to_numpy()
-            + " 后仍高于收入线 " + line + " / per-capita income net of rigid costs above the income line")
+    net = ((income * members - spent) * 2 + members) // (2 * members)
+    return ("人均收入 " + fen_to_yuan_text(income).to_numpy() + "，家庭刚性支出 " + fen_to_yuan_text(spent).to_numpy()
+            + "，扣除后人均 " + fen_to_yuan_text(net).to_numpy() + " 仍高于收入线 " + line
+            + " / per-capita income net of the household's rigid costs above the income line")
 
 
 def eligibility_off(product: Product, facts: pd.DataFrame, household_pos: np.ndarray, income: np.ndarray,
@@ -141,7 +146,7 @@ def eligibility_off(product: Product, facts: pd.DataFrame, household_pos: np.nda
         members = np.append(facts["members"].to_numpy(dtype=np.int64), 1)[household_pos]
         income_off = income * members - spent > line * members
     else:
-        spent, income_off = None, income > line
+        spent, members, income_off = None, None, income > line
     off = ~category_ok | income_off
     if from_roster and line is not None and spent is None:
         per_household = np.where(reasons == "", "", reasons).astype(object)
@@ -154,8 +159,9 @@ def eligibility_off(product: Product, facts: pd.DataFrame, household_pos: np.nda
         out = np.append(reasons, None)[household_pos[where]]
         by_income = np.flatnonzero(category_ok[where] & income_off[where])
         if len(by_income):
-            out[by_income] = _income_text(product, income[where][by_income],
-                                          None if spent is None else spent[where][by_income])
+            out[by_income] = (_income_text(product, income[where][by_income]) if spent is None or members is None
+                              else _income_text(product, income[where][by_income], spent[where][by_income],
+                                                members[where][by_income]))
         return out
     return off, detail
 
