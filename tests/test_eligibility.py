@@ -309,3 +309,33 @@ def test_the_heshan_product_holds_the_income_after_a_disaster_against_its_line()
     # before the shock (8,000 > 6,000) the household would have been refused
     claims = run_calculation(variant(heshan, income_test="pre_shock"), persons, households, flood).claims
     assert claims["due"].sum() == 0
+
+
+def test_relief_import_refuses_a_policy_whose_county_has_no_household_here(tmp_path, db_url):
+    """A policy set up (outside ``relief setup``) for a county whose households the database does not hold:
+    importing a report for it is refused, bilingual, and nothing is stored."""
+    from sqlalchemy import func, select
+
+    from claims.lifecycle.database import make_engine, session_factory
+    from claims.lifecycle.models import ImportBatch
+
+    persons, households = f.roster([{"household_no": "W1"}], [{"n": 1, "household_no": "W1"}])
+    other = copy.deepcopy(ZNB.document)
+    other.update(code="ZNB-130999-2025-T", county="130999")
+    engine = make_engine(db_url)
+    try:
+        factory = session_factory(engine)
+        with transaction(factory) as s:
+            store_roster(s, persons, households)
+            policy_id = create_policy(s, register_product(s, load_product(other)), 10).id
+        report = tmp_path / "accident.csv"
+        report.write_text(f"身份证号,事故日期,事故类型\n{f.pid(1)},2025-05-01,身故\n", encoding="utf-8")
+        result = CliRunner().invoke(relief, ["import", "--department", "accident", str(report), "--policy",
+                                             str(policy_id), "--database", db_url],
+                                    env={"RELIEF_USER": "测试员"})
+        assert result.exit_code != 0, result.output
+        assert "承保县 130999" in result.output and "covers county 130999" in result.output
+        with factory() as s:
+            assert s.scalar(select(func.count()).select_from(ImportBatch)) == 0
+    finally:
+        engine.dispose()
