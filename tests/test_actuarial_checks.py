@@ -225,3 +225,21 @@ def test_sensitivity_rows():
     assert t.loc[("trend 趋势", "10%"), "budget_total"] == pytest.approx(direct.budget_total, rel=1e-12)
     assert t.loc[("base 基准", ""), "change"] == 0.0
     assert len(t) == 1 + 3 + 2 + 2
+
+
+def test_common_shock_between_lines():
+    """Two lines (illness and schooling histories simulated apart, same counties): with a common shock of cv 0.3
+    the draws' claim counts share one factor H_b (mean 1), so the predictive mean stays within the stratified
+    sampling error while its sd grows; the plug-in is untouched; cv 0 is the independent model exactly."""
+    c1, ex = history()
+    c2, _, _ = simulate_history(3, 4, seed=5, heads=(20_000, 30_000), first_year=2021, line_id="schooling",
+                                severity=(math.log(9000.0), 0.6), claim_rate=0.01)
+    claims = pd.concat([c1, c2], ignore_index=True)
+    base = budget(claims, ex, PRODUCT, 2025, assumptions=Assumptions(bootstrap=20, seed=11))
+    same = budget(claims, ex, PRODUCT, 2025, assumptions=Assumptions(bootstrap=20, seed=11, common_shock_cv=0.0))
+    shocked = budget(claims, ex, PRODUCT, 2025, assumptions=Assumptions(bootstrap=20, seed=11, common_shock_cv=0.3))
+    assert same.budget_total == base.budget_total
+    assert shocked.plug_in.exact_mean == base.plug_in.exact_mean
+    assert shocked.predictive.exact_mean == pytest.approx(base.predictive.exact_mean, rel=0.05)
+    assert shocked.predictive.exact_sd > 1.5 * base.predictive.exact_sd  # 0.3 of ~all the mean vs year cv ~0.1
+    assert any("common shock" in n for n in shocked.notes)

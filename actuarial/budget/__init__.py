@@ -77,7 +77,7 @@ import numpy as np
 import pandas as pd
 
 from actuarial.budget.check import HOLDOUT_MIN_YEARS, actual_vs_expected, holdout_summary, trend_table
-from actuarial.budget.fit import ExperienceModel, LineModel, fit_lines
+from actuarial.budget.fit import ExperienceModel, LineModel, fit_lines, stratified_gamma
 from actuarial.budget.inputs import (
     Assumptions,
     BudgetError,
@@ -127,11 +127,12 @@ def budget(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Product
     rng = np.random.default_rng(a.seed)
     models, experience_models = fit_lines(product, draft, history, ex, heads_next, int(year), a, rng, notes)
     exp_table = experience_table(history, ex)
-    priced = price_lines(product, models, experience_models, int(year), int(a.bootstrap), notes)
+    shock = _common_shock(a, notes)
+    priced = price_lines(product, models, experience_models, int(year), int(a.bootstrap), notes, shock)
     whatif = None
     if draft is not None:
         whatif = _draft_result(product, draft, models, experience_models, int(year), float(heads_next.sum()), a,
-                               exp_table, notes)
+                               exp_table, notes, shock)
     result = budget_result(product, int(year), float(heads_next.sum()), a, priced, exp_table, notes, whatif)
     checks = {"actual_vs_expected": actual_vs_expected(models, history, heads_by_county_year(ex)),
               "trends": trend_table(models, experience_models, a)}
@@ -158,9 +159,21 @@ def _holdout(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Produ
     return holdout_summary(refit, history, held)
 
 
+def _common_shock(a: Assumptions, notes: list[str]) -> np.ndarray | None:
+    """H_b ~ Gamma(mean 1, cv ``a.common_shock_cv``) per draw (stratified, seeded by (seed, 1)), or None."""
+    if not a.common_shock_cv > 0:
+        return None
+    if int(a.bootstrap) == 0:
+        notes.append("共同冲击需要参数抽样（bootstrap > 0），未计入 / the common shock needs bootstrap draws: ignored")
+        return None
+    notes.append(f"各责任共同冲击 cv {a.common_shock_cv:.0%}（每次抽样的事件数同乘一个因子） / a common shock between "
+                 f"the lines, cv {a.common_shock_cv:.0%}: every line's claim count in a draw shares one factor")
+    return stratified_gamma(np.random.default_rng([int(a.seed), 1]), float(a.common_shock_cv), int(a.bootstrap))
+
+
 def _draft_result(product: Product, draft: Product, models: dict[str, LineModel],
                   experience_models: dict[str, ExperienceModel], year: int, heads_total: float, a: Assumptions,
-                  exp_table: pd.DataFrame, notes: list[str]) -> BudgetResult:
+                  exp_table: pd.DataFrame, notes: list[str], shock: np.ndarray | None = None) -> BudgetResult:
     """The what-if: ``draft`` priced with the same fitted models and draws, its notes those of the current run
     plus a note per experience line the draft changes (its change is not reflected)."""
     draft_notes = list(notes)
@@ -169,5 +182,5 @@ def _draft_result(product: Product, draft: Product, models: dict[str, LineModel]
         if ln.id in experience_models and current.get(ln.id) != ln:
             draft_notes.append(f"{ln.id}（{ln.name}）: 按现行经验计价，草案对该责任的修改未体现 / priced at the "
                                "current experience: the draft's change to this line is not reflected")
-    draft_priced = price_lines(draft, models, experience_models, year, int(a.bootstrap), draft_notes)
+    draft_priced = price_lines(draft, models, experience_models, year, int(a.bootstrap), draft_notes, shock)
     return budget_result(draft, year, heads_total, a, draft_priced, exp_table, draft_notes, None)

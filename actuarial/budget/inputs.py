@@ -42,6 +42,7 @@ class Assumptions:
     bootstrap: int = 40  # parameter draws (parametric bootstrap) mixed into the predictive distribution
     seed: int = 20260101
     truncation: str = "auto"  # "auto" | "none" | "trigger"
+    common_shock_cv: float = 0.0  # cv of a claim-count factor shared by every line in each draw (0 = independent)
 
     def __post_init__(self) -> None:
         if self.principle not in PRINCIPLES:
@@ -52,6 +53,8 @@ class Assumptions:
                               f"{', '.join(_TRUNCATIONS)}, got {self.truncation!r}")
         if not 0.0 <= self.expense_ratio < 1.0:
             raise BudgetError(f"费用率须在 [0, 1) 内 / expense ratio must lie in [0, 1), got {self.expense_ratio!r}")
+        if not self.common_shock_cv >= 0.0:
+            raise BudgetError(f"common_shock_cv 不能为负 / common_shock_cv must be >= 0, got {self.common_shock_cv!r}")
         if int(self.bootstrap) < 0:
             raise BudgetError(f"bootstrap 不能为负 / bootstrap must be >= 0, got {self.bootstrap!r}")
         for name in ("trend", "default_trend"):

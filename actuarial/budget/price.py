@@ -261,9 +261,11 @@ def _compounds(plug: list[Peril], draws: list[list[Peril]], means: list[float], 
 
 
 def price_lines(product: Product, models: dict[str, LineModel], experience: dict[str, ExperienceModel],
-                year: int, bootstrap: int, notes: list[str]) -> PricedLines:
+                year: int, bootstrap: int, notes: list[str], shock: np.ndarray | None = None) -> PricedLines:
     """``product``'s lines priced with the fitted ``models`` (bracket lines) and ``experience`` (the others),
-    independent lines: the plug-in compound and the predictive mixture (:func:`_compounds`).  A line with
+    independent lines: the plug-in compound and the predictive mixture (:func:`_compounds`); ``shock`` (one
+    factor H_b per draw, mean 1) multiplies every line's claim count in draw b: a common shock between the lines
+    (a flood year raises disaster and illness together), in the predictive only.  A line with
     neither is left out, and a cover's shared caps are not applied (each noted)."""
     plug: list[Peril] = []
     draws: list[list[Peril]] = [[] for _ in range(bootstrap)]
@@ -293,7 +295,10 @@ def price_lines(product: Product, models: dict[str, LineModel], experience: dict
         means.append(priced.mean)
         variances.append(priced.var)
         for b in range(bootstrap):
-            draws[b].append(priced.draws[b])
+            d = priced.draws[b]
+            if shock is not None:
+                d = Peril(Frequency(d.frequency.mean * float(shock[b]), d.frequency.cv), d.severity, d.payout, d.name)
+            draws[b].append(d)
     if not plug:
         raise BudgetError("没有可计价的责任（历史中没有本产品责任的赔案） / nothing to price: the history has no "
                           "claims on this product's lines")

@@ -116,6 +116,8 @@ def _print_headline(result: Any, report: Path) -> None:
 @click.option("--trend", type=float, default=None, help="费用年趋势（默认拟合）/ annual severity trend (default: fitted)")
 @click.option("--holdout/--no-holdout", default=True, show_default=True,
               help="留出检验：不用最近一年重新拟合并检验该年 / refit without the latest year and score it")
+@click.option("--common-shock", default=0.0, show_default=True, type=click.FloatRange(min=0.0),
+              help="各责任共同冲击 cv（同年同向）/ cv of a common shock on every line's claim count")
 @click.option("--sensitivity", is_flag=True,
               help="敏感性分析：趋势、年度波动下限、费用率（多次重算）/ sensitivity to the trend, the year-cv floor and the "
                    "expense ratio (refits the budget several times)")
@@ -125,7 +127,7 @@ def _print_headline(result: Any, report: Path) -> None:
 def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | None, product_ref: str | None,
            year: int | None, heads: int | None, draft_ref: str | None, out_dir: str | None, database_url: str | None,
            expense_ratio: float, principle: str, level: float, bootstrap: int, seed: int, trend: float | None,
-           holdout: bool, sensitivity: bool, quiet: bool, show_progress: bool | None) -> None:
+           holdout: bool, common_shock: float, sensitivity: bool, quiet: bool, show_progress: bool | None) -> None:
     """保费预算测算 / Next year's premium budget and its report from the claims history."""
     if ctx.invoked_subcommand is not None:
         return
@@ -149,7 +151,7 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
     say("读取理赔历史 / reading the claims history")
     claims, exposure = _history(claims_path, exposure_path, database_url, product)
     assumptions = Assumptions(expense_ratio=expense_ratio, principle=principle, level=level, bootstrap=bootstrap,
-                              seed=seed, trend=trend)
+                              seed=seed, trend=trend, common_shock_cv=common_shock)
     say("拟合与测算 / fitting and pricing")
     started = time.perf_counter()
     try:
