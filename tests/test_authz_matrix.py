@@ -72,13 +72,14 @@ EXPECTED: dict[str, set[str]] = {
     "claims.detail": READERS,
     "claims.bulk_action": STAFF,  # the page refuses a wrong role per action (transition table)
     "claims.action": STAFF,
-    "imports.index": INS | {ADMIN},
-    "imports.upload": INS | {ADMIN},
-    "imports.report": INS | {ADMIN},
-    "imports.exceptions_csv": INS | {ADMIN},
-    "imports.mapping": INS | {ADMIN},
-    "imports.map_upload": INS | {ADMIN},
-    "imports.profile_download": INS | {ADMIN},
+    # department files: the insurer, the admin and the county office they report to (seed 003)
+    "imports.index": INS | {ADMIN, COUNTY},
+    "imports.upload": INS | {ADMIN, COUNTY},
+    "imports.report": INS | {ADMIN, COUNTY},
+    "imports.exceptions_csv": INS | {ADMIN, COUNTY},
+    "imports.mapping": INS | {ADMIN, COUNTY},
+    "imports.map_upload": INS | {ADMIN, COUNTY},
+    "imports.profile_download": INS | {ADMIN, COUNTY},
     # 申报: village clerks and the county (hotline) record, the insurer verifies or rejects, staff read
     "applications.index": STAFF, "applications.show": STAFF, "applications.receipt": STAFF,
     "applications.new": {COUNTY, VILLAGE}, "applications.create": {COUNTY, VILLAGE},
@@ -94,9 +95,11 @@ EXPECTED: dict[str, set[str]] = {
     "notices.verify": PUBLIC, "notices.verify_form": PUBLIC,
     # 明白卡 and policy summaries: staff of the area
     "cards.index": STAFF, "cards.household": STAFF, "cards.policy": STAFF,
-    "payouts.index": INS | {ADMIN},
+    # the county office reads batches and exports their lists (accounts masked); bank files stay the payers'
+    "payouts.index": INS | {ADMIN, COUNTY},
     "payouts.create": INS | {ADMIN},
-    "payouts.show": INS | {ADMIN},
+    "payouts.show": INS | {ADMIN, COUNTY},
+    "payouts.list_xlsx": INS | {ADMIN, COUNTY},
     "payouts.bank_file": INS | {ADMIN},
     "payouts.bank_return": INS | {ADMIN},
     "fund.index": FUND,

@@ -207,17 +207,23 @@ DETAIL: dict[str, dict[str, str]] = {
                                   actuary="403 403", city="ok ok", admin="ok ok"),
     "/api/v1/payouts/{payout}": dict(adj="ok 404", sup="ok 404", county="403 403", town="403 403",
                                      clerk="403 403", actuary="403 403", city="403 403", admin="403 403"),
-    "/payouts/{payout}": dict(adj="ok 404", sup="ok 404", county="403 403", town="403 403", clerk="403 403",
+    # the county office reads its batches, and exports their lists with accounts masked (issue 15.1)
+    "/payouts/{payout}": dict(adj="ok 404", sup="ok 404", county="ok 404", town="403 403", clerk="403 403",
                               actuary="403 403", city="403 403", admin="ok ok"),
+    "/payouts/{payout}/list.xlsx": dict(adj="ok 404", sup="ok 404", county="ok 404", town="403 403",
+                                        clerk="403 403", actuary="403 403", city="403 403", admin="ok ok"),
+    # the report upward: the county office, the insurer's supervisor, the city (both counties), the admin
+    "/reports/{policy}/2025-02.xlsx": dict(adj="403 403", sup="ok 404", county="ok 404", town="403 403",
+                                           clerk="403 403", actuary="403 403", city="ok ok", admin="ok ok"),
     "/payouts/{payout}/bank.csv": dict(adj="ok 404", sup="ok 404", county="403 403", town="403 403",
                                        clerk="403 403", actuary="403 403", city="403 403", admin="ok ok"),
     "/payouts/{payout}/bank.xlsx": dict(adj="ok 404", sup="ok 404", county="403 403", town="403 403",
                                         clerk="403 403", actuary="403 403", city="403 403", admin="ok ok"),
     "/api/v1/imports/{import}/exceptions": dict(adj="ok 404", sup="ok 404", county="403 403", town="403 403",
                                                 clerk="403 403", actuary="403 403", city="403 403", admin="ok ok"),
-    "/imports/{import}": dict(adj="ok 404", sup="ok 404", county="403 403", town="403 403", clerk="403 403",
+    "/imports/{import}": dict(adj="ok 404", sup="ok 404", county="ok 404", town="403 403", clerk="403 403",
                               actuary="403 403", city="403 403", admin="ok ok"),
-    "/imports/{import}/exceptions.csv": dict(adj="ok 404", sup="ok 404", county="403 403", town="403 403",
+    "/imports/{import}/exceptions.csv": dict(adj="ok 404", sup="ok 404", county="ok 404", town="403 403",
                                              clerk="403 403", actuary="403 403", city="403 403", admin="ok ok"),
     "/api/v1/products/{version}": dict(adj="ok 404", sup="ok 404", county="ok 404", town="ok 404", clerk="ok 404",
                                        actuary="ok 404", city="ok ok", admin="ok ok"),
@@ -255,7 +261,7 @@ def test_detail_matrix_role_by_county_by_endpoint(world):
                 checked += 1
                 if got != want:
                     wrong.append(f"{key}@{county} GET {path} (object of {target}): {got}, expected {want}")
-    assert checked == len(DETAIL) * len(clients) * 2 == 14 * 14 * 2
+    assert checked == len(DETAIL) * len(clients) * 2 == 16 * 14 * 2
     assert wrong == [], "\n".join(wrong)
 
 

@@ -140,8 +140,9 @@ def test_upload_shows_the_validation_report_and_reupload_is_refused(app):
         assert web_db.session().scalar(select(func.count()).select_from(ImportBatch)) == 1
 
 
-def test_imports_pages_are_for_the_insurer_and_admin_only(app):
-    assert login(app, "county").get("/imports").status_code == 403
+def test_imports_pages_are_for_the_insurer_the_county_office_and_admin_only(app):
+    # seed 003: "人社、教育、民政、医保每月向区扶贫办报送" — the departments report to the county office (issue 15.1)
+    assert login(app, "county").get("/imports").status_code == 200
     assert login(app, "clerk").get("/imports").status_code == 403
     assert login(app, "sup").get("/imports").status_code == 200
 

@@ -198,8 +198,11 @@ def test_payout_batch_bank_file_and_return_then_fund(env):
         assert "48,866.67" in page and "1,133.33" in page and "50,000.00" in page and "2.27%" in page
         assert "<svg" in page and "<rect" in page
     assert client_for(app, "clerk").get("/fund").status_code == 403
-    # payouts are the insurer's (and admin's)
-    assert client_for(app, "county").get("/payouts").status_code == 403
+    # payouts are built and returned by the insurer (and admin); the county office reads them (issue 15.1)
+    # with accounts masked, never the bank file
+    assert client_for(app, "county").get("/payouts").status_code == 200
+    assert client_for(app, "county").get(f"/payouts/{batch_id}/bank.csv").status_code == 403
+    assert client_for(app, "clerk").get("/payouts").status_code == 403
     assert client_for(app, "admin").get(f"/payouts/{batch_id}").status_code == 200
 
 

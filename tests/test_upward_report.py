@@ -172,3 +172,51 @@ def test_statistics_by_hand():
     assert by_month["2025-02"]["paid_to_date_fen"] == 100_00 and by_month["2025-03"]["claims"] == 0
     assert totals(rows) == {"claims": 3, "amount_fen": 380_51, "paid_in_period_fen": 100_00,
                             "paid_to_date_fen": 130_01}
+
+
+def test_the_county_reads_payout_batches_with_accounts_masked_but_not_the_bank_file(demo):
+    app, info, factory = demo
+    county = login(app, "county1")
+    assert "支付" in county.get("/").get_data(as_text=True)  # 支付 now in the county's navigation
+    batch = re.search(r'href="/payouts/(\d+)"', county.get("/payouts").get_data(as_text=True)).group(1)
+    with factory() as s:
+        accounts = [a for (a,) in s.execute(text("SELECT account FROM payout_lines WHERE batch_id = :b ORDER BY id"), {"b": batch})]
+        total = int(s.execute(text("SELECT total FROM payout_batches WHERE id = :b"), {"b": batch}).scalar())
+    page = county.get(f"/payouts/{batch}").get_data(as_text=True)
+    assert accounts and all(a not in page for a in accounts)  # no full account on the county's page
+    assert all(("*" * (len(a) - 4) + a[-4:]) in page for a in accounts)  # the last 4 digits, masked
+    assert "bank.csv" not in page and "导入回盘" not in page
+    assert county.get(f"/payouts/{batch}/bank.csv").status_code == 403
+    rows = sheet_rows(county.get(f"/payouts/{batch}/list.xlsx").data, f"支付批次{batch}")
+    assert rows[0][5] == "账号(脱敏)" and all(r[5].endswith(a[-4:]) and "*" in r[5] for r, a in zip(rows[1:-1], accounts))
+    assert fen_of(rows[-1][6]) == total == sum(fen_of(r[6]) for r in rows[1:-1])  # SQLite Money: fen
+    # the payer still sees the full account
+    assert all(a in login(app, "ins1").get(f"/payouts/{batch}").get_data(as_text=True) for a in accounts)
+
+
+def board_cells(page: str, department: str) -> dict[str, str]:
+    row = re.search(rf'<tr data-department="{department}">(.*?)</tr>', page, re.S).group(1)
+    return dict((m, state) for state, m in re.findall(r'<td class="(\w+)" data-month="([\d-]+)"', row))
+
+
+def test_the_department_board_and_a_county_import(demo):
+    """Seed 003: "人社、教育、民政、医保每月向区扶贫办报送".  The demo product's lines read 医保 (illness),
+    教育 (schooling, school entry) and 应急管理 (disaster); the demo imported only 医保 for 2025-01..03.  On
+    2025-03-05, January and February are over: 教育 and 应急管理 are late for both; March is still open."""
+    app, info, _ = demo
+    county = login(app, "county1")
+    page = county.get(f"/reports?policy={info.policy_id}").get_data(as_text=True)
+    medical, education = board_cells(page, "medical"), board_cells(page, "education")
+    assert [medical[f"2025-{m:02d}"] for m in (1, 2, 3, 4)] == ["received", "received", "received", "open"]
+    assert [education[f"2025-{m:02d}"] for m in (1, 2, 3)] == ["late", "late", "open"]
+    assert board_cells(page, "disaster")["2025-02"] == "late"
+    assert "逾期 4 个月次" in page  # 教育 ×2 + 应急管理 ×2
+    # the county office imports a department file itself (seed 003: the departments report to it)
+    path = info.county_dir / "medical" / "2025-04.csv"
+    with path.open("rb") as fh:
+        r = county.post("/imports", data={"department": "medical", "policy_id": str(info.policy_id),
+                                          "period": "2025-04", "file": (fh, "medical-2025-04.csv")},
+                        content_type="multipart/form-data")
+    assert r.status_code == 302 and re.search(r"/imports/\d+$", r.headers["Location"]), r.headers.get("Location")
+    page = county.get(f"/reports?policy={info.policy_id}").get_data(as_text=True)
+    assert board_cells(page, "medical")["2025-04"] == "received"

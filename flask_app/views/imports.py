@@ -44,7 +44,9 @@ from tabular.errors import ReliefError
 from tabular.safe_cells import formula_safe
 
 bp = Blueprint("imports", __name__)
-IMPORT_ROLES = INSURER | {"admin"}
+#: The insurer's staff, the admin, and the county office, to which the departments report (seed 003:
+#: "人社、教育、民政、医保每月向区扶贫办报送").
+IMPORT_ROLES = INSURER | {"admin", "county_reviewer"}
 allow("imports.index", IMPORT_ROLES)
 allow("imports.upload", IMPORT_ROLES)
 allow("imports.report", IMPORT_ROLES)

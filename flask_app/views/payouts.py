@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from claims.lifecycle.models import Claim, PayoutBatch, PayoutLine
+from claims.lifecycle.payout_lists import mask_account, payout_list_xlsx
 from claims.lifecycle.payouts import build_batch, export_bank_file, import_bank_return
 from claims.lifecycle.scope import policy_in_scope, scope_policies, scoped
 from claims.lifecycle.store import Policy, ProductVersion
@@ -24,8 +25,13 @@ from tabular.errors import ReliefError
 bp = Blueprint("payouts", __name__)
 
 PAYOUT_ROLES = INSURER | {"admin"}
-for _endpoint in ("payouts.index", "payouts.create", "payouts.show", "payouts.bank_file", "payouts.bank_return"):
+for _endpoint in ("payouts.create", "payouts.bank_file", "payouts.bank_return"):
     allow(_endpoint, PAYOUT_ROLES)
+#: Who reads batches and their lists: the payers and the county office (扶贫办), which sees accounts masked
+#: (:func:`claims.lifecycle.payout_lists.mask_account`); the bank file with full accounts stays the payers'.
+PAYOUT_READERS = PAYOUT_ROLES | {"county_reviewer"}
+for _endpoint in ("payouts.index", "payouts.show", "payouts.list_xlsx"):
+    allow(_endpoint, PAYOUT_READERS)
 
 BATCH_STATES = {"exported": "已导出", "reconciled": "已回盘"}
 LINE_STATES = {"pending": "待回盘", "paid": "已支付", "failed": "失败"}
@@ -105,7 +111,18 @@ def show(batch_id: int):  # noqa: ANN201
         sums[ln.status] = (n + 1, total + ln.amount)
     return render_template("payouts_show.html", batch=batch, lines=lines, sums=sums,
                            policy_name=_policy_names(s).get(batch.policy_id, batch.policy_id),
-                           states=BATCH_STATES, line_states=LINE_STATES)
+                           states=BATCH_STATES, line_states=LINE_STATES, payer=current_user.role in PAYOUT_ROLES,
+                           mask_account=mask_account)
+
+
+@bp.get("/payouts/<int:batch_id>/list.xlsx", endpoint="list_xlsx")
+def list_xlsx(batch_id: int):  # noqa: ANN201
+    """支付清单 (accounts masked): what the county office exports; the bank file is the payers'."""
+    s = db.session()
+    batch = _batch_or_404(s, batch_id)
+    return send_file(io.BytesIO(payout_list_xlsx(s, batch)), as_attachment=True,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     download_name=f"payout-list-{batch_id}-{_file_safe(batch.period)}.xlsx")
 
 
 def _file_safe(text: str) -> str:
