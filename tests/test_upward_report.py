@@ -220,3 +220,23 @@ def test_the_department_board_and_a_county_import(demo):
     assert r.status_code == 302 and re.search(r"/imports/\d+$", r.headers["Location"]), r.headers.get("Location")
     page = county.get(f"/reports?policy={info.policy_id}").get_data(as_text=True)
     assert board_cells(page, "medical")["2025-04"] == "received"
+
+
+@pytest.mark.parametrize("by", ["township", "village", "line", "category", "month"])
+def test_statistics_page_and_excel_add_up_to_the_tables(demo, by):
+    """Seed 002: "每月统计上报" — the county's statistics by township / village / line / category / month."""
+    app, info, factory = demo
+    p = info.policy_id
+    county = login(app, "county1")
+    page = county.get(f"/statistics?policy={p}&by={by}").get_data(as_text=True)
+    assert "<svg" in page and "<rect" in page
+    where = "policy_id = :p AND state NOT IN ('rejected', 'reversed')"
+    n_claims = sql_fen(factory, f"SELECT COUNT(*) FROM claims WHERE {where}", p=p)
+    amount = sql_fen(factory, f"SELECT SUM(amount) FROM claims WHERE {where}", p=p)
+    paid = sql_fen(factory, PAID_IN, p=p, a="1900-01", b="2099-12")
+    rows = sheet_rows(county.get(f"/statistics.xlsx?policy={p}&by={by}").data, "统计")
+    assert rows[-1][0] == "合计" and rows[-1][1] == n_claims == sum(r[1] for r in rows[1:-1])
+    assert fen_of(rows[-1][2]) == amount and fen_of(rows[-1][4]) == paid
+    if by == "month":  # every payment of the demo is in the batch of 2025-02
+        assert {r[0]: fen_of(r[4]) for r in rows[1:-1]}.get("2025-02") == paid
+    assert login(app, "clerk1").get(f"/statistics?policy={p}").status_code == 403
