@@ -100,6 +100,7 @@ EXPECTED: dict[str, set[str]] = {
     "payouts.create": INS | {ADMIN},
     "payouts.show": INS | {ADMIN, COUNTY},
     "payouts.list_xlsx": INS | {ADMIN, COUNTY},
+    "payouts.cosign": {COUNTY, ADMIN},  # 县会签: a row of claims.lifecycle.batch_cosign's transition table
     "payouts.bank_file": INS | {ADMIN},
     "payouts.bank_return": INS | {ADMIN},
     "fund.index": FUND,

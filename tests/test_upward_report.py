@@ -240,3 +240,30 @@ def test_statistics_page_and_excel_add_up_to_the_tables(demo, by):
     if by == "month":  # every payment of the demo is in the batch of 2025-02
         assert {r[0]: fen_of(r[4]) for r in rows[1:-1]}.get("2025-02") == paid
     assert login(app, "clerk1").get(f"/statistics?policy={p}").status_code == 403
+
+
+def test_the_county_co_signs_a_payout_batch_once(demo):
+    """The county office's co-sign (会签) of a batch before the bank pays: exported → cosigned, recorded once."""
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.notices import close_due
+    from claims.lifecycle.payouts import build_batch
+    from claims.lifecycle.transitions import Actor
+
+    app, info, factory = demo
+    with transaction(factory) as s:  # February's notices end (posted 2025-03-01): a batch for 2025-03
+        close_due(s, today=dt.date(2025, 3, 20))
+        batch = build_batch(s, info.policy_id, "2025-03", Actor(None, "insurer_supervisor")).id
+    assert login(app, "ins1").post(f"/payouts/{batch}/cosign").status_code == 403  # the insurer does not co-sign
+    county = login(app, "county1")
+    page = county.get(f"/payouts/{batch}").get_data(as_text=True)
+    assert "未会签" in page and "会签本批次" in page
+    r = county.post(f"/payouts/{batch}/cosign", data={"note": "=核对无误"})
+    assert r.status_code == 302
+    page = county.get(f"/payouts/{batch}").get_data(as_text=True)
+    assert "县已会签" in page and "会签本批次" not in page and "=核对无误" in page
+    with factory() as s:
+        rows = s.execute(text("SELECT b.state, o.role, o.action FROM payout_batches b JOIN payout_batch_signoffs o "
+                              "ON o.batch_id = b.id WHERE b.id = :b"), {"b": batch}).all()
+    assert rows == [("cosigned", "county_reviewer", "county_cosign")]
+    page = county.post(f"/payouts/{batch}/cosign", follow_redirects=True).get_data(as_text=True)
+    assert "does not allow" in page  # once only

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from claims.lifecycle.batch_cosign import BATCH_STATES, BATCH_TRANSITIONS, apply_batch_action, signoff_of
 from claims.lifecycle.models import Claim, PayoutBatch, PayoutLine
 from claims.lifecycle.payout_lists import mask_account, payout_list_xlsx
 from claims.lifecycle.payouts import build_batch, export_bank_file, import_bank_return
@@ -33,7 +34,8 @@ PAYOUT_READERS = PAYOUT_ROLES | {"county_reviewer"}
 for _endpoint in ("payouts.index", "payouts.show", "payouts.list_xlsx"):
     allow(_endpoint, PAYOUT_READERS)
 
-BATCH_STATES = {"exported": "已导出", "reconciled": "已回盘"}
+#: The county office co-signs a batch (会签, claims.lifecycle.batch_cosign's transition table); the admin too.
+allow("payouts.cosign", {"county_reviewer", "admin"})
 LINE_STATES = {"pending": "待回盘", "paid": "已支付", "failed": "失败"}
 
 
@@ -112,7 +114,24 @@ def show(batch_id: int):  # noqa: ANN201
     return render_template("payouts_show.html", batch=batch, lines=lines, sums=sums,
                            policy_name=_policy_names(s).get(batch.policy_id, batch.policy_id),
                            states=BATCH_STATES, line_states=LINE_STATES, payer=current_user.role in PAYOUT_ROLES,
-                           mask_account=mask_account)
+                           mask_account=mask_account, signoff=signoff_of(s, batch_id),
+                           can_cosign=current_user.role in BATCH_TRANSITIONS.get((batch.state, "county_cosign"),
+                                                                                 (frozenset(), ""))[0])
+
+
+@bp.post("/payouts/<int:batch_id>/cosign")
+def cosign(batch_id: int):  # noqa: ANN201
+    """县扶贫办会签 / the county office co-signs the batch (a row of the batch workflow's transition table)."""
+    _batch_or_404(db.session(), batch_id)
+    try:
+        with db.write() as s:
+            apply_batch_action(s, s.get(PayoutBatch, batch_id), "county_cosign", current_user.actor,
+                               note=request.form.get("note", ""))
+    except ReliefError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("payouts.show", batch_id=batch_id))
+    flash(f"支付批次 {batch_id} 已会签 / payout batch {batch_id} co-signed")
+    return redirect(url_for("payouts.show", batch_id=batch_id))
 
 
 @bp.get("/payouts/<int:batch_id>/list.xlsx", endpoint="list_xlsx")

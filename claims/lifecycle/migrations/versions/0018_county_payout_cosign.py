@@ -1,7 +1,8 @@
 """county pages: payout batch co-signing by the county and upward reports (issue 15.1)
 
-Reserved in the chain so that parallel work on issue 15 does not fork the migration history; until its work
-lands it changes nothing.
+The county office's co-sign (会签) of a payout batch: one row per batch in ``payout_batch_signoffs``
+(:mod:`claims.lifecycle.batch_signoffs`, the rule in :mod:`claims.lifecycle.batch_cosign`).  The upward report
+itself reads existing tables and needs no schema.
 
 Revision ID: 0018
 Revises: 0017
@@ -10,6 +11,9 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0018"
 down_revision = "0017"
 branch_labels = None
@@ -17,8 +21,22 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "payout_batch_signoffs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("role", sa.String(length=30), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["actor_id"], ["users.id"], name=op.f("fk_payout_batch_signoffs_actor_id_users")),
+        sa.ForeignKeyConstraint(["batch_id"], ["payout_batches.id"],
+                                name=op.f("fk_payout_batch_signoffs_batch_id_payout_batches")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payout_batch_signoffs")),
+        sa.UniqueConstraint("batch_id", name=op.f("uq_payout_batch_signoffs_batch_id")),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("payout_batch_signoffs")
