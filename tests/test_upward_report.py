@@ -267,3 +267,21 @@ def test_the_county_co_signs_a_payout_batch_once(demo):
     assert rows == [("cosigned", "county_reviewer", "county_cosign")]
     page = county.post(f"/payouts/{batch}/cosign", follow_redirects=True).get_data(as_text=True)
     assert "does not allow" in page  # once only
+
+
+def test_the_excel_report_keeps_text_cells_formula_safe_and_amounts_numeric():
+    """OWASP CSV injection (tabular.safe_cells): a name starting with '=' is written as text behind an apostrophe."""
+    from claims.lifecycle.upward_export import report_xlsx
+    from claims.lifecycle.upward_report import UpwardReport
+
+    line = {"township_name": "+乡", "village_name": "@村", "claim_id": 7, "payee_name": '=HYPERLINK("http://x","y")',
+            "payee_id_masked": "130434********5036", "line_name": "-因病", "month": "2025-02", "batch_id": 1,
+            "amount_fen": 1_368_71}
+    fund = dict.fromkeys(("premium_received", "claims_paid", "reversals", "recoveries", "settlements",
+                          "carry_over", "balance"), 0)
+    report = UpwardReport(1, "130434", "=产品", 2025, report_period("2025-02"), [line], [], fund, fund)
+    ws = load_workbook(io.BytesIO(report_xlsx(report)))["支付名单"]
+    assert ws["D2"].value == '\'=HYPERLINK("http://x","y")' and ws["D2"].data_type == "s"
+    assert ws["A2"].value == "'+乡" and ws["B2"].value == "'@村" and ws["F2"].value == "'-因病"
+    assert ws["I2"].value == 1368.71 and ws["I2"].data_type == "n"  # 136871 fen = 1,368.71 yuan, a number
+    assert ws["I3"].value == 1368.71  # 合计

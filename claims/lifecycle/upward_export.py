@@ -70,7 +70,7 @@ def report_xlsx(report: UpwardReport) -> bytes:
             ["text"] * (len(kinds) - 1) + ["money"])
     _stat_sheet(wb.create_sheet("统计"), report.statistics, ("township", "village", "line", "category"))
     fund = wb.create_sheet("基金情况")
-    fund.append(["项目", "本期(元)", "期末累计(元)"])
+    fund.append(["项目", "本期发生(元)", "期末累计(元)"])
     for key, label in FUND_KINDS.items():
         _append(fund, [label, report.fund_in_period[key], report.fund_to_date[key]], ["text", "money", "money"])
     info = wb.create_sheet("说明")
