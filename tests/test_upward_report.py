@@ -20,7 +20,14 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from claims.lifecycle.database import make_engine, session_factory
-from claims.lifecycle.upward_report import ReportPeriodError, ledger_month, report_period, statistics, totals
+from claims.lifecycle.upward_report import (
+    ReportPeriodError,
+    claim_month,
+    ledger_month,
+    report_period,
+    statistics,
+    totals,
+)
 from flask_app.demo import DEMO_PASSWORD, build_demo
 from flask_app.pdf import cjk_font
 
@@ -285,3 +292,18 @@ def test_the_excel_report_keeps_text_cells_formula_safe_and_amounts_numeric():
     assert ws["A2"].value == "'+乡" and ws["B2"].value == "'@村" and ws["F2"].value == "'-因病"
     assert ws["I2"].value == 1368.71 and ws["I2"].data_type == "n"  # 136871 fen = 1,368.71 yuan, a number
     assert ws["I3"].value == 1368.71  # 合计
+
+
+def test_a_claim_counts_in_the_month_of_the_report_that_brought_it(demo):
+    app, info, factory = demo
+    times = [dt.datetime(2026, 12, 2, 10), dt.datetime(2026, 12, 2, 11)]
+    assert claim_month(dt.datetime(2026, 12, 2, 10, 30), times, ["2025-01", "2025-02"]) == "2025-01"
+    assert claim_month(dt.datetime(2026, 12, 2, 11, 0), times, ["2025-01", "2025-02"]) == "2025-02"
+    assert claim_month(dt.datetime(2026, 12, 2, 9), times, ["2025-01", "2025-02"]) == "2026-12"  # before any file
+    # on the demo: the claims computed after January's medical file and before February's are January's
+    sql = ("SELECT COUNT(*) FROM claims c WHERE c.policy_id = :p AND c.state NOT IN ('rejected', 'reversed') AND "
+           "c.created_at >= (SELECT imported_at FROM import_batches WHERE policy_id = :p AND period = '2025-01') AND "
+           "c.created_at < (SELECT imported_at FROM import_batches WHERE policy_id = :p AND period = '2025-02')")
+    january = sql_fen(factory, sql, p=info.policy_id)
+    rows = sheet_rows(login(app, "county1").get(f"/statistics.xlsx?policy={info.policy_id}&by=month").data, "统计")
+    assert january > 0 and {r[0]: r[1] for r in rows[1:-1]}["2025-01"] == january

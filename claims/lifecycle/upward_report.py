@@ -24,6 +24,7 @@ checks the policy with :func:`claims.lifecycle.scope.policy_in_scope` first.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,13 +33,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from claims.lifecycle.models import Claim, FundEntry, PayoutBatch, PayoutLine
+from claims.lifecycle.models import Claim, FundEntry, ImportBatch, PayoutBatch, PayoutLine
 from claims.lifecycle.scope import TOWNSHIP_PREFIX
 from claims.lifecycle.store import Division, Household, Policy, ProductVersion
 from tabular.errors import InvalidInputError, NotFoundError
 
 #: A report period: a month ``2025-02`` or a quarter ``2025-Q1``.
 PERIOD = re.compile(r"(?P<year>(19|20)\d\d)-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4]))")
+MONTH = re.compile(r"(19|20)\d\d-(0[1-9]|1[0-2])")
 #: Claims left out of the statistics: rejected (拒赔) and reversed (冲正, the correction is a new claim).
 NOT_COUNTED = ("rejected", "reversed")
 #: Fund ledger kinds in the position, in the order shown, with their Chinese label.
@@ -173,15 +175,31 @@ def fund_position(session: Session, policy_id: int, period: ReportPeriod) -> tup
     return ({k: to_date[k] for k in FUND_KINDS}, {k: within[k] for k in FUND_KINDS})
 
 
+def report_months(session: Session, policy_id: int) -> tuple[list[Any], list[str]]:
+    """(import times ascending, their batch's period) of the policy's import batches whose period is a month."""
+    rows = session.execute(select(ImportBatch.imported_at, ImportBatch.period).where(ImportBatch.policy_id == policy_id)
+                           .order_by(ImportBatch.imported_at, ImportBatch.id)).all()
+    kept = [(at, period) for at, period in rows if period and MONTH.fullmatch(period)]
+    return [at for at, _ in kept], [period for _, period in kept]
+
+
+def claim_month(created: Any, times: list[Any], periods: list[str]) -> str:
+    """The month a claim is counted in: the period of the last department file imported before it was computed
+    (the report that brought it: recompute follows each import), else the month it was computed in."""
+    i = bisect_right(times, created)
+    return periods[i - 1] if i else created.strftime("%Y-%m")
+
+
 def claim_frame(session: Session, policy_id: int) -> list[dict[str, Any]]:
     """The policy's counted claims (not :data:`NOT_COUNTED`), one dict each: id, village code, township code,
-    line id, category (the household's 类别), month computed (created, YYYY-MM), amount in fen."""
+    line id, category (the household's 类别), month (:func:`claim_month`), amount in fen."""
     rows = session.execute(select(Claim.id, Claim.village_code, Claim.line_id, Household.category, Claim.created_at,
                                   Claim.amount)
                            .outerjoin(Household, Household.household_no == Claim.household_no)
                            .where(Claim.policy_id == policy_id, Claim.state.not_in(NOT_COUNTED))).all()
+    times, periods = report_months(session, policy_id)
     return [{"claim_id": cid, "village": v or "", "township": (v or "")[:TOWNSHIP_PREFIX], "line": line,
-             "category": cat or "", "month": created.strftime("%Y-%m"), "amount_fen": fen(amount)}
+             "category": cat or "", "month": claim_month(created, times, periods), "amount_fen": fen(amount)}
             for cid, v, line, cat, created, amount in rows]
 
 
@@ -190,7 +208,8 @@ def statistics(claims: list[dict[str, Any]], paid: list[dict[str, Any]], dims: t
     """Claims and amounts grouped by ``dims`` (of :data:`DIMENSIONS`), one dict per group in key order:
     ``claims`` = count, ``amount_fen`` = Σ claim amounts, ``paid_to_date_fen`` = Σ ``paid`` lines,
     ``paid_in_period_fen`` = Σ ``paid`` lines whose month is one of ``months``.  A claim falls in the month it
-    was computed, a paid line in its payout month; a paid line of a claim since reversed still counts as paid."""
+    was reported (:func:`claim_month`), a paid line in its payout month; a paid line of a claim since reversed
+    still counts as paid."""
     bad = [d for d in dims if d not in DIMENSIONS]
     if bad:
         raise InvalidInputError(f"未知的统计维度 {bad[0][:20]!r} / unknown dimension (one of {', '.join(DIMENSIONS)})")
@@ -246,5 +265,5 @@ def build_report(session: Session, policy_id: int, period_text: str) -> UpwardRe
 
 
 __all__ = ["DIMENSIONS", "FUND_KINDS", "ReportPeriod", "ReportPeriodError", "UpwardReport", "build_report",
-           "claim_frame", "fen", "fund_position", "labels", "ledger_month", "line_names", "paid_frame",
+           "claim_frame", "claim_month", "fen", "fund_position", "labels", "ledger_month", "line_names", "paid_frame",
            "report_period", "statistics", "totals"]
