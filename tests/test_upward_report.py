@@ -260,7 +260,16 @@ def test_the_county_co_signs_a_payout_batch_once(demo):
     with transaction(factory) as s:  # February's notices end (posted 2025-03-01): a batch for 2025-03
         close_due(s, today=dt.date(2025, 3, 20))
         batch = build_batch(s, info.policy_id, "2025-03", Actor(None, "insurer_supervisor")).id
-    assert login(app, "ins1").post(f"/payouts/{batch}/cosign").status_code == 403  # the insurer does not co-sign
+        # this county co-signs before payment (policies.county_cosign, migration 0018)
+        s.execute(text("UPDATE policies SET county_cosign = :t WHERE id = :p"), {"t": True, "p": info.policy_id})
+    insurer = login(app, "ins1")
+    assert insurer.post(f"/payouts/{batch}/cosign").status_code == 403  # the insurer does not co-sign
+    refused = insurer.get(f"/payouts/{batch}/bank.csv")  # no bank file before the co-sign (NotAllowedError: 422)
+    assert refused.status_code == 422 and "会签" in refused.get_data(as_text=True)
+    back = io.BytesIO("理赔编号,状态,原因\n".encode())
+    page = insurer.post(f"/payouts/{batch}/return", data={"file": (back, "return.csv")},
+                        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "co-signed by the county office before it is paid" in page
     county = login(app, "county1")
     page = county.get(f"/payouts/{batch}").get_data(as_text=True)
     assert "未会签" in page and "会签本批次" in page
@@ -274,6 +283,9 @@ def test_the_county_co_signs_a_payout_batch_once(demo):
     assert rows == [("cosigned", "county_reviewer", "county_cosign")]
     page = county.post(f"/payouts/{batch}/cosign", follow_redirects=True).get_data(as_text=True)
     assert "does not allow" in page  # once only
+    assert insurer.get(f"/payouts/{batch}/bank.csv").status_code == 200  # co-signed: the bank file goes out
+    with transaction(factory) as s:
+        s.execute(text("UPDATE policies SET county_cosign = :t WHERE id = :p"), {"t": False, "p": info.policy_id})
 
 
 def test_the_excel_report_keeps_text_cells_formula_safe_and_amounts_numeric():

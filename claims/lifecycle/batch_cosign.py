@@ -4,9 +4,9 @@ the bank pays it.
 
     exported ─county_cosign (county_reviewer, admin)→ cosigned
 
-A batch is co-signed once (a row of ``payout_batch_signoffs`` records who, in which role, when, with the note);
-the bank's return reconciles a batch whether co-signed or not — the co-sign is recorded and shown, not yet
-required (no policy setting says a county co-signs; see the report of issue 15.1).
+A batch is co-signed once (a row of ``payout_batch_signoffs`` records who, in which role, when, with the note).
+Where the policy says the county co-signs (``Policy.county_cosign``), a batch not co-signed is not paid:
+:func:`check_cosigned` refuses its bank file and its bank return (:mod:`claims.lifecycle.payouts`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from claims.lifecycle.batch_signoffs import PayoutBatchSignoff
 from claims.lifecycle.models import PayoutBatch
-from claims.lifecycle.store import now
+from claims.lifecycle.store import Policy, now
 from claims.lifecycle.transitions import Actor
 from tabular.errors import NotAllowedError, StateConflictError
 
@@ -31,6 +31,14 @@ MAX_NOTE = 500
 
 def signoff_of(session: Session, batch_id: int) -> PayoutBatchSignoff | None:
     return session.scalar(select(PayoutBatchSignoff).where(PayoutBatchSignoff.batch_id == batch_id))
+
+
+def check_cosigned(session: Session, batch: PayoutBatch) -> None:
+    """NotAllowedError when the batch's policy requires the county's co-sign and the batch is still ``exported``."""
+    policy = session.get(Policy, batch.policy_id)
+    if policy is not None and policy.county_cosign and batch.state == "exported":
+        raise NotAllowedError(f"支付批次 {batch.id} 须经县扶贫办会签后方可支付 / payout batch {batch.id} must be "
+                              f"co-signed by the county office before it is paid")
 
 
 def apply_batch_action(session: Session, batch: PayoutBatch, action: str, actor: Actor,
@@ -52,4 +60,4 @@ def apply_batch_action(session: Session, batch: PayoutBatch, action: str, actor:
     return signoff
 
 
-__all__ = ["BATCH_STATES", "BATCH_TRANSITIONS", "apply_batch_action", "signoff_of"]
+__all__ = ["BATCH_STATES", "BATCH_TRANSITIONS", "apply_batch_action", "check_cosigned", "signoff_of"]

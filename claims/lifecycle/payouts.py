@@ -12,6 +12,8 @@ Rules (DESIGN §2 step 6):
 * Bank return: 成功/paid → claim ``paid``, line ``paid``; 失败/failed → claim back to ``payable`` with
   the bank's reason, line ``failed``.  One fund entry ``claim_paid`` = −Σ paid lines per return file.
   Lines not in the batch, lines already returned and repeated lines are refused; nothing changes.
+* Where the policy says the county co-signs (``Policy.county_cosign``), a batch is paid (bank file, bank return)
+  only once co-signed (:mod:`claims.lifecycle.batch_cosign`).
 * A paid claim is never edited: :func:`reverse_claim` moves it to ``reversed`` and credits the fund;
   the correction is a new claim.
 """
@@ -31,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from claims.lifecycle.audit import add_all
+from claims.lifecycle.batch_cosign import check_cosigned
 from claims.lifecycle.models import Claim, FundEntry, PayoutBatch, PayoutLine
 from claims.lifecycle.store import Household, Person, now
 from claims.lifecycle.transitions import Actor, advance
@@ -143,6 +146,7 @@ def export_bank_file(session: Session, batch_id: int, path: str | Path) -> Path:
     (UTF-8 with BOM, every other suffix).  Text cells are formula-safe (:mod:`tabular.safe_cells`: a name
     starting with ``=`` is written ``'=…``); the numbers are not touched.  Returns the path."""
     path = Path(path)
+    check_cosigned(session, _batch(session, batch_id))  # the county's co-sign first, where the policy asks it
     df = formula_safe_frame(bank_rows(session, batch_id), numeric=BANK_NUMBERS)
     if path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
@@ -198,6 +202,7 @@ def import_bank_return(session: Session, batch_id: int, source: Any, actor: Acto
     the batch, repeated ids and lines already returned.
     """
     batch = _batch(session, batch_id)
+    check_cosigned(session, batch)  # not paid before the county's co-sign, where the policy asks it
     df = _read_return(source)
     lines = {ln.claim_id: ln for ln in session.scalars(select(PayoutLine).where(PayoutLine.batch_id == batch_id))}
     problems: list[str] = []

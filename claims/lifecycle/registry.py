@@ -52,8 +52,9 @@ def product_of(version: ProductVersion) -> Product:
 
 
 def create_policy(session: Session, version: ProductVersion, framed_heads: int, *,
-                  settlement_rule: dict[str, Any] | None = None) -> Policy:
-    """The policy of ``version`` for its county and year; premium_total = framed_heads × premium_per_head."""
+                  settlement_rule: dict[str, Any] | None = None, county_cosign: bool = False) -> Policy:
+    """The policy of ``version`` for its county and year; premium_total = framed_heads × premium_per_head;
+    ``county_cosign``: the county office co-signs each payout batch before it is paid."""
     if int(framed_heads) <= 0:
         raise RegistryError(f"承保人数须为正整数：{framed_heads} / framed heads must be a positive integer: {framed_heads}")
     product = product_of(version)
@@ -65,7 +66,8 @@ def create_policy(session: Session, version: ProductVersion, framed_heads: int, 
         product_version_id=version.id, county=product.county, year=product.year, framed_heads=int(framed_heads),
         premium_per_head=fen_to_decimal(product.premium_per_head),
         premium_total=fen_to_decimal(int(framed_heads) * product.premium_per_head),
-        settlement_rule=dict(settlement_rule or {}), period_start=product.period_start, period_end=product.period_end)
+        settlement_rule=dict(settlement_rule or {}), period_start=product.period_start, period_end=product.period_end,
+        county_cosign=bool(county_cosign))
     session.add(policy)
     session.flush()
     return policy

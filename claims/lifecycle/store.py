@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.engine import Dialect
@@ -163,3 +165,5 @@ class Policy(Base):
     period_end: Mapped[dt.date] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now, server_default=func.current_timestamp())
+    #: the county office co-signs (会签) each payout batch before it is paid (claims.lifecycle.batch_cosign; 0018)
+    county_cosign: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -1,7 +1,8 @@
 """county pages: payout batch co-signing by the county and upward reports (issue 15.1)
 
 The county office's co-sign (会签) of a payout batch: one row per batch in ``payout_batch_signoffs``
-(:mod:`claims.lifecycle.batch_signoffs`, the rule in :mod:`claims.lifecycle.batch_cosign`).  The upward report
+(:mod:`claims.lifecycle.batch_signoffs`, the rule in :mod:`claims.lifecycle.batch_cosign`), and
+``policies.county_cosign``: whether the county co-signs before a batch is paid (bank file, bank return).  The upward report
 itself reads existing tables and needs no schema.
 
 Revision ID: 0018
@@ -36,7 +37,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payout_batch_signoffs")),
         sa.UniqueConstraint("batch_id", name=op.f("uq_payout_batch_signoffs_batch_id")),
     )
+    op.add_column("policies", sa.Column("county_cosign", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("policies") as batch:
+        batch.drop_column("county_cosign")
     op.drop_table("payout_batch_signoffs")
