@@ -319,3 +319,24 @@ def test_a_claim_counts_in_the_month_of_the_report_that_brought_it(demo):
     january = sql_fen(factory, sql, p=info.policy_id)
     rows = sheet_rows(login(app, "county1").get(f"/statistics.xlsx?policy={info.policy_id}&by=month").data, "统计")
     assert january > 0 and {r[0]: r[1] for r in rows[1:-1]}["2025-01"] == january
+
+
+def test_relief_setup_county_cosign_sets_the_policy(tmp_path):
+    from click.testing import CliRunner
+
+    from claims.synth import synth_county
+    from flask_app.cli import relief
+
+    county = tmp_path / "county"
+    synth_county(county, 50, seed=3)
+    url = f"sqlite:///{tmp_path / 'relief.db'}"
+    runner = CliRunner()
+    assert runner.invoke(relief, ["db", "upgrade", "--database", url]).exit_code == 0
+    r = runner.invoke(relief, ["setup", "--product", "fangpinbao-weixian-2025", "--framed-heads", "50", "--persons",
+                               str(county / "persons.csv"), "--households", str(county / "households.csv"),
+                               "--county-cosign", "--database", url])
+    assert r.exit_code == 0, r.output
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT county_cosign FROM policies")).scalar() in (1, True)
+    engine.dispose()
