@@ -110,6 +110,7 @@ def test_the_demo_report_totals_equal_the_payout_batches_and_the_fund_ledger(dem
     page = client.get(f"/reports?policy={p}&period={period}").get_data(as_text=True)
     total = re.search(r'class="payout-total">([\d,.]+)<', page).group(1)
     assert round(float(total.replace(",", "")) * 100) == paid
+    assert ('本季度季报 2025-Q1' in page) == (period == "2025-02")  # a month links to its quarter's report
 
     pdf = client.get(f"/reports/{p}/{period}.pdf")
     if cjk_font() is None:

@@ -93,8 +93,11 @@ def index():  # noqa: ANN201
         except ReliefError as exc:
             error = str(exc)
         board = completeness(db.session(), chosen, clock.today())
+    quarter = None
+    if report is not None and not report.period.quarterly:  # the quarter the month is in: its 季报
+        quarter = f"{period[:4]}-Q{(int(period[5:7]) - 1) // 3 + 1}"
     return render_template("reports_index.html", policies=policies, chosen=chosen, period=period, report=report,
-                           error=error, fund_kinds=FUND_KINDS, yuan=yuan, totals=totals, board=board)
+                           error=error, fund_kinds=FUND_KINDS, yuan=yuan, totals=totals, board=board, quarter=quarter)
 
 
 @bp.get("/reports/<int:policy_id>/<period>.xlsx", endpoint="xlsx")
