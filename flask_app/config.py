@@ -13,6 +13,8 @@ def from_env() -> dict[str, Any]:
         # a random key per process unless one is configured: sessions then end with the process
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
         "RELIEF_NOTICE_HOTLINE": os.environ.get("RELIEF_NOTICE_HOTLINE", "12317"),
+        # background jobs on RQ (claims.lifecycle.jobs) when set, e.g. redis://127.0.0.1:6379/0; in-process if not
+        "RELIEF_REDIS_URL": os.environ.get("RELIEF_REDIS_URL") or None,
         "RELIEF_TODAY": os.environ.get("RELIEF_TODAY"),  # injected clock (YYYY-MM-DD), for demos and tests
         "RELIEF_LOCKOUT_AFTER": int(os.environ.get("RELIEF_LOCKOUT_AFTER", "5")),
         "RELIEF_LOCKOUT_MINUTES": int(os.environ.get("RELIEF_LOCKOUT_MINUTES", "15")),

@@ -104,6 +104,8 @@ EXPECTED: dict[str, set[str]] = {
     "payouts.bank_file": INS | {ADMIN},
     "payouts.bank_return": INS | {ADMIN},
     "fund.index": FUND,
+    # background jobs: the insurer's staff, the county office, the actuary and the admin see their counties' jobs
+    "jobs.index": INS | {COUNTY, ACT, ADMIN}, "jobs.show": INS | {COUNTY, ACT, ADMIN}, "jobs.recompute": {SUP, ADMIN},
     "fund.premium": {SUP, COUNTY, ADMIN}, "fund.settle": {SUP, COUNTY, ADMIN}, "fund.carry": {SUP, COUNTY, ADMIN},
     # the county's report upward, statistics and department board: county office, city, supervisor, admin
     "reports.index": {COUNTY, CITY, SUP, ADMIN}, "reports.xlsx": {COUNTY, CITY, SUP, ADMIN},
@@ -168,7 +170,7 @@ def url_for_rule(rule, ids: dict[str, int]) -> str:
             values[arg] = "csv"
         elif arg == "filename":
             values[arg] = "nothing.css"
-        elif arg in ("application_id", "receipt_id", "posting_id"):
+        elif arg in ("application_id", "receipt_id", "posting_id", "job_id"):
             values[arg] = 1  # none: past the gate, 404
         elif arg == "digest":
             values[arg] = "0" * 64  # not filed: 404

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "保费预算测算 / Next year's premium budget and its report from the claims history."),
     "audit": ("flask_app.cli.audit", "audit", "审计链 / the tamper-evident audit chains."),
     "tokens": ("flask_app.cli.tokens", "tokens", "API 令牌 / API tokens: issue, list, revoke."),
+    "worker": ("flask_app.cli.worker", "worker", "后台任务执行器（RQ）/ Run the background jobs from the Redis queue (RQ worker)."),
     "monitor": ("flask_app.cli.monitor", "monitor",
                 "防贫监测预警名单（无状态）/ The early-warning list of 防贫监测 from files (stateless): watchlist.csv."),
 }

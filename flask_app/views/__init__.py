@@ -12,6 +12,7 @@ from flask_app.views import (
     fund,
     home,
     imports,
+    jobs,
     monitoring,
     notices,
     payouts,
@@ -19,7 +20,7 @@ from flask_app.views import (
     reports,
 )
 
-PAGE_MODULES = [home, claims, imports, applications, monitoring, notices, cards, payouts, fund, reports, products, admin]
+PAGE_MODULES = [home, claims, imports, applications, monitoring, notices, cards, payouts, fund, reports, products, jobs, admin]
 
 
 #: The navigation bar: (endpoint, label); each user sees the links their role may open.
@@ -27,7 +28,7 @@ NAV: list[tuple[str, str]] = [
     ("home.index", "首页"), ("claims.queue", "理赔"), ("imports.index", "导入"), ("applications.index", "申报"),
     ("monitoring.index", "监测"), ("notices.index", "公示"), ("cards.index", "明白卡"),
     ("payouts.index", "支付"), ("fund.index", "基金"), ("reports.index", "上报"), ("reports.statistics", "统计"),
-    ("products.index", "产品"), ("admin.users", "用户"),
+    ("products.index", "产品"), ("jobs.index", "任务"), ("admin.users", "用户"),
 ]
 
 

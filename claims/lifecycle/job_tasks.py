@@ -1,0 +1,50 @@
+"""The background jobs' tasks (:data:`claims.lifecycle.jobs.TASKS`): each is ``task(factory, params, progress)
+-> result``, calls the same service as the page or the CLI, and owns its transactions."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from claims.lifecycle.database import transaction
+from claims.lifecycle.jobs import JobError, Progress
+from claims.lifecycle.transitions import Actor
+
+
+def recompute_policy(factory: sessionmaker[Session], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Recompute every claim of ``params["policy_id"]`` (重新计算): the engine over everything imported."""
+    from claims.lifecycle.recompute import recompute
+
+    progress(5, "读取已导入的报告 / reading the imported reports")
+    with transaction(factory) as s:
+        result = recompute(s, int(params["policy_id"]))
+    return result._asdict()
+
+
+def import_file(factory: sessionmaker[Session], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Import a stored upload (``params["path"]``, deleted afterwards) for a policy: the department file's rows,
+    then the claims it touches, with the reader's stages as progress."""
+    from claims.lifecycle.imports import import_report
+
+    path = Path(params["path"])
+    if not path.is_file():
+        raise JobError(f"上传的文件已不存在 / the uploaded file is gone: {path.name}")
+    stages = iter(range(10, 95, 5))
+
+    def heard(message: str) -> None:
+        progress(next(stages, 95), message)
+
+    actor = Actor(id=params.get("actor_id"), role=params.get("actor_role", "system"), name=params.get("actor_name"))
+    try:
+        result = import_report(factory, int(params["policy_id"]), params["department"], path, actor=actor,
+                               file_name=params.get("file_name"), period=params.get("period"), progress=heard,
+                               columns=params.get("columns"))
+    finally:
+        path.unlink(missing_ok=True)
+    return dataclasses.asdict(result)
+
+
+__all__ = ["import_file", "recompute_policy"]
