@@ -72,9 +72,12 @@ STOP_LOSS_MULTIPLES = (1.0, 1.1, 1.2, 1.5, 2.0)
 
 
 def stop_loss_frame(result: Any) -> pd.DataFrame:
-    """:func:`actuarial.premium.stop_loss_table` of the predictive at the budget and at E[S] × the multiples."""
+    """:func:`actuarial.premium.stop_loss_table` of the predictive at the budget and at E[S] × the multiples
+    (empty for a result without a predictive distribution)."""
     from actuarial.premium import stop_loss_table
 
+    if getattr(result, "predictive", None) is None:
+        return pd.DataFrame()
     mean = float(result.predictive.mean)
     retentions = sorted({float(result.budget_total), *(mean * m for m in STOP_LOSS_MULTIPLES)})
     return stop_loss_table(result.predictive, retentions, max(int(result.heads), 1))

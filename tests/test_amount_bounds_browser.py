@@ -202,7 +202,8 @@ def test_bounded_amounts_and_the_above_entitlement_mark_on_every_list(server, br
     county.wait_for_url(re.compile(r"/notices/\d+$"))
     internal = county.locator("#above-entitlement").inner_text()
     assert str(claim_id) in internal and MARK in internal and f"{above:,.2f}" in internal
-    assert "超核定" not in county.locator(".notice-sheet").inner_text()
+    for sheet in county.locator(".notice-sheet").all():  # the 行政村's sheet and each 自然村's
+        assert "超核定" not in sheet.inner_text()
     shot(county, "05-notice-internal-mark")
 
     # 7. past the notice period, the payout batch page shows the mark
