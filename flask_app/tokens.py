@@ -8,7 +8,7 @@ answers 401); a read-scope token may only read (a write answers 403).  The rules
 
 from __future__ import annotations
 
-from flask import Request, abort
+from flask import Request, abort, g
 
 from claims.lifecycle.api_tokens import READ_METHODS, find_token, needs_touch, touch
 from claims.lifecycle.models import User
@@ -24,13 +24,21 @@ def bearer_secret(header: str | None) -> str | None:
     return value if scheme.lower() == "bearer" and value else None
 
 
+def _found(secret: str):  # noqa: ANN202 - find_token's (token, user) or None
+    """:func:`find_token` once per request and secret (the CSRF exemption and the request loader both ask)."""
+    seen = g.setdefault("relief_tokens", {})
+    if secret not in seen:
+        seen[secret] = find_token(db.session(), secret)
+    return seen[secret]
+
+
 def user_for_bearer(header: str | None, method: str = "GET") -> User | None:
     """The user a live token in ``header`` stands for (its use recorded), or None.  A read-scope token on a
     writing ``method`` is refused with 403."""
     secret = bearer_secret(header)
     if secret is None:
         return None
-    found = find_token(db.session(), secret)
+    found = _found(secret)
     if found is None:
         return None
     token, user = found
@@ -53,4 +61,4 @@ def request_user(req: Request) -> User | None:
 def has_live_token(req: Request) -> bool:
     """True when an API request carries a live token (for the CSRF exemption: a token, not a cookie)."""
     secret = bearer_secret(req.headers.get("Authorization"))
-    return req.path.startswith(API_PREFIX) and secret is not None and find_token(db.session(), secret) is not None
+    return req.path.startswith(API_PREFIX) and secret is not None and _found(secret) is not None
