@@ -65,6 +65,14 @@ def _fraction(value: Any, what: str) -> Decimal:
     return d
 
 
+def policy_of(session: Session, policy_id: int) -> Policy:
+    """The policy, or :class:`FundError` naming it when it does not exist."""
+    policy = session.get(Policy, policy_id)
+    if policy is None:
+        raise FundError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
+    return policy
+
+
 def payer_code(payer: str | None) -> str | None:
     """``government`` / ``individual`` / ``other`` from the code or its Chinese label (财政 / 个人 / 其他)."""
     if payer is None or payer == "":
@@ -93,8 +101,7 @@ def record_premium(session: Session, policy_id: int, kind: str, amount: Decimal,
     if not amount.is_finite() or amount <= 0 or amount > MAX_STORED_YUAN or amount != amount.quantize(CENT):
         raise FundError(f"保费金额须为正数、最多两位小数且不超过 {MAX_STORED_YUAN:,} 元 / premium must be positive with at "
                         f"most two decimals and at most {MAX_STORED_YUAN:,} yuan: {amount}")
-    if session.get(Policy, policy_id) is None:
-        raise FundError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
+    policy_of(session, policy_id)
     at = None if received_on is None else dt.datetime.combine(received_on, dt.time())
     entry = FundEntry(policy_id=policy_id, kind=kind, amount=amount, reference=reference, actor_id=actor_id,
                       payer=payer, **({} if at is None else {"at": at}))
@@ -213,9 +220,7 @@ def settle_year(session: Session, policy_id: int, rule: dict[str, Any] | None = 
     when the amount is zero (e.g. rollover: no entry, the surplus stays).  A policy is settled once: a
     second call is refused.
     """
-    policy = session.get(Policy, policy_id)
-    if policy is None:
-        raise FundError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
+    policy = policy_of(session, policy_id)
     reference = f"settle:{policy_id}"
     if session.scalar(select(FundEntry.id).where(FundEntry.policy_id == policy_id, FundEntry.kind == "settlement")):
         raise FundError(f"保单 {policy_id} 已做过年终结算 / policy {policy_id} has already been settled")
@@ -232,5 +237,5 @@ def settle_year(session: Session, policy_id: int, rule: dict[str, Any] | None = 
     return entry
 
 
-__all__ = ["MONTHLY_SERIES", "PAYERS", "FundError", "payer_code", "fund_summary", "monthly_flows", "record_premium", "settle_year",
-           "settlement_amount"]
+__all__ = ["MONTHLY_SERIES", "PAYERS", "FundError", "fund_summary", "monthly_flows", "payer_code", "policy_of",
+           "record_premium", "settle_year", "settlement_amount"]

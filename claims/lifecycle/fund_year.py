@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claims.lifecycle.audit import add_all
-from claims.lifecycle.fund import ZERO, FundError, fund_summary, settlement_amount
+from claims.lifecycle.fund import ZERO, FundError, fund_summary, policy_of, settlement_amount
 from claims.lifecycle.models import FundEntry
 from claims.lifecycle.store import Policy
 
@@ -42,16 +42,9 @@ class SettlementPreview:
     settled: bool  # already posted: amount is then the posted entry's
 
 
-def _policy(session: Session, policy_id: int) -> Policy:
-    policy = session.get(Policy, policy_id)
-    if policy is None:
-        raise FundError(f"保单 {policy_id} 不存在 / policy {policy_id} does not exist")
-    return policy
-
-
 def settlement_preview(session: Session, policy_id: int, rule: dict[str, Any] | None = None) -> SettlementPreview:
     """The settlement of ``policy_id`` under ``rule`` (default: the policy's ``settlement_rule``), not posted."""
-    policy = _policy(session, policy_id)
+    policy = policy_of(session, policy_id)
     rule = rule if rule is not None else (policy.settlement_rule or {"type": "rollover"})
     summary = fund_summary(session, policy_id)
     posted = session.scalar(select(FundEntry.amount).where(FundEntry.policy_id == policy_id,
@@ -77,8 +70,8 @@ def carry_over(session: Session, from_policy_id: int, to_policy_id: int | None =
 
     Refused: the next policy missing or not the same county's following year; a settlement still to post;
     a policy already carried over."""
-    source = _policy(session, from_policy_id)
-    target = next_policy(session, source) if to_policy_id is None else _policy(session, to_policy_id)
+    source = policy_of(session, from_policy_id)
+    target = next_policy(session, source) if to_policy_id is None else policy_of(session, to_policy_id)
     if target is None:
         raise FundError(f"{source.county} 县 {source.year + 1} 年保单尚未建立，请先登记（relief setup）/ the county's "
                         f"{source.year + 1} policy does not exist yet: create it first (relief setup)")
@@ -91,7 +84,7 @@ def carry_over(session: Session, from_policy_id: int, to_policy_id: int | None =
     if not preview.settled and preview.amount != 0:
         raise FundError(f"请先做年终结算（预览金额 {preview.amount:,.2f} 元）/ post the year-end settlement first "
                         f"(previewed at {preview.amount:,.2f} yuan)")
-    closing = fund_summary(session, source.id)["balance"]
+    closing = preview.balance_after  # the balance once settled (the settlement posted, or 0 to post)
     if closing == ZERO:
         return None
     reference = f"carry:{source.id}->{target.id}"

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from claims.lifecycle.database import make_engine, session_factory, transaction
@@ -167,8 +167,6 @@ def submit(session: Session, kind: str, params: dict[str, Any], *, database_url:
         else:
             MINE.add((database, job_id))
             _inline_pool().submit(run_job, database_url, job_id)
-
-    from sqlalchemy import event
 
     event.listen(session, "after_commit", hand_over, once=True)
     return job
