@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from flask_app import auth, db, headers, odd_input, problems, uploads
+from flask_app import auth, db, headers, i18n, odd_input, problems, uploads
 from flask_app.config import from_env, trust_proxies
 
 
@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     problems.init_app(app)
     headers.init_app(app)  # CSP, no framing, nosniff, Referrer-Policy, HSTS under HTTPS, no Server header
     uploads.init_app(app)  # first before_request hook: an over-limit body is refused unread (413)
+    i18n.init_app(app)  # Chinese pages by default, English by the header's switch (cookie relief_lang)
 
     from flask_app.views import register_views
 
@@ -29,5 +30,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/favicon.ico")
+    def favicon():  # noqa: ANN202 - browsers ask for it at the root whatever the page links
+        return app.send_static_file("favicon.ico")
 
     return app

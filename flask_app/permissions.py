@@ -21,7 +21,9 @@ EVERYONE = STAFF | {"actuary"} | CITY
 PUBLIC = frozenset({"static", "auth.login", "auth.logout", "api-docs.openapi_json", "api-docs.openapi_swagger_ui",
                     "swagger_assets.asset", "health",
                     # the public check of a posted notice against the filed list: no personal data (views.notices)
-                    "notices.verify", "notices.verify_form"})
+                    "notices.verify", "notices.verify_form",
+                    # the page language switch (also on the login page) and the icon browsers fetch unasked
+                    "i18n.switch", "favicon"})
 
 #: endpoint → roles allowed.  Pages and API alike.
 ENDPOINT_ROLES: dict[str, frozenset[str]] = {

@@ -42,6 +42,7 @@ EXPECTED: dict[str, set[str]] = {
     # public
     "static": PUBLIC, "health": PUBLIC, "auth.login": PUBLIC, "auth.logout": PUBLIC,
     "api-docs.openapi_json": PUBLIC, "api-docs.openapi_swagger_ui": PUBLIC, "swagger_assets.asset": PUBLIC,
+    "i18n.switch": PUBLIC, "favicon": PUBLIC,
     # API
     "api_products.ProductList": EVERY_USER,
     "api_products.ProductDetail": EVERY_USER,
@@ -106,6 +107,8 @@ EXPECTED: dict[str, set[str]] = {
     "fund.index": FUND,
     # background jobs: the insurer's staff, the county office, the actuary and the admin see their counties' jobs
     "jobs.index": INS | {COUNTY, ACT, ADMIN}, "jobs.show": INS | {COUNTY, ACT, ADMIN}, "jobs.recompute": {SUP, ADMIN},
+    "jobs.download": INS | {COUNTY, ACT, ADMIN}, "jobs.notices": INS | {COUNTY, ADMIN},
+    "jobs.upward_report": {SUP, COUNTY, ADMIN},
     "fund.premium": {SUP, COUNTY, ADMIN}, "fund.settle": {SUP, COUNTY, ADMIN}, "fund.carry": {SUP, COUNTY, ADMIN},
     # the county's report upward, statistics and department board: county office, city, supervisor, admin
     "reports.index": {COUNTY, CITY, SUP, ADMIN}, "reports.xlsx": {COUNTY, CITY, SUP, ADMIN},
@@ -178,6 +181,8 @@ def url_for_rule(rule, ids: dict[str, int]) -> str:
             values[arg] = 1
         elif arg == "period":
             values[arg] = "2025-04"  # a report month (reports.xlsx / reports.pdf)
+        elif arg == "code":
+            values[arg] = "en"  # the page language (i18n.switch)
         else:
             values[arg] = ids[arg]
     path = rule.rule

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _
 
 from flask_app.views import (
     admin,
@@ -23,12 +24,13 @@ from flask_app.views import (
 PAGE_MODULES = [home, claims, imports, applications, monitoring, notices, cards, payouts, fund, reports, products, jobs, admin]
 
 
-#: The navigation bar: (endpoint, label); each user sees the links their role may open.
+#: The navigation bar: (endpoint, label); each user sees the links their role may open.  The labels are Chinese
+#: msgids translated when the page is rendered (``lazy_gettext``, flask_app/i18n.py).
 NAV: list[tuple[str, str]] = [
-    ("home.index", "首页"), ("claims.queue", "理赔"), ("imports.index", "导入"), ("applications.index", "申报"),
-    ("monitoring.index", "监测"), ("notices.index", "公示"), ("cards.index", "明白卡"),
-    ("payouts.index", "支付"), ("fund.index", "基金"), ("reports.index", "上报"), ("reports.statistics", "统计"),
-    ("products.index", "产品"), ("jobs.index", "任务"), ("admin.users", "用户"),
+    ("home.index", _("首页")), ("claims.queue", _("理赔")), ("imports.index", _("导入")),
+    ("applications.index", _("申报")), ("monitoring.index", _("监测")), ("notices.index", _("公示")),
+    ("cards.index", _("明白卡")), ("payouts.index", _("支付")), ("fund.index", _("基金")), ("reports.index", _("上报")),
+    ("reports.statistics", _("统计")), ("products.index", _("产品")), ("jobs.index", _("任务")), ("admin.users", _("用户")),
 ]
 
 
