@@ -254,9 +254,9 @@ def duckdb_load(con: Any, paths: dict[str, Path]) -> None:
                               'per_capita_income': 'DECIMAL(18,2)'}})""")
 
 
-def duckdb_claims_sql(product: Any) -> str:
-    """The benchmark product's claims in SQL: one row per (line, unit) with base > 0 (see module docstring)."""
-    person, household = product.lines
+def duckdb_events_sql(product: Any) -> str:
+    """The usable medical rows as events: a repeated settlement ID's last row, on the roster, in the period,
+    eligible (category, income line); ``line`` is the file line, ``self_paid`` in fen."""
     el = product.eligibility
     eligible = [f"h.category IN ({_sql_list(el.categories)})"] if el.categories is not None else []
     if el.exclude_categories:
@@ -264,52 +264,57 @@ def duckdb_claims_sql(product: Any) -> str:
     if el.income_line is not None:
         eligible.append(f"h.income <= {el.income_line}")
     start, end = product.period_start.isoformat(), product.period_end.isoformat()
-    pp, ph = product.cap_per_person_year, product.cap_per_household_year
-
-    def units(line: Any, pos: int, key: str) -> str:
-        # order_date: the date of the row whose running total (by date, then file line) first exceeds the trigger
-        return f"""
-        running_{pos} AS (
-            SELECT {key} AS unit_id, household_no, setl_date, self_paid,
-                   SUM(self_paid) OVER (PARTITION BY {key} ORDER BY setl_date, line
-                                        ROWS UNBOUNDED PRECEDING) AS running
-            FROM events),
-        units_{pos} AS (
-            SELECT unit_id, ANY_VALUE(household_no) AS household_no, SUM(self_paid)::BIGINT AS base,
-                   COALESCE(MIN(setl_date) FILTER (WHERE running > {line.trigger}), MAX(setl_date)) AS order_date
-            FROM running_{pos} GROUP BY unit_id),
-        lines_{pos} AS (
-            SELECT {pos} AS line_pos, '{line.id}' AS line_id, unit_id, household_no, base, order_date,
-                   {_bracket_sql(line, 'base')} AS uncapped
-            FROM units_{pos})"""
-
     return f"""
-    WITH last_settlement AS (
-        SELECT *, rowid + 2 AS line FROM medical
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY setl_id ORDER BY rowid DESC) = 1),
-    events AS (
+        WITH last_settlement AS (
+            SELECT *, rowid + 2 AS line FROM medical
+            QUALIFY ROW_NUMBER() OVER (PARTITION BY setl_id ORDER BY rowid DESC) = 1)
         SELECT m.id_no, p.household_no, m.setl_date, m.line,
                m.medfee_sumamt - m.hifp_pay - m.hifmi_pay - m.maf_pay - m.oth_pay AS self_paid
         FROM last_settlement m JOIN persons p ON p.id_no = m.id_no JOIN households h ON h.household_no = p.household_no
-        WHERE m.setl_date BETWEEN DATE '{start}' AND DATE '{end}' AND {' AND '.join(eligible) or 'TRUE'}),
-    {units(person, 0, 'id_no')},
-    {units(household, 1, 'household_no')},
-    capped AS (
-        SELECT line_pos, line_id, unit_id, household_no, base, order_date, uncapped,
-               LEAST(uncapped, {person.cap_per_year}) AS entitlement,
-               {f'LEAST(LEAST(uncapped, {person.cap_per_year}), {pp})' if pp is not None else
-                f'LEAST(uncapped, {person.cap_per_year})'} AS due
-        FROM lines_0
-        UNION ALL
-        SELECT line_pos, line_id, unit_id, household_no, base, order_date, uncapped,
-               LEAST(uncapped, {household.cap_per_year}), LEAST(uncapped, {household.cap_per_year})
-        FROM lines_1),
+        WHERE m.setl_date BETWEEN DATE '{start}' AND DATE '{end}' AND {' AND '.join(eligible) or 'TRUE'}"""
+
+
+def duckdb_claims_sql(product: Any, events_table: str | None = None) -> str:
+    """The benchmark product's claims in SQL: one row per (line, unit) with base > 0 (see module docstring);
+    the events from :func:`duckdb_events_sql`, or from ``events_table`` when they are already a table."""
+    pp, ph = product.cap_per_person_year, product.cap_per_household_year
+
+    def units(line: Any, pos: int) -> str:
+        # order_date: the date of the row whose running total (by date, then file line) first exceeds the trigger
+        key = "id_no" if line.basis == "person" else "household_no"
+        return f"""
+        running_{pos} AS (
+            SELECT {key} AS unit_id, household_no, setl_date, self_paid, line,
+                   SUM(self_paid) OVER (PARTITION BY {key} ORDER BY setl_date, line
+                                        ROWS UNBOUNDED PRECEDING) AS running
+            FROM {events_table or 'events'}),
+        units_{pos} AS (
+            SELECT unit_id, ANY_VALUE(household_no) AS household_no, SUM(self_paid)::BIGINT AS base,
+                   COUNT(*) AS rows, MIN(setl_date) AS first_event, MAX(setl_date) AS last_event,
+                   COALESCE(MIN(setl_date) FILTER (WHERE running > {line.trigger}), MAX(setl_date)) AS order_date
+            FROM running_{pos} GROUP BY unit_id),
+        lines_{pos} AS (
+            SELECT {pos} AS line_pos, '{line.id}' AS line_id, unit_id, household_no, base, rows, first_event,
+                   last_event, order_date, {_bracket_sql(line, 'base')} AS uncapped
+            FROM units_{pos})"""
+
+    def capped(line: Any, pos: int) -> str:
+        entitlement = f"LEAST(uncapped, {line.cap_per_year})" if line.cap_per_year is not None else "uncapped"
+        due = f"LEAST({entitlement}, {pp})" if pp is not None and line.basis == "person" else entitlement
+        return f"""SELECT line_pos, line_id, unit_id, household_no, base, rows, first_event, last_event, order_date,
+               uncapped, {entitlement} AS entitlement, {due} AS due FROM lines_{pos}"""
+
+    events = "" if events_table else f"events AS ({duckdb_events_sql(product)}),"
+    return f"""
+    WITH {events}
+    {', '.join(units(line, pos) for pos, line in enumerate(product.lines))},
+    capped AS ({' UNION ALL '.join(capped(line, pos) for pos, line in enumerate(product.lines))}),
     shared AS (
         SELECT *, {'due' if ph is None else f'''GREATEST(0, LEAST(due, {ph} - (SUM(due) OVER (PARTITION BY household_no
                       ORDER BY line_pos, order_date, unit_id ROWS UNBOUNDED PRECEDING) - due)))'''} AS due_now
         FROM capped)
-    SELECT line_id, unit_id, household_no, base, uncapped, LEAST(entitlement, due_now) AS entitlement,
-           due_now AS due
+    SELECT line_pos, line_id, unit_id, household_no, base, rows, first_event, last_event, uncapped,
+           LEAST(entitlement, due_now) AS entitlement, due_now AS due
     FROM shared WHERE base > 0"""
 
 
@@ -473,6 +478,17 @@ def compare(ours: pd.DataFrame, reference: pd.DataFrame, columns: list[str]) -> 
     return len(a)
 
 
+def _engine_e2e() -> Any:
+    """benchmarks/engine_e2e.py as a module (this folder is kept off sys.path); it imports this one as ``engine``."""
+    import importlib.util
+
+    sys.modules.setdefault("engine", sys.modules[__name__])
+    spec = importlib.util.spec_from_file_location("engine_e2e", HERE / "engine_e2e.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--people", type=int, default=500_000)
@@ -485,7 +501,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     help="engine: read_report/load_persons on the CSV (default); parquet: unvalidated frames")
     ap.add_argument("--skip-traces", action="store_true", help="do not time the run with traces")
     ap.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
+    ap.add_argument("--dense", action="store_true",
+                    help="relief calc end to end against DuckDB, sparse and dense workloads side by side "
+                         "(benchmarks/engine_e2e.py; see its --help)")
+    args, rest = ap.parse_known_args(argv)
+    if args.dense:
+        return {"e2e": _engine_e2e().main(argv)}
+    if rest:
+        ap.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.generate_only:
         write_inputs(generate(args.people, args.rows, args.seed), args.workdir)
         return {}
