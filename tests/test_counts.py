@@ -83,3 +83,46 @@ def test_two_databases_never_share_a_count(tmp_path):
             totals.append(count_claims(s, _by_state("computed")))
         engine.dispose()
     assert totals == [2, 1]
+
+
+def _by_village(code: str):
+    return select(func.count()).select_from(select(Claim.id).where(Claim.village_code == code).subquery())
+
+
+def test_a_count_on_fixed_columns_survives_a_transition_but_not_a_new_claim(db):
+    # claims in villages V1 (ids 1, 2) and V2 (id 3): a filter on the village (a fixed column) cannot change
+    # when a claim moves, so it is kept across the transition; a state filter is recounted (3 − 1 = 2)
+    engine, Session = db
+    with Session.begin() as s:
+        pv, pol = add_policy(s)
+        rows = [claim(pv, pol, i, "100.00") for i in range(1, 4)]
+        for row, code in zip(rows, ("130434100201", "130434100201", "130434100202")):
+            row.village_code = code
+        s.add_all(rows)
+    seen = _statements(engine)
+    with Session() as s:
+        assert count_claims(s, _by_village("130434100201")) == 2
+        assert count_claims(s, _by_state("computed")) == 3
+    with Session.begin() as s:
+        first = s.scalar(select(Claim.id).order_by(Claim.id))
+        assert advance(s, [first], "computed", "start_investigation", ADJUDICATOR) == 1
+    before = sum("count(" in q for q in seen)
+    with Session() as s:
+        assert count_claims(s, _by_village("130434100201")) == 2  # still two claims in V1
+        assert sum("count(" in q for q in seen) == before  # kept: the move cannot change it
+        assert count_claims(s, _by_state("computed")) == 2  # recounted: 3 − 1 moved
+        assert sum("count(" in q for q in seen) == before + 1
+    with Session.begin() as s:  # a new claim in V1 raises max(claims.id): recounted, 2 + 1
+        extra = claim(pv, pol, 9, "50.00")
+        extra.village_code = "130434100201"
+        s.add(extra)
+    with Session() as s:
+        assert count_claims(s, _by_village("130434100201")) == 3
+
+
+def test_which_statements_count_on_fixed_columns_only():
+    assert counts.on_fixed_columns(_by_village("130434100201"))
+    assert counts.on_fixed_columns(select(func.count()).select_from(Claim).where(Claim.policy_id.in_([1, 2])))
+    assert not counts.on_fixed_columns(_by_state("computed"))
+    assert not counts.on_fixed_columns(select(func.count()).select_from(Claim).where(Claim.amount >= 5))
+    assert not counts.on_fixed_columns(select(func.count()).select_from(Claim).where(Claim.above_entitlement))

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from claims.lifecycle.database import transaction
 from claims.lifecycle.models import Claim, ClaimEvent, User
-from claims.lifecycle.transitions import SYSTEM, Actor, ConflictError, advance
+from claims.lifecycle.transitions import INLINE_IDS, SYSTEM, Actor, ConflictError, advance
 from claims.lifecycle.workflow import TransitionError
 
 
@@ -114,3 +114,24 @@ def test_system_closes_notice_only(db):
     with pytest.raises(TransitionError):
         with transaction(factory) as s:
             advance(s, ids, "computed", "start_investigation", SYSTEM)
+
+
+@pytest.mark.parametrize("n", [INLINE_IDS, INLINE_IDS + 1], ids=["ids-in-statement", "ids-in-temp-table"])
+def test_versions_guard_every_claim_on_both_paths_of_the_guard(db, n):
+    # n claims at version 1; one of them named at version 2 (stale): nothing moves and that one is named;
+    # then every claim at version 1 moves (n events, each claim at version 2)
+    _, factory = db
+    _, ids = seed_claims(factory, n)
+    insurer = Actor(id=1, role="insurer_adjudicator")
+    wrong = [1] * n
+    wrong[n // 2] = 2
+    with pytest.raises(ConflictError) as info, transaction(factory) as s:
+        advance(s, ids, "computed", "start_investigation", insurer, expected_versions=wrong)
+    assert info.value.claim_ids == [ids[n // 2]]
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(ClaimEvent)) == 0
+    with transaction(factory) as s:
+        assert advance(s, ids, "computed", "start_investigation", insurer, expected_versions=[1] * n) == n
+    with factory() as s:
+        assert set(s.scalars(select(Claim.version))) == {2}
+        assert s.scalar(select(func.count()).select_from(ClaimEvent)) == n

@@ -189,12 +189,6 @@ def user_scope(session: Session, user_id: int, role: str) -> tuple[list[str], Sc
     return villages, Scope.of(role, villages, counties, mine, every_policy=bool(policies) and len(mine) == len(policies))
 
 
-def user_counties(session: Session, user_id: int | None) -> list[str]:
-    if user_id is None:
-        return []
-    return sorted(session.scalars(select(UserCounty.county).where(UserCounty.user_id == user_id)))
-
-
 class ScopeError(TransitionError):
     """A scoped user (village clerk, township reviewer) acted on claims outside their area."""
 
@@ -203,28 +197,39 @@ class ScopeError(TransitionError):
         self.claim_ids = list(claim_ids)
 
 
-def check_counties(session: Session, claim_ids: Sequence[int], actor: Actor) -> None:
-    """Claims of another county are answered as missing ones are (:class:`ConflictError`, same words)."""
+def _claim_areas(session: Session, claim_ids: Sequence[int], actor: Actor) -> tuple[list[tuple[int, str | None]], list[int]]:
+    """The claims' (id, village code) inside the actor's counties, and the ids outside them, in one statement:
+    the county test is a subquery on ``user_counties`` (a user with no county sees none)."""
+    mine = select(UserCounty.county).where(UserCounty.user_id == actor.id).scalar_subquery()
+    rows = session.execute(select(Claim.id, Claim.village_code).join(Policy, Policy.id == Claim.policy_id)
+                           .where(Claim.id.in_(list(claim_ids)), Policy.county.in_(mine))).all()
+    inside = [(int(i), v) for i, v in rows]
+    outside = sorted(set(int(i) for i in claim_ids) - {i for i, _ in inside})
+    return inside, outside
+
+
+def check_counties(session: Session, claim_ids: Sequence[int], actor: Actor) -> list[tuple[int, str | None]]:
+    """Claims of another county are answered as missing ones are (:class:`ConflictError`, same words).
+
+    Returns the claims' (id, village code) for :func:`check_scope` (empty for unscoped actors)."""
     if actor.id is None or actor.role in UNSCOPED_ROLES:
-        return
-    counties = user_counties(session, actor.id) or [NO_COUNTY]
-    inside = set(session.scalars(select(Claim.id).join(Policy, Policy.id == Claim.policy_id)
-                                 .where(Claim.id.in_(list(claim_ids)), Policy.county.in_(counties))))
-    outside = sorted(set(int(i) for i in claim_ids) - inside)
+        return []
+    inside, outside = _claim_areas(session, claim_ids, actor)
     if outside:
         raise ConflictError(f"理赔不存在 / claims do not exist: {outside[:20]}", outside)
+    return inside
 
 
 def check_scope(session: Session, claim_ids: Sequence[int], actor: Actor) -> None:
     """Refuse claims outside the actor's counties (as missing: :class:`ConflictError`), a village clerk's
     villages or a township reviewer's townships (:class:`ScopeError`).  The system and admins are not scoped.
+    The counties and the claims' villages are read in one statement (:func:`_claim_areas`).
     """
-    check_counties(session, claim_ids, actor)
+    rows = check_counties(session, claim_ids, actor)
     if actor.role not in ACTING_SCOPED_ROLES:
         return
     codes = set(session.scalars(select(UserVillage.village_code).where(UserVillage.user_id == actor.id))) \
         if actor.id is not None else set()
-    rows = session.execute(select(Claim.id, Claim.village_code).where(Claim.id.in_(list(claim_ids)))).all()
     if actor.role == "village_clerk":
         outside = sorted(i for i, v in rows if v not in codes)
         area = "村 / villages"
@@ -241,4 +246,4 @@ def check_scope(session: Session, claim_ids: Sequence[int], actor: Actor) -> Non
 
 __all__ = ["EVERY_VILLAGE", "NOTHING", "Scope", "ScopeError", "VillageScope", "check_counties", "check_scope", "policy_in_scope",
            "scope_policies", "scoped", "scoped_versions", "search",
-           "user_counties", "user_scope"]
+           "user_scope"]
