@@ -307,8 +307,9 @@ def run_backtest(counties: int, years: int, replications: int, *, level: float =
     product = resolve_product(simulate.pop("product", DEFAULT_PRODUCT))
     line_id = simulate.pop("line_id", "illness")
     payout = PayoutFunction.from_line(product.line(line_id))
+    # the simulated history is complete when it has no report lags: no default lag pattern
     assumptions = Assumptions(expense_ratio=0.0, principle="var", level=level, bootstrap=bootstrap,
-                              seed=seed, year_cv_floor=year_cv_floor)
+                              seed=seed, year_cv_floor=year_cv_floor, default_development=False)
     master = np.random.default_rng(seed)
     seeds = master.integers(0, 2**63 - 1, size=replications)
     rows, port = [], []

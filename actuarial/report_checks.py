@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from actuarial.budget.check import AE_TOLERANCE_SD
+from actuarial.budget.lags import REPORT_DELAY_MONTHS
 
 __all__ = ["CHECKS_TEMPLATE", "checks_context", "write_check_numbers"]
 
@@ -63,8 +64,16 @@ def checks_context(result: Any) -> dict[str, Any]:
     sens = getattr(result, "sensitivity", pd.DataFrame())
     sens_rows = [[str(r["assumption"]), str(r["value"]), _fmt(r["budget_total"]), _fmt(r["per_head"], 2),
                   _pct(r["change"])] for _i, r in sens.iterrows()]
+    lags = getattr(result, "default_lags", pd.DataFrame())
+    lag_rows = [[str(int(r["lag"])), _pct(r["reported_share"]), _fmt(r["factor"], 4)] for _i, r in lags.iterrows()]
+    counties = getattr(result, "county_budgets", pd.DataFrame())
+    county_rows = [[str(r["county"]), _fmt(r["heads"]), _fmt(r["own_rate"], 2), _fmt(r["z"], 3),
+                    _fmt(r["credible_rate"], 2), _fmt(r["heads_next"]), _fmt(r["budget_total"]),
+                    _fmt(r["budget_per_head"], 2)] for _i, r in counties.iterrows()]
+    structure = {k: _fmt(counties.attrs.get(k), d) for k, d in (("k", 0), ("pooled", 2))} if county_rows else {}
     return {"ae": ae_rows, "trends": trend_rows, "holdout": holdout, "ae_tolerance": f"{AE_TOLERANCE_SD:g}",
-            "stop_loss": stop_rows, "sensitivity": sens_rows}
+            "stop_loss": stop_rows, "sensitivity": sens_rows, "default_lags": lag_rows, "counties": county_rows,
+            "county_structure": structure, "lag_delay": REPORT_DELAY_MONTHS}
 
 
 #: Retentions of the stop-loss table, as multiples of the expected payout E[S]; the budget itself is added.
@@ -88,7 +97,7 @@ def write_check_numbers(result: Any, out: Path) -> dict[str, Path]:
     from claims.engine.output import write_csv
 
     paths: dict[str, Path] = {}
-    for name in ("actual_vs_expected", "trends", "stop_loss", "sensitivity"):
+    for name in ("actual_vs_expected", "trends", "stop_loss", "sensitivity", "default_lags", "county_budgets"):
         frame = stop_loss_frame(result) if name == "stop_loss" else getattr(result, name, None)
         if frame is not None and not frame.empty:
             paths[f"{name}.csv"] = write_csv(frame, out / f"{name}.csv")
@@ -128,6 +137,31 @@ CHECKS_TEMPLATE = """<section id="checks">
 <table>
 <tr><th>假设 assumption</th><th>取值 value</th><th>预算 budget</th><th>每人 per head</th><th>变化 change</th></tr>
 {% for row in sensitivity %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% endif %}
+{% if counties %}
+<p>分县预算：统筹预算按各县信度加权的人均赔付（Bühlmann–Straub）分摊，Z = P/(P + k)，k = s²/a = {{\
+ county_structure.k }} 人，统筹费率 m = {{ county_structure.pooled }} 元/人；信度费率 = Z·本县费率 + (1 − Z)·m。
+<br><small>Per-county budgets: the pool's budget split by each county's credible loss cost per head (Bühlmann–Straub):
+ Z = P/(P + k) with P the county's insured heads over the history, k = s²/a = {{ county_structure.k }} heads, the
+ pooled rate m = {{ county_structure.pooled }} yuan per head; credible rate = Z·own + (1 − Z)·m; budgets in
+ proportion to credible rate × next year's heads (they add up to the pool's budget).</small></p>
+<table>
+<tr><th>县 county</th><th>历史人数 exposure</th><th>本县费率 own rate</th><th>Z</th><th>信度费率 credible rate</th>\
+<th>明年人数 heads next</th><th>预算 budget</th><th>每人 per head</th></tr>
+{% for row in counties %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% endif %}
+{% if default_lags %}
+<p>默认报案进展模式：历史无报案滞后，假定各部门每月报送上月名单（滞后 {{ lag_delay }} 个月，事件在 12 个月内均匀分布），\
+历史在最近一年年末评估，最近一年事件数乘以其进展因子（滞后 3 季度一行），更早年度视为已全部报案。
+<br><small>Default lag pattern: the history carries no report lags, so each department's monthly list is taken to
+ report the events of the month before (a {{ lag_delay }}-month lag, events spread evenly over the year, DESIGN.md
+ §2); the history is valued at the end of its latest year, whose events are multiplied by the factor at lag 3;
+ earlier years count as fully reported. Turn off with --no-default-lags.</small></p>
+<table>
+<tr><th>滞后季度 lag (quarters)</th><th>已报比例 reported</th><th>进展因子 factor to ultimate</th></tr>
+{% for row in default_lags %}<tr>{% for c in row %}<td{{ c|numclass }}>{{ c }}</td>{% endfor %}</tr>
 {% endfor %}</table>
 {% endif %}
 {% if stop_loss %}

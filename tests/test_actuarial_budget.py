@@ -229,8 +229,9 @@ def test_bad_inputs_are_refused():
 def test_history_with_unpaid_events_is_fitted_without_truncation():
     claims, exposure = simulate((2023, 2024), unpaid=True)
     assert (claims["paid"] == 0).any()
+    # the simulated history is complete: no default lag pattern (it would add 1/11 to 2024's events)
     result = budget(claims, exposure, product(), 2025, heads=250_000,
-                    assumptions=Assumptions(trend=TREND, bootstrap=0))
+                    assumptions=Assumptions(trend=TREND, bootstrap=0, default_development=False))
     (illness,) = result.perils
     assert illness.truncation == 0.0  # "auto": some rows paid nothing, so the data are not truncated
     # every event is in the data: 2 years × 5 × 1,000 = 10,000 events; rate 0.02 → 5,000 next year.  Poisson

@@ -223,8 +223,17 @@ def test_sensitivity_rows():
     assert t.loc[("expense ratio 费用率", "20%"), "budget_total"] == pytest.approx(b * 0.85 / 0.80, rel=1e-12)
     direct = budget(claims, exposure, PRODUCT, 2025, assumptions=Assumptions(bootstrap=0, seed=11, trend=0.10))
     assert t.loc[("trend 趋势", "10%"), "budget_total"] == pytest.approx(direct.budget_total, rel=1e-12)
-    assert t.loc[("base 基准", ""), "change"] == 0.0
-    assert len(t) == 1 + 3 + 2 + 2
+    chosen = base.perils[0].severity.best.family
+    assert t.loc[("base 基准", f"illness {chosen}"), "change"] == 0.0
+    # the family rows: every fitted line's family imposed; the chosen one is the base run itself
+    assert t.loc[("family 分布族", chosen), "budget_total"] == pytest.approx(b, rel=1e-12)
+    for family in {"lognormal", "gamma", "lomax"} - {chosen}:
+        forced = budget(claims, exposure, PRODUCT, 2025,
+                        assumptions=Assumptions(bootstrap=0, seed=11, severity_family=family))
+        assert forced.perils[0].severity.best.family == family
+        assert t.loc[("family 分布族", family), "budget_total"] == pytest.approx(forced.budget_total, rel=1e-12)
+        assert forced.budget_total != b
+    assert len(t) == 1 + 3 + 3 + 2 + 2
 
 
 def test_common_shock_between_lines():

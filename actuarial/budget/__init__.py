@@ -72,6 +72,7 @@ this module runs them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -90,13 +91,20 @@ from actuarial.budget.inputs import (
 from actuarial.budget.price import BudgetResult, budget_result, price_lines
 from products.model import Product
 
-__all__ = ["budget"]
+__all__ = ["STEPS", "budget"]
+
+#: The steps of :func:`budget` in order, as its ``progress`` hears them.
+STEPS = {"history": "读取历史与承保人数 / the history and the exposure", "fit": "拟合各责任的频率与损失分布 / fitting "
+         "each line's frequency and severity", "price": "FFT 复合分布与参数抽样 / the compound by FFT and the parameter "
+         "draws", "checks": "实际与预期、趋势检验 / actual vs expected, trends", "holdout": "留出年检验 / the hold-out "
+         "year"}
 
 
 def budget(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Product, year: int, *,
            heads: int | None = None, draft: Product | None = None,
            assumptions: Assumptions = Assumptions(),  # noqa: B008 (frozen: an immutable default)
-           holdout: bool = False) -> BudgetResult:
+           holdout: bool = False, by_county: bool = False,
+           progress: Callable[[str], None] | None = None) -> BudgetResult:
     """Price ``product`` for policy year ``year`` from the claims history (see the module docstring).
 
     Parameters
@@ -111,13 +119,24 @@ def budget(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Product
     assumptions : :class:`Assumptions`.
     holdout : also refit without the latest history year and place its realised payout in that predictive
         (``result.holdout``, :func:`actuarial.budget.check.holdout_summary`); needs ≥ 3 history years.
+    progress : called with each step's name ("中文 / English") as it starts (:data:`STEPS`).
+    by_county : also split the budget across the pooled counties by their credibility-weighted loss cost per
+        head (``result.county_budgets``, :func:`actuarial.budget.counties.county_budgets`).
 
     The result carries the actual-versus-expected table and the trend table of :mod:`actuarial.budget.check`.
     """
     a = assumptions
+    say = progress or (lambda _step: None)
     notes: list[str] = []
+    say(STEPS["history"])
     history = history_before(claims, year, notes)
-    if "report_lag" not in history.columns or not np.isfinite(history["report_lag"].to_numpy(float)).any():
+    no_lags = "report_lag" not in history.columns or not np.isfinite(history["report_lag"].to_numpy(float)).any()
+    if no_lags and a.default_development:
+        notes.append("历史无报案滞后：按默认报案进展模式（各部门每月报送上月名单，报案滞后 1 个月）调整最近一年的事件数，见"
+                     "“默认报案进展模式”表 / the history carries no report lags: the latest year's events are developed "
+                     "by the default lag pattern (each department's list reports the month before: a 1-month lag), see "
+                     "the table 'default lag pattern'")
+    elif no_lags:
         notes.append("历史无报案滞后，未做进展调整：最近一年视为已全部报案 / the history carries no report lags: no "
                      "development applied, the latest year is taken as fully reported")
     ex = exposure_before(exposure, history, product, year, heads, notes)
@@ -125,18 +144,32 @@ def budget(claims: pd.DataFrame, exposure: pd.DataFrame | None, product: Product
         raise BudgetError(f"{year} 年以前没有赔案历史 / no claims history before {year}")
     heads_next = next_year_heads(ex, int(year), heads, notes)
     rng = np.random.default_rng(a.seed)
+    say(STEPS["fit"])
     models, experience_models = fit_lines(product, draft, history, ex, heads_next, int(year), a, rng, notes)
     exp_table = experience_table(history, ex)
     shock = _common_shock(a, notes)
+    say(STEPS["price"])
     priced = price_lines(product, models, experience_models, int(year), int(a.bootstrap), notes, shock)
     whatif = None
     if draft is not None:
         whatif = _draft_result(product, draft, models, experience_models, int(year), float(heads_next.sum()), a,
                                exp_table, notes, shock)
     result = budget_result(product, int(year), float(heads_next.sum()), a, priced, exp_table, notes, whatif)
+    say(STEPS["checks"])
     checks = {"actual_vs_expected": actual_vs_expected(models, history, heads_by_county_year(ex)),
               "trends": trend_table(models, experience_models, a)}
+    if no_lags and a.default_development and models:
+        from actuarial.budget.lags import default_pattern
+
+        checks["default_lags"] = default_pattern()
+    if by_county:
+        from actuarial.budget.counties import county_budgets
+
+        county_notes: list[str] = []
+        checks["county_budgets"] = county_budgets(history, ex, heads_next, float(result.budget_total), county_notes)
+        checks["notes"] = (*result.notes, *county_notes)
     if holdout:
+        say(STEPS["holdout"])
         checks["holdout"] = _holdout(claims, exposure, product, history, ex, heads, a)
     return dataclasses.replace(result, **checks)
 

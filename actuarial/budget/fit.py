@@ -215,6 +215,7 @@ def _fit_line_severity(line_id: str, sample: pd.DataFrame, d: float, a: Assumpti
         notes.append(f"{line_id}: 费用分布拟合失败 / severity fit failed: {exc}")
         return None
     sev = paid_layer_choice(sev, sample, max(d, g_start), line_id, notes)
+    sev = imposed_family(sev, a.severity_family, line_id, notes)
     best = sev.best
     if not trend_note:
         trend_note = f"趋势拟合为 {best.params['trend']:.1%}/年 / trend fitted {best.params['trend']:.1%} a year"
@@ -258,6 +259,21 @@ def paid_layer_choice(sev: Any, sample: pd.DataFrame, s: float, line_id: str, no
     return sev
 
 
+def imposed_family(sev: Any, family: str | None, line_id: str, notes: list[str]) -> Any:
+    """``sev`` with ``family`` as its chosen fit (``Assumptions.severity_family``, e.g. the sensitivity's family
+    rows); unchanged when ``family`` is None or did not converge on this line (noted)."""
+    if family is None or family == sev.best.family:
+        return sev
+    fit = sev.fits.get(family)
+    if fit is None or not fit.converged:
+        notes.append(f"{line_id}: 指定的分布族 {family} 未收敛，仍用 {sev.best.family} / the imposed family {family} did not "
+                     f"converge: {sev.best.family} kept")
+        return sev
+    notes.append(f"{line_id}: 分布族按指定用 {family}（原选 {sev.best.family}） / family {family} imposed (chosen: "
+                 f"{sev.best.family})")
+    return dataclasses.replace(sev, best=fit)
+
+
 def _counted_claims(line_id: str, data: pd.DataFrame, d: float, heads: pd.DataFrame,
                     notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The claims counted as events above d (with d = 0 also those of unknown amount), and their counts N_ct as
@@ -287,7 +303,8 @@ def _line_frequency(line_id: str, data: pd.DataFrame, d: float, best: Any, heads
 
     counted, counts = _counted_claims(line_id, data, d, heads, notes)
     s_d = np.array([float(best.frozen(float(t)).sf(d)) if d > 0 else 1.0 for t in heads.columns])
-    develop, dev_cv = development_factors(counted, line_id, notes)
+    develop, dev_cv = development_factors(counted, line_id, notes, default=a.default_development,
+                                          years=[int(y) for y in heads.columns])
     ground_up = counts.to_numpy(float) * develop.reindex(heads.columns).fillna(1.0).to_numpy()[None, :] / s_d[None, :]
     h = heads.to_numpy(float)
     ground_up[~np.isfinite(h)] = np.nan
@@ -306,17 +323,27 @@ def _line_frequency(line_id: str, data: pd.DataFrame, d: float, best: Any, heads
     return freq, lam, math.sqrt(par_cv**2 + dev_cv**2)
 
 
-def development_factors(counted: pd.DataFrame, line_id: str, notes: list[str]) -> tuple[pd.Series, float]:
+def development_factors(counted: pd.DataFrame, line_id: str, notes: list[str], *, default: bool = False,
+                        years: list[int] | None = None) -> tuple[pd.Series, float]:
     """Per origin year the chain-ladder factor ultimate/reported of the claim counts (1 without report lags),
     and the cv it adds to next year's rate: Mack SE / ultimate of the latest year (step 2 of actuarial.md §3).
 
-    Used when the claims carry ``report_lag`` and span ≥ 3 origin years; otherwise the history is taken as
-    fully reported (noted when lags were given)."""
-    if "report_lag" not in counted.columns:
-        return pd.Series(dtype=float), 0.0
-    known = counted[np.isfinite(counted["report_lag"].to_numpy(float))]
-    if known.empty:
-        return pd.Series(dtype=float), 0.0
+    Used when the claims carry ``report_lag`` and span ≥ 3 origin years.  Without any report lag and with
+    ``default``, the factors of the default pattern (:func:`actuarial.budget.lags.default_factors` over
+    ``years``, the history years; no cv added); otherwise the history is taken as fully reported (noted when
+    lags were given)."""
+    lags = counted["report_lag"].to_numpy(float) if "report_lag" in counted.columns else np.empty(0)
+    if not np.isfinite(lags).any():
+        if not (default and years):
+            return pd.Series(dtype=float), 0.0
+        from actuarial.budget.lags import default_factors
+
+        factors = default_factors(years)
+        latest = int(factors.index.max())
+        notes.append(f"{line_id}: 按默认报案进展模式调整，{latest} 年事件数 ×{factors[latest]:.4f} / developed by the "
+                     f"default lag pattern: {latest}'s events ×{factors[latest]:.4f}")
+        return factors, 0.0
+    known = counted[np.isfinite(lags)]
     if known["year"].nunique() < 3:
         notes.append(f"{line_id}: 报案滞后数据不足 3 个年度，未做进展调整 / fewer than 3 years with report lags: "
                      "no development applied")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from actuarial.premium import PRINCIPLES
+from actuarial.severity import FAMILIES as SEVERITY_FAMILIES
 from products.model import Product
 
 __all__ = ["Assumptions", "BudgetError"]
@@ -43,6 +44,8 @@ class Assumptions:
     seed: int = 20260101
     truncation: str = "auto"  # "auto" | "none" | "trigger"
     common_shock_cv: float = 0.0  # cv of a claim-count factor shared by every line in each draw (0 = independent)
+    default_development: bool = True  # a history without report lags is developed by the default lag pattern
+    severity_family: str | None = None  # imposed on every fitted bracket line (None = chosen on the paid layer)
 
     def __post_init__(self) -> None:
         if self.principle not in PRINCIPLES:
@@ -55,6 +58,9 @@ class Assumptions:
             raise BudgetError(f"费用率须在 [0, 1) 内 / expense ratio must lie in [0, 1), got {self.expense_ratio!r}")
         if not self.common_shock_cv >= 0.0:
             raise BudgetError(f"common_shock_cv 不能为负 / common_shock_cv must be >= 0, got {self.common_shock_cv!r}")
+        if self.severity_family is not None and self.severity_family not in SEVERITY_FAMILIES:
+            raise BudgetError(f"未知的分布族 {self.severity_family!r}（可用：{', '.join(SEVERITY_FAMILIES)}） / unknown "
+                              f"severity family {self.severity_family!r} (use one of {', '.join(SEVERITY_FAMILIES)})")
         if int(self.bootstrap) < 0:
             raise BudgetError(f"bootstrap 不能为负 / bootstrap must be >= 0, got {self.bootstrap!r}")
         for name in ("trend", "default_trend"):

@@ -89,6 +89,10 @@ class BudgetResult:
     holdout: dict | None = None
     #: :func:`actuarial.budget.sensitivity.sensitivity_table` when asked for
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: the default lag pattern (:func:`actuarial.budget.lags.default_pattern`) when it developed the history
+    default_lags: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: per county: the budget split by credibility (``budget(..., by_county=True)``)
+    county_budgets: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def comparison(self) -> pd.DataFrame:
         """Current vs draft side by side: index = quantity; columns current, draft, change, ratio.
@@ -140,6 +144,7 @@ class BudgetResult:
             "experience_lines": _records(self.experience_lines),
             "actual_vs_expected": _records(self.actual_vs_expected), "trends": _records(self.trends),
             "holdout": self.holdout, "sensitivity": _records(self.sensitivity),
+            "default_lags": _records(self.default_lags), "county_budgets": _records(self.county_budgets),
             "validation": _records(self.validation.reset_index()), "notes": list(self.notes),
             "whatif": None if self.whatif is None else self.whatif.to_dict(),
             "comparison": None if self.whatif is None else _records(self.comparison(), "quantity"),

@@ -2,9 +2,11 @@
 changed at a time, everything else (history, seed, parameter draws) the same.
 
 Rows (assumption, value): the severity trend imposed at 0%, 5% and 10% a year (against the fitted one of the
-base run), the systemic year-cv floor at 5% and 20% (base 10%), and the expense ratio at base ± 5 points (no
-refit: the budget is the risk premium / (1 − e), so it scales by (1 − e_base)/(1 − e)).  Each row gives the
-budget, per head, and its change against the base run.
+base run), the severity family imposed on every fitted bracket line — lognormal, gamma, Lomax (against the family
+chosen per line on the paid layer, named in the base row; a family that does not converge on a line leaves that
+line's choice, noted in that run) — when the base run fitted one, the systemic year-cv floor at 5% and 20%
+(base 10%), and the expense ratio at base ± 5 points (no refit: the budget is the risk premium / (1 − e), so it
+scales by (1 − e_base)/(1 − e)).  Each row gives the budget, per head, and its change against the base run.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import dataclasses
 from typing import Any
 
 import pandas as pd
+
+from actuarial.severity import FAMILIES as SEVERITY_FAMILIES
 
 __all__ = ["sensitivity_table"]
 
@@ -27,8 +31,11 @@ def sensitivity_table(base: Any, claims: pd.DataFrame, exposure: pd.DataFrame | 
     from actuarial.budget import budget
 
     a = base.assumptions
-    rows = [{"assumption": "base 基准", "value": "", "budget_total": float(base.budget_total)}]
+    chosen = ", ".join(f"{p.line_id} {p.severity.best.family}" for p in base.perils)
+    rows = [{"assumption": "base 基准", "value": chosen, "budget_total": float(base.budget_total)}]
     variants = [("trend 趋势", f"{t:.0%}", dataclasses.replace(a, trend=t)) for t in TRENDS]
+    if base.perils:
+        variants += [("family 分布族", f, dataclasses.replace(a, severity_family=f)) for f in SEVERITY_FAMILIES]
     variants += [("year cv floor 年度波动下限", f"{f:.0%}", dataclasses.replace(a, year_cv_floor=f))
                  for f in YEAR_CV_FLOORS if f != a.year_cv_floor]
     for name, value, changed in variants:
