@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -89,6 +90,14 @@ def saved(upload: FileStorage) -> Iterator[Path]:
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+def hand_to_job(path: Path) -> Path:
+    """A file :func:`saved` holds, renamed out of its reach for a background import (the job deletes it once
+    read; one whose job never ran is pruned with the other leftovers after :data:`KEEP_SECONDS`)."""
+    held = path.with_name(f"relief-upload-job-{secrets.token_hex(8)}")
+    path.replace(held)
+    return held
 
 
 def _folder() -> Path:

@@ -25,9 +25,11 @@ def recompute_policy(factory: sessionmaker[Session], params: dict[str, Any], pro
 
 
 def import_file(factory: sessionmaker[Session], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """Import a stored upload (``params["path"]``, deleted afterwards) for a policy: the department file's rows,
-    then the claims it touches, with the reader's stages as progress."""
-    from claims.lifecycle.imports import import_report
+    """Import a stored upload (``params["path"]``, deleted afterwards) for a policy as the import page does
+    (:func:`claims.lifecycle.mapping_profiles.import_mapped`: the columns given, or a saved mapping profile found
+    by the file's headers): the department file's rows, then the claims it touches, with the reader's stages as
+    progress.  The result is the import's figures, its ``batch_id`` (the import report) and the ``profile`` used."""
+    from claims.lifecycle.mapping_profiles import import_mapped
 
     path = Path(params["path"])
     if not path.is_file():
@@ -39,12 +41,12 @@ def import_file(factory: sessionmaker[Session], params: dict[str, Any], progress
 
     actor = Actor(id=params.get("actor_id"), role=params.get("actor_role", "system"), name=params.get("actor_name"))
     try:
-        result = import_report(factory, int(params["policy_id"]), params["department"], path, actor=actor,
-                               file_name=params.get("file_name"), period=params.get("period"), progress=heard,
-                               columns=params.get("columns"))
+        done = import_mapped(factory, int(params["policy_id"]), params["department"], path, actor=actor,
+                             file_name=params.get("file_name"), period=params.get("period"), progress=heard,
+                             columns=params.get("columns"))
     finally:
         path.unlink(missing_ok=True)
-    return dataclasses.asdict(result)
+    return {**dataclasses.asdict(done.result), "profile": done.profile}
 
 
 __all__ = ["import_file", "recompute_policy"]

@@ -1,5 +1,6 @@
-"""Long work as background jobs (后台任务): recomputing a county, importing a large file — with progress and a
-job list, on a real queue when one is configured, in-process otherwise.
+"""Long work as background jobs (后台任务): recomputing a county, importing a large file, the notices of every
+village, the report upward — with progress and a job list, on a real queue when one is configured, in-process
+otherwise.
 
 Every job is a row of ``jobs`` (:class:`Job`): ``queued → running → done | failed``, with ``progress`` (0–100)
 and a ``message`` the task updates as it goes, its ``result`` (JSON) or its ``error``.  The row is the one
@@ -15,7 +16,8 @@ truth the pages read, whichever runs the job:
   ``running``; :func:`fail_abandoned` marks such jobs failed at the next start.
 
 The tasks (:data:`TASKS`) are plain functions ``task(factory, params, progress) -> result dict``; they call the
-same services as the pages and the CLI and own their transactions.
+same services as the pages and the CLI and own their transactions.  A task that writes files puts them under
+``params["output_dir"]/<job id>/`` (``progress.job_id``) and lists them in its result's ``files``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ from tabular.errors import ReliefError
 TASKS: dict[str, tuple[str, str]] = {
     "recompute": ("claims.lifecycle.job_tasks:recompute_policy", "重新计算理赔 / recompute a policy's claims"),
     "import": ("claims.lifecycle.job_tasks:import_file", "导入部门报告 / import a department report"),
+    # the budget is in actuarial, a layer above this one: its task lives there (actuarial.budget_service)
+    "budget_run": ("actuarial.budget_service:budget_run", "保费预算测算 / a premium budget run"),
+    # documents are the web layer's templates: their tasks live there, named here by string (never imported by claims)
+    "notices": ("flask_app.document_jobs:village_notices", "全部村公示 / the notices of every village"),
+    "upward_report": ("flask_app.document_jobs:upward_report", "上报报告 / the report upward"),
 }
 STATES = {"queued": "排队中 / queued", "running": "运行中 / running", "done": "已完成 / done", "failed": "失败 / failed"}
 QUEUE = "relief"

@@ -15,6 +15,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -59,6 +60,11 @@ allow("imports.profile_download", IMPORT_ROLES)
 DEPARTMENT_NAMES = {department: spec.label for department, spec in SPECS.items()}
 #: How many line numbers a reason lists on the page (all are in the CSV).
 LINES_SHOWN = 200
+#: An upload above this size (bytes; ``RELIEF_IMPORT_JOB_BYTES`` overrides) is imported by a background job
+#: (:func:`claims.lifecycle.job_tasks.import_file`) instead of in the request: 5 MB is about 50,000 rows of a
+#: medical export, some ten seconds of reading and screening, past which a browser waiting on one request
+#: shows nothing.  The upload page then shows the job's progress and, once done, links to the import report.
+JOB_IMPORT_BYTES = 5 * 1024 * 1024
 
 
 def _policies() -> list:
@@ -116,7 +122,22 @@ def upload():
         flash("请选择文件 / choose a file to upload", "error")
         return redirect(url_for("imports.index"))
     with uploads.saved(upload) as path:  # read from disk in pieces, never upload.read()
+        if path.stat().st_size > current_app.config.get("RELIEF_IMPORT_JOB_BYTES", JOB_IMPORT_BYTES):
+            return _import_as_job(path, department, policy_id, period, upload.filename)
         return _import_upload(path, department, policy_id, period, upload.filename)
+
+
+def _import_as_job(path: Path, department: str, policy_id: int, period: str | None, file_name: str) -> Response:
+    """A large upload handed to a background import (the job deletes the file once read): the job's page."""
+    from flask_app.views.jobs import submit_job
+
+    actor = current_user.actor
+    params = {"policy_id": policy_id, "department": department, "path": str(uploads.hand_to_job(path)),
+              "file_name": file_name[:ImportBatch.file_name.type.length], "period": period, "actor_id": actor.id,
+              "actor_role": actor.role, "actor_name": actor.name}
+    job_id = submit_job("import", params, policy_id=policy_id,
+                        title=f"导入{DEPARTMENT_NAMES[department]}报告 {file_name[:80]} / import {department}")
+    return redirect(url_for("jobs.show", job_id=job_id))
 
 
 def _import_upload(path: Path, department: str, policy_id: int, period: str | None, file_name: str) -> Response:

@@ -16,15 +16,15 @@ from sqlalchemy import func, select
 
 from claims.lifecycle.models import Claim, Notice, NoticeLine, Objection
 from claims.lifecycle.notice_postings import PHOTO_MAX_BYTES, NoticePosting
-from claims.lifecycle.notice_sheets import notice_sheets, postings_of, record_posting, verify_digest
+from claims.lifecycle.notice_sheets import postings_of, record_posting, verify_digest
 from claims.lifecycle.notices import close_due as close_due_notices
-from claims.lifecycle.notices import notice_required, notice_table, post_notice, record_objection
+from claims.lifecycle.notices import notice_required, post_notice, record_objection
 from claims.lifecycle.scope import policy_in_scope, scope_policies, scoped
 from claims.lifecycle.store import Division, Policy, ProductVersion
 from flask_app import db, pdf
 from flask_app.clock import today
+from flask_app.document_jobs import notice_context
 from flask_app.permissions import READERS, allow, allowed
-from flask_app.qr import qr_data_uri
 from flask_app.views.args import bounded_int
 from tabular.errors import ReliefError
 
@@ -123,19 +123,19 @@ def verify_url(digest: str) -> str:
     return base.rstrip("/") + path if base else url_for("notices.verify", digest=digest, _external=True)
 
 
+def verify_prefix() -> str:
+    """:func:`verify_url` without its digest: ``verify_prefix() + "/" + digest == verify_url(digest)``."""
+    base = current_app.config.get("RELIEF_PUBLIC_URL")
+    path = url_for("notices.verify_form")
+    return base.rstrip("/") + path if base else url_for("notices.verify_form", _external=True)
+
+
 def _sheet(notice_id: int) -> dict:
     """The notice's header and its sheets (行政村 first, then each 自然村), each with its QR code."""
     s = db.session()
     notice = _notice_or_404(s, notice_id)
-    head = notice_table(s, notice_id).attrs
     with db.write() as w:  # a notice posted before digests were kept gets them filed on first view
-        sheets = notice_sheets(w, notice_id)
-    return {"notice": notice, "sheets": [{"sheet": sh, "qr": qr_data_uri(verify_url(sh.digest)),
-                                          "verify_url": verify_url(sh.digest)} for sh in sheets],
-            "title": sheets[0].title, "village_name": sheets[0].village_name,
-            "posted_on": head["posted_on"], "end_on": head["end_on"], "days": head["days"],
-            "hotline": head.get("hotline") or current_app.config.get("RELIEF_NOTICE_HOTLINE"),
-            "total": head["total"], "count": len(sheets[0].rows)}
+        return notice_context(s, w, notice, link=verify_url, hotline=current_app.config.get("RELIEF_NOTICE_HOTLINE"))
 
 
 @bp.get("/notices/<int:notice_id>")

@@ -32,7 +32,7 @@ from claims.lifecycle.upward_report import (
     totals,
 )
 from flask_app import clock, db, pdf
-from flask_app.permissions import allow
+from flask_app.permissions import allow, allowed
 from flask_app.views.args import bounded_int
 from flask_app.views.fund import bar_chart
 from tabular.errors import ReliefError
@@ -97,7 +97,8 @@ def index():  # noqa: ANN201
     if report is not None and not report.period.quarterly:  # the quarter the month is in: its 季报
         quarter = f"{period[:4]}-Q{(int(period[5:7]) - 1) // 3 + 1}"
     return render_template("reports_index.html", policies=policies, chosen=chosen, period=period, report=report,
-                           error=error, fund_kinds=FUND_KINDS, yuan=yuan, totals=totals, board=board, quarter=quarter)
+                           error=error, fund_kinds=FUND_KINDS, yuan=yuan, totals=totals, board=board, quarter=quarter,
+                           may_job=allowed("jobs.upward_report", current_user.role))
 
 
 @bp.get("/reports/<int:policy_id>/<period>.xlsx", endpoint="xlsx")
