@@ -234,6 +234,10 @@ def test_sensitivity_rows():
         assert t.loc[("family 分布族", family), "budget_total"] == pytest.approx(forced.budget_total, rel=1e-12)
         assert forced.budget_total != b
     assert len(t) == 1 + 3 + 3 + 2 + 2
+    from actuarial.budget.inputs import BudgetError
+
+    with pytest.raises(BudgetError, match="未知的分布族.*unknown severity family 'weibull'"):
+        Assumptions(severity_family="weibull")
 
 
 def test_common_shock_between_lines():
