@@ -28,6 +28,7 @@ import pandas as pd
 
 from actuarial.report_charts import experience_frame, flat_frame, write_charts
 from actuarial.report_checks import CHECKS_TEMPLATE, checks_context, write_check_numbers
+from actuarial.report_premium import HISTORY_TEMPLATE, PREMIUM_TEMPLATE, premium_context, premium_numbers
 
 __all__ = ["FAMILY_NAMES", "render_html", "severity_frame", "write_numbers", "write_report"]
 
@@ -131,14 +132,18 @@ def severity_frame(result: Any) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def write_numbers(result: Any, out_dir: str | Path) -> dict[str, Path]:
-    """budget.json and the CSV files (UTF-8 with BOM) under ``out_dir``."""
+def write_numbers(result: Any, out_dir: str | Path, *, current_premium: Any = None,
+                  history: dict | None = None) -> dict[str, Path]:
+    """budget.json (with the comparison with the current premium and the history's verdict,
+    :func:`actuarial.report_premium.premium_numbers`, under ``"against_premium"``) and the CSV files (UTF-8 with
+    BOM) under ``out_dir``."""
     from claims.engine.output import write_csv  # here, not at import: ``import actuarial`` need not load the engine
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"budget.json": out / "budget.json"}
-    paths["budget.json"].write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, allow_nan=False) + "\n",
+    doc = {**result.to_dict(), "against_premium": premium_numbers(result, current_premium, history)}
+    paths["budget.json"].write_text(json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n",
                                     encoding="utf-8")
     paths["premiums.csv"] = write_csv(flat_frame(result.premiums), out / "premiums.csv")
     paths["band.csv"] = write_csv(flat_frame(result.band), out / "band.csv")
@@ -276,19 +281,23 @@ ul.notes li { margin: .2em 0; }
     <div class="value" id="budget-total">¥{{ budget_total }}</div></div>
   <div class="card"><div>每人保费 <span class="en">per head</span></div>
     <div class="value" id="budget-per-head">¥{{ budget_per_head }}</div></div>
-  <div class="card"><div>超支概率 P(S &gt; 预算) <span class="en">probability of exceeding</span></div>
+  <div class="card"><div>赔付超过预算的概率 P(S &gt; 预算) <span class="en">probability payouts exceed the\
+ budget</span></div>
     <div class="value" id="prob-exceed">{{ prob_exceed }}</div></div>
   <div class="card"><div>参保人数 <span class="en">insured heads</span></div>
     <div class="value" id="heads">{{ heads }}</div></div>
 </div>
-<p>预算按 <b>{{ principle_label }}</b>{% if uses_level %}（置信水平 {{ level_text }}）{% endif %} 确定，
-费用率 {{ expense }}：预算 = 风险保费 ÷ (1 − 费用率)。明年赔付总额期望 ¥{{ mean_total }}（每人 ¥{{\
- mean_per_head }}），
-标准差 ¥{{ sd_total }}。
-<br><small>The budget follows the {{ principle_label.split(' / ')[-1] }} principle{% if uses_level %} at {{\
- level_text }}{% endif %},
-grossed up for a {{ expense }} expense ratio. Expected payout ¥{{ mean_total }} (¥{{ mean_per_head }} per\
- head).</small></p>
+<p>预算 ¥{{ budget_total }} = 风险保费 ¥{{ confidence.risk_premium }} ÷ (1 − 费用率 {{ expense }})。风险保费按\
+ <b>{{ principle_label }}</b> 确定{% if uses_level %}，取明年赔付总额的 {{ level_text }} 分位数{% endif %}：赔付超过风险保费的概率为\
+ {{ confidence.prob_risk }}。预算在风险保费之上再加费用附加 ¥{{ confidence.loading }}，因此赔付超过预算的概率为\
+ <b>{{ confidence.prob_budget }}</b>（即上方卡片与下表所示的同一概率）。明年赔付总额期望 ¥{{ mean_total }}（每人 ¥{{\
+ mean_per_head }}），标准差 ¥{{ sd_total }}。
+<br><small>Budget = risk premium ÷ (1 − the {{ expense }} expense ratio). The risk premium follows the {{\
+ principle_label.split(' / ')[-1] }} principle{% if uses_level %}: the {{ level_text }} quantile of next year's\
+ total payout{% endif %}; payouts exceed it with probability {{ confidence.prob_risk }}. The expense loading of ¥{{\
+ confidence.loading }} lifts the budget above it, so payouts exceed the budget with probability {{\
+ confidence.prob_budget }} — the one probability the card and the table state. Expected payout ¥{{ mean_total }} (¥{{\
+ mean_per_head }} per head).</small></p>
 </section>
 
 <section id="distribution">
@@ -412,23 +421,29 @@ Highlighted: the principle that sets the budget.</small></p>
 """
 
 
-def render_html(result: Any, charts: dict[str, Path], out_dir: str | Path) -> str:
-    """The report page as a string (image paths relative to ``out_dir``)."""
+def render_html(result: Any, charts: dict[str, Path], out_dir: str | Path, *, current_premium: Any = None,
+                history: dict | None = None) -> str:
+    """The report page as a string (image paths relative to ``out_dir``; the options as :func:`write_report`'s)."""
     from jinja2 import Environment
     from markupsafe import Markup
 
     env = Environment(autoescape=True, trim_blocks=False, lstrip_blocks=False)
     env.filters["numclass"] = lambda text: Markup(' class="num"') if _NUMERIC.fullmatch(str(text)) else ""
     page = TEMPLATE.replace('<section id="validation">', CHECKS_TEMPLATE + '<section id="validation">', 1)
-    return env.from_string(page).render(**_context(result, charts, Path(out_dir)))
+    page = page.replace('<section id="headline">', HISTORY_TEMPLATE + '<section id="headline">', 1)
+    page = page.replace('<section id="distribution">', PREMIUM_TEMPLATE + '<section id="distribution">', 1)
+    context = {**_context(result, charts, Path(out_dir)), **premium_context(result, current_premium, history)}
+    return env.from_string(page).render(**context)
 
 
-def write_report(result: Any, out_dir: str | Path) -> Path:
-    """Write report.html, charts/*.png, budget.json and the CSV files under ``out_dir``; return report.html's path."""
+def write_report(result: Any, out_dir: str | Path, *, current_premium: Any = None, history: dict | None = None) -> Path:
+    """Write report.html, charts/*.png, budget.json and the CSV files under ``out_dir``; return report.html's path.
+    ``current_premium`` (yuan per head now) and ``history`` (its verdict): :mod:`actuarial.report_premium`."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     charts = write_charts(result, out / "charts")
-    write_numbers(result, out)
+    write_numbers(result, out, current_premium=current_premium, history=history)
     page = out / "report.html"
-    page.write_text(render_html(result, charts, out), encoding="utf-8")
+    page.write_text(render_html(result, charts, out, current_premium=current_premium, history=history),
+                    encoding="utf-8")
     return page

@@ -109,6 +109,8 @@ EXPECTED: dict[str, set[str]] = {
     "jobs.index": INS | {COUNTY, ACT, ADMIN}, "jobs.show": INS | {COUNTY, ACT, ADMIN}, "jobs.recompute": {SUP, ADMIN},
     "jobs.download": INS | {COUNTY, ACT, ADMIN}, "jobs.notices": INS | {COUNTY, ADMIN},
     "jobs.upward_report": {SUP, COUNTY, ADMIN},
+    # the actuary's page: budget runs, their reports, in-year monitoring (issue 15.3)
+    "actuary.index": {ACT, ADMIN}, "actuary.start": {ACT, ADMIN}, "actuary.report": {ACT, ADMIN},
     "fund.premium": {SUP, COUNTY, ADMIN}, "fund.settle": {SUP, COUNTY, ADMIN}, "fund.carry": {SUP, COUNTY, ADMIN},
     # the county's report upward, statistics and department board: county office, city, supervisor, admin
     "reports.index": {COUNTY, CITY, SUP, ADMIN}, "reports.xlsx": {COUNTY, CITY, SUP, ADMIN},
@@ -173,7 +175,7 @@ def url_for_rule(rule, ids: dict[str, int]) -> str:
             values[arg] = "csv"
         elif arg == "filename":
             values[arg] = "nothing.css"
-        elif arg in ("application_id", "receipt_id", "posting_id", "job_id"):
+        elif arg in ("application_id", "receipt_id", "posting_id", "job_id", "run_id"):
             values[arg] = 1  # none: past the gate, 404
         elif arg == "digest":
             values[arg] = "0" * 64  # not filed: 404

@@ -172,18 +172,26 @@ def test_bad_inputs_give_bilingual_errors(tmp_path, history, args, code, words):
 
 @pytest.mark.slow
 def test_history_from_the_database(tmp_path):
-    """--database: the demo county's claims and its policy's framed heads, read from SQLite."""
+    """--database: the demo county's claims and its policy's framed heads, read from SQLite.  Its claims were
+    reported January to March 2025 for 400 heads: 3 months and 400 × 3/12 = 100 person-years, refused by the history
+    rule (claims.engine.history_rule: fewer than 12 months or 1,000 person-years) unless asked for a trial run."""
     from flask_app.demo import build_demo
 
     url = f"sqlite:///{tmp_path / 'relief.db'}"
     build_demo(url, tmp_path / "demo", people=400)
     out = tmp_path / "report"
-    result = invoke_budget("--database", url, "--product", PRODUCT, "--year", "2026", "--out", str(out),
-                           "--bootstrap", "5")
+    args = ("--database", url, "--product", PRODUCT, "--year", "2026", "--out", str(out), "--bootstrap", "5")
+    refused = invoke_budget(*args)
+    assert refused.exit_code == 1 and not out.exists()
+    assert "赔案历史只有 3 个月" in refused.output and "100 person-years" in refused.output
+    assert "--allow-short-history" in refused.output
+    result = invoke_budget(*args, "--allow-short-history")
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "budget.json").read_text(encoding="utf-8"))
     assert doc["heads"] > 0 and doc["budget_total"] >= doc["predictive"]["mean"]
-    assert (out / "report.html").is_file()
+    # the newest policy's premium per head (50.00) is the one compared with
+    assert doc["against_premium"]["current_premium_per_head"] == 50.0
+    assert "试算，不可用于定价" in (out / "report.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("font", [None, "cjk"], ids=["no-cjk-font", "cjk-font"])

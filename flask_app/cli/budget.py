@@ -27,19 +27,22 @@ def _load_product(ref: str, what: str) -> Any:
         raise click.UsageError(f"{what} {ref}: {exc}") from None
 
 
-def _history(claims_path: str | None, exposure_path: str | None, database_url: str | None,
-             product: Any) -> tuple[Any, Any]:
-    """(claims, exposure) from the files or from the database (``--database`` without a URL = the configured one)."""
-    from actuarial.history import claims_from_database, read_claims, read_exposure
+def _history(claims_path: str | None, exposure_path: str | None, database_url: str | None, product: Any, year: int,
+             county: str | None, heads: int | None) -> tuple[Any, Any, Any, Any]:
+    """(claims, exposure, the history's verdict, the current premium per head or None) from the files or from the
+    database (``--database`` without a URL = the configured one; :mod:`actuarial.budget_service`)."""
+    from actuarial.budget_service import current_premium, database_history, file_verdict
+    from actuarial.history import read_claims, read_exposure
     from tabular.files import TableError
 
     if database_url is not None:
         factory = open_db(None if database_url == "" else database_url)
         with factory() as session:
-            claims, exposure = claims_from_database(session, product.family)
+            claims, exposure, verdict = database_history(session, product, year, county)
+            premium = current_premium(session, product.family, county)
         if claims.empty:
             raise click.ClickException(f"数据库中没有 {product.family} 的理赔记录 / no claims of {product.family} in the database")
-        return claims, exposure
+        return claims, exposure, verdict, premium
     try:
         claims = read_claims(claims_path)
         exposure = read_exposure(exposure_path) if exposure_path else None
@@ -47,7 +50,7 @@ def _history(claims_path: str | None, exposure_path: str | None, database_url: s
         raise click.ClickException(f"文件有误 / bad file: {exc}") from None
     if claims.empty:
         raise click.ClickException(f"{claims_path}: 没有理赔记录 / no claims in the file")
-    return claims, exposure
+    return claims, exposure, file_verdict(claims, exposure, year, heads), None
 
 
 def _print_headline(result: Any, report: Path) -> None:
@@ -109,7 +112,8 @@ def _print_headline(result: Any, report: Path) -> None:
 @click.option("--principle", default="var", show_default=True, type=click.Choice(PRINCIPLE_CHOICES),
               help="确定预算的保费原则 / the premium principle that sets the budget")
 @click.option("--level", default=0.95, show_default=True, type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
-              help="VaR/TVaR 置信水平 / VaR/TVaR level")
+              help="VaR/TVaR 分位水平（风险保费的，未含费用附加）/ VaR/TVaR quantile level of the risk premium (before "
+                   "the expense loading)")
 @click.option("--bootstrap", default=40, show_default=True, type=click.IntRange(min=0),
               help="参数自助抽样次数 / parameter bootstrap draws")
 @click.option("--seed", default=20260101, show_default=True, type=int, help="随机种子 / random seed")
@@ -119,15 +123,29 @@ def _print_headline(result: Any, report: Path) -> None:
 @click.option("--common-shock", default=0.0, show_default=True, type=click.FloatRange(min=0.0),
               help="各责任共同冲击 cv（同年同向）/ cv of a common shock on every line's claim count")
 @click.option("--sensitivity", is_flag=True,
-              help="敏感性分析：趋势、年度波动下限、费用率（多次重算）/ sensitivity to the trend, the year-cv floor and the "
-                   "expense ratio (refits the budget several times)")
+              help="敏感性分析：趋势、分布族、年度波动下限、费用率（多次重算）/ sensitivity to the trend, the severity "
+                   "family, the year-cv floor and the expense ratio (refits the budget several times)")
+@click.option("--by-county", is_flag=True,
+              help="分县预算：按各县信度加权的人均赔付分摊统筹预算 / split the pooled budget across the counties by "
+                   "their credibility-weighted loss cost per head (Bühlmann–Straub)")
+@click.option("--default-lags/--no-default-lags", "default_lags", default=True, show_default=True,
+              help="历史无报案滞后时按默认进展模式调整 / develop a history without report lags by the default lag pattern")
+@click.option("--county", help="只用该县的历史（--database）/ only this county's history (with --database)")
+@click.option("--current-premium", type=click.FloatRange(min=0.0, min_open=True),
+              help="现行每人保费（元），用于比较；--database 时取最新保单 / the current premium per head (yuan) to compare "
+                   "with; with --database, the newest policy's")
+@click.option("--allow-short-history", is_flag=True,
+              help="历史不足时仍试算（报告标明不可用于定价）/ a trial run on a history too short to price (the report "
+                   "says it is not fit for pricing)")
 @click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages")
 @progress_option
 @click.pass_context
 def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | None, product_ref: str | None,
            year: int | None, heads: int | None, draft_ref: str | None, out_dir: str | None, database_url: str | None,
            expense_ratio: float, principle: str, level: float, bootstrap: int, seed: int, trend: float | None,
-           holdout: bool, common_shock: float, sensitivity: bool, quiet: bool, show_progress: bool | None) -> None:
+           holdout: bool, common_shock: float, sensitivity: bool, by_county: bool, default_lags: bool,
+           county: str | None, current_premium: float | None, allow_short_history: bool, quiet: bool,
+           show_progress: bool | None) -> None:
     """保费预算测算 / Next year's premium budget and its report from the claims history."""
     if ctx.invoked_subcommand is not None:
         return
@@ -142,21 +160,24 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
     if exposure_path is None and heads is None and database_url is None:
         raise click.UsageError("请给出 --exposure 文件或 --heads / give an --exposure file or --heads")
     say = ProgressLine.for_options(quiet, show_progress)
-    from actuarial.budget import budget as run_budget
     from actuarial.budget.inputs import Assumptions
+    from actuarial.budget_service import history_summary, priced
     from actuarial.report import write_report
+    from claims.engine.history_rule import HistoryTooShort
 
     product = _load_product(product_ref, "产品 / product")
     draft = _load_product(draft_ref, "草案 / draft") if draft_ref else None
     say("读取理赔历史 / reading the claims history")
-    claims, exposure = _history(claims_path, exposure_path, database_url, product)
+    claims, exposure, verdict, premium = _history(claims_path, exposure_path, database_url, product, year, county,
+                                                  heads)
+    premium = current_premium if current_premium is not None else premium
     assumptions = Assumptions(expense_ratio=expense_ratio, principle=principle, level=level, bootstrap=bootstrap,
-                              seed=seed, trend=trend, common_shock_cv=common_shock)
+                              seed=seed, trend=trend, common_shock_cv=common_shock, default_development=default_lags)
     say("拟合与测算 / fitting and pricing")
     started = time.perf_counter()
     try:
-        result = run_budget(claims, exposure, product, year, heads=heads, draft=draft, assumptions=assumptions,
-                            holdout=holdout)
+        result = priced(claims, exposure, product, year, verdict, allow_short=allow_short_history, heads=heads,
+                        draft=draft, assumptions=assumptions, holdout=holdout, by_county=by_county)
         if sensitivity:
             import dataclasses
 
@@ -165,12 +186,17 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
             say("敏感性分析 / sensitivity")
             table = sensitivity_table(result, claims, exposure, product, year, heads=heads)
             result = dataclasses.replace(result, sensitivity=table)
+    except HistoryTooShort as exc:
+        say.close()
+        raise click.ClickException(f"{exc}（--allow-short-history 可试算 / --allow-short-history for a trial run)"
+                                   ) from None
     except (ValueError, KeyError) as exc:
         say.close()
         message = exc.args[0] if exc.args else str(exc)
         raise click.ClickException(f"无法测算 / cannot compute the budget: {message}") from None
     say(f"写出报告 / writing {out_dir}")
-    report = write_report(result, out_dir)
+    report = write_report(result, out_dir, current_premium=premium,
+                          history=history_summary(verdict, allow_short_history))
     say.close()
     _print_headline(result, report)
     click.echo(f"用时 / time: {time.perf_counter() - started:.1f}s")

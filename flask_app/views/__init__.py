@@ -6,6 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _
 
 from flask_app.views import (
+    actuary,
     admin,
     applications,
     cards,
@@ -21,7 +22,8 @@ from flask_app.views import (
     reports,
 )
 
-PAGE_MODULES = [home, claims, imports, applications, monitoring, notices, cards, payouts, fund, reports, products, jobs, admin]
+PAGE_MODULES = [home, claims, imports, applications, monitoring, notices, cards, payouts, fund, reports, products, jobs, actuary,
+                admin]
 
 
 #: The navigation bar: (endpoint, label); each user sees the links their role may open.  The labels are Chinese
@@ -29,7 +31,8 @@ PAGE_MODULES = [home, claims, imports, applications, monitoring, notices, cards,
 NAV: list[tuple[str, str]] = [
     ("home.index", _("首页")), ("claims.queue", _("理赔")), ("imports.index", _("导入")),
     ("applications.index", _("申报")), ("monitoring.index", _("监测")), ("notices.index", _("公示")),
-    ("cards.index", _("明白卡")), ("payouts.index", _("支付")), ("fund.index", _("基金")), ("reports.index", _("上报")),
+    ("cards.index", _("明白卡")), ("payouts.index", _("支付")), ("fund.index", _("基金")), ("actuary.index", _("精算")),
+    ("reports.index", _("上报")),
     ("reports.statistics", _("统计")), ("products.index", _("产品")), ("jobs.index", _("任务")), ("admin.users", _("用户")),
 ]
 
