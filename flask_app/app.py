@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from flask_app import auth, db, headers, i18n, odd_input, problems, uploads
+from flask_app import auth, db, display, headers, i18n, odd_input, problems, uploads
 from flask_app.config import from_env, trust_proxies
 
 
@@ -22,6 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)  # CSP, no framing, nosniff, Referrer-Policy, HSTS under HTTPS, no Server header
     uploads.init_app(app)  # first before_request hook: an over-limit body is refused unread (413)
     i18n.init_app(app)  # Chinese pages by default, English by the header's switch (cookie relief_lang)
+    display.init_app(app)  # filters yuan and label; the app's clock for the times of new events
 
     from flask_app.views import register_views
 

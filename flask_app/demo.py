@@ -23,15 +23,21 @@ from claims.lifecycle.notices import close_due, post_notice
 from claims.lifecycle.payouts import bank_rows, build_batch, import_bank_return
 from claims.lifecycle.registry import create_policy, register_product
 from claims.lifecycle.roster_store import store_roster
+from claims.lifecycle.store import clock_day
 from claims.lifecycle.transitions import Actor
 from claims.lifecycle.users import Operator, actor_of, create_user
+from claims.lifecycle.villages import import_villages, set_hotline
 from claims.synth import synth_county
 from flask_app.auth import hash_password
 from products import load_product
 from products.roster import load_households, load_persons
 
 DEMO_TODAY = dt.date(2025, 3, 5)
+#: The day the demo's product, policy, roster and users are set up (the app's clock, before January's claims).
+SETUP_DAY = dt.date(2025, 1, 2)
 DEMO_PASSWORD = "demo-2025"
+#: The demo county's one hotline (县级咨询、申报、监督电话): on its notices and 明白卡 alike.
+DEMO_HOTLINE = "0310-3512317"
 
 #: role → (username, display name)
 #: The demo policy's year-end settlement (claims.lifecycle.fund.settlement_amount): the government tops up the
@@ -81,11 +87,19 @@ def review_and_file(factory, policy_id: int, actors: dict[str, Actor]) -> None: 
 
 
 def post_notices(factory, policy_id: int, actor: Actor, posted_on: dt.date) -> None:  # noqa: ANN001
+    """Each village's filed claims on a notice carrying the county's one hotline (:data:`DEMO_HOTLINE`)."""
     with transaction(factory) as s:
         villages = sorted(set(s.scalars(select(Claim.village_code).where(Claim.policy_id == policy_id,
                                                                          Claim.state == "filed"))))
         for village in villages:
-            post_notice(s, policy_id, village, actor, posted_on=posted_on, hotline="0310-12317")
+            post_notice(s, policy_id, village, actor, posted_on=posted_on)  # the county's hotline: DEMO_HOTLINE
+
+
+def settled_by(path: Path, day: dt.date) -> None:
+    """Keep only the settlements of a medical file dated ``day`` or before (结算日期): the demo's March holds
+    the first days of the month, nothing after the app's today."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame[frame["结算日期"] <= day.isoformat()].to_csv(path, index=False, encoding="utf-8-sig")
 
 
 def build_demo(url: str, workdir: str | Path, *, people: int = 3000, seed: int = 20250101) -> DemoInfo:
@@ -99,10 +113,12 @@ def build_demo(url: str, workdir: str | Path, *, people: int = 3000, seed: int =
     factory = session_factory(make_engine(url))
     product = load_product("fangpinbao-weixian-2025")
     tokens: dict[str, str] = {}
-    with transaction(factory) as s:
+    with clock_day(SETUP_DAY), transaction(factory) as s:
         version = register_product(s, product)
         policy = create_policy(s, version, framed_heads=people, settlement_rule=DEMO_SETTLEMENT)
         store_roster(s, persons, households)
+        import_villages(s, county / "villages.csv", "villages.csv", actor_name="relief demo")  # 村名, 乡镇名
+        set_hotline(s, policy.county, DEMO_HOTLINE, actor_name="relief demo")
         record_premium(s, policy.id, "premium_due", policy.premium_total, reference="contract")
         record_premium(s, policy.id, "premium_received", policy.premium_total, reference="county-treasury",
                        payer="government", received_on=dt.date(2025, 1, 10))
@@ -125,21 +141,29 @@ def build_demo(url: str, workdir: str | Path, *, people: int = 3000, seed: int =
         import_report(factory, policy_id, "medical", path, actor=insurer, file_name=f"medical/{path.name}",
                       period=f"2025-{m:02d}")
 
-    month(1)
-    review_and_file(factory, policy_id, actors)
-    post_notices(factory, policy_id, actors["village_clerk"], dt.date(2025, 2, 1))
-    with transaction(factory) as s:
-        close_due(s, today=dt.date(2025, 2, 12))
-    with transaction(factory) as s:
-        if _ids(s, policy_id, "payable"):
-            batch = build_batch(s, policy_id, "2025-02", insurer)
-            lines = bank_rows(s, batch.id)
-            back = pd.DataFrame({"理赔编号": lines["理赔编号"], "状态": "成功", "原因": ""})
-            import_bank_return(s, batch.id, back, insurer)
-    month(2)
-    review_and_file(factory, policy_id, actors)
-    post_notices(factory, policy_id, actors["village_clerk"], dt.date(2025, 3, 1))
-    month(3)
+    # each step on its own day of the app's clock (claims.lifecycle.store.clock_day), none after DEMO_TODAY
+    with clock_day(dt.date(2025, 1, 31)):
+        month(1)
+        review_and_file(factory, policy_id, actors)
+    with clock_day(dt.date(2025, 2, 1)):
+        post_notices(factory, policy_id, actors["village_clerk"], dt.date(2025, 2, 1))
+    with clock_day(dt.date(2025, 2, 12)):
+        with transaction(factory) as s:
+            close_due(s, today=dt.date(2025, 2, 12))
+        with transaction(factory) as s:
+            if _ids(s, policy_id, "payable"):
+                batch = build_batch(s, policy_id, "2025-02", insurer)
+                lines = bank_rows(s, batch.id)
+                back = pd.DataFrame({"理赔编号": lines["理赔编号"], "状态": "成功", "原因": ""})
+                import_bank_return(s, batch.id, back, insurer)
+    with clock_day(dt.date(2025, 2, 28)):
+        month(2)
+        review_and_file(factory, policy_id, actors)
+    with clock_day(dt.date(2025, 3, 1)):
+        post_notices(factory, policy_id, actors["village_clerk"], dt.date(2025, 3, 1))
+    with clock_day(DEMO_TODAY):
+        settled_by(county / "medical" / "2025-03.csv", DEMO_TODAY)
+        month(3)
     with transaction(factory) as s:  # a fresh start for the demo logins
         s.execute(update(User).values(failed_logins=0, locked_until=None))
     factory.kw["bind"].dispose()

@@ -8,7 +8,8 @@ persons:    id_no (str, 18 chars), name (str), household_no (str), relation (str
 households: household_no (str), village_code (str, 12 digits), natural_village (str, <NA> if blank),
             category (str), per_capita_income (int64 fen), members (int64 > 0),
             bank_account (str, <NA> if blank: the 社保卡/一卡通 account payouts go to),
-            support_mode (str, <NA> if blank: 供养方式, 集中供养 / 分散供养, as written)
+            support_mode (str, <NA> if blank: 供养方式, 集中供养 / 分散供养, as written),
+            village_name, township_name (str, <NA> if blank: 村名 and 乡镇, stored in the village registry)
 both:       source_file (str), source_line (int64)
 
 A province roster (millions of rows, a machine export: CSV/Parquet, one canonical form per cell) is read
@@ -70,6 +71,8 @@ HOUSEHOLD_COLUMNS: dict[str, list[str]] = {
     "members": ["家庭人口数", "人口数", "家庭人数"],
     "bank_account": ["银行账号", "社保卡号", "一卡通账号", "收款账号", "账号"],
     "support_mode": ["供养方式", "供养形式", "特困供养方式", "五保供养方式"],  # 集中供养 / 分散供养 (optional)
+    "village_name": ["村名", "村名称", "行政村", "行政村名称"],  # optional: the village registry's names
+    "township_name": ["乡镇名", "乡镇", "乡镇名称", "所属乡镇"],
 }
 HOUSEHOLD_REQUIRED = ["household_no", "village_code", "category", "per_capita_income", "members"]
 
@@ -201,6 +204,7 @@ def _households(table: pd.DataFrame) -> pd.DataFrame:
         "natural_village": _text(table["natural_village"]), "category": category,
         "per_capita_income": income.fen.astype("int64"), "members": members.values.astype("int64"),
         "bank_account": account.values, "support_mode": _text(table["support_mode"]),
+        "village_name": _text(table["village_name"]), "township_name": _text(table["township_name"]),
         "source_file": table["source_file"].astype("str"), "source_line": table["source_line"].astype("int64"),
     })
 
@@ -333,8 +337,9 @@ def _fast_households(source: str | Path | bytes, name: str) -> pd.DataFrame | No
     income, _, income_ok = plain.yuan_fen(cols["per_capita_income"], False)
     members, members_ok = plain.counts(cols["members"])
     ok &= category_ok & income_ok & members_ok
-    texts: dict[str, pa.Array | None] = {"natural_village": None, "bank_account": None, "support_mode": None}
-    for text_column in ("natural_village", "support_mode"):
+    texts: dict[str, pa.Array | None] = {"natural_village": None, "bank_account": None, "support_mode": None,
+                                         "village_name": None, "township_name": None}
+    for text_column in ("natural_village", "support_mode", "village_name", "township_name"):
         if cols[text_column] is not None:
             texts[text_column], text_ok = plain.trimmed_text(cols[text_column])
             ok &= text_ok
@@ -369,6 +374,7 @@ def _fast_households(source: str | Path | bytes, name: str) -> pd.DataFrame | No
         "natural_village": kept(texts["natural_village"]), "category": kept(category),
         "per_capita_income": income if every else income[ok], "members": members if every else members[ok],
         "bank_account": kept(texts["bank_account"]), "support_mode": kept(texts["support_mode"]),
+        "village_name": kept(texts["village_name"]), "township_name": kept(texts["township_name"]),
     })
     frame["source_file"] = plain.str_series(pa.repeat(pa.scalar(name, pa.string()), len(frame)))
     frame["source_line"] = lines if every else lines[ok]

@@ -27,7 +27,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from claims.lifecycle.store import Division, Household, Person, Policy, ProductVersion
+from claims.lifecycle.store import Household, Person, Policy, ProductVersion
+from claims.lifecycle.villages import county_hotline, village_label
 from products import load_product
 from products.model import Line, Product
 from products.schedule import apply_cap, bracket_entitlement
@@ -207,14 +208,17 @@ def _policy(session: Session, policy_id: int) -> tuple[Policy, Product]:
 
 
 def summary_for_policy(session: Session, policy_id: int, *, hotline: str | None = None) -> PolicySummary:
-    """The summary of the product version a policy bought, with the policy's own period."""
+    """The summary of the product version a policy bought, with the policy's own period and the hotline given,
+    else the county's (:func:`claims.lifecycle.villages.county_hotline`)."""
     policy, product = _policy(session, policy_id)
-    return policy_summary(product, hotline=hotline, period=(policy.period_start, policy.period_end))
+    return policy_summary(product, hotline=hotline or county_hotline(session, policy.county),
+                          period=(policy.period_start, policy.period_end))
 
 
 def household_card(session: Session, household_no: str, policy_id: int, *, hotline: str | None = None,
                    issued_on: dt.date | None = None) -> HouseholdCard:
-    """The 明白卡 of a household under a policy of its county: members with masked IDs, the policy's lines."""
+    """The 明白卡 of a household under a policy of its county: members with masked IDs, the policy's lines, the
+    hotline given, else the county's (the one its village notices carry)."""
     household = session.scalar(select(Household).where(Household.household_no == household_no))
     if household is None:
         raise NotFoundError(f"户 {household_no} 不在参保名单中 / household {household_no} is not on the roster")
@@ -225,12 +229,12 @@ def household_card(session: Session, household_no: str, policy_id: int, *, hotli
     people = session.execute(select(Person.name, Person.relation, Person.id_no)
                              .where(Person.household_no == household_no).order_by(Person.id)).all()
     head_first = sorted(people, key=lambda p: 0 if (p.relation or "") in ("户主", "本人") else 1)
-    village = session.scalar(select(Division.name).where(Division.code == household.village_code))
     return HouseholdCard(
-        household_no=household_no, village=village or household.village_code,
+        household_no=household_no, village=village_label(session, household.village_code),
         natural_village=household.natural_village or "", category=household.category,
         members=[{"name": p.name, "relation": p.relation or "", "id": mask_id(p.id_no)} for p in head_first],
-        summary=policy_summary(product, hotline=hotline, period=(policy.period_start, policy.period_end)),
+        summary=policy_summary(product, hotline=hotline or county_hotline(session, policy.county),
+                               period=(policy.period_start, policy.period_end)),
         issued_on=issued_on or dt.date.today())
 
 

@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session
 
 from claims.lifecycle.models import Notice, NoticeLine
 from claims.lifecycle.notice_postings import PHOTO_MAGIC, PHOTO_MAX_BYTES, NoticePosting, NoticeSheet
-from claims.lifecycle.store import Division, Policy, ProductVersion
+from claims.lifecycle.store import Policy, ProductVersion
+from claims.lifecycle.villages import village_label
 from tabular.errors import InvalidInputError, NotFoundError
 
 #: The product family's own notice title (and its name in the lead sentence).
@@ -121,7 +122,7 @@ def notice_sheets(session: Session, notice_id: int) -> list[Sheet]:
         raise NotFoundError(f"公示 {notice_id} 不存在 / notice {notice_id} does not exist")
     family = session.scalar(select(ProductVersion.family).join(Policy, Policy.product_version_id == ProductVersion.id)
                             .where(Policy.id == notice.policy_id))
-    name = session.scalar(select(Division.name).where(Division.code == notice.village_code)) or notice.village_code
+    name = village_label(session, notice.village_code)
     filed = {s.natural_village: s.digest for s in
              session.scalars(select(NoticeSheet).where(NoticeSheet.notice_id == notice_id))}
     if not filed:
@@ -150,9 +151,8 @@ def verify_digest(session: Session, digest: str) -> dict[str, Any] | None:
     sheet, notice = row
     family = session.scalar(select(ProductVersion.family).join(Policy, Policy.product_version_id == ProductVersion.id)
                             .where(Policy.id == notice.policy_id))
-    name = session.scalar(select(Division.name).where(Division.code == sheet.village_code))
     return {"digest": digest, "notice_id": notice.id, "title": family_title(family),
-            "village_code": sheet.village_code, "village_name": name or sheet.village_code,
+            "village_code": sheet.village_code, "village_name": village_label(session, sheet.village_code),
             "natural_village": sheet.natural_village, "posted_on": notice.posted_on, "end_on": notice.end_on,
             "days": notice.days, "filed_at": sheet.filed_at, "rows": sheet.rows, "total": sheet.total}
 

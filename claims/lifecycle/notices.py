@@ -36,6 +36,7 @@ from claims.lifecycle.notice_sheets import file_sheets
 from claims.lifecycle.roster_store import chunks
 from claims.lifecycle.store import Person, Policy, ProductVersion, now
 from claims.lifecycle.transitions import SYSTEM, Actor, advance
+from claims.lifecycle.villages import county_hotline
 from claims.reports.householders import is_head
 from tabular.errors import NotAllowedError
 
@@ -139,7 +140,8 @@ def post_notice(session: Session, policy_id: int, village_code: str, actor: Acto
     Moves them filed → on_notice (action ``post_notice``: county reviewer or village clerk), writes one
     :class:`NoticeLine` snapshot per claim, sets ``claims.notice_id`` and resolves the claims' open
     objections (a re-posting is the answer to an objection); files each sheet's digest.  ``days`` defaults to
-    the product's ``notice_days`` and may not be shorter (:func:`checked_days`).
+    the product's ``notice_days`` and may not be shorter (:func:`checked_days`); ``hotline`` to the county's
+    (:func:`claims.lifecycle.villages.county_hotline`), the one its 明白卡 print too.
     """
     days = checked_days(session, policy_id, days)
     query = select(Claim).where(Claim.policy_id == policy_id)
@@ -165,7 +167,8 @@ def post_notice(session: Session, policy_id: int, village_code: str, actor: Acto
     line_names = _line_names(_document(session, policy_id))
     names = _claimant_names(session, claims)
     notice = Notice(policy_id=policy_id, village_code=village_code, posted_on=posted_on,
-                    end_on=posted_on + dt.timedelta(days=days), days=days, state="posted", hotline=hotline,
+                    end_on=posted_on + dt.timedelta(days=days), days=days, state="posted",
+                    hotline=hotline or county_hotline(session, village_code),
                     posted_by=actor.id)
     session.add(notice)
     session.flush()

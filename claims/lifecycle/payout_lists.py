@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claims.lifecycle.models import Claim, PayoutBatch, PayoutLine
-from claims.lifecycle.store import Division
+from claims.lifecycle.villages import village_names
 from tabular.safe_cells import formula_safe_text
 
 COLUMNS = ["序号", "理赔编号", "行政村", "户主姓名", "身份证号(脱敏)", "账号(脱敏)", "金额", "状态", "银行说明"]
@@ -37,7 +37,7 @@ def payout_list_xlsx(session: Session, batch: PayoutBatch) -> bytes:
     rows = session.execute(select(PayoutLine, Claim.village_code).join(Claim, Claim.id == PayoutLine.claim_id)
                            .where(PayoutLine.batch_id == batch.id).order_by(PayoutLine.id)).all()
     codes = sorted({v for _, v in rows if v})
-    names = dict(session.execute(select(Division.code, Division.name).where(Division.code.in_(codes or ["-"]))).all())
+    names = village_names(session, codes)
     wb = Workbook()
     ws = wb.active
     ws.title = f"支付批次{batch.id}"

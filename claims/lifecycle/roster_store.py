@@ -3,8 +3,9 @@
 :func:`store_roster` takes the frames of :mod:`products.roster` (``per_capita_income`` int fen) and
 
 1. creates the divisions it has not seen: county = village_code[:6], township = village_code[:9],
-   administrative village = the 12-digit code (name = the code unless a name is given), and the
-   natural villages (village_code, name);
+   administrative village = the 12-digit code (name = the code unless the roster carries one, columns
+   ``village_name`` 村名 and ``township_name`` 乡镇: :func:`claims.lifecycle.villages.store_names`, which
+   also renames a division the roster names differently), and the natural villages (village_code, name);
 2. upserts households, then persons: one bulk INSERT of the new keys, one executemany UPDATE of the
    rows whose fields changed (no ORM object per row).
 
@@ -22,7 +23,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from claims.lifecycle.audit import record
-from claims.lifecycle.store import Division, Household, NaturalVillage, Person
+from claims.lifecycle.store import Household, NaturalVillage, Person
+from claims.lifecycle.villages import TOWNSHIP_DIGITS, VILLAGE_DIGITS, store_names
 from products.eligibility import CountyMismatchError, other_counties
 from tabular.money import fen_to_decimal
 
@@ -49,20 +51,16 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     return [{k: _clean(v) for k, v in row.items()} for row in frame[columns].to_dict("records")]
 
 
-def _store_divisions(session: Session, village_codes: Iterable[str], names: Mapping[str, str]) -> int:
-    villages = sorted({str(c) for c in village_codes if c is not None and len(str(c)) == 12})
-    wanted: dict[str, tuple[str, str | None]] = {}
-    for code in villages:
-        wanted.setdefault(code[:6], ("county", None))
-        wanted.setdefault(code[:9], ("township", code[:6]))
-        wanted[code] = ("village", code[:9])
-    known = set(session.scalars(select(Division.code)))
-    rows = [{"code": c, "level": lvl, "name": names.get(c, c), "parent_code": parent}
-            for level in ("county", "township", "village")  # parents first (foreign key)
-            for c, (lvl, parent) in wanted.items() if lvl == level and c not in known]
-    if rows:
-        session.execute(insert(Division.__table__), rows)
-    return len(rows)
+def _roster_names(households: pd.DataFrame, column: str, digits: int) -> dict[str, str]:
+    """code (the village code's first ``digits``) → the name the roster gives in ``column`` (村名 / 乡镇), or
+    the code with a blank name (:func:`~claims.lifecycle.villages.store_names` keeps a blank name's
+    division as it is) when the roster has no such column."""
+    columns = ["village_code", column] if column in households else ["village_code"]
+    pairs = households[columns].dropna(subset=["village_code"]).drop_duplicates("village_code")
+    codes = pairs["village_code"].astype(str)
+    names = pairs[column] if column in pairs else pd.Series("", index=pairs.index)
+    return {code[:digits]: (name if isinstance(name, str) else "")
+            for code, name in zip(codes, names, strict=True) if len(code) == VILLAGE_DIGITS}
 
 
 def _store_natural_villages(session: Session, households: pd.DataFrame) -> int:
@@ -118,7 +116,8 @@ def store_roster(session: Session, persons: pd.DataFrame, households: pd.DataFra
     for r in hh_rows:
         r["per_capita_income"] = fen_to_decimal(int(r["per_capita_income"]))
         r["members"] = int(r["members"])
-    divisions = _store_divisions(session, hh["village_code"].dropna().astype(str), division_names or {})
+    divisions = store_names(session, {**_roster_names(hh, "village_name", VILLAGE_DIGITS), **(division_names or {})},
+                            _roster_names(hh, "township_name", TOWNSHIP_DIGITS))["divisions_created"]
     natural = _store_natural_villages(session, hh)
     t_hh = Household.__table__
     existing_hh = {r["household_no"]: r for r in session.execute(

@@ -9,6 +9,9 @@ BIGINT; Python always sees a ``Decimal`` with two places, and SQL sums stay exac
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
@@ -87,8 +90,26 @@ class Chained:
     row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
+#: The app's clock (its "today", e.g. RELIEF_TODAY of a demo) while a request or a demo step runs: new rows are
+#: dated that day at the wall clock's time of day, so no event is dated after the app's today.  None: the wall clock.
+CLOCK_DAY: ContextVar[dt.date | None] = ContextVar("relief_clock_day", default=None)
+
+
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    """UTC now without zone; on :data:`CLOCK_DAY`'s day when one is set (:func:`clock_day`)."""
+    wall = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    day = CLOCK_DAY.get()
+    return wall if day is None else dt.datetime.combine(day, wall.time())
+
+
+@contextmanager
+def clock_day(day: dt.date | None) -> Iterator[None]:
+    """Within the block, :func:`now` is on ``day`` (``None``: the wall clock)."""
+    token = CLOCK_DAY.set(day)
+    try:
+        yield
+    finally:
+        CLOCK_DAY.reset(token)
 
 
 class Division(Base):

@@ -35,7 +35,8 @@ from sqlalchemy.orm import Session
 
 from claims.lifecycle.models import Claim, FundEntry, ImportBatch, PayoutBatch, PayoutLine
 from claims.lifecycle.scope import TOWNSHIP_PREFIX
-from claims.lifecycle.store import Division, Household, Policy, ProductVersion
+from claims.lifecycle.store import Household, Policy, ProductVersion
+from claims.lifecycle.villages import village_names
 from tabular.errors import InvalidInputError, NotFoundError
 
 #: A report period: a month ``2025-02`` or a quarter ``2025-Q1``.
@@ -114,13 +115,6 @@ class UpwardReport:
     @property
     def payout_total_fen(self) -> int:
         return sum(row["amount_fen"] for row in self.payout_lines)
-
-
-def _names(session: Session, codes: set[str]) -> dict[str, str]:
-    """Division code → name (行政村 or 乡镇), the code itself where the division table has none."""
-    found = dict(session.execute(select(Division.code, Division.name).where(Division.code.in_(sorted(codes) or ["-"])))
-                 .all()) if codes else {}
-    return {c: found.get(c) or c for c in codes}
 
 
 def line_names(session: Session, policy_id: int) -> dict[str, str]:
@@ -236,7 +230,7 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 def labels(session: Session, policy_id: int, rows: list[dict[str, Any]]) -> None:
     """Add ``<dim>_name`` (village and township names, line names) to rows, in place."""
     codes = {r[d] for r in rows for d in ("village", "township") if r.get(d)}
-    names, lines = _names(session, codes), line_names(session, policy_id)
+    names, lines = village_names(session, codes), line_names(session, policy_id)  # 行政村 and 乡镇 codes
     for r in rows:
         for d in ("village", "township"):
             if d in r:

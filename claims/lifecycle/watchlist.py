@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from claims.lifecycle.monitoring import ON_LIST, WATCH_ACTIONS, WATCH_STATES, WatchedHousehold, WatchRecord, add_record
 from claims.lifecycle.scope import Scope, scoped
-from claims.lifecycle.store import Division, now
+from claims.lifecycle.store import now
 from claims.lifecycle.transitions import Actor
+from claims.lifecycle.villages import village_names
 from tabular.errors import InvalidInputError, NotFoundError, StateConflictError
 from tabular.safe_cells import formula_safe_frame
 
@@ -95,12 +96,6 @@ def filter_options(session: Session, scope: Scope) -> dict[str, list[tuple[str, 
     names = village_names(session, codes)
     return {"grades": [(g, g) for g in grades], "categories": [(c, c) for c in categories],
             "villages": [(c, names.get(c, c)) for c in codes]}
-
-
-def village_names(session: Session, codes: list[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    return dict(session.execute(select(Division.code, Division.name).where(Division.code.in_(codes))).all())
 
 
 def watched_in_scope(session: Session, scope: Scope, watched_id: int) -> WatchedHousehold:

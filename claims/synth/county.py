@@ -4,6 +4,7 @@ department reports (:mod:`claims.synth.reports`), deterministic by seed.
 Layout (``ext`` = ``csv`` or ``parquet``)::
 
     persons.ext, households.ext           the roster
+    villages.ext                          the village registry: 村代码, 村名, 乡镇名 (:mod:`claims.synth.villages`)
     <department>/<year>-<month>.ext       medical, education, disaster, accident, income
     manifest.json
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from claims.synth.files import Progress, check_format, no_progress, write_frame, write_manifest
 from claims.synth.reports import department_builders, write_monthly_files
 from claims.synth.roster import households, households_frame, persons, persons_frame
+from claims.synth.villages import village_frame
 
 #: progress stages of a county: the roster (2), the five departments, done
 COUNTY_STAGES = 8
@@ -45,6 +47,7 @@ def synth_county(out_dir, people: int, *, seed: int = 20250101, year: int = 2025
     ps = persons(hh, people, seed, year, county)
     write_frame(persons_frame(hh, ps), out / f"persons.{fmt}", fmt)
     write_frame(households_frame(hh, seed), out / f"households.{fmt}", fmt)
+    write_frame(village_frame(hh["village_code"], seed), out / f"villages.{fmt}", fmt)
     report("roster", 2, stages)
 
     departments: dict[str, dict] = {}
@@ -60,6 +63,7 @@ def synth_county(out_dir, people: int, *, seed: int = 20250101, year: int = 2025
         "people": int(people), "households": int(hh["n"]), "villages": int(hh["n_villages"]),
         "natural_villages": int(hh["n_natural"]),
         "roster": {"persons": f"persons.{fmt}", "households": f"households.{fmt}"},
+        "village_registry": f"villages.{fmt}",
         "departments": departments,
         "encoding": "utf-8-sig" if fmt == "csv" else None,
         "medical_headers": "zh",

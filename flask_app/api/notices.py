@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
@@ -19,6 +18,7 @@ from flask_app.api.claims import Money, Timestamp, refuse
 from flask_app.api.inputs import Id, Text
 from flask_app.api.products import default_policy_id
 from flask_app.clock import today
+from flask_app.display import hotline
 from flask_app.permissions import READERS, allow
 from tabular.errors import ReliefError
 
@@ -102,7 +102,7 @@ class NoticeCreate(MethodView):
             with db.write() as s:
                 notice = post_notice(s, policy_id, body["village_code"], current_user.actor,
                                      posted_on=body.get("posted_on") or today(), days=body.get("days"),
-                                     hotline=current_app.config.get("RELIEF_NOTICE_HOTLINE"))
+                                     hotline=hotline(s, body["village_code"]))
                 notice_id = notice.id
         except ReliefError as exc:  # a transition or a conflict while posting is a refused notice too
             refuse(exc, slug="notice-refused", title="公示操作被拒绝 / notice action refused")

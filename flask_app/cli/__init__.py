@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": ("flask_app.cli.audit", "audit", "审计链 / the tamper-evident audit chains."),
     "tokens": ("flask_app.cli.tokens", "tokens", "API 令牌 / API tokens: issue, list, revoke."),
     "worker": ("flask_app.cli.worker", "worker", "后台任务执行器（RQ）/ Run the background jobs from the Redis queue (RQ worker)."),
+    "villages": ("flask_app.cli.villages", "villages", "村名录与县热线 / the village registry and the county's hotline."),
     "monitor": ("flask_app.cli.monitor", "monitor",
                 "防贫监测预警名单（无状态）/ The early-warning list of 防贫监测 from files (stateless): watchlist.csv."),
 }

@@ -7,7 +7,7 @@ Village and county users (and the insurer) open them for the households and poli
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -16,6 +16,7 @@ from claims.lifecycle.scope import policy_in_scope, scope_policies, scoped
 from claims.lifecycle.store import Household, Policy, ProductVersion
 from flask_app import db, pdf
 from flask_app.clock import today
+from flask_app.display import hotline
 from flask_app.documents import NoCjkFontError, card_html, summary_html, to_pdf
 from flask_app.permissions import STAFF, allow
 from flask_app.views.args import bounded_int
@@ -61,8 +62,8 @@ def household():  # noqa: ANN201
     policy_id = bounded_int(request.args.get("policy_id", "")) or default_policy(s, household_no)
     if not policy_in_scope(s, current_user.scope, policy_id):
         abort(404)
-    card = household_card(s, household_no, policy_id, hotline=current_app.config.get("RELIEF_NOTICE_HOTLINE"),
-                          issued_on=today())
+    county = s.scalar(select(Policy.county).where(Policy.id == policy_id))
+    card = household_card(s, household_no, policy_id, hotline=hotline(s, county), issued_on=today())
     safe = "".join(ch for ch in household_no if ch.isascii() and (ch.isalnum() or ch in "-_")) or "household"
     return _pdf(card_html(card), f"card-{safe}.pdf")
 
@@ -72,5 +73,6 @@ def policy_summary(policy_id: int):  # noqa: ANN201
     s = db.session()
     if not policy_in_scope(s, current_user.scope, policy_id):
         abort(404)
-    summary = summary_for_policy(s, policy_id, hotline=current_app.config.get("RELIEF_NOTICE_HOTLINE"))
+    county = s.scalar(select(Policy.county).where(Policy.id == policy_id))
+    summary = summary_for_policy(s, policy_id, hotline=hotline(s, county))
     return _pdf(summary_html(summary), f"policy-{policy_id}-summary.pdf")

@@ -21,7 +21,9 @@ from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow, U
 from claims.lifecycle.recompute import PERSON_DEPARTMENTS
 from claims.lifecycle.scope import scoped, scoped_versions, search
 from claims.lifecycle.store import Division, Household, Person, ProductVersion
+from claims.lifecycle.villages import village_label, village_names
 from claims.lifecycle.workflow import ACTIONS, ROLE_GROUPS, STATES, TRANSITIONS
+from claims.reports.fields import source_fields
 from claims.reports.householders import is_head
 from flask_app import db
 from flask_app.odd_input import MAX_PAGE
@@ -87,13 +89,6 @@ def _show_id(id_no: str | None) -> str:
     if not id_no:
         return ""
     return id_no if current_user.sees_full_ids else mask_id(id_no)
-
-
-def _village_names(codes) -> dict[str, str]:
-    codes = sorted({c for c in codes if c})
-    if not codes:
-        return {}
-    return dict(db.session().execute(select(Division.code, Division.name).where(Division.code.in_(codes))).all())
 
 
 def _claimants(claims: list) -> dict[int, tuple[str, str]]:
@@ -179,7 +174,7 @@ def queue():
                                          .order_by(Claim.village_code)) if c}
     codes = {c.village_code for c in claims if c.village_code}
     names = {code: known[code] for code in codes if known.get(code)}
-    names.update(_village_names(codes - known.keys()))  # rows outside the division table: rare, by code
+    names.update(village_names(s, codes - known.keys()))  # rows outside the division table: rare, by code
     village_options = [(c, name or c) for c, name in known.items()]
     # the lines of the scope's products (a few documents), not DISTINCT over every claim (55 ms at 100,000)
     lines = sorted({str(line["id"]) for doc in s.scalars(scoped_versions(scope, select(ProductVersion.document)))
@@ -243,7 +238,8 @@ def _load_claim(claim_id: int) -> Claim:
 
 
 def _source_rows(claim: Claim) -> list[dict]:
-    """The imported rows the claim was computed from: its unit's rows of the line's department."""
+    """The imported rows the claim was computed from: its unit's rows of the line's department, each field under
+    its Chinese name with amounts in yuan (:func:`claims.reports.fields.source_fields`)."""
     s = db.session()
     department = PERILS.get(claim.peril, {}).get("source")
     if department is None:
@@ -264,11 +260,12 @@ def _source_rows(claim: Claim) -> list[dict]:
         .order_by(ImportRow.event_date, ImportBatch.id, ImportRow.line)).all()
     out = []
     for line, date, data, setl_id, batch_id, file_name, period in rows:
-        shown = {k: v for k, v in (data or {}).items() if k not in ("name",)}
-        if not current_user.sees_full_ids and shown.get("id_no"):
-            shown["id_no"] = mask_id(str(shown["id_no"]))
+        shown = dict(data or {})
+        for key in ("id_no", "householder_id"):
+            if not current_user.sees_full_ids and shown.get(key):
+                shown[key] = mask_id(str(shown[key]))
         out.append({"line": line, "date": date, "setl_id": setl_id, "batch_id": batch_id, "file_name": file_name,
-                    "period": period, "data": shown})
+                    "period": period, "fields": source_fields(department, shown)})
     return out
 
 
@@ -279,7 +276,7 @@ def detail(claim_id: int):
     household = s.scalar(select(Household).where(Household.household_no == claim.household_no))
     members = list(s.scalars(select(Person).where(Person.household_no == claim.household_no).order_by(Person.id)))
     name, id_no = _claimants([claim])[claim.id]
-    village = _village_names([claim.village_code]).get(claim.village_code or "", claim.village_code or "")
+    village = village_label(s, claim.village_code)
     events = list(s.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id)))
     actors = sorted({e.actor_id for e in events if e.actor_id is not None})
     users = dict(s.execute(select(User.id, User.name).where(User.id.in_(actors))).all()) if actors else {}

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 
 from claims.lifecycle.monitoring import WATCH_ACTIONS, WATCH_STATES
+from claims.lifecycle.villages import village_label, village_names
 from claims.lifecycle.watchlist import (
     ACTION_FROM,
     MAX_REASON,
@@ -22,7 +23,6 @@ from claims.lifecycle.watchlist import (
     filter_options,
     history,
     record_action,
-    village_names,
     watch_page,
     watched_in_scope,
 )
@@ -84,7 +84,7 @@ def household(watch_id: int):  # noqa: ANN201
     actions = [a for a, states in ACTION_FROM.items() if w.state in states] if current_user.role in ACTORS else []
     return render_template("monitoring_household.html", w=w, records=history(s, w), states=WATCH_STATES,
                            labels=WATCH_ACTIONS, actions=actions, max_reason=MAX_REASON,
-                           village=village_names(s, [w.village_code]).get(w.village_code, w.village_code))
+                           village=village_label(s, w.village_code))
 
 
 @bp.post("/monitoring/<int:watch_id>/action")
