@@ -427,6 +427,7 @@ class AuditEvent(Base):
 # Tables kept in modules of their own (this one is at its size limit), imported here so that whoever collects
 # this module's metadata (the migrations' environment, tests/test_migrations.py) sees them too.
 from claims.lifecycle import applications as _applications  # noqa: E402,F401  household applications 申报
+from claims.lifecycle import budget_runs as _budget_runs  # noqa: E402,F401  the actuary's budget runs 预算测算
 from claims.lifecycle import county_settings as _county_settings  # noqa: E402,F401  county hotline 县级设置
 from claims.lifecycle import jobs as _jobs  # noqa: E402,F401  background jobs 后台任务
 from claims.lifecycle import monitoring as _monitoring  # noqa: E402,F401  防贫监测 watched households
