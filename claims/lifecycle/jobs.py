@@ -42,8 +42,6 @@ TASKS: dict[str, tuple[str, str]] = {
     "import": ("claims.lifecycle.job_tasks:import_file", "导入部门报告 / import a department report"),
     # the budget is in actuarial, a layer above this one: its task lives there (actuarial.budget_service)
     "budget_run": ("actuarial.budget_service:budget_run", "保费预算测算 / a premium budget run"),
-    # the budget is in actuarial, a layer above this one: its task lives there (actuarial.budget_service)
-    "budget_run": ("actuarial.budget_service:budget_run", "保费预算测算 / a premium budget run"),
     # documents are the web layer's templates: their tasks live there, named here by string (never imported by claims)
     "notices": ("flask_app.document_jobs:village_notices", "全部村公示 / the notices of every village"),
     "upward_report": ("flask_app.document_jobs:upward_report", "上报报告 / the report upward"),
