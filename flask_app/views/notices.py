@@ -14,15 +14,18 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from claims.lifecycle.labels import NOTICE_STATES
 from claims.lifecycle.models import Claim, Notice, NoticeLine, Objection
 from claims.lifecycle.notice_postings import PHOTO_MAX_BYTES, NoticePosting
 from claims.lifecycle.notice_sheets import postings_of, record_posting, verify_digest
 from claims.lifecycle.notices import close_due as close_due_notices
 from claims.lifecycle.notices import notice_required, post_notice, record_objection
 from claims.lifecycle.scope import policy_in_scope, scope_policies, scoped
-from claims.lifecycle.store import Division, Policy, ProductVersion
+from claims.lifecycle.store import Policy, ProductVersion
+from claims.lifecycle.villages import village_names
 from flask_app import db, pdf
 from flask_app.clock import today
+from flask_app.display import hotline
 from flask_app.document_jobs import notice_context
 from flask_app.permissions import READERS, allow, allowed
 from flask_app.views.args import bounded_int
@@ -39,16 +42,8 @@ allow("notices.close_due", {"county_reviewer", "admin"})
 allow("notices.posting", {"county_reviewer", "village_clerk"})
 allow("notices.posting_photo", READERS)
 
-STATES = {"posted": "公示中", "ended": "已结束"}
+STATES = NOTICE_STATES
 PHOTO_LIMIT = PHOTO_MAX_BYTES
-
-
-def village_names(session, codes) -> dict[str, str]:  # noqa: ANN001
-    codes = sorted(set(codes))
-    if not codes:
-        return {}
-    found = dict(session.execute(select(Division.code, Division.name).where(Division.code.in_(codes))).all())
-    return {c: found.get(c) or c for c in codes}
 
 
 def _notice_or_404(session, notice_id: int) -> Notice:  # noqa: ANN001
@@ -107,7 +102,7 @@ def create():  # noqa: ANN201
     try:
         with db.write() as s:
             notice = post_notice(s, policy_id, village, current_user.actor, posted_on=today(), days=days,
-                                 hotline=current_app.config.get("RELIEF_NOTICE_HOTLINE"))
+                                 hotline=hotline(s, village))
             notice_id = notice.id
     except ReliefError as exc:
         flash(str(exc), "error")
@@ -135,7 +130,7 @@ def _sheet(notice_id: int) -> dict:
     s = db.session()
     notice = _notice_or_404(s, notice_id)
     with db.write() as w:  # a notice posted before digests were kept gets them filed on first view
-        return notice_context(s, w, notice, link=verify_url, hotline=current_app.config.get("RELIEF_NOTICE_HOTLINE"))
+        return notice_context(s, w, notice, link=verify_url, hotline=hotline(s, notice.village_code))
 
 
 @bp.get("/notices/<int:notice_id>")
