@@ -1,12 +1,13 @@
 """Background jobs that make documents (后台任务, issue 15 item 5): the notices of every village of a policy at once,
 and the county's report upward (上报市扶贫办备案) as PDF and Excel.
 
-The documents are this layer's templates (``notices_print.html``, ``reports_print.html``) rendered as the pages
-render them, then by WeasyPrint (:mod:`flask_app.pdf`), so their tasks live here, not in
-:mod:`claims.lifecycle.job_tasks`; :data:`claims.lifecycle.jobs.TASKS` names them by string and the claims layer
-never imports the web.  A task runs in a worker without a Flask app: what the page takes from the request and the
-configuration (the address a notice's QR code leads to, the hotline, the app's date) is put into the job's
-``params`` when it is submitted (:func:`notice_params`, :func:`report_params`).
+The documents are this layer's templates (``notices_print.html``, ``reports_print.html``) rendered by the app's
+own Jinja environment (:func:`render`: its filters, globals and default language), then by WeasyPrint
+(:mod:`flask_app.pdf`), so their tasks live here, not in :mod:`claims.lifecycle.job_tasks`;
+:data:`claims.lifecycle.jobs.TASKS` names them by string and the claims layer never imports the web.  A task runs
+in a worker without a request: what the page takes from the request and the configuration (the address a notice's
+QR code leads to, the hotline, the app's date) is put into the job's ``params`` when it is submitted
+(:func:`notice_params`, :func:`report_params`).
 
 Output files go to ``params["output_dir"]/<job id>/`` (``<instance>/job-outputs`` or ``RELIEF_JOB_OUTPUTS``,
 :func:`outputs_folder`); the result lists them under ``files`` (name, size, label) and ``/jobs/<id>/files/<name>``
@@ -20,9 +21,11 @@ import datetime as dt
 import zipfile
 from collections.abc import Callable
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,7 +35,6 @@ from claims.lifecycle.models import Notice
 from claims.lifecycle.notice_sheets import notice_sheets
 from claims.lifecycle.notices import notice_table
 from flask_app import pdf
-from flask_app.documents import render
 from flask_app.qr import qr_data_uri
 from tabular.errors import NotFoundError
 
@@ -40,7 +42,26 @@ from tabular.errors import NotFoundError
 NOTICE_CHOICES = {"posted": "公示中的公示 / the notices on display", "all": "全部公示 / every notice"}
 #: The folder under the instance folder where jobs leave their files.
 OUTPUTS = "job-outputs"
+#: The database the template-only app is configured with (in memory, never opened).
+RENDER_DATABASE = "sqlite://"
 NO_FONT = "本机未安装中文字体，未生成 PDF / no Chinese (CJK) font installed: no PDF made"
+
+
+@lru_cache(maxsize=1)
+def _pages_app() -> Flask:
+    """The web app itself, used only for its templates: the documents render with the very filters, globals and
+    language the pages have (no database is opened; :data:`RENDER_DATABASE` is never connected to)."""
+    from flask_app.app import create_app
+
+    return create_app({"DATABASE_URL": RENDER_DATABASE, "SECRET_KEY": "documents only", "TESTING": False})
+
+
+def render(template: str, **context: Any) -> str:
+    """``template`` rendered as a page of the default language renders it, in a worker without a request."""
+    from flask import render_template
+
+    with _pages_app().test_request_context("/"):
+        return render_template(template, **context)
 
 
 def outputs_folder(config: Any, instance_path: str) -> Path:

@@ -30,17 +30,7 @@ class NoCjkFontError(RuntimeError):
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    """Jinja on the app's templates without an app (the CLI, a job's worker); ``_``/``gettext`` leave the Chinese
-    text as written, as the pages do in their default language."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      extensions=["jinja2.ext.i18n"])
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    return env
-
-
-def render(template: str, **context: object) -> str:
-    """A template of :file:`flask_app/templates` rendered as the pages render it, without an app."""
-    return _env().get_template(template).render(**context)
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 
 def _date(day: dt.date) -> str:
@@ -64,4 +54,4 @@ def to_pdf(html: str) -> bytes:
     return data
 
 
-__all__ = ["NoCjkFontError", "card_html", "render", "summary_html", "to_pdf"]
+__all__ = ["NoCjkFontError", "card_html", "summary_html", "to_pdf"]
