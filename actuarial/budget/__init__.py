@@ -26,7 +26,9 @@ claims/exposure row of an earlier year.  ``product`` is the version whose schedu
    * **development** (报案进展, step 2): when the claims carry ``report_lag`` (quarters from the start of
      the policy year to the report) over ≥ 3 years, each year's count is multiplied by its chain-ladder
      factor ultimate/reported (:func:`actuarial.reserving.count_development`, quarterly ages) before the
-     rates are fitted, and the latest year's Mack cv (SE/ultimate) joins the parameter cv below;
+     rates are fitted, and the latest year's Mack cv (SE/ultimate) joins the parameter cv below; a history
+     without any report lag is developed by the default lag pattern (:mod:`actuarial.budget.lags`: monthly
+     lists a month late, the latest year × 12/11, no cv added) unless ``Assumptions.default_development`` is off;
    * N ~ negative binomial with mean Σ_c λ_c and mixing cv sqrt(year_cv² + cv_par²), where
      cv_par² = (Σ_c λ_c·cv_par,c / Σ_c λ_c)² + 1/N_obs: the county parameter cvs of ``fit_frequency``
      combined by weight (fully correlated, the cautious choice, since every county's estimate leans on
@@ -57,7 +59,8 @@ claims/exposure row of an earlier year.  ``product`` is the version whose schedu
    is now in the draws).  Exact moments of the mixture: E[S] = mean_b E_b[S], E[S²] = mean_b E_b[S²].
 
 5. **Budget** B = ``premium_table(predictive, …).loc[principle, "total"]`` (risk premium / (1 − expense
-   ratio)); P(S > B) under predictive; the P10–P90 band per head (payout quantiles, no expense loading).
+   ratio)); P(S > B) under predictive; the P10–P90 band per head (payout quantiles, no expense loading); with
+   ``by_county``, B split across the pooled counties by credibility (:mod:`actuarial.budget.counties`).
 
 6. **What-if**: ``draft`` priced with the SAME fitted severities, frequencies and parameter draws (common
    random numbers); a draft line with no fitted model is skipped with a note.  :meth:`BudgetResult.comparison`.
