@@ -44,6 +44,7 @@ NOTICE_CHOICES = {"posted": "公示中的公示 / the notices on display", "all"
 OUTPUTS = "job-outputs"
 #: The database the template-only app is configured with (in memory, never opened).
 RENDER_DATABASE = "sqlite://"
+MADE = "已生成 / made"
 NO_FONT = "本机未安装中文字体，未生成 PDF / no Chinese (CJK) font installed: no PDF made"
 
 
@@ -137,7 +138,7 @@ def village_notices(factory: sessionmaker[Session], params: dict[str, Any], prog
             rows += ctx["count"]
             total += ctx["total"]
     return {"policy_id": policy_id, "notices": len(ids), "villages": len(villages), "lines": rows,
-            "total": f"{total:,.2f}", "pdf": "yes" if font else NO_FONT,
+            "total": f"{total:,.2f}", "pdf": MADE if font else NO_FONT,
             "files": [_file(folder, name, "全部村公示 (zip) / every village's notice")]}
 
 
@@ -177,7 +178,7 @@ def upward_report(factory: sessionmaker[Session], params: dict[str, Any], progre
         files.append(_file(folder, f"{stem}.pdf", "上报报告 PDF / the report as PDF"))
     return {"policy_id": policy_id, "period": report.period.label, "payout_lines": len(report.payout_lines),
             "payout_total": f"{yuan(report.payout_total_fen):,.2f}",
-            "balance": f"{yuan(report.fund_to_date['balance']):,.2f}", "pdf": "yes" if font else NO_FONT,
+            "balance": f"{yuan(report.fund_to_date['balance']):,.2f}", "pdf": MADE if font else NO_FONT,
             "files": files}
 
 

@@ -206,6 +206,7 @@ def test_a_large_upload_is_imported_by_a_job_and_the_page_leads_to_its_report(db
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
     batch = job.result["batch_id"]
     assert f'href="/imports/{batch}"' in page and "查看导入报告" in page
+    assert "<th>新建理赔</th>" in page and "claims_created" not in page  # the figures by their Chinese names
     assert "m03.csv" in client.get(f"/imports/{batch}").get_data(as_text=True)
     assert not any((tmp_path / "pending").iterdir())  # the held upload is removed once read
     app.config["RELIEF_IMPORT_JOB_BYTES"] = 10 * len(data)  # below the threshold: imported in the request, as before

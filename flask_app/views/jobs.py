@@ -38,6 +38,15 @@ REPORTERS = frozenset({"county_reviewer", "admin", "insurer_supervisor"})
 allow("jobs.notices", NOTICE_PRINTERS)
 allow("jobs.upward_report", REPORTERS)
 allow("jobs.download", JOB_READERS)
+#: a job result's figures by their Chinese names (a key not listed is shown as it is)
+RESULT_LABELS = {
+    "policy_id": "保单", "period": "报告期间", "payout_lines": "支付笔数", "payout_total": "支付合计（元）",
+    "balance": "期末基金余额（元）", "pdf": "PDF", "notices": "公示份数", "villages": "行政村数", "lines": "公示笔数",
+    "total": "公示合计（元）", "batch_id": "导入批次", "rows_read": "读取行数", "rows_stored": "入库行数",
+    "rows_exception": "异常行数", "rows_duplicate": "重复行数", "rows_corrected": "更正行数",
+    "claims_created": "新建理赔", "claims_updated": "更新理赔", "claims_withdrawn": "撤回理赔", "profile": "列映射方案",
+    "created": "新建理赔", "updated": "更新理赔", "withdrawn": "撤回理赔", "flagged": "疑似重复",
+}
 #: what a finished job's page links to: kind → (endpoint, the result's key giving its argument, label)
 OPENS = {"import": ("imports.report", "batch_id", "查看导入报告 / the import report")}
 
@@ -97,7 +106,7 @@ def show(job_id: int):  # noqa: ANN201
         endpoint, key, label = OPENS[job.kind]
         opens = (url_for(endpoint, **{key: result[key]}), label)
     return render_template("jobs_show.html", job=job, percent=percent, message=message, states=STATES, kinds=TASKS,
-                           result=result, files=files, opens=opens)
+                           result=result, files=files, opens=opens, labels=RESULT_LABELS)
 
 
 @bp.get("/jobs/<int:job_id>/files/<filename>")
