@@ -205,8 +205,8 @@ def test_report_stop_loss_on_the_budget(tmp_path):
 
 
 def test_no_lags_is_said():
-    """The simulated history has no report lags: the budget says that no development was applied."""
-    assert any("no report lags" in n for n in result().notes)
+    """The simulated history has no report lags: the budget says so, and that the default lag pattern developed it."""
+    assert any("no report lags" in n and "default lag pattern" in n for n in result().notes)
 
 
 def test_sensitivity_rows():
