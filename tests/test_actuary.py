@@ -182,7 +182,7 @@ def _finished(url: str, job_id: int, seconds: float = 600) -> Job:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The demo county (400 people, claims reported January to March 2025) in SQLite."""
+    """The demo county (400 people; claims reported up to 2025-03-05: two whole months) in SQLite."""
     from flask_app.demo import build_demo
 
     work = tmp_path_factory.mktemp("actuary")
@@ -209,8 +209,9 @@ def _run(url: str, policy_id: int, out, trial: bool) -> tuple[Job, BudgetRun]:
 def test_the_demo_is_refused_then_priced_as_a_trial_run(demo):
     url, info, work = demo
     job, run = _run(url, info.policy_id, work / "reports", trial=False)
-    # 400 heads with claims reported January–March: 3 months, 400 × 3/12 = 100 person-years → refused
-    assert (job.state, run.status, run.history_months, run.person_years) == ("failed", "refused", 3, 100.0)
+    # 400 heads, the latest reported event on 2025-03-05: January and February are the whole months with data,
+    # 2 < 12; 400 × 2/12 = 66.7 person-years < 1,000 → refused
+    assert (job.state, run.status, run.history_months, run.person_years) == ("failed", "refused", 2, 66.7)
     assert "too short to price" in job.error and "不足以测算保费" in run.error and run.report_dir is None
 
     job, run = _run(url, info.policy_id, work / "reports", trial=True)
@@ -227,9 +228,9 @@ def test_the_demo_is_refused_then_priced_as_a_trial_run(demo):
     assert against["current_premium_per_head"] == 50.0
     assert against["expected_loss_ratio"] == pytest.approx(doc["predictive"]["mean"] / doc["heads"] / 50.0)
     assert against["budget_to_current"] == pytest.approx(doc["budget_per_head"] / 50.0)
-    assert against["history"]["months"] == 3 and against["history"]["trial"] is True
+    assert against["history"]["months"] == 2 and against["history"]["trial"] is True
     # the per-line expected costs (each line's exact mean at the point estimates) add up to the plug-in
     # compound's exact mean (independent lines: means add)
     assert sum(v["expected"] for v in run.lines.values()) == pytest.approx(doc["plug_in"]["exact_mean"], rel=1e-9)
     html = (folder / "report.html").read_text(encoding="utf-8")
-    assert "试算，不可用于定价" in html and "2025 年只有 3/12 个月的数据" in html
+    assert "试算，不可用于定价" in html and "2025 年只有 2/12 个月的数据" in html

@@ -173,7 +173,7 @@ def test_bad_inputs_give_bilingual_errors(tmp_path, history, args, code, words):
 @pytest.mark.slow
 def test_history_from_the_database(tmp_path):
     """--database: the demo county's claims and its policy's framed heads, read from SQLite.  Its claims were
-    reported January to March 2025 for 400 heads: 3 months and 400 × 3/12 = 100 person-years, refused by the history
+    reported up to 2025-03-05 for 400 heads: 2 whole months and 400 × 2/12 = 67 person-years, refused by the history
     rule (claims.engine.history_rule: fewer than 12 months or 1,000 person-years) unless asked for a trial run."""
     from flask_app.demo import build_demo
 
@@ -183,7 +183,7 @@ def test_history_from_the_database(tmp_path):
     args = ("--database", url, "--product", PRODUCT, "--year", "2026", "--out", str(out), "--bootstrap", "5")
     refused = invoke_budget(*args)
     assert refused.exit_code == 1 and not out.exists()
-    assert "赔案历史只有 3 个月" in refused.output and "100 person-years" in refused.output
+    assert "赔案历史只有 2 个月" in refused.output and "67 person-years" in refused.output
     assert "--allow-short-history" in refused.output
     result = invoke_budget(*args, "--allow-short-history")
     assert result.exit_code == 0, result.output

@@ -2,8 +2,8 @@
 and the actuary's page.
 
 The history is a table of policy-years (one row per county × year): ``year``, ``heads`` (insured, 参保人数),
-``months`` (policy months with data: from the period's start to the month of its latest reported event, 0 when
-nothing was reported) and ``period_months`` (the policy period's months, normally 12).
+``months`` (whole policy months with data: the months of the period over by the day of its latest reported
+event, 0 when nothing was reported) and ``period_months`` (the policy period's months, normally 12).
 
 * history months M = Σ over the distinct years of the most-covered county's ``months`` (2024 whole + 2025
   January–March = 12 + 3 = 15);

@@ -5,12 +5,14 @@ insured heads) — shared by the budget (``relief budget --database``, the budge
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from claims.lifecycle.budget_runs import BudgetRun
-from claims.lifecycle.completeness import policy_months
+from claims.lifecycle.completeness import month_over, policy_months
 from claims.lifecycle.jobs import submit
 from claims.lifecycle.models import ImportBatch, ImportRow
 from claims.lifecycle.scope import Scope, scope_policies
@@ -41,8 +43,9 @@ def run_in_scope(session: Session, scope: Scope, run_id: int) -> BudgetRun:
 def history_coverage(session: Session, family: str, county: str | None, before_year: int | None = None
                      ) -> pd.DataFrame:
     """The policy-years of the product ``family`` (of ``county`` when given; years before ``before_year`` when
-    given): year, county, heads (framed), months (from the period's start to the month of its latest reported
-    event, capped at the period) and period_months — the input of :func:`claims.engine.history_rule.history_verdict`."""
+    given): year, county, heads (framed), months (the whole months of the period over by the day of its latest
+    reported event: 2025-01-01 to 2025-03-05 → January and February, 2; to 2025-03-31 → 3) and period_months — the
+    input of :func:`claims.engine.history_rule.history_verdict`."""
     query = (select(Policy.id, Policy.year, Policy.county, Policy.framed_heads, Policy.period_start, Policy.period_end)
              .join(ProductVersion, ProductVersion.id == Policy.product_version_id)
              .where((ProductVersion.family == family) | (ProductVersion.code == family)))
@@ -59,7 +62,7 @@ def history_coverage(session: Session, family: str, county: str | None, before_y
     for p in policies:
         months = policy_months(p.period_start, p.period_end)
         last = latest.get(p.id)
-        seen = 0 if last is None else len(policy_months(p.period_start, min(last, p.period_end)))
+        seen = 0 if last is None else sum(month_over(m, last + dt.timedelta(days=1)) for m in months)
         rows.append({"year": int(p.year), "county": p.county, "heads": int(p.framed_heads), "months": seen,
                      "period_months": len(months)})
     return pd.DataFrame(rows, columns=["year", "county", "heads", "months", "period_months"])
