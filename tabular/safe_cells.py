@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar, overload
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,6 +33,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 TEXT_PREFIX = "'"
 
 _TRIGGER_PATTERN = "^[=+\\-@\\t\\r]"
+_TRIGGER_BYTES = np.frombuffer("".join(FORMULA_TRIGGERS).encode("ascii"), dtype=np.uint8)
 
 T = TypeVar("T")
 
@@ -82,11 +84,29 @@ def _safe_series(values: pd.Series) -> pd.Series:
 def _safe_arrow(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return values
+    if not _any_trigger(values):
+        return values
     hit = pc.fill_null(pc.match_substring_regex(values, _TRIGGER_PATTERN), False)
     if not pc.any(hit).as_py():
         return values
     prefixed = pc.binary_join_element_wise(pa.scalar(TEXT_PREFIX, values.type), values, pa.scalar("", values.type))
     return pc.if_else(hit, prefixed, values)
+
+
+def _any_trigger(values: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether a cell may start with a trigger: the first byte of every non-empty cell, read from the
+    buffers (the triggers are ASCII).  A null slot holding bytes may answer True: the caller then applies
+    the exact rule."""
+    width = 8 if pa.types.is_large_string(values.type) else 4
+    for chunk in values.chunks if isinstance(values, pa.ChunkedArray) else [values]:
+        _, offsets_buffer, data = chunk.buffers()
+        if not len(chunk) or data is None:
+            continue
+        offsets = np.frombuffer(offsets_buffer, dtype=f"<i{width}", count=len(chunk) + 1, offset=chunk.offset * width)
+        starts = offsets[:-1][offsets[1:] > offsets[:-1]]
+        if np.isin(np.frombuffer(data, dtype=np.uint8)[starts], _TRIGGER_BYTES).any():
+            return True
+    return False
 
 
 def formula_safe_frame(frame: pd.DataFrame, numeric: Collection[str] = ()) -> pd.DataFrame:
