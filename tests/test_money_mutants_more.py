@@ -1,0 +1,47 @@
+"""Money rules and the texts beside them that the surviving mutants of docs/mutation.md (run at the stop-20
+paths: lines.lump_sum_units, compute.claim_sources, payouts._read_return, …) showed no test checked.
+Expected amounts by hand, in fen unless said otherwise."""
+
+from __future__ import annotations
+
+import copy
+
+import factories as f
+import pandas as pd
+
+from claims import compute_claims
+from products import load_product
+
+
+def _school_entry_product():
+    """魏县防贫保 with its 升学补助 "lump_sums: {本科: 2000, 专科: 1000}" plus 高职 at 1,000 (two levels of one
+    amount) and a yearly cap of 1,500 on the line (a copy of the document)."""
+    doc = copy.deepcopy(load_product("fangpinbao-weixian-2025").document)
+    entry = next(line for line in doc["lines"] if line["id"] == "entry")
+    entry["lump_sums"] = {"本科": 2000, "专科": 1000, "高职": 1000}
+    entry["caps"] = {"per_year": 1500}
+    return load_product(doc)
+
+
+def test_a_school_entry_pays_the_largest_lump_sum_once_under_the_line_cap_and_names_the_level():
+    """Two records (the bureau's record numbers differ, so neither is a re-send of the other) per student.
+    Person 11: 专科 (1,000) and 本科 (2,000) → the larger, 2,000, once (not 1,000, not 3,000), over the
+    1,500 yearly cap → 1,500.  Person 13: 专科 on 8 October and 高职 on 20 September, 1,000 each → 1,000
+    (not 2,000; under the cap), named by the level reported first (高职)."""
+    product = _school_entry_product()
+    persons, households = f.roster([{"household_no": "A1"}, {"household_no": "A2"}],
+                                   [{"n": 11, "household_no": "A1"}, {"n": 13, "household_no": "A2"}])
+    edu = f.education([(11, 2025, "专科", 0, True), (11, 2025, "本科", 0, True), (13, 2025, "专科", 0, True),
+                       (13, 2025, "高职", 0, True)])
+    edu["record_no"] = ["E1", "E2", "E3", "E4"]
+    edu["event_date"] = pd.to_datetime(["2025-09-01", "2025-09-01", "2025-10-08", "2025-09-20"])
+    claims = compute_claims(product, persons, households, {"education": edu})
+    got = {r.unit_id: (r.base, r.uncapped, r.entitlement, r.due, r.trace) for r in claims.itertuples()}
+    head = "[FPB-130434-2025/entry] "
+    assert got == {
+        f.pid(11): (200_000, 200_000, 150_000, 150_000,
+                    head + "升学“本科”一次性补助 2000.00（每人每年一次）；超过年封顶 1500.00，按 1500.00；"
+                    "已付 0.00；本次应付 1500.00"),
+        f.pid(13): (100_000, 100_000, 100_000, 100_000,
+                    head + "升学“高职”一次性补助 1000.00（每人每年一次）；年封顶 1500.00；已付 0.00；本次应付 1000.00"),
+    }
