@@ -211,15 +211,12 @@ def read_exposure(source: str | Path | IO[bytes], *, file_name: str | None = Non
 
 
 # ------------------------------------------------------------------------------------------ database
-#: Claim states left out of the history: refused claims and claims superseded by a reversal.
-EXCLUDED_STATES = ("rejected", "reversed")
-
-
 def claims_from_database(session: Any, product_code: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(claims, exposure) from the database.
 
-    Claims: every :class:`claims.lifecycle.models.Claim` not in :data:`EXCLUDED_STATES` with base > 0; year = its
-    policy's year (保单年度), county = ``village_code[:6]`` (the policy's county when the claim has no
+    Claims: every :class:`claims.lifecycle.models.Claim` incurred (not refused, not superseded by a reversal:
+    :data:`claims.lifecycle.in_year.NOT_INCURRED`, as the actuary's in-year monitoring counts them) with base > 0;
+    year = its policy's year (保单年度), county = ``village_code[:6]`` (the policy's county when the claim has no
     village), peril = ``line_id``, ground_up = ``base``, paid = ``entitlement`` (the computed amount owed;
     the insurer's adjustments in ``amount`` are not a property of the risk), report_lag = quarters from the
     policy year's start to the claim's ``created_at`` (when the engine first computed it from a report).
@@ -229,6 +226,7 @@ def claims_from_database(session: Any, product_code: str | None = None) -> tuple
     """
     from sqlalchemy import or_, select
 
+    from claims.lifecycle.in_year import NOT_INCURRED
     from claims.lifecycle.models import Claim
     from claims.lifecycle.store import Policy, ProductVersion
 
@@ -243,7 +241,7 @@ def claims_from_database(session: Any, product_code: str | None = None) -> tuple
                 .groupby(["year", "county"], as_index=False, sort=True)["heads"].sum())
     rows = session.execute(
         select(Claim.policy_id, Claim.line_id, Claim.village_code, Claim.base, Claim.entitlement, Claim.created_at)
-        .where(Claim.policy_id.in_(pol["policy_id"].tolist()), Claim.state.not_in(EXCLUDED_STATES))
+        .where(Claim.policy_id.in_(pol["policy_id"].tolist()), Claim.state.not_in(NOT_INCURRED))
     ).all()
     cl = pd.DataFrame(rows, columns=["policy_id", "line_id", "village_code", "base", "entitlement", "created_at"])
     if cl.empty:

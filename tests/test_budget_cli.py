@@ -189,8 +189,10 @@ def test_history_from_the_database(tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "budget.json").read_text(encoding="utf-8"))
     assert doc["heads"] > 0 and doc["budget_total"] >= doc["predictive"]["mean"]
-    # the newest policy's premium per head (50.00) is the one compared with
+    # the newest policy's premium per head (50.00) is the one compared with, on the page and in the headline
     assert doc["against_premium"]["current_premium_per_head"] == 50.0
+    ratio = doc["predictive"]["mean"] / doc["heads"] / 50.0  # expected loss ratio = E[S] per head / premium
+    assert f"per head ¥50.00；预期赔付率 / expected loss ratio {ratio:.1%}" in result.output
     assert "试算，不可用于定价" in (out / "report.html").read_text(encoding="utf-8")
 
 

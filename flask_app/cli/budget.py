@@ -53,7 +53,7 @@ def _history(claims_path: str | None, exposure_path: str | None, database_url: s
     return claims, exposure, file_verdict(claims, exposure, year, heads), None
 
 
-def _print_headline(result: Any, report: Path) -> None:
+def _print_headline(result: Any, report: Path, premium: Any = None) -> None:
     from actuarial.premium import PRINCIPLES
 
     a = result.assumptions
@@ -66,7 +66,10 @@ def _print_headline(result: Any, report: Path) -> None:
     click.echo(f"建议预算 / budget [{PRINCIPLES.get(a.principle, a.principle)}{level}, 费用率 / expense ratio "
                f"{a.expense_ratio:.0%}]: ¥{float(result.budget_total):,.2f}  "
                f"每人 / per head ¥{float(result.budget_per_head):,.2f}")
-    click.echo(f"超支概率 / P(S > budget): {float(result.prob_exceed):.1%}")
+    click.echo(f"赔付超过预算的概率 / P(S > budget): {float(result.prob_exceed):.1%}")
+    if premium is not None and float(premium) > 0:
+        click.echo(f"现行保费 / current premium: 每人 / per head ¥{float(premium):,.2f}；预期赔付率 / expected loss ratio "
+                   f"{mean / heads / float(premium):.1%}")
     band = result.band
     if 0.1 in band.index and 0.9 in band.index:
         click.echo(f"每人赔付 P10–P90 / payout per head P10–P90: ¥{float(band.loc[0.1, 'per_head']):,.2f} – "
@@ -198,7 +201,7 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
     report = write_report(result, out_dir, current_premium=premium,
                           history=history_summary(verdict, allow_short_history))
     say.close()
-    _print_headline(result, report)
+    _print_headline(result, report, premium)
     click.echo(f"用时 / time: {time.perf_counter() - started:.1f}s")
 
 
