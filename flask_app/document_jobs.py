@@ -34,6 +34,7 @@ from claims.lifecycle.jobs import Progress
 from claims.lifecycle.models import Notice
 from claims.lifecycle.notice_sheets import notice_sheets
 from claims.lifecycle.notices import notice_table
+from claims.lifecycle.villages import county_hotline
 from flask_app import pdf
 from flask_app.qr import qr_data_uri
 from tabular.errors import NotFoundError
@@ -100,7 +101,9 @@ def _file(folder: Path, name: str, label: str) -> dict[str, Any]:
 
 
 def notice_params(policy_id: int, which: str, *, verify_prefix: str, hotline: str | None, output_dir: Path) -> dict:
-    """The params of :func:`village_notices`: ``verify_prefix`` + ``/`` + digest is where a QR code leads."""
+    """The params of :func:`village_notices`: ``verify_prefix`` + ``/`` + digest is where a QR code leads;
+    ``hotline`` the deployment's (``RELIEF_NOTICE_HOTLINE``), shown after the county's own on a notice that kept
+    none (:func:`flask_app.display.hotline`)."""
     return {"policy_id": policy_id, "which": which if which in NOTICE_CHOICES else "posted",
             "verify_prefix": verify_prefix.rstrip("/"), "hotline": hotline, "output_dir": str(output_dir)}
 
@@ -127,8 +130,8 @@ def village_notices(factory: sessionmaker[Session], params: dict[str, Any], prog
             progress(5 + 90 * done // len(ids), f"公示 {done + 1}/{len(ids)} / notice {done + 1} of {len(ids)}")
             with transaction(factory) as w:  # one session: SQLite's write lock would queue a second one
                 notice = w.get(Notice, notice_id)
-                ctx = notice_context(w, w, notice, link=lambda digest: f"{prefix}/{digest}",
-                                     hotline=params.get("hotline"))
+                fallback = county_hotline(w, notice.village_code, default=params.get("hotline"))  # as the page's
+                ctx = notice_context(w, w, notice, link=lambda digest: f"{prefix}/{digest}", hotline=fallback)
             html = notice_print_html(ctx)
             stem = f"{notice.village_code}-{ctx['village_name']}-notice-{notice_id}"
             out.writestr(f"{stem}.html", html)

@@ -120,8 +120,20 @@ def test_the_notices_of_every_village_in_one_job_equal_each_village_notice(demo)
     app, info, factory, url, _ = demo
     client = county(app)
     assert "打印全部村公示" in client.get("/jobs").get_data(as_text=True)
+    # a notice that kept no hotline shows the county's one (relief villages set-hotline), on the page as in the job
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.villages import set_hotline
+
+    first = column(factory, "SELECT MIN(id) FROM notices WHERE policy_id = :p", p=info.policy_id)[0]
+    county_code = column(factory, "SELECT county FROM policies WHERE id = :p", p=info.policy_id)[0]
+    with transaction(factory) as s:
+        s.execute(text("UPDATE notices SET hotline = NULL WHERE id = :n"), {"n": first})
+        set_hotline(s, county_code, "0310-7654321")
     job_id = job_id_of(client.post("/jobs/notices", data={"policy_id": info.policy_id, "which": "all"}))
     check_notices(app, factory, info.policy_id, job_id, url, "all")
+    archive = zipfile.ZipFile(io.BytesIO(next(iter(downloaded(client, job_id).values()))))
+    html = archive.read(next(n for n in archive.namelist() if n.endswith(f"-notice-{first}.html"))).decode()
+    assert "<strong>0310-7654321</strong>" in html
     # another county's user neither sees the job nor its file
     other = app.test_client()
     assert other.get(f"/jobs/{job_id}/files/x.zip").status_code in (302, 401)  # not signed in: the login page
