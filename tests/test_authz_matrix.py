@@ -128,6 +128,8 @@ EXPECTED: dict[str, set[str]] = {
     "admin.issue_token": {ADMIN},
     "admin.revoke_token": {ADMIN},
     "admin.tokens": {ADMIN},
+    "admin.villages": {ADMIN},
+    "admin.set_hotline": {ADMIN},
 }
 
 #: Methods not exercised: logging out ends nothing worth testing here; a login POST with an empty

@@ -29,9 +29,9 @@ from products.model import PERILS
 #: 公示 states (``notices.state``).
 NOTICE_STATES: dict[str, str] = {"posted": "公示中", "ended": "已结束"}
 #: 申报 states and how an application reached the county (``applications.state``, ``applications.channel``).
-APPLICATION_STATES: dict[str, str] = {"submitted": "待核实", "verified": "已核实", "duplicate": "重复",
+APPLICATION_STATE_NAMES: dict[str, str] = {"submitted": "待核实", "verified": "已核实", "duplicate": "重复",
                                       "rejected": "已驳回"}
-APPLICATION_CHANNELS: dict[str, str] = {"village": "村委会代报", "hotline": "12317热线", "self": "农户自行申报"}
+APPLICATION_CHANNEL_NAMES: dict[str, str] = {"village": "村委会代报", "hotline": "12317热线", "self": "农户自行申报"}
 
 
 def _chinese(table: Mapping[str, str]) -> dict[str, str]:
@@ -47,8 +47,8 @@ LABELS: dict[str, dict[str, str]] = {
     "department": {code: spec.label for code, spec in SPECS.items()},
     "role": dict(ROLES),
     "notice_state": NOTICE_STATES,
-    "application_state": APPLICATION_STATES,
-    "channel": APPLICATION_CHANNELS,
+    "application_state": APPLICATION_STATE_NAMES,
+    "channel": APPLICATION_CHANNEL_NAMES,
     "job_state": _chinese(JOB_STATES),
     "recovery_state": dict(RECOVERY_STATES),
     "batch_state": dict(BATCH_STATES),
@@ -71,4 +71,4 @@ def label(kind: str, code: str | None) -> str:
     return LABELS[kind].get(str(code), str(code))
 
 
-__all__ = ["APPLICATION_CHANNELS", "APPLICATION_STATES", "LABELS", "NOTICE_STATES", "label"]
+__all__ = ["APPLICATION_CHANNEL_NAMES", "APPLICATION_STATE_NAMES", "LABELS", "NOTICE_STATES", "label"]

@@ -13,16 +13,20 @@ from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from claims.lifecycle import api_tokens
 from claims.lifecycle import users as svc
+from claims.lifecycle import villages as registry
+from claims.lifecycle.store import Division, Policy
 from flask_app import db
 from flask_app.auth import hash_password
 from flask_app.permissions import allow
 from tabular.errors import ReliefError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-for _endpoint in ("users", "create_user", "user", "change_user", "issue_token", "revoke_token", "tokens"):
+for _endpoint in ("users", "create_user", "user", "change_user", "issue_token", "revoke_token", "tokens", "villages",
+                  "set_hotline"):
     allow(f"admin.{_endpoint}", {"admin"})
 
 
@@ -157,3 +161,22 @@ def revoke_token(token_id: int):  # noqa: ANN201
 @bp.get("/tokens")
 def tokens():  # noqa: ANN201
     return render_template("admin_tokens.html", rows=api_tokens.list_tokens(db.session()))
+
+
+@bp.get("/villages")
+def villages():  # noqa: ANN201
+    """The village registry (村名录, imported by ``relief villages import``) and each county's one hotline."""
+    s = db.session()
+    counties = sorted(set(s.scalars(select(Policy.county))) | set(s.scalars(select(Division.code)
+                                                                             .where(Division.level == "county"))))
+    return render_template("admin_villages.html", villages=registry.villages(s),
+                           hotlines={c: registry.county_hotline(s, c) for c in counties})
+
+
+@bp.post("/villages/hotline")
+def set_hotline():  # noqa: ANN201
+    county, number = _form("county").strip(), _form("hotline").strip()
+    _apply(lambda s: registry.set_hotline(s, county, number, actor_id=current_user.id,
+                                          actor_name=current_user.username),
+           f"县 {county[:6]} 热线已设为 {number or '（未设置）'} / the county's hotline is set")
+    return redirect(url_for("admin.villages"))

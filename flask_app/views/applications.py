@@ -34,9 +34,11 @@ from claims.lifecycle.application_review import (
     visible,
 )
 from claims.lifecycle.applications import APPLICATION_STATES, CHANNELS, Application, ApplicationReceipt
+from claims.lifecycle.labels import APPLICATION_CHANNEL_NAMES, APPLICATION_STATE_NAMES
 from claims.lifecycle.models import ImportBatch, User
 from claims.lifecycle.scope import scope_policies
 from claims.lifecycle.store import Policy, ProductVersion
+from claims.lifecycle.villages import village_names
 from flask_app import db
 from flask_app.permissions import FULL_ID_ROLES, INSURER, REVIEWERS, allow, allowed
 from flask_app.views.args import bounded_int
@@ -56,8 +58,8 @@ allow("applications.receipt", READ_ROLES)
 allow("applications.verify", INSURER)
 allow("applications.reject", INSURER)
 
-STATE_NAMES = {"submitted": "待核实", "verified": "已核实", "duplicate": "重复", "rejected": "已驳回"}
-CHANNEL_NAMES = {"village": "村委会代报", "hotline": "12317热线", "self": "农户自行申报"}
+STATE_NAMES = APPLICATION_STATE_NAMES
+CHANNEL_NAMES = APPLICATION_CHANNEL_NAMES
 LIST_LIMIT = 500
 
 
@@ -142,6 +144,7 @@ def index():  # noqa: ANN201
         query = query.where(Application.household_no == household[:40])
     apps = s.scalars(query.order_by(Application.id.desc()).limit(LIST_LIMIT)).all()
     return render_template("applications_index.html", apps=apps, states=STATE_NAMES, channel_names=CHANNEL_NAMES,
+                           village_names=village_names(s, [a.village_code for a in apps]),
                            peril_names=_peril_names(), filters={"state": state, "peril": peril, "village": village,
                                                                 "household": household},
                            can_apply=allowed("applications.new", current_user.role), limit=LIST_LIMIT)
@@ -165,6 +168,7 @@ def show(application_id: int):  # noqa: ANN201
     batch = s.get(ImportBatch, app.batch_id) if app.batch_id else None
     return render_template("applications_show.html", app=app, receipts=receipts, users=users, batch=batch,
                            rows=application_rows(s, app), states=STATE_NAMES, channel_names=CHANNEL_NAMES,
+                           village_names=village_names(s, [app.village_code]),
                            peril_names=_peril_names(), id_no=_shown_id(app.id_no), detail_fields=DETAIL_FIELDS,
                            can_see_batch=allowed("imports.report", current_user.role),
                            can_decide=app.state == "submitted" and allowed("applications.verify", current_user.role))

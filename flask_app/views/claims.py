@@ -17,6 +17,7 @@ from claims.engine.cap_room import CAP_KINDS
 from claims.lifecycle import adjudication
 from claims.lifecycle.adjudication import ADJUST_REASONS, BULK_ACTIONS, REJECT_REASONS
 from claims.lifecycle.counts import count_claims
+from claims.lifecycle.labels import label
 from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow, User
 from claims.lifecycle.recompute import PERSON_DEPARTMENTS
 from claims.lifecycle.scope import scoped, scoped_versions, search
@@ -177,8 +178,10 @@ def queue():
     names.update(village_names(s, codes - known.keys()))  # rows outside the division table: rare, by code
     village_options = [(c, name or c) for c, name in known.items()]
     # the lines of the scope's products (a few documents), not DISTINCT over every claim (55 ms at 100,000)
-    lines = sorted({str(line["id"]) for doc in s.scalars(scoped_versions(scope, select(ProductVersion.document)))
-                    for line in (doc or {}).get("lines", []) if isinstance(line, dict) and "id" in line})
+    line_names = {str(line["id"]): str(line.get("name") or label("peril", line.get("peril")) or line["id"])
+                  for doc in s.scalars(scoped_versions(scope, select(ProductVersion.document)))
+                  for line in (doc or {}).get("lines", []) if isinstance(line, dict) and "id" in line}
+    lines = sorted(line_names)
     batches = s.execute(scoped(scope, select(ImportBatch.id, ImportBatch.file_name, ImportBatch.department), None,
                                policy=ImportBatch.policy_id).order_by(ImportBatch.id.desc()).limit(200)).all()
 
@@ -196,6 +199,7 @@ def queue():
 
     return render_template(
         "claims_queue.html", rows=rows, total=total, page=page, pages=pages, f=f, states=STATES, lines=lines,
+        line_names=line_names,
         villages=village_options, bands=AMOUNT_BANDS, batches=batches, sorts=SORTS, sort_key=sort_key,
         page_url=page_url, sort_url=sort_url, actions=ACTIONS,
         claim_prefix=url_for("claims.detail", claim_id=0)[:-1],  # "/claims/": one url_for, not one per row

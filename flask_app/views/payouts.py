@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 
 from claims.lifecycle.batch_cosign import BATCH_STATES, BATCH_TRANSITIONS, apply_batch_action, signoff_of
 from claims.lifecycle.models import Claim, PayoutBatch, PayoutLine
-from claims.lifecycle.payout_lists import mask_account, payout_list_xlsx
+from claims.lifecycle.payout_lists import LINE_STATES, mask_account, payout_list_xlsx
 from claims.lifecycle.payouts import build_batch, export_bank_file, import_bank_return
 from claims.lifecycle.scope import policy_in_scope, scope_policies, scoped
 from claims.lifecycle.store import Policy, ProductVersion
+from claims.lifecycle.villages import village_names
 from flask_app import db
 from flask_app.clock import today
 from flask_app.permissions import INSURER, allow
@@ -36,7 +37,6 @@ for _endpoint in ("payouts.index", "payouts.show", "payouts.list_xlsx"):
 
 #: The county office co-signs a batch (会签, claims.lifecycle.batch_cosign's transition table); the admin too.
 allow("payouts.cosign", {"county_reviewer", "admin"})
-LINE_STATES = {"pending": "待回盘", "paid": "已支付", "failed": "失败"}
 
 
 def _policy_names(s) -> dict[int, str]:  # noqa: ANN001
@@ -112,6 +112,7 @@ def show(batch_id: int):  # noqa: ANN201
         n, total = sums.get(ln.status, (0, 0))
         sums[ln.status] = (n + 1, total + ln.amount)
     return render_template("payouts_show.html", batch=batch, lines=lines, sums=sums,
+                           village_names=village_names(s, [row[1] for row in lines]),
                            policy_name=_policy_names(s).get(batch.policy_id, batch.policy_id),
                            states=BATCH_STATES, line_states=LINE_STATES, payer=current_user.role in PAYOUT_ROLES,
                            mask_account=mask_account, signoff=signoff_of(s, batch_id),
