@@ -47,6 +47,10 @@ CLAIM_COLUMNS = [
     "rows", "first_event", "last_event", "trace",
 ]
 
+#: Which claims get their 计算过程 text (``relief calc --traces``): none; the kept ones — an amount due or
+#: overpaid, the rows someone pays or recovers; or all (``traces=True``; ``traces=False`` is none).
+TRACE_MODES = ("none", "kept", "all")
+
 
 class CalcResult:
     """Claims (one row per unit and line), the exception list, per-claim source rows and a summary.
@@ -85,15 +89,16 @@ def compute_claims(product: Product, persons: pd.DataFrame, households: pd.DataF
 
 def run_calculation(product: Product, persons: pd.DataFrame, households: pd.DataFrame,
                     reports: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]],
-                    paid: pd.DataFrame | None = None, *, traces: bool = True) -> CalcResult:
+                    paid: pd.DataFrame | None = None, *, traces: bool | str = True) -> CalcResult:
     """Screen the reports and compute every claim the product owes (see module docstring).
-    ``traces=False``: amounts only, the trace column left empty (for bulk runs that do not print it)."""
+    ``traces``: which claims get a trace (:data:`TRACE_MODES`); the others' trace is empty.  ``False``:
+    amounts only (for bulk runs that do not print them)."""
     screened = screen_reports(product, persons, households, reports)
     return compute_from_screened(product, screened, persons, paid, traces=traces)
 
 
 def compute_from_screened(product: Product, screened: Screened, persons: pd.DataFrame,
-                          paid: pd.DataFrame | None = None, *, traces: bool = True) -> CalcResult:
+                          paid: pd.DataFrame | None = None, *, traces: bool | str = True) -> CalcResult:
     """The engine proper, after screening: the stages of the module docstring, in order.  ``traces=False``
     leaves the trace column empty (amounts only).
 
@@ -161,7 +166,7 @@ def _shown(claims: pd.DataFrame, cap_notes: np.ndarray) -> tuple[pd.DataFrame, n
 
 
 def _claim_rows(plan: ProductPlan, claims: pd.DataFrame, households: pd.DataFrame, cap_notes: np.ndarray,
-                *, traces: bool) -> pd.DataFrame:
+                *, traces: bool | str) -> pd.DataFrame:
     """Stage 5: the claims in :data:`CLAIM_COLUMNS`: the line's labels, the household's village, the amounts
     (entitlement = min(the line's entitlement, paid before + due); overpaid = max(0, paid before − the
     line's entitlement)) and the trace (empty with ``traces=False``)."""
@@ -187,13 +192,43 @@ def _claim_rows(plan: ProductPlan, claims: pd.DataFrame, households: pd.DataFram
         "overpaid": np.maximum(0, paid_before_fen - line_entitlement_fen),
         "rows": claims["rows"], "first_event": claims["first_event"], "last_event": claims["last_event"],
     }
-    if traces:
+    out["trace"] = np.array([""], dtype=object)[np.zeros(n, dtype=np.intp)]
+    chosen = traced_claims(trace_mode(traces), claims["due"].to_numpy(), out["overpaid"])
+    if len(chosen):
         traced = claims.assign(line_entitlement=line_entitlement_fen, entitlement=out["entitlement"],
                                overpaid=out["overpaid"])
-        out["trace"] = claim_traces(plan, traced, cap_notes).astype(object)
-    else:
-        out["trace"] = np.array([""], dtype=object)[np.zeros(n, dtype=np.intp)]
+        if len(chosen) < n:
+            traced, cap_notes = traced.take(chosen).reset_index(drop=True), cap_notes[chosen]
+        out["trace"][chosen] = claim_traces(plan, traced, cap_notes).astype(object)
     return pd.DataFrame(out, columns=CLAIM_COLUMNS, copy=False)
+
+
+def trace_mode(traces: bool | str) -> str:
+    """``True`` → ``"all"``, ``False`` → ``"none"``, a name of :data:`TRACE_MODES` → itself."""
+    mode = {True: "all", False: "none"}.get(traces, traces) if isinstance(traces, bool) else traces
+    if mode not in TRACE_MODES:
+        raise ValueError(f"traces must be one of {', '.join(TRACE_MODES)}: {traces!r}")
+    return mode
+
+
+def traced_claims(mode: str, due_fen: np.ndarray, overpaid_fen: np.ndarray) -> np.ndarray:
+    """Positions of the claims that get a trace under ``mode`` (:data:`TRACE_MODES`)."""
+    if mode == "none":
+        return np.zeros(0, dtype=np.intp)
+    if mode == "all":
+        return np.arange(len(due_fen))
+    return np.flatnonzero((np.asarray(due_fen) > 0) | (np.asarray(overpaid_fen) > 0))
+
+
+def keep_traces(claims: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """Claims computed with every trace → the traces of ``mode`` only, the others emptied (the Dask engine
+    builds them all)."""
+    kept = traced_claims(trace_mode(mode), claims["due"].to_numpy(), claims["overpaid"].to_numpy())
+    if len(kept) == len(claims):
+        return claims
+    trace = np.array([""], dtype=object)[np.zeros(len(claims), dtype=np.intp)]
+    trace[kept] = claims["trace"].to_numpy(dtype=object)[kept]
+    return claims.assign(trace=trace)
 
 
 def claim_traces(plan: ProductPlan, claims: pd.DataFrame, cap_notes: np.ndarray) -> np.ndarray:

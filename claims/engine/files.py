@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from claims.engine.compute import CalcResult, run_calculation, severity_counts
-from claims.engine.output import write_claims, write_exceptions, write_sources
+from claims.engine.output import FORMATS, write_claims, write_exceptions, write_sources
 from claims.reports import DEPARTMENTS, read_report
 from claims.reports.exceptions import EXCEPTION_COLUMNS
 from products import Product
@@ -118,11 +118,12 @@ def load_inputs(persons: str | Path, households: str | Path, reports: Sequence[t
     return Inputs(people, homes, by_dept, paid_frame, reader_ex, rows_read, [label for _, _, label in reports])
 
 
-def calculate(product: Product, inputs: Inputs) -> CalcResult:
+def calculate(product: Product, inputs: Inputs, traces: bool | str = True) -> CalcResult:
     """Run the engine on loaded inputs; the exception list holds reader and screening exceptions.  A roster
-    with a household outside the product's county is refused (:func:`products.eligibility.check_roster_county`)."""
+    with a household outside the product's county is refused (:func:`products.eligibility.check_roster_county`).
+    ``traces``: which claims get a trace (:data:`claims.engine.compute.TRACE_MODES`)."""
     check_roster_county(product, inputs.households)
-    result = run_calculation(product, inputs.persons, inputs.households, inputs.reports, inputs.paid)
+    result = run_calculation(product, inputs.persons, inputs.households, inputs.reports, inputs.paid, traces=traces)
     result.exceptions = pd.concat([inputs.reader_exceptions, result.exceptions], ignore_index=True)
     reasons = result.exceptions.groupby("reason").size() if len(result.exceptions) else pd.Series(dtype="int64")
     result.summary["exceptions"] = {str(k): int(v) for k, v in reasons.items()}
@@ -132,14 +133,18 @@ def calculate(product: Product, inputs: Inputs) -> CalcResult:
     return result
 
 
-def write_outputs(result: CalcResult, product: Product, out_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """claims.csv, exceptions.csv, claim_sources.csv, then summary.json (with ``extra``; when ``extra`` has a
-    ``seconds`` table, the time spent writing the three files is added to it as ``write``)."""
+def write_outputs(result: CalcResult, product: Product, out_dir: str | Path, extra: dict[str, Any] | None = None,
+                  fmt: str = "csv") -> Path:
+    """claims, exceptions and claim_sources (``fmt``: ``.csv``, or ``.parquet`` with the same cells), then
+    summary.json (with ``extra``; when ``extra`` has a ``seconds`` table, the time spent writing the three
+    files is added to it as ``write``)."""
+    if fmt not in FORMATS:
+        raise InputError(f"输出格式应为 {' / '.join(FORMATS)} / the output format must be one of {', '.join(FORMATS)}")
     out = Path(out_dir)
     started = time.perf_counter()
-    write_claims(result.claims, out / "claims.csv")
-    write_exceptions(result.exceptions, out / "exceptions.csv")
-    write_sources(result.sources, out / "claim_sources.csv")
+    write_claims(result.claims, out / f"claims.{fmt}", fmt=fmt)
+    write_exceptions(result.exceptions, out / f"exceptions.{fmt}", fmt=fmt)
+    write_sources(result.sources, out / f"claim_sources.{fmt}", fmt=fmt)
     if extra and isinstance(extra.get("seconds"), dict):
         extra = {**extra, "seconds": {**extra["seconds"], "write": round(time.perf_counter() - started, 3)}}
     summary = {"product_code": product.code, "product_digest": product.digest, **result.summary, **(extra or {})}

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from claims.engine.compute import TRACE_MODES, keep_traces
 from claims.engine.files import (
     InputError,
     calculate,
@@ -14,6 +15,7 @@ from claims.engine.files import (
     timed,
     write_outputs,
 )
+from claims.engine.output import FORMATS
 from claims.reports import ReportFileError
 from claims.reports.mapping import MappingError, load_mapping
 from flask_app.cli.common import ProgressLine, fail, print_summary, progress_option
@@ -21,6 +23,9 @@ from products import ProductError, load_product
 from products.eligibility import CountyMismatchError
 from products.roster import RosterError
 from tabular.files import TableError
+
+#: ``--traces`` when not given: the trace of every claim (as before issue 16).
+DEFAULT_TRACES = "all"
 
 
 @click.command()
@@ -35,6 +40,11 @@ from tabular.files import TableError
               help="列映射 YAML/JSON（部门的列 → 文件表头；网页可导出）/ column mapping YAML/JSON (a department's "
                    "columns → the file's headers; the web app exports one)")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="输出目录 / output directory")
+@click.option("--traces", type=click.Choice(TRACE_MODES), default=DEFAULT_TRACES, show_default=True,
+              help="计算过程：无 / 仅有应付或多付的理赔 / 全部 — which claims get their trace (计算过程): none, the kept "
+                   "ones (an amount due or overpaid), all")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True,
+              help="输出格式 / output format: CSV (UTF-8 with BOM) or Parquet (the same cells)")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出摘要 / print the summary as JSON")
 @click.option("--quiet", is_flag=True, help="不显示进度 / no stage messages")
 @progress_option
@@ -47,8 +57,8 @@ from tabular.files import TableError
 @click.option("--memory-limit", default="4GB", show_default=True,
               help="本机集群每个 worker 的内存上限 / memory limit of each local Dask worker")
 def calc(product_path: str, persons: str, households: str, reports: tuple[str, ...], paid: str | None,
-         mapping_path: str | None, out_dir: str, as_json: bool, quiet: bool, show_progress: bool | None, engine: str,
-         scheduler: str | None, memory_limit: str) -> None:
+         mapping_path: str | None, out_dir: str, traces: str, fmt: str, as_json: bool, quiet: bool,
+         show_progress: bool | None, engine: str, scheduler: str | None, memory_limit: str) -> None:
     """计算理赔（无状态）/ Compute every claim the product owes from files (stateless)."""
     say = ProgressLine.for_options(quiet, show_progress)
     try:
@@ -65,11 +75,12 @@ def calc(product_path: str, persons: str, households: str, reports: tuple[str, .
 
             result, files, t_read, t_calc = calc_files_dask(product, persons, households, specs, paid,
                                                             scheduler=scheduler, memory_limit=memory_limit, say=say)
+            result.claims = keep_traces(result.claims, traces)
         else:
             inputs, t_read = timed(lambda: load_inputs(persons, households, specs, paid, progress=say,
                                                         mappings=mappings))
             say("计算 / computing claims")
-            result, t_calc = timed(lambda: calculate(product, inputs))
+            result, t_calc = timed(lambda: calculate(product, inputs, traces=traces))
             files = inputs.files
     except (ProductError, RosterError, ReportFileError, TableError, InputError, MappingError,
             CountyMismatchError) as exc:
@@ -77,7 +88,7 @@ def calc(product_path: str, persons: str, households: str, reports: tuple[str, .
         fail(str(exc))
     say(f"写出 / writing {out_dir}")
     write_outputs(result, product, out_dir, {"seconds": {"read": round(t_read, 3), "compute": round(t_calc, 3)},
-                                             "files": files})
+                                             "files": files}, fmt=fmt)
     say.close()
     if as_json:
         click.echo(json.dumps(result.summary, ensure_ascii=False, indent=2))
