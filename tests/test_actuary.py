@@ -234,3 +234,50 @@ def test_the_demo_is_refused_then_priced_as_a_trial_run(demo):
     assert sum(v["expected"] for v in run.lines.values()) == pytest.approx(doc["plug_in"]["exact_mean"], rel=1e-9)
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "试算，不可用于定价" in html and "2025 年只有 2/12 个月的数据" in html
+
+
+def test_runs_are_scoped_to_the_users_counties(db):
+    from claims.lifecycle.budget_history import list_runs, run_in_scope
+    from claims.lifecycle.scope import Scope
+
+    _, factory = db
+    with transaction(factory) as s:
+        _, pol = add_policy(s)  # county 130434
+        run = BudgetRun(policy_id=pol.id, county="130434", product_code="P", year=2026, status="done",
+                        report_dir="run-1")
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    with factory() as s:
+        assert [r.id for r in list_runs(s, Scope(frozenset({"130434"})))] == [run_id]
+        assert run_in_scope(s, Scope(None), run_id).id == run_id  # an admin sees every county
+        other = Scope(frozenset({"130435"}))
+        assert list_runs(s, other) == []
+        with pytest.raises(NotFoundError):  # another county's run: not found, not even its existence
+            run_in_scope(s, other, run_id)
+
+
+def test_a_trial_run_on_rq_with_this_machines_redis(demo):
+    """The same task on the RQ queue (Redis db 15), run by the worker `relief worker` runs."""
+    from test_jobs import REDIS_URL, _redis
+
+    from claims.lifecycle.budget_history import start_run
+    from claims.lifecycle.jobs import QUEUE
+
+    connection = _redis()
+    from rq import Queue, SimpleWorker
+
+    url, info, work = demo
+    queue = Queue(QUEUE, connection=connection)
+    factory = session_factory(make_engine(url))
+    with transaction(factory) as s:
+        run = start_run(s, info.policy_id, 2026, output_dir=str(work / "rq-reports"), database_url=url,
+                        broker_url=REDIS_URL, trial=True)
+        run_id, job_id = run.id, run.job_id
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    job = _finished(url, job_id, seconds=60)
+    with factory() as s:
+        run = s.get(BudgetRun, run_id)
+        assert (job.state, job.backend, run.status) == ("done", "rq", "done"), job.error
+        assert (work / "rq-reports" / run.report_dir / "report.html").is_file()
+    factory.kw["bind"].dispose()
