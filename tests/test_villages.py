@@ -130,3 +130,38 @@ def test_one_hotline_per_county(db):
             set_hotline(s, "130434", "call me maybe")
         with pytest.raises(InvalidInputError):
             set_hotline(s, "1304", "12317")
+
+
+def test_relief_villages_import_list_and_set_hotline(db_url, tmp_path):
+    from click.testing import CliRunner
+
+    from flask_app.cli import relief
+
+    path = tmp_path / "魏县村名录.csv"
+    path.write_bytes(MESSY.encode("gb18030"))
+    runner = CliRunner()
+    done = runner.invoke(relief, ["villages", "import", str(path), "--database", db_url])
+    assert done.exit_code == 0, done.output
+    assert "3 个村" in done.output and "6 新建" in done.output
+    assert runner.invoke(relief, ["villages", "set-hotline", "130434", "0310-3512317", "--database", db_url]
+                         ).exit_code == 0
+    listed = runner.invoke(relief, ["villages", "list", "--county", "130434", "--database", db_url])
+    assert listed.exit_code == 0, listed.output
+    assert "130434100212\t东王庄村\t130434100\t双井镇" in listed.output
+    assert "130434101200\t北街村\t130434101\t牙里镇" in listed.output
+    assert "县 130434 热线 / hotline: 0310-3512317" in listed.output
+    refused = runner.invoke(relief, ["villages", "set-hotline", "130434", "abc", "--database", db_url])
+    assert refused.exit_code == 2 and "电话号码无效" in refused.output
+
+
+def test_a_synthetic_county_has_a_villages_file(tmp_path):
+    from claims.synth import synth_county
+
+    manifest = synth_county(tmp_path, 20_000, seed=7)  # ~20,000 / 1,500 ≈ 13 villages in 1–2 townships
+    frame = read_villages(tmp_path / manifest["village_registry"])
+    households = pd.read_csv(tmp_path / "households.csv", dtype=str, encoding="utf-8-sig")
+    assert sorted(frame["village_code"]) == sorted(households["village_code"].unique())
+    assert len(frame) == manifest["villages"] and frame["village_name"].is_unique
+    assert frame["village_name"].str.endswith("村").all()
+    towns = frame.assign(town=frame["village_code"].str[:9]).groupby("town")["township_name"].nunique()
+    assert (towns == 1).all() and frame["township_name"].str[-1].isin(["镇", "乡"]).all()

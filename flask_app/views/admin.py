@@ -52,8 +52,10 @@ def _apply(change: Callable[[Any], Any], done: str) -> bool:
 
 @bp.get("/users")
 def users():  # noqa: ANN201
-    return render_template("admin_users.html", rows=svc.list_users(db.session()), roles=svc.ASSIGNABLE_ROLES,
-                           min_password=svc.MIN_PASSWORD)
+    s = db.session()
+    rows = svc.list_users(s)
+    return render_template("admin_users.html", rows=rows, roles=svc.ASSIGNABLE_ROLES, min_password=svc.MIN_PASSWORD,
+                           village_names=registry.village_names(s, [v for r in rows for v in r["villages"]]))
 
 
 @bp.post("/users")
