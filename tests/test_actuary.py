@@ -281,3 +281,24 @@ def test_a_trial_run_on_rq_with_this_machines_redis(demo):
         assert (job.state, job.backend, run.status) == ("done", "rq", "done"), job.error
         assert (work / "rq-reports" / run.report_dir / "report.html").is_file()
     factory.kw["bind"].dispose()
+
+
+def test_a_run_whose_job_failed_is_closed_failed(db):
+    from claims.lifecycle.budget_history import close_failed
+
+    _, factory = db
+    with transaction(factory) as s:
+        _, pol = add_policy(s)
+        dead = Job(kind="budget_run", title="t", params={}, backend="inline", state="failed", progress=40,
+                   error="进程已停止 / the process stopped")
+        alive = Job(kind="budget_run", title="t", params={}, backend="inline", state="running", progress=40)
+        s.add_all([dead, alive])
+        s.flush()
+        s.add_all([BudgetRun(policy_id=pol.id, county="130434", product_code="P", year=2026, job_id=dead.id),
+                   BudgetRun(policy_id=pol.id, county="130434", product_code="P", year=2026, job_id=alive.id)])
+    with transaction(factory) as s:
+        assert close_failed(s) == 1
+    with factory() as s:
+        runs = {r.job_id: r for r in s.query(BudgetRun)}
+        assert (runs[dead.id].status, runs[dead.id].error) == ("failed", "进程已停止 / the process stopped")
+        assert runs[alive.id].status == "queued"

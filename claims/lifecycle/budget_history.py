@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from claims.lifecycle.budget_runs import BudgetRun
 from claims.lifecycle.completeness import month_over, policy_months
-from claims.lifecycle.jobs import submit
+from claims.lifecycle.jobs import Job, submit
 from claims.lifecycle.models import ImportBatch, ImportRow
 from claims.lifecycle.scope import Scope, scope_policies
 from claims.lifecycle.store import Policy, ProductVersion
 from tabular.errors import NotFoundError
 
-__all__ = ["history_coverage", "list_runs", "policy_of", "run_in_scope", "start_run"]
+__all__ = ["close_failed", "history_coverage", "list_runs", "policy_of", "run_in_scope", "start_run"]
 
 
 def list_runs(session: Session, scope: Scope, policy_id: int | None = None, limit: int = 100) -> list[BudgetRun]:
@@ -95,3 +95,14 @@ def start_run(session: Session, policy_id: int, year: int, *, output_dir: str, d
                        f"{' (trial)' if trial else ''}")
     run.job_id = job.id
     return run
+
+
+def close_failed(session: Session) -> int:
+    """Runs still ``queued`` whose job has failed (a process stopped under it:
+    :func:`claims.lifecycle.jobs.fail_abandoned`; a worker's crash) are marked ``failed`` with the job's words;
+    returns how many."""
+    rows = session.execute(select(BudgetRun, Job.error, Job.finished_at).join(Job, Job.id == BudgetRun.job_id)
+                           .where(BudgetRun.status == "queued", Job.state == "failed")).all()
+    for run, error, finished in rows:
+        run.status, run.error, run.finished_at = "failed", error, finished
+    return len(rows)

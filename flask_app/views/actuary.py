@@ -15,10 +15,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
-from claims.lifecycle.budget_history import list_runs, run_in_scope, start_run
+from claims.lifecycle.budget_history import close_failed, list_runs, run_in_scope, start_run
 from claims.lifecycle.budget_runs import RUN_STATES, report_path
 from claims.lifecycle.in_year import in_year
-from claims.lifecycle.jobs import Job, progress_of
+from claims.lifecycle.jobs import Job, fail_abandoned, progress_of
 from claims.lifecycle.models import User
 from claims.lifecycle.scope import policy_in_scope, scope_policies
 from claims.lifecycle.store import Policy, ProductVersion
@@ -49,6 +49,10 @@ def _database_url() -> str:
 
 @bp.get("/actuary")
 def index():  # noqa: ANN201
+    with db.write() as w:
+        if not current_app.config.get("RELIEF_REDIS_URL"):
+            fail_abandoned(w)  # in-process jobs of a stopped process never finish: say so
+        close_failed(w)  # and so do their runs
     s = db.session()
     policies = s.execute(select(Policy, ProductVersion.name)
                          .join(ProductVersion, ProductVersion.id == Policy.product_version_id)
