@@ -15,6 +15,11 @@ def from_env() -> dict[str, Any]:
         "RELIEF_NOTICE_HOTLINE": os.environ.get("RELIEF_NOTICE_HOTLINE", "12317"),
         # background jobs on RQ (claims.lifecycle.jobs) when set, e.g. redis://127.0.0.1:6379/0; in-process if not
         "RELIEF_REDIS_URL": os.environ.get("RELIEF_REDIS_URL") or None,
+        # an upload above RELIEF_IMPORT_JOB_MB is imported by a background job (default 5 MB: flask_app.views.imports),
+        # and the jobs' files go to RELIEF_JOB_OUTPUTS (default <instance>/job-outputs: flask_app.document_jobs)
+        "RELIEF_IMPORT_JOB_BYTES": (int(float(os.environ["RELIEF_IMPORT_JOB_MB"]) * 1024 * 1024)
+                                    if os.environ.get("RELIEF_IMPORT_JOB_MB") else None),
+        "RELIEF_JOB_OUTPUTS": os.environ.get("RELIEF_JOB_OUTPUTS") or None,
         "RELIEF_TODAY": os.environ.get("RELIEF_TODAY"),  # injected clock (YYYY-MM-DD), for demos and tests
         "RELIEF_LOCKOUT_AFTER": int(os.environ.get("RELIEF_LOCKOUT_AFTER", "5")),
         "RELIEF_LOCKOUT_MINUTES": int(os.environ.get("RELIEF_LOCKOUT_MINUTES", "15")),

@@ -7,19 +7,18 @@ own Jinja environment (:func:`render`: its filters, globals and default language
 :data:`claims.lifecycle.jobs.TASKS` names them by string and the claims layer never imports the web.  A task runs
 in a worker without a request: what the page takes from the request and the configuration (the address a notice's
 QR code leads to, the hotline, the app's date) is put into the job's ``params`` when it is submitted
-(:func:`notice_params`, :func:`report_params`).
+(:func:`flask_app.print_context.notice_params`, :func:`~flask_app.print_context.report_params`).
 
 Output files go to ``params["output_dir"]/<job id>/`` (``<instance>/job-outputs`` or ``RELIEF_JOB_OUTPUTS``,
-:func:`outputs_folder`); the result lists them under ``files`` (name, size, label) and ``/jobs/<id>/files/<name>``
-serves them to the users of the job's county.  Without a Chinese font no PDF is made (its boxes would be empty):
-the notices come as print-ready HTML and the report as Excel, and the result says so.
+:func:`flask_app.print_context.outputs_folder`); the result lists them under ``files`` (name, size, label) and
+``/jobs/<id>/files/<name>`` serves them to the users of the job's county.  Without a Chinese font no PDF is made
+(its boxes would be empty): the notices come as print-ready HTML and the report as Excel, and the result says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -32,17 +31,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from claims.lifecycle.database import transaction
 from claims.lifecycle.jobs import Progress
 from claims.lifecycle.models import Notice
-from claims.lifecycle.notice_sheets import notice_sheets
-from claims.lifecycle.notices import notice_table
 from claims.lifecycle.villages import county_hotline
 from flask_app import pdf
-from flask_app.qr import qr_data_uri
+from flask_app.print_context import notice_context
 from tabular.errors import NotFoundError
 
-#: Which notices of a policy the all-villages job prints: those on display (公示中) or every one posted.
-NOTICE_CHOICES = {"posted": "公示中的公示 / the notices on display", "all": "全部公示 / every notice"}
-#: The folder under the instance folder where jobs leave their files.
-OUTPUTS = "job-outputs"
 #: The database the template-only app is configured with (in memory, never opened).
 RENDER_DATABASE = "sqlite://"
 MADE = "已生成 / made"
@@ -66,25 +59,6 @@ def render(template: str, **context: Any) -> str:
         return render_template(template, **context)
 
 
-def outputs_folder(config: Any, instance_path: str) -> Path:
-    """Where the jobs' output files live: ``RELIEF_JOB_OUTPUTS`` or ``<instance>/job-outputs``."""
-    return Path(config.get("RELIEF_JOB_OUTPUTS") or Path(instance_path) / OUTPUTS)
-
-
-def notice_context(session: Session, write: Session, notice: Notice, *, link: Callable[[str], str],
-                   hotline: str | None) -> dict[str, Any]:
-    """What a notice's print-ready page shows: its header and its sheets (行政村 first, then each 自然村), each with
-    the QR code of ``link(digest)``; ``hotline`` stands in when the notice kept none.  ``write`` files the digests
-    of a notice posted before they were kept (:func:`claims.lifecycle.notice_sheets.notice_sheets`)."""
-    head = notice_table(session, notice.id).attrs
-    sheets = notice_sheets(write, notice.id)
-    return {"notice": notice, "sheets": [{"sheet": sh, "qr": qr_data_uri(link(sh.digest)), "verify_url": link(sh.digest)}
-                                         for sh in sheets],
-            "title": sheets[0].title, "village_name": sheets[0].village_name,
-            "posted_on": head["posted_on"], "end_on": head["end_on"], "days": head["days"],
-            "hotline": head.get("hotline") or hotline, "total": head["total"], "count": len(sheets[0].rows)}
-
-
 def notice_print_html(ctx: dict[str, Any]) -> str:
     """The notice's print-ready page (every sheet), the document its PDF is made from."""
     return render("notices_print.html", font_stack=pdf.FONT_STACK, **ctx)
@@ -98,14 +72,6 @@ def _job_folder(params: dict[str, Any], progress: Progress) -> Path:
 
 def _file(folder: Path, name: str, label: str) -> dict[str, Any]:
     return {"name": name, "bytes": (folder / name).stat().st_size, "label": label}
-
-
-def notice_params(policy_id: int, which: str, *, verify_prefix: str, hotline: str | None, output_dir: Path) -> dict:
-    """The params of :func:`village_notices`: ``verify_prefix`` + ``/`` + digest is where a QR code leads;
-    ``hotline`` the deployment's (``RELIEF_NOTICE_HOTLINE``), shown after the county's own on a notice that kept
-    none (:func:`flask_app.display.hotline`)."""
-    return {"policy_id": policy_id, "which": which if which in NOTICE_CHOICES else "posted",
-            "verify_prefix": verify_prefix.rstrip("/"), "hotline": hotline, "output_dir": str(output_dir)}
 
 
 def village_notices(factory: sessionmaker[Session], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -145,11 +111,6 @@ def village_notices(factory: sessionmaker[Session], params: dict[str, Any], prog
             "files": [_file(folder, name, "全部村公示 (zip) / every village's notice")]}
 
 
-def report_params(policy_id: int, period: str, *, today: dt.date, output_dir: Path) -> dict:
-    """The params of :func:`upward_report`: ``today`` is the app's date printed as 制表日期."""
-    return {"policy_id": policy_id, "period": period, "today": today.isoformat(), "output_dir": str(output_dir)}
-
-
 def report_print_html(report: Any, today: dt.date) -> str:
     """The upward report's print-ready page, the document its PDF is made from."""
     from claims.lifecycle.upward_export import yuan
@@ -185,5 +146,4 @@ def upward_report(factory: sessionmaker[Session], params: dict[str, Any], progre
             "files": files}
 
 
-__all__ = ["NOTICE_CHOICES", "notice_context", "notice_params", "notice_print_html", "outputs_folder",
-           "report_params", "report_print_html", "upward_report", "village_notices"]
+__all__ = ["notice_print_html", "render", "report_print_html", "upward_report", "village_notices"]

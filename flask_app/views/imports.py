@@ -60,7 +60,7 @@ allow("imports.profile_download", IMPORT_ROLES)
 DEPARTMENT_NAMES = {department: spec.label for department, spec in SPECS.items()}
 #: How many line numbers a reason lists on the page (all are in the CSV).
 LINES_SHOWN = 200
-#: An upload above this size (bytes; ``RELIEF_IMPORT_JOB_BYTES`` overrides) is imported by a background job
+#: An upload above this size (bytes; ``RELIEF_IMPORT_JOB_MB`` overrides) is imported by a background job
 #: (:func:`claims.lifecycle.job_tasks.import_file`) instead of in the request: 5 MB is about 50,000 rows of a
 #: medical export, some ten seconds of reading and screening, past which a browser waiting on one request
 #: shows nothing.  The upload page then shows the job's progress and, once done, links to the import report.
@@ -122,7 +122,7 @@ def upload():
         flash("请选择文件 / choose a file to upload", "error")
         return redirect(url_for("imports.index"))
     with uploads.saved(upload) as path:  # read from disk in pieces, never upload.read()
-        if path.stat().st_size > current_app.config.get("RELIEF_IMPORT_JOB_BYTES", JOB_IMPORT_BYTES):
+        if path.stat().st_size > (current_app.config.get("RELIEF_IMPORT_JOB_BYTES") or JOB_IMPORT_BYTES):
             return _import_as_job(path, department, policy_id, period, upload.filename)
         return _import_upload(path, department, policy_id, period, upload.filename)
 

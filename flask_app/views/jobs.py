@@ -18,8 +18,8 @@ from claims.lifecycle.scope import policy_in_scope, scope_policies
 from claims.lifecycle.store import Policy
 from claims.lifecycle.upward_report import report_period
 from flask_app import clock, db
-from flask_app.document_jobs import NOTICE_CHOICES, notice_params, outputs_folder, report_params
 from flask_app.permissions import INSURER, allow
+from flask_app.print_context import NOTICE_CHOICES, notice_params, outputs_folder, report_params
 from flask_app.views.args import bounded_int
 from tabular.errors import ReliefError
 

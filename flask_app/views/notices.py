@@ -26,8 +26,8 @@ from claims.lifecycle.villages import village_names
 from flask_app import db, pdf
 from flask_app.clock import today
 from flask_app.display import hotline
-from flask_app.document_jobs import notice_context
 from flask_app.permissions import READERS, allow, allowed
+from flask_app.print_context import notice_context
 from flask_app.views.args import bounded_int
 from tabular.errors import ReliefError
 
