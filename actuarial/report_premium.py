@@ -23,8 +23,13 @@ from typing import Any
 __all__ = ["HISTORY_TEMPLATE", "PREMIUM_TEMPLATE", "premium_context", "premium_numbers"]
 
 
-def _pct(v: float | None, decimals: int = 1) -> str:
-    return "—" if v is None or not math.isfinite(v) else f"{v * 100:.{decimals}f}%"
+def _pct(v: float | None, decimals: int = 1, *, tiny: bool = False) -> str:
+    """A percentage, as the report's cards print it; with ``tiny``, a probability above 0 that would print as
+    0.0% is "< 0.1%"."""
+    if v is None or not math.isfinite(v):
+        return "—"
+    floor = 10.0 ** -decimals / 100
+    return f"< {floor * 100:g}%" if tiny and 0 < v < floor / 2 else f"{v * 100:.{decimals}f}%"
 
 
 def premium_numbers(result: Any, current_premium: Any = None, history: dict | None = None) -> dict[str, Any]:
@@ -56,7 +61,7 @@ def premium_context(result: Any, current_premium: Any = None, history: dict | No
     if n["current_premium_per_head"] is not None:
         ratio = n["expected_loss_ratio"]
         current = {"per_head": f"{n['current_premium_per_head']:,.2f}", "ratio": f"{n['budget_to_current']:.2f}",
-                   "loss_ratio": _pct(ratio), "prob_exceed": _pct(n["prob_exceed_current_premium"]),
+                   "loss_ratio": _pct(ratio), "prob_exceed": _pct(n["prob_exceed_current_premium"], tiny=True),
                    "short": ratio is not None and ratio > 1.0}
     shown = None
     if history:
