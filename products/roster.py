@@ -431,7 +431,10 @@ def normalise_households(df: pd.DataFrame, file_name: str = "households") -> pd.
 def check_roster(persons: pd.DataFrame, households: pd.DataFrame) -> None:
     """Every person's household must be in the household list; raises :class:`RosterError`."""
     problems = _Collector()
-    unknown = ~persons["household_no"].isin(households["household_no"])
-    problems.add(persons, unknown, "unknown_household",
-                 "（“" + persons["household_no"].astype(object).fillna("") + "”）")
+    known = pc.is_in(pa.array(persons["household_no"], from_pandas=True),  # Arrow's hash set: pandas' isin on
+                     value_set=pa.array(households["household_no"], from_pandas=True))  # Arrow text is ~80× slower
+    unknown = pd.Series(~known.to_numpy(zero_copy_only=False), index=persons.index)
+    if unknown.any():  # the detail text built only when there is a row to name
+        problems.add(persons, unknown, "unknown_household",
+                     "（“" + persons["household_no"].astype(object).fillna("") + "”）")
     problems.raise_if_any()
