@@ -32,6 +32,7 @@ from claims.synth.reports import (
     settlement_amounts,
 )
 from claims.synth.roster import CATEGORIES, RELATIONS, bank_accounts, households, persons
+from claims.synth.villages import village_frame
 from tabular.money import fen_to_yuan_arrow
 
 #: people per generated county in province mode (a typical Hebei county has 300–600 thousand people)
@@ -240,6 +241,8 @@ def synth_province(out_dir, people: int, medical_rows: int, *, seed: int = 20250
             n_households += hh["n"]
             roster.append("persons", persons_table(hh, ps))
             roster.append("households", households_table(hh, _county_seed(seed, c)))
+            villages = village_frame(hh["village_code"], _county_seed(seed, c))  # 村名录: 村代码, 村名, 乡镇名
+            roster.append("villages", pa.table({k: pa.array(v.tolist(), pa.string()) for k, v in villages.items()}))
             report("roster", c + 1, len(counties))
             reports.medical(c, code, hh, ps, int(rows_per_county[c]))
             if other_departments:
@@ -254,6 +257,7 @@ def synth_province(out_dir, people: int, medical_rows: int, *, seed: int = 20250
         "counties": [{"code": code, "people": size, "medical_rows": int(r)}
                      for (code, size), r in zip(counties, rows_per_county)],
         "roster": {"persons": f"persons.{fmt}", "households": f"households.{fmt}"},
+        "village_registry": f"villages.{fmt}",
         "departments": reports.departments_manifest(),
         "encoding": "utf-8-sig" if fmt == "csv" else None,
         "medical_headers": "zh",
