@@ -302,3 +302,17 @@ def test_a_run_whose_job_failed_is_closed_failed(db):
         runs = {r.job_id: r for r in s.query(BudgetRun)}
         assert (runs[dead.id].status, runs[dead.id].error) == ("failed", "进程已停止 / the process stopped")
         assert runs[alive.id].status == "queued"
+
+
+def test_a_file_history_counts_whole_years():
+    from actuarial.budget_service import file_verdict
+
+    claims = pd.DataFrame({"year": [2024, 2024, 2025], "county": "130434", "peril": "illness", "paid": 1.0,
+                           "ground_up": 1.0})
+    exposure = pd.DataFrame({"year": [2024, 2025], "county": "130434", "heads": [600, 600]})
+    # for 2026: 2024 and 2025, 12 months each = 24; 600 + 600 = 1,200 person-years → priced, 2 whole years warned
+    v = file_verdict(claims, exposure, 2026, None)
+    assert (v.refusal, v.months, v.person_years, v.complete_years) == (None, 24, 1200.0, (2024, 2025))
+    # for 2025: only 2024, 600 person-years < 1,000 → refused; with --heads 2,000 instead of the exposure: priced
+    assert "600 人年" in file_verdict(claims, exposure, 2025, None).refusal
+    assert file_verdict(claims, None, 2025, 2000).refusal is None
