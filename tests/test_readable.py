@@ -167,3 +167,35 @@ def test_an_action_in_the_app_is_dated_on_the_apps_clock(demo):
     assert at.date() == info.today  # 2025-03-05, not the wall clock's date
     page = client.get(f"/claims/{claim.id}").get_data(as_text=True)
     assert f"<td>{at:%Y-%m-%d %H:%M}</td>" in page and "2025-03-05" in page
+
+
+def test_a_village_without_a_name_signs_without_its_code(demo):
+    from types import SimpleNamespace
+
+    app, _, _ = demo
+    code = "130434199299"  # in no villages file: the registry gives the code back as its name
+    sheet = SimpleNamespace(place="", title="防贫保理赔公示", village_code=code, village_name=code, natural_village="",
+                            family_name="防贫保", rows=[[1, "张*", "", "因病", "1368.71"]], total=Decimal("1368.71"))
+    with app.test_request_context():
+        html = app.jinja_env.get_template("notices_sheet.html").render(
+            sheet=sheet, posted_on=dt.date(2025, 3, 1), end_on=dt.date(2025, 3, 11), days=10, hotline=DEMO_HOTLINE,
+            qr="", verify_url="", csrf_token=lambda: "")
+    assert f"{code}村民委员会" not in html and "村民委员会" in html
+    assert '<td class="num">1,368.71</td>' in html and "合计 1,368.71 元" in html  # the row as its total
+
+
+def test_the_notice_pdf_names_the_village(demo):
+    from pypdf import PdfReader
+
+    from flask_app import pdf as web_pdf
+
+    if web_pdf.cjk_font() is None:
+        pytest.skip("no CJK font installed (fonts-wqy-zenhei or fonts-noto-cjk): the PDF answers 503")
+    app, info, names = demo
+    with app.app_context():
+        notice = web_db.session().scalars(select(Notice).order_by(Notice.id)).first()
+    r = _client(app, info, "county_reviewer").get(f"/notices/{notice.id}.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.data)).pages).replace(" ", "")
+    name = names[notice.village_code]
+    assert name in text and f"{notice.village_code}村民委员会" not in text and DEMO_HOTLINE in text
