@@ -195,6 +195,22 @@ def test_on_rq_a_relief_worker_burst_makes_the_same_documents(demo):
     assert done.returncode == 0, done.stderr[-2000:]
     check_notices(app, factory, info.policy_id, notices, url, "posted")
     check_report(app, factory, info.policy_id, report, url)
+    # a large upload (the threshold lowered below April's medical file) goes to the queue too
+    brokered.config.update(RELIEF_IMPORT_JOB_BYTES=256, RELIEF_PENDING_UPLOADS=config["RELIEF_JOB_OUTPUTS"])
+    april = info.county_dir / "medical" / "2025-04.csv"
+    rows = len(april.read_text(encoding="utf-8").splitlines()) - 1  # the file's lines under its header
+    assert april.stat().st_size > 256 and rows > 0
+    imported = job_id_of(client.post("/imports", data={"department": "medical", "period": "2025-04",
+                                                       "policy_id": info.policy_id,
+                                                       "file": (io.BytesIO(april.read_bytes()), "2025-04.csv")},
+                                     content_type="multipart/form-data"))
+    assert queue.count == 1
+    done = subprocess.run([sys.executable, "-m", "flask_app.cli", "worker", "--redis", REDIS_URL, "--burst"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    job = _wait(url, imported)
+    assert (job.state, job.backend, job.result["rows_read"]) == ("done", "rq", rows), job.error
+    assert sql_fen(factory, "SELECT rows_read FROM import_batches WHERE id = :b", b=job.result["batch_id"]) == rows
     brokered.extensions["relief_engine"].dispose()
 
 
