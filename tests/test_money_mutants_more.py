@@ -45,3 +45,29 @@ def test_a_school_entry_pays_the_largest_lump_sum_once_under_the_line_cap_and_na
         f.pid(13): (100_000, 100_000, 100_000, 100_000,
                     head + "升学“高职”一次性补助 1000.00（每人每年一次）；年封顶 1500.00；已付 0.00；本次应付 1000.00"),
     }
+
+
+def test_claim_sources_list_every_lines_report_rows_when_the_first_line_has_none():
+    """claim_sources.csv: one row per report row of each line (line, unit, file, line number, amount).  An
+    education file alone: 魏县's first line (illness, medical) has no rows, and the two education lines
+    (schooling: net cost 6,000.00; entry: 本科, whose base is the level's lump sum, not an amount of the row:
+    0) still list person 13's row; with a medical and a disaster file too the lines come in the product's
+    order, each row with its own amount (7,000.00 and 5,000.00 self-paid; household A1's loss 12,000.00)."""
+    from claims import run_calculation
+
+    product = load_product("fangpinbao-weixian-2025")
+    persons, households = f.roster([{"household_no": "A1"}],
+                                   [{"n": 11, "household_no": "A1"}, {"n": 13, "household_no": "A1"}])
+    edu = f.education([(13, 2025, "本科", 600_000, True)], file="edu.csv")
+    med = f.medical([(11, "2025-03-01", 700_000), (11, "2025-04-01", 500_000)], file="med.csv")
+    columns = ["line_id", "unit_id", "source_file", "source_line", "amount"]
+    schooling = ("schooling", f.pid(13), "edu.csv", 2, 600_000)
+    entry = ("entry", f.pid(13), "edu.csv", 2, 0)
+    alone = run_calculation(product, persons, households, {"education": edu}).sources
+    assert list(alone.columns) == columns
+    assert list(alone.itertuples(index=False, name=None)) == [schooling, entry]
+    dis = f.disaster([("A1", "2025-07-01", "洪涝", 1_200_000)], file="dis.csv")
+    every = run_calculation(product, persons, households, {"education": edu, "medical": med, "disaster": dis})
+    assert list(every.sources.itertuples(index=False, name=None)) == [
+        ("illness", f.pid(11), "med.csv", 2, 700_000), ("illness", f.pid(11), "med.csv", 3, 500_000),
+        schooling, ("disaster", "A1", "dis.csv", 2, 1_200_000), entry]  # the disaster line's unit: the household
