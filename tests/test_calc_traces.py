@@ -58,9 +58,10 @@ def test_traces_mode_chooses_the_claims_with_a_trace(county, mode, traced):
         assert "本次应付 6307.40" in claims.loc[f.pid(1), "trace"]
 
 
-def test_the_default_is_every_trace(county):
+def test_the_default_is_no_trace_in_the_same_columns(county):
     default = (calc(county) / "claims.csv").read_bytes()
-    assert default == (calc(county, "--traces", "all") / "claims.csv").read_bytes()
+    assert default == (calc(county, "--traces", "none") / "claims.csv").read_bytes()
+    assert default.decode("utf-8-sig").split("\n")[0].split(",")[10] == "trace"
 
 
 def test_parquet_holds_the_cells_of_the_csv_files(county):

@@ -95,7 +95,7 @@ def test_synth_then_calc_end_to_end(tmp_path):
     assert out.exit_code == 0, out.output
     county = tmp_path / "county"
     args = ["calc", "--product", "fangpinbao-weixian-2025", "--persons", str(county / "persons.csv"),
-            "--households", str(county / "households.csv"), "--out", str(tmp_path / "out"), "--json"]
+            "--households", str(county / "households.csv"), "--out", str(tmp_path / "out"), "--json", "--traces", "all"]
     for dept in ("medical", "education", "disaster", "accident", "income"):
         args += ["--report", f"{dept}={county / dept}"]
     result = runner.invoke(relief, args)

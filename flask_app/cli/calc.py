@@ -24,8 +24,9 @@ from products.eligibility import CountyMismatchError
 from products.roster import RosterError
 from tabular.files import TableError
 
-#: ``--traces`` when not given: the trace of every claim (as before issue 16).
-DEFAULT_TRACES = "all"
+#: ``--traces`` when not given: none.  Building and writing every claim's trace more than doubles a run where
+#: most people claim (benchmarks/README.md, ``engine.py --dense``); ``--traces kept`` or ``all`` ask for them.
+DEFAULT_TRACES = "none"
 
 
 @click.command()
