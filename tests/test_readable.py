@@ -199,3 +199,31 @@ def test_the_notice_pdf_names_the_village(demo):
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.data)).pages).replace(" ", "")
     name = names[notice.village_code]
     assert name in text and f"{notice.village_code}村民委员会" not in text and DEMO_HOTLINE in text
+
+
+PAGES = ("/", "/claims", "/notices", "/payouts", "/reports", "/statistics", "/monitoring", "/applications", "/fund",
+         "/jobs", "/imports", "/admin/users")
+
+
+def test_no_page_shows_a_bare_village_code_where_a_name_is_known(demo):
+    """Every role's pages (those it may open): the codes of the named villages appear only in attributes
+    (a title, a form value), never as text; /admin/villages lists the codes on purpose and is left out."""
+    app, info, names = demo
+    with app.app_context():
+        s = web_db.session()
+        claim_id, notice_id, batch_id = (s.scalar(select(Claim.id)), s.scalar(select(Notice.id)),
+                                         s.scalar(select(PayoutBatch.id)))
+    pages = (*PAGES, f"/claims/{claim_id}", f"/notices/{notice_id}", f"/payouts/{batch_id}")
+    towns = {code[:9] for code in names}
+    opened = 0
+    for role in info.users:
+        client = _client(app, info, role)
+        for path in pages:
+            r = client.get(path)
+            if r.status_code != 200:
+                continue
+            opened += 1
+            text = re.sub(r"<[^>]*>", " ", r.get_data(as_text=True))  # the text, without tags and attributes
+            bare = [c for c in (*names, *towns) if re.search(rf"(?<!\d){c}(?!\d)", text)]
+            assert not bare, (role, path, bare)
+    assert opened >= 40  # 7 roles × the pages each may open
