@@ -227,3 +227,28 @@ def test_no_page_shows_a_bare_village_code_where_a_name_is_known(demo):
             bare = [c for c in (*names, *towns) if re.search(rf"(?<!\d){c}(?!\d)", text)]
             assert not bare, (role, path, bare)
     assert opened >= 40  # 7 roles × the pages each may open
+
+
+def test_a_background_job_runs_on_the_clock_of_the_request_that_submitted_it(tmp_path):
+    import time
+
+    from claims.lifecycle.database import make_engine, session_factory, transaction, upgrade
+    from claims.lifecycle.jobs import Job, submit
+    from claims.lifecycle.store import clock_day
+
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    upgrade(url)
+    factory = session_factory(make_engine(url))
+    day = dt.date(2025, 3, 5)
+    with clock_day(day), transaction(factory) as s:  # as a request of an app whose RELIEF_TODAY is 2025-03-05
+        job_id = submit(s, "recompute", {"policy_id": 999}, database_url=url).id  # fails: no such policy
+    reader = session_factory(make_engine(url, immediate=False))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with reader() as s:
+            job = s.get(Job, job_id)
+            if job.state in ("done", "failed"):
+                break
+        time.sleep(0.2)
+    # the in-process thread does not inherit the request's context: the day travels with the job
+    assert job.state == "failed" and job.started_at.date() == day and job.finished_at.date() == day

@@ -33,7 +33,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, event,
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from claims.lifecycle.database import make_engine, session_factory, transaction
-from claims.lifecycle.store import Base, now
+from claims.lifecycle.store import CLOCK_DAY, Base, clock_day, now
 from tabular.errors import ReliefError
 
 #: kind → (the task, "module:function", Chinese name).  A task is imported when a job of its kind runs.
@@ -113,9 +113,16 @@ def _task(kind: str) -> Callable[[sessionmaker[Session], dict[str, Any], Progres
     return getattr(importlib.import_module(module), function)
 
 
-def run_job(database_url: str, job_id: int) -> None:
+def run_job(database_url: str, job_id: int, day: str | None = None) -> None:
     """Run one queued job to its end: ``done`` with its result, or ``failed`` with the error's words.  Called by
-    the RQ worker or the in-process thread; a job not ``queued`` any more (run already) is left alone."""
+    the RQ worker or the in-process thread; a job not ``queued`` any more (run already) is left alone.  ``day``
+    (ISO date): the app's clock of the request that submitted it, so what the job writes is dated that day
+    (:data:`claims.lifecycle.store.CLOCK_DAY`; a thread or a worker does not inherit the request's)."""
+    with clock_day(dt.date.fromisoformat(day) if day else None):
+        _run(database_url, job_id)
+
+
+def _run(database_url: str, job_id: int) -> None:
     engine = make_engine(database_url)
     factory = session_factory(engine)
     try:
@@ -163,6 +170,8 @@ def submit(session: Session, kind: str, params: dict[str, Any], *, database_url:
     session.flush()
     job_id = job.id
     database = _database(session)
+    day = CLOCK_DAY.get()
+    on_clock = day.isoformat() if day else None
 
     def hand_over(_session: Session) -> None:
         if broker_url:
@@ -170,10 +179,10 @@ def submit(session: Session, kind: str, params: dict[str, Any], *, database_url:
             from rq import Queue
 
             Queue(QUEUE, connection=Redis.from_url(broker_url)).enqueue(
-                run_job, database_url, job_id, job_timeout=JOB_TIMEOUT, job_id=f"relief-{job_id}")
+                run_job, database_url, job_id, on_clock, job_timeout=JOB_TIMEOUT, job_id=f"relief-{job_id}")
         else:
             MINE.add((database, job_id))
-            _inline_pool().submit(run_job, database_url, job_id)
+            _inline_pool().submit(run_job, database_url, job_id, on_clock)
 
     event.listen(session, "after_commit", hand_over, once=True)
     return job
