@@ -244,3 +244,38 @@ def test_a_large_upload_is_imported_by_a_job_and_the_page_leads_to_its_report(db
                     content_type="multipart/form-data")
     assert r.status_code == 302 and re.search(r"/imports/\d+$", r.headers["Location"])
     app.extensions["relief_engine"].dispose()
+
+
+def test_a_large_file_with_unknown_headers_is_read_with_the_profile_saved_from_a_sample(db_url, tmp_path):
+    """The job imports as the page does (import_mapped): unknown headers fail the job with what to do; once a
+    profile is saved (as the mapping page saves it from a few rows), the whole file is read with it."""
+    from test_mapping_profiles import COLUMNS, MARCH, county_file
+
+    from claims.lifecycle.database import transaction
+    from claims.lifecycle.mapping_profiles import save_profile
+    from claims.lifecycle.transitions import SYSTEM
+
+    app = make_app(db_url, tmp_path)
+    app.config.update(RELIEF_PENDING_UPLOADS=str(tmp_path / "pending"), RELIEF_IMPORT_JOB_BYTES=100)
+    with app.app_context(), web_db.write() as s:
+        s.execute(update(User).values(password_hash=hash_password(PASSWORD)))
+    client = app.test_client()
+    login(client, "insurer_adjudicator")
+    data = county_file(tmp_path / "m03.csv", MARCH).read_bytes()
+
+    def upload() -> int:
+        return job_id_of(client.post("/imports", data={"department": "medical", "period": "2025-03", "policy_id": 1,
+                                                       "csrf_token": tok(client), "file": (io.BytesIO(data), "m03.csv")},
+                                     content_type="multipart/form-data"))
+
+    refused = _wait(db_url, upload())
+    assert refused.state == "failed" and "upload its first rows, map their columns" in refused.error
+    with app.app_context(), transaction(web_db.factory()) as s:
+        save_profile(s, "medical", "某县医保", COLUMNS, SYSTEM)
+    job = _wait(db_url, upload())
+    assert job.state == "done", job.error
+    # person 1: 20,000.00 − 8,000.00 − 2,000.00 − 1,000.00 = 9,000.00 self-paid; person 3: 30,000.00 − 5,000.00
+    # = 25,000.00; both above the 5,000 start line → 2 claims, read with the saved profile
+    assert (job.result["rows_stored"], job.result["claims_created"], job.result["profile"]) == (2, 2, "某县医保")
+    assert not any((tmp_path / "pending").iterdir())  # both held uploads removed once read
+    app.extensions["relief_engine"].dispose()

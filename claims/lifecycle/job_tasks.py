@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from claims.lifecycle.database import transaction
 from claims.lifecycle.jobs import JobError, Progress
 from claims.lifecycle.transitions import Actor
+from claims.reports import ReportFileError
 
 
 def recompute_policy(factory: sessionmaker[Session], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -22,6 +23,12 @@ def recompute_policy(factory: sessionmaker[Session], params: dict[str, Any], pro
     with transaction(factory) as s:
         result = recompute(s, int(params["policy_id"]))
     return result._asdict()
+
+
+#: What a large file whose headers are not recognised needs (its columns are mapped on the page for small files).
+MAP_A_SAMPLE = ("大文件请先上传其前几行在导入页映射列并保存映射方案，再上传整个文件（按方案自动读取），或用 relief import "
+                "--mapping / for a large file, upload its first rows, map their columns on the import page and save the "
+                "profile, then upload the whole file (read with that profile), or use relief import --mapping")
 
 
 def import_file(factory: sessionmaker[Session], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -44,6 +51,10 @@ def import_file(factory: sessionmaker[Session], params: dict[str, Any], progress
         done = import_mapped(factory, int(params["policy_id"]), params["department"], path, actor=actor,
                              file_name=params.get("file_name"), period=params.get("period"), progress=heard,
                              columns=params.get("columns"))
+    except ReportFileError as exc:
+        if exc.unmatched is None:
+            raise
+        raise JobError(f"{exc} — {MAP_A_SAMPLE}") from exc
     finally:
         path.unlink(missing_ok=True)
     return {**dataclasses.asdict(done.result), "profile": done.profile}
