@@ -162,6 +162,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(
         gettext=_page_gettext,
         ngettext=lambda s, p, n: _english().ungettext(s, p, n) if _page_code() == "en" else (s if n == 1 else p),
+        # one Chinese word, two meanings: pgettext("严重程度", "提示") is a severity, _("提示") a claim's flags
+        pgettext=lambda c, s: _english().upgettext(c, s) if _page_code() == "en" else s,
         newstyle=True)
     app.jinja_env.filters["one_language"] = pick_language
     app.register_blueprint(bp)

@@ -28,7 +28,7 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 START = dt.date(2025, 5, 6)
-MARK = "超核定 / above entitlement"
+MARK = "超核定"  # the mark's Chinese label (the English after the language switch)
 
 
 @pytest.fixture(scope="module")

@@ -345,7 +345,7 @@ def test_mapping_page_refusals_keep_the_choices(db_url, tmp_path):
         # a taken profile name: refused, nothing imported, the page again with the person's choices
         r = client.post(path, data={**form, "profile_name": "已有"})
         page = r.get_data(as_text=True)
-        assert r.status_code == 422 and "already has a mapping profile named" in page
+        assert r.status_code == 422 and "已有名为“已有”的映射方案" in page
         assert '<option value="单据号" selected>' in page
         with app.app_context():
             assert web_db.session().scalar(select(func.count()).select_from(ImportBatch)) == 0

@@ -168,7 +168,7 @@ def test_payout_period_must_be_a_month(app, web):
     assert r.status_code == 422 and "period" in r.json["errors"]["json"]
     r = web.post("/payouts", data={"period": "2025-03\r\nX", "policy_id": "1", "csrf_token": web.csrf},
                  follow_redirects=True)
-    assert r.status_code == 200 and "YYYY-MM" in r.get_data(as_text=True)
+    assert r.status_code == 200 and "支付期间须为年-月" in r.get_data(as_text=True)
     with app.app_context():
         with web_db.write() as s, pytest.raises(InvalidInputError, match="YYYY-MM"):
             build_batch(s, 1, "2025-13", Actor(1, "insurer_supervisor"))

@@ -116,7 +116,7 @@ def test_notice_post_show_objection_close_due(env):
     assert claim_states(app, sd.claim_ids) == ["disputed", "on_notice", "on_notice"]
     app.config["RELIEF_TODAY"] = "2025-03-12"
     r = admin.post("/notices/close-due", data={"csrf_token": token_of(page)}, follow_redirects=True)
-    assert "2 claims payable" in r.get_data(as_text=True)
+    assert "2 笔理赔转为可支付" in r.get_data(as_text=True)
     assert claim_states(app, sd.claim_ids) == ["disputed", "payable", "payable"]
     assert clerk.post("/notices/close-due", data={"csrf_token": tok(clerk)}).status_code == 403
 
@@ -129,7 +129,7 @@ def test_post_without_filed_claims_says_so(env):
     page = county.get("/notices").get_data(as_text=True)
     r = county.post("/notices", data={"policy_id": sd.policy_id, "village_code": VILLAGE, "csrf_token": token_of(page)},
                     follow_redirects=True)
-    assert r.status_code == 200 and "no filed claims" in r.get_data(as_text=True)
+    assert r.status_code == 200 and "没有待公示（已备案）的理赔" in r.get_data(as_text=True)
 
 
 # ---------------------------------------------------------------- payouts and fund
@@ -157,7 +157,7 @@ def test_payout_batch_bank_file_and_return_then_fund(env):
     # a second batch for the same period is refused with the service's message
     r = ins.post("/payouts", data={"policy_id": sd.policy_id, "period": "2025-03", "csrf_token": token_of(page)},
                  follow_redirects=True)
-    assert "no payable claims" in r.get_data(as_text=True)
+    assert "没有可支付的理赔" in r.get_data(as_text=True)
 
     x = ins.get(f"/payouts/{batch_id}/bank.xlsx")
     assert x.status_code == 200 and "attachment" in x.headers["Content-Disposition"]
@@ -177,7 +177,7 @@ def test_payout_batch_bank_file_and_return_then_fund(env):
     r = ins.post(f"/payouts/{batch_id}/return", data={"csrf_token": token_of(show),
                                                       "file": (io.BytesIO(ret.encode("utf-8-sig")), "return.csv")},
                  content_type="multipart/form-data", follow_redirects=True)
-    assert "2 paid, 1 failed" in r.get_data(as_text=True)
+    assert "成功 2 笔，失败 1 笔" in r.get_data(as_text=True)
     assert claim_states(app, sd.claim_ids) == ["payable", "paid", "paid"]
     with app.factory() as s:
         assert s.get(PayoutBatch, batch_id).state == "reconciled"
@@ -187,7 +187,7 @@ def test_payout_batch_bank_file_and_return_then_fund(env):
     r = ins.post(f"/payouts/{batch_id}/return", data={"csrf_token": token_of(show),
                                                       "file": (io.BytesIO(ret.encode("utf-8-sig")), "return.csv")},
                  content_type="multipart/form-data", follow_redirects=True)
-    assert "nothing changed" in r.get_data(as_text=True)
+    assert "回盘文件被拒绝，未做任何更改" in r.get_data(as_text=True)
 
     # fund: premium received 50,000.00 − paid 1,133.33 = balance 48,866.67; loss ratio 2.27%
     with transaction(app.factory) as s:

@@ -18,6 +18,7 @@ from claims.lifecycle.users import Operator, create_user, get_user, reset_passwo
 from flask_app import create_app, sessions
 from flask_app import db as web_db
 from flask_app.auth import LOGIN_REFUSED, change_password, hash_password
+from flask_app.i18n import pick_language
 
 LIMIT = 5
 TOKEN = "sessions-test-token-0123456789"
@@ -127,7 +128,7 @@ def test_unknown_user_wrong_password_and_locked_account_get_one_answer(app):
     unknown = _refusal(client, "nobody", "x")
     wrong = _refusal(client, "ins", "x")
     assert unknown[0] == wrong[0] == 401
-    assert unknown[1] == wrong[1] and LOGIN_REFUSED in wrong[1]
+    assert unknown[1] == wrong[1] and pick_language(LOGIN_REFUSED, "zh") in wrong[1]
     for _ in range(LIMIT):
         _refusal(client, "ins", "x")
     locked = _refusal(client, "ins", "correct horse")

@@ -270,7 +270,7 @@ def test_the_county_co_signs_a_payout_batch_once(demo):
     back = io.BytesIO("理赔编号,状态,原因\n".encode())
     page = insurer.post(f"/payouts/{batch}/return", data={"file": (back, "return.csv")},
                         content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
-    assert "co-signed by the county office before it is paid" in page
+    assert "须经县扶贫办会签后方可支付" in page  # the Chinese half: pages default to Chinese
     county = login(app, "county1")
     page = county.get(f"/payouts/{batch}").get_data(as_text=True)
     assert "未会签" in page and "会签本批次" in page
@@ -283,7 +283,7 @@ def test_the_county_co_signs_a_payout_batch_once(demo):
                               "ON o.batch_id = b.id WHERE b.id = :b"), {"b": batch}).all()
     assert rows == [("cosigned", "county_reviewer", "county_cosign")]
     page = county.post(f"/payouts/{batch}/cosign", follow_redirects=True).get_data(as_text=True)
-    assert "does not allow" in page  # once only
+    assert "当前状态（县已会签）不能" in page  # once only
     assert insurer.get(f"/payouts/{batch}/bank.csv").status_code == 200  # co-signed: the bank file goes out
     with transaction(factory) as s:
         s.execute(text("UPDATE policies SET county_cosign = :t WHERE id = :p"), {"t": False, "p": info.policy_id})

@@ -182,7 +182,7 @@ def test_the_last_admin_stays(app, admin):
     with app.app_context():
         boss = get_user(web_db.session(), "boss")
         assert (boss.active, boss.role) == (True, "admin")
-    assert "only active administrator" in client.get(f"/admin/users/{boss.id}").get_data(as_text=True)
+    assert "是唯一在用的管理员" in client.get(f"/admin/users/{boss.id}").get_data(as_text=True)
     assert events(app, "boss") == []
 
 

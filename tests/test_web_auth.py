@@ -49,7 +49,7 @@ def test_lockout_after_repeated_failures(app):
     # locked now: even the right password is refused until the lock expires (the one answer of every refusal,
     # 401, so that a locked account cannot be told from an unknown name: tests/test_sessions.py)
     r = client.post("/login", data={"username": "ins", "password": "correct horse", "csrf_token": token})
-    assert r.status_code == 401 and "locked" in r.get_data(as_text=True)
+    assert r.status_code == 401 and "锁定" in r.get_data(as_text=True)
     assert client.get("/").status_code == 302
 
 
