@@ -221,14 +221,18 @@ def test_import_exceptions_download(app):  # noqa: F811 - the fixture imported a
 
 def test_budget_csv_files(tmp_path):
     """The budget's CSV files (written by actuarial.report.write_numbers) with labels that look like formulas."""
-    premiums = pd.DataFrame({"principle": ["var"], "label": [HYPERLINK], "total": [-12.5]})
+    premiums = pd.DataFrame({"label": [HYPERLINK], "total": [-12.5], "risk_premium": [-10.0]},
+                            index=pd.Index(["var"], name="principle"))
     severity = SimpleNamespace(table=pd.DataFrame({"family": ["lognormal"], "aic": [-3.0], "params": ["-mu=1"]}),
                                best=SimpleNamespace(family="lognormal"))
     result = SimpleNamespace(
         premiums=premiums, band=pd.DataFrame({"p": [0.5], "total": [-1.0]}),
         experience=pd.DataFrame({"year": [2025], "peril": ["@illness"], "paid": [-500.0]}),
         perils=[SimpleNamespace(line_id="+line", name="-2+3", severity=severity)], whatif=None,
-        to_dict=lambda: {"ok": True})
+        to_dict=lambda: {"ok": True},
+        # what budget.json's comparison with the current premium reads (actuarial.report_premium)
+        heads=1, assumptions=SimpleNamespace(principle="var"), prob_exceed=0.5, budget_total=-12.5,
+        budget_per_head=-12.5, predictive=SimpleNamespace(mean=-1.0, grid=[0.0, 10.0], pmf=[0.5, 0.5], prob_exceed=lambda amount: 0.5))
     paths = write_numbers(result, tmp_path)
     for name, label in (("premiums.csv", "'" + HYPERLINK), ("experience.csv", "'@illness")):
         rows = read_csv(paths[name].read_bytes())
