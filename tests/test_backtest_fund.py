@@ -140,3 +140,20 @@ def test_county_fund_plug_in_mean_is_the_sum_of_the_lines_means():
             g = PayoutFunction.from_line(PRODUCT.line(p.line_id))
             exact += rate * e * float(g.moments(p.severity.best.frozen(2023), (1,))[0])
         assert preds[county].mean == pytest.approx(exact, rel=1e-3)
+
+
+def test_backtest_command_all_lines(tmp_path):
+    from click.testing import CliRunner
+
+    from flask_app.cli.budget import budget
+
+    out = tmp_path / "bt"
+    result = CliRunner().invoke(budget, ["backtest", "--all-lines", "--line-shock-cv", "0.3", "--counties", "3",
+                                         "--years", "4", "--replications", "1", "--bootstrap", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(out / "counties.csv")
+    assert len(scores) == 3 and "覆盖率 / coverage" in result.output
+    bad = CliRunner().invoke(budget, ["backtest", "--line-shock-cv", "0.3"])
+    assert bad.exit_code == 2 and "--line-shock-cv needs --all-lines" in bad.output
+    bad = CliRunner().invoke(budget, ["backtest", "--all-lines", "--severity-family", "gamma"])
+    assert bad.exit_code == 2 and "不能与" in bad.output

@@ -225,18 +225,35 @@ def budget(ctx: click.Context, claims_path: str | None, exposure_path: str | Non
               help="平均报案延迟（季度）/ mean reporting delay in quarters (0 = none)")
 @click.option("--year-cv", default=0.10, show_default=True, type=click.FloatRange(min=0.0),
               help="各县共同的年度冲击 cv / cv of the year shock common to every county")
+@click.option("--all-lines", is_flag=True, default=False,
+              help="模拟产品全部责任，检验整个基金的预算 / simulate every line of the product and score the fund's "
+                   "budget (actuarial.backtest_fund)")
+@click.option("--line-shock-cv", default=0.0, show_default=True, type=click.FloatRange(min=0.0),
+              help="各责任共同冲击 cv（每县每年一个因子，乘因病、因灾的事件率；需 --all-lines）/ cv of a common shock "
+                   "per county-year on the illness and disaster rates (needs --all-lines)")
 @progress_option
 def backtest(counties: int, years: int, replications: int, level: float, bootstrap: int, seed: int,
-             out_dir: str | None, severity_family: str, report_delay: float, year_cv: float,
-             show_progress: bool | None) -> None:
+             out_dir: str | None, severity_family: str, report_delay: float, year_cv: float, all_lines: bool,
+             line_shock_cv: float, show_progress: bool | None) -> None:
     """预算充足性回测 / Backtest of budget adequacy on simulated counties (actuarial.md G7)."""
     from actuarial.backtest import run_backtest
+    from actuarial.backtest_fund import run_fund_backtest
 
+    if all_lines and (severity_family != "lognormal" or report_delay > 0):
+        raise click.UsageError("--all-lines 不能与 --severity-family、--report-delay 同用 / --all-lines does not take "
+                               "--severity-family or --report-delay")
+    if line_shock_cv > 0 and not all_lines:
+        raise click.UsageError("--line-shock-cv 需要 --all-lines / --line-shock-cv needs --all-lines")
     say = ProgressLine(show_progress)
     started = time.perf_counter()
-    result = run_backtest(counties, years, replications, level=level, seed=seed, bootstrap=bootstrap,
-                          progress=(lambda done, total: say("回测 / backtest", done, total)) if say.enabled else None,
-                          severity_family=severity_family, report_delay=report_delay, year_cv=year_cv)
+    progress = (lambda done, total: say("回测 / backtest", done, total)) if say.enabled else None
+    if all_lines:
+        result = run_fund_backtest(counties, years, replications, level=level, seed=seed, bootstrap=bootstrap,
+                                   progress=progress, year_cv=year_cv, shock_cv=line_shock_cv)
+    else:
+        result = run_backtest(counties, years, replications, level=level, seed=seed, bootstrap=bootstrap,
+                              progress=progress, severity_family=severity_family, report_delay=report_delay,
+                              year_cv=year_cv)
     say.close()
     for line in result.format_lines():
         click.echo(line)
