@@ -96,9 +96,10 @@ def test_payout_list_excel_names_the_villages(demo):
     assert r.status_code == 200
     rows = list(load_workbook(io.BytesIO(r.data)).active.iter_rows(values_only=True))
     header = list(rows[0])
-    village, claim = header.index("行政村"), header.index("理赔编号")
+    village, claim, code = header.index("行政村"), header.index("理赔编号"), header.index("村代码")
     body = [row for row in rows[1:] if isinstance(row[claim], int)]
     assert body and all(row[village] == names[codes[row[claim]]] for row in body)
+    assert all(row[code] == codes[row[claim]] for row in body)  # the code kept, in a column of its own
     page = _client(app, info, "county_reviewer").get(f"/payouts/{batch_id}").get_data(as_text=True)
     first = body[0]
     assert f'<span title="{codes[first[claim]]}">{names[codes[first[claim]]]}</span>' in page
@@ -252,3 +253,13 @@ def test_a_background_job_runs_on_the_clock_of_the_request_that_submitted_it(tmp
         time.sleep(0.2)
     # the in-process thread does not inherit the request's context: the day travels with the job
     assert job.state == "failed" and job.started_at.date() == day and job.finished_at.date() == day
+
+
+def test_the_watchlist_export_names_the_villages_and_keeps_their_codes(demo):
+    app, info, names = demo
+    r = _client(app, info, "county_reviewer").get("/monitoring/export.xlsx")
+    assert r.status_code == 200
+    rows = list(load_workbook(io.BytesIO(r.data)).active.iter_rows(values_only=True))
+    header = list(rows[0])
+    village, code = header.index("行政村"), header.index("村代码")
+    assert len(rows) > 1 and all(row[village] == names[row[code]] for row in rows[1:])

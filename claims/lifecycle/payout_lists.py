@@ -17,7 +17,8 @@ from claims.lifecycle.models import Claim, PayoutBatch, PayoutLine
 from claims.lifecycle.villages import village_names
 from tabular.safe_cells import formula_safe_text
 
-COLUMNS = ["序号", "理赔编号", "行政村", "户主姓名", "身份证号(脱敏)", "账号(脱敏)", "金额", "状态", "银行说明"]
+#: The village by name (行政村); its code in the last column (村代码), as text.
+COLUMNS = ["序号", "理赔编号", "行政村", "户主姓名", "身份证号(脱敏)", "账号(脱敏)", "金额", "状态", "银行说明", "村代码"]
 LINE_STATES = {"pending": "待回盘", "paid": "已支付", "failed": "失败"}
 
 
@@ -47,9 +48,9 @@ def payout_list_xlsx(session: Session, batch: PayoutBatch) -> bytes:
         texts = [names.get(village or "", village or ""), ln.payee_name, ln.payee_id_masked,
                  mask_account(ln.account), LINE_STATES.get(ln.status, ln.status), ln.bank_reason or ""]
         ws.append([i, ln.claim_id, *[formula_safe_text(t) for t in texts[:4]], ln.amount,
-                   *[formula_safe_text(t) for t in texts[4:]]])
+                   *[formula_safe_text(t) for t in texts[4:]], village or ""])
         total += ln.amount
-        for col in (3, 4, 5, 6, 8, 9):
+        for col in (3, 4, 5, 6, 8, 9, 10):
             ws.cell(ws.max_row, col).data_type = "s"
         ws.cell(ws.max_row, 7).number_format = "#,##0.00"
     ws.append(["合计", f"{len(rows)} 笔", "", "", "", "", total, "", ""])

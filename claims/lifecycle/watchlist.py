@@ -137,7 +137,7 @@ def record_action(session: Session, scope: Scope, watched_id: int, action: str, 
 
 EXPORT_COLUMNS = {"household_no": "户编号", "village": "行政村", "natural_village": "自然村", "category": "监测类别",
                   "grade": "等级", "per_capita_income": "人均收入", "rigid_costs": "刚性支出", "state": "状态",
-                  "entered_month": "纳入月份", "month": "监测月份", "reasons": "预警原因"}
+                  "entered_month": "纳入月份", "month": "监测月份", "reasons": "预警原因", "village_code": "村代码"}
 EXPORT_MONEY = ("人均收入", "刚性支出")
 
 
@@ -153,7 +153,7 @@ def export_xlsx(session: Session, scope: Scope, filters: WatchFilters) -> bytes:
         "户编号": w.household_no, "行政村": names.get(w.village_code, w.village_code),
         "自然村": w.natural_village or "", "监测类别": w.category, "等级": w.grade,
         "人均收入": w.per_capita_income, "刚性支出": w.rigid_costs, "状态": WATCH_STATES.get(w.state, w.state),
-        "纳入月份": w.entered_month, "监测月份": w.month, "预警原因": w.reasons} for w in rows],
+        "纳入月份": w.entered_month, "监测月份": w.month, "预警原因": w.reasons, "村代码": w.village_code} for w in rows],
         columns=list(EXPORT_COLUMNS.values()), dtype=object)
     frame = formula_safe_frame(frame, numeric=EXPORT_MONEY)
     wb = Workbook()
@@ -169,7 +169,7 @@ def export_xlsx(session: Session, scope: Scope, filters: WatchFilters) -> bytes:
                 cell.number_format = "0.00"
             else:
                 cell.data_type = "s"  # text, never a formula
-                if name == "户编号":
+                if name in ("户编号", "村代码"):
                     cell.number_format = "@"
     out = io.BytesIO()
     wb.save(out)
