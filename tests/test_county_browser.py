@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import zipfile
 from decimal import Decimal
 
 import pytest
@@ -163,6 +164,20 @@ def test_the_county_office_does_its_month_in_the_browser(server, browser, tmp_pa
     page.goto(f"{base}/jobs")
     assert page.locator("a.job-file[href$='.xlsx']").count() >= 1  # the job list links the output
 
+    # the notices of every village in one job: a zip with each notice's print-ready page (and its PDF with a font)
+    page.select_option("form.job-notices select[name=policy_id]", str(info.policy_id))
+    page.select_option("form.job-notices select[name=which]", "all")
+    page.click("form.job-notices button[type=submit]")
+    finished_job(page, walk, "county-notices-job")
+    with page.expect_download() as download:
+        page.click("ul.job-files a[href$='.zip']")
+    names = zipfile.ZipFile(io.BytesIO(download.value.path().read_bytes())).namelist()
+    pages = [n for n in names if n.endswith(".html")]
+    notices_shown = int(page.locator("tr:has(th:text-is('公示份数')) td").inner_text())
+    assert len(pages) == notices_shown >= 2  # February's and March's notices of the demo's village
+    assert sorted(n for n in names if n.endswith(".pdf")) == ([] if cjk_font() is None else
+                                                              sorted(n[:-5] + ".pdf" for n in pages))
+
     # the fund: a premium of 1,000.00 from the government (财政) raises P and the balance by exactly that
     page.click("nav >> text=基金")
     settlement = page.locator("table.settlement").first
@@ -199,4 +214,4 @@ def test_the_county_office_does_its_month_in_the_browser(server, browser, tmp_pa
     page.goto(f"{base}/reports?period=2025-04")
     assert page.locator("tr[data-department=medical] td.received").count() == 4
     page.context.close()
-    assert walk.shots == 4
+    assert walk.shots == 5
