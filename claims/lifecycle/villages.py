@@ -54,6 +54,8 @@ MAX_LISTED = 20
 MAX_NAME = 100
 #: Longest hotline (the county_settings column).
 MAX_HOTLINE = 40
+#: Codes per IN list of one lookup.
+IN_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,10 @@ def _names(session: Session, codes: Iterable[str | None]) -> dict[str, str]:
     wanted = sorted({str(c) for c in codes if c})
     if not wanted:
         return {}
-    found = dict(session.execute(select(Division.code, Division.name).where(Division.code.in_(wanted))).all())
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), IN_CHUNK):  # bounded IN lists (bind-parameter limits)
+        part = wanted[start:start + IN_CHUNK]
+        found.update(session.execute(select(Division.code, Division.name).where(Division.code.in_(part))).all())
     return {c: found.get(c) or c for c in wanted}
 
 
@@ -124,7 +129,7 @@ def store_names(session: Session, village_names_: Mapping[str, str],
         wanted.setdefault(code[:TOWNSHIP_DIGITS], ("township", code[:COUNTY_DIGITS]))
         wanted[code] = ("village", code[:TOWNSHIP_DIGITS])
     names = {**towns, **given}
-    known = dict(session.execute(select(Division.code, Division.name).where(Division.code.in_(list(wanted)))).all())
+    known = dict(session.execute(select(Division.code, Division.name)).all())  # thousands at most: no IN list
     rows = [{"code": c, "level": lvl, "name": names.get(c, c), "parent_code": parent}
             for level in ("county", "township", "village")  # parents first (foreign key)
             for c, (lvl, parent) in wanted.items() if lvl == level and c not in known]
