@@ -18,7 +18,7 @@ def test_the_county_office_records_a_premium_on_the_fund_page(env):  # noqa: F81
     page = county.get("/fund").get_data(as_text=True)
     assert "登记保费" in page and "结算预览" in page
     # rollover (the seed's policy has no rule): nothing to post; no 2026 policy yet to carry over to
-    assert "Post settlement" not in page and "下一年度保单尚未建立" not in page  # balance 0: nothing to carry
+    assert "过账年终结算" not in page and "下一年度保单尚未建立" not in page  # balance 0: nothing to carry
     r = county.post(f"/fund/{sd.policy_id}/premium", data={
         "amount": "1,234.56", "payer": "individual", "received_on": "2025-02-01", "reference": "个人缴费",
         "csrf_token": tok(county)}, follow_redirects=True)
@@ -28,7 +28,7 @@ def test_the_county_office_records_a_premium_on_the_fund_page(env):  # noqa: F81
     r = county.post(f"/fund/{sd.policy_id}/premium", data={
         "amount": "12.345", "payer": "government", "received_on": "2025-02-01", "csrf_token": tok(county)},
         follow_redirects=True)
-    assert "at most two decimals" in r.get_data(as_text=True)  # refused, not rounded
+    assert "最多两位小数" in r.get_data(as_text=True)  # refused, not rounded
     r = county.post(f"/fund/{sd.policy_id}/premium", data={
         "amount": "", "payer": "government", "received_on": "", "csrf_token": tok(county)}, follow_redirects=True)
     assert "请填写金额" in r.get_data(as_text=True)

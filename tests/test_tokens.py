@@ -166,7 +166,7 @@ def test_admin_page_issues_shows_once_lists_and_revokes(app):
     r = client.post(f"/admin/users/{ins}/tokens", data={"csrf_token": csrf, "name": "nightly", "scope": "read",
                                                         "days": "7"})
     page = r.get_data(as_text=True)
-    assert r.status_code == 200 and "cannot be shown again" in page and r.headers["Cache-Control"] == "no-store"
+    assert r.status_code == 200 and "之后无法再次查看" in page and r.headers["Cache-Control"] == "no-store"
     secret = page.split('<code class="secret">')[1].split("</code>")[0]
     (token,) = tokens_of(app, "ins")
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest() and token.scope == "read"
