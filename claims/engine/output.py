@@ -57,8 +57,6 @@ STAND_INS = {",": "\x1f", '"': "\x1e", "\n": "\x1d", "\r": "\x1c"}
 _STAND_IN_BYTES = np.frombuffer("".join(STAND_INS.values()).encode("ascii"), dtype=np.uint8)
 _STRUCTURAL = np.arange(256, dtype=np.uint8)
 _STRUCTURAL[_STAND_IN_BYTES] = np.frombuffer("".join(STAND_INS).encode("ascii"), dtype=np.uint8)
-_STAND_IN_OF = np.arange(256, dtype=np.uint8)
-_STAND_IN_OF[_STRUCTURAL[_STAND_IN_BYTES]] = _STAND_IN_BYTES
 _WRITE_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="none")
 _TEXT = pa.large_string()
 _FIRST_PRINTABLE = 0x20
@@ -173,10 +171,10 @@ def _as_text(arr: pa.Array) -> pa.Array:
 
 
 def _cells(arr: pa.Array, alone: bool) -> pa.Array | None:
-    """One column's cells for pyarrow's writer (quoting style none): a cell Python's csv would quote —
-    holding a comma, a double quote or a line feed; ``alone`` (the row's only cell) when empty too — is
-    enclosed in stand-in quotes with its quotes doubled, and every structural character is its stand-in
-    (:data:`STAND_INS`), on the bytes with numpy.  None when a cell holds a stand-in byte itself."""
+    """One column's cells for pyarrow's writer (quoting style none): every structural character becomes its
+    stand-in (:data:`STAND_INS`), and a cell Python's csv would quote — holding a comma, a double quote or a
+    line feed; ``alone`` (the row's only cell) when empty too — is enclosed in stand-in quotes with its quotes
+    doubled.  None when a cell holds a stand-in byte itself."""
     if pa.types.is_integer(arr.type):
         return arr
     text = _as_text(arr)
@@ -186,23 +184,28 @@ def _cells(arr: pa.Array, alone: bool) -> pa.Array | None:
     if control.any() and np.isin(data[control], _STAND_IN_BYTES).any():
         return None
     quote = np.zeros(len(text), dtype=bool)
+    found = {char: np.flatnonzero(data == ord(char)) for char in STAND_INS}
     for char in (",", '"', "\n"):  # Python 3.11's csv with "\n" line ends: a lone CR is not quoted
-        at = np.flatnonzero(data == ord(char))
-        if len(at):
-            quote[np.searchsorted(offsets, at, side="right") - 1] = True
+        if len(found[char]):
+            quote[np.searchsorted(offsets, found[char], side="right") - 1] = True
     if alone:
         quote |= offsets[1:] == offsets[:-1]
-    if not (quote.any() or control.any()):
+    if not (quote.any() or any(len(at) for at in found.values())):
         return text
-    data = _STAND_IN_OF[data]
-    quotes = np.flatnonzero(data == _STAND_IN_OF[ord('"')])  # each doubled: one more stand-in before it
-    added = 2 * quote.astype(np.int64)
-    if len(quotes):
-        added += np.bincount(np.searchsorted(offsets, quotes, side="right") - 1, minlength=len(text))
-    marks = np.concatenate([offsets[:-1][quote], quotes, offsets[1:][quote]])
-    data = np.insert(data, marks, _STAND_IN_OF[ord('"')])
-    new_offsets = offsets + np.concatenate([[0], np.cumsum(added)])
-    return pa.Array.from_buffers(_TEXT, len(text), [None, pa.py_buffer(new_offsets), pa.py_buffer(data)])
+    mark = ord(STAND_INS['"'])
+    data = data.copy()
+    for char, at in found.items():
+        data[at] = ord(STAND_INS[char])
+    if len(found['"']):  # each quote doubled: one more stand-in before it
+        added = np.bincount(np.searchsorted(offsets, found['"'], side="right") - 1, minlength=len(text))
+        data = np.insert(data, found['"'], mark)
+        offsets = offsets + np.concatenate([[0], np.cumsum(added)])
+    text = pa.Array.from_buffers(_TEXT, len(text), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    if not quote.any():
+        return text
+    stand_in = pa.scalar(STAND_INS['"'], _TEXT)
+    quoted = pc.binary_join_element_wise(stand_in, text, stand_in, pa.scalar("", _TEXT))
+    return quoted if quote.all() else pc.if_else(pa.array(quote), quoted, text)
 
 
 def _structural_back(written: pa.Buffer, lines: int) -> np.ndarray | pa.Buffer:
