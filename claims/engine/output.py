@@ -73,7 +73,7 @@ def claims_columns(claims: pd.DataFrame) -> dict[str, pa.Array]:
             out[col] = fen_to_yuan_arrow(values.to_numpy(dtype=np.int64))
         elif col in DATES:
             days = pa.array(pd.to_datetime(values).to_numpy(dtype="datetime64[D]"), pa.date32(), from_pandas=True)
-            out[col] = pc.fill_null(pc.strftime(days, "%Y-%m-%d"), "")
+            out[col] = pc.fill_null(pc.cast(days, _TEXT), "")  # ISO 8601: YYYY-MM-DD (strftime: 20× slower)
         else:
             out[col] = arrow_column(values)
     return out
