@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import IO
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from claims.lifecycle.audit import record
 from claims.lifecycle.county_settings import CountySetting
-from claims.lifecycle.scope import TOWNSHIP_PREFIX
+from claims.lifecycle.scope import TOWNSHIP_PREFIX, Scope, scoped
 from claims.lifecycle.store import Division, now
 from tabular.cells import cell_text, parse_village_code
 from tabular.errors import InvalidInputError
@@ -110,6 +110,13 @@ def villages(session: Session, county: str | None = None) -> list[Village]:
     rows = session.execute(query).all()
     towns = township_names(session, [code for code, _ in rows])
     return [Village(code, name or code, code[:TOWNSHIP_DIGITS], towns[code]) for code, name in rows]
+
+
+def village_options(session: Session, scope: Scope) -> list[tuple[str, str]]:
+    """(code, name) of the registry's villages the scope sees, by code: a page's village filter."""
+    query = scoped(scope, select(Division.code, Division.name).where(Division.level == "village"), Division.code,
+                   county=func.substr(Division.code, 1, COUNTY_DIGITS))
+    return [(code, name or code) for code, name in session.execute(query.order_by(Division.code))]
 
 
 # ----------------------------------------------------------------------------------------------- storing
@@ -216,5 +223,5 @@ def set_hotline(session: Session, county: str, hotline: str, *, actor_id: int | 
     return row
 
 
-__all__ = ["Village", "county_hotline", "import_villages", "read_villages", "set_hotline", "store_names",
+__all__ = ["Village", "county_hotline", "village_options", "import_villages", "read_villages", "set_hotline", "store_names",
            "township_names", "village_label", "village_names", "villages"]

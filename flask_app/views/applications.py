@@ -38,7 +38,7 @@ from claims.lifecycle.labels import APPLICATION_CHANNEL_NAMES, APPLICATION_STATE
 from claims.lifecycle.models import ImportBatch, User
 from claims.lifecycle.scope import scope_policies
 from claims.lifecycle.store import Policy, ProductVersion
-from claims.lifecycle.villages import village_names
+from claims.lifecycle.villages import village_names, village_options
 from flask_app import db
 from flask_app.permissions import FULL_ID_ROLES, INSURER, REVIEWERS, allow, allowed
 from flask_app.views.args import bounded_int
@@ -145,6 +145,7 @@ def index():  # noqa: ANN201
     apps = s.scalars(query.order_by(Application.id.desc()).limit(LIST_LIMIT)).all()
     return render_template("applications_index.html", apps=apps, states=STATE_NAMES, channel_names=CHANNEL_NAMES,
                            village_names=village_names(s, [a.village_code for a in apps]),
+                           village_options=village_options(s, current_user.scope),
                            peril_names=_peril_names(), filters={"state": state, "peril": peril, "village": village,
                                                                 "household": household},
                            can_apply=allowed("applications.new", current_user.role), limit=LIST_LIMIT)

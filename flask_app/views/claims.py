@@ -21,8 +21,8 @@ from claims.lifecycle.labels import label
 from claims.lifecycle.models import Claim, ClaimEvent, ImportBatch, ImportRow, User
 from claims.lifecycle.recompute import PERSON_DEPARTMENTS
 from claims.lifecycle.scope import scoped, scoped_versions, search
-from claims.lifecycle.store import Division, Household, Person, ProductVersion
-from claims.lifecycle.villages import village_label, village_names
+from claims.lifecycle.store import Household, Person, ProductVersion
+from claims.lifecycle.villages import village_label, village_names, village_options
 from claims.lifecycle.workflow import ACTIONS, ROLE_GROUPS, STATES, TRANSITIONS
 from claims.reports.fields import source_fields
 from claims.reports.householders import is_head
@@ -167,16 +167,14 @@ def queue():
 
     scope = current_user.scope
     # the scope's villages with their names, read once: the filter's options and the rows' village names
-    known = dict(s.execute(scoped(scope, select(Division.code, Division.name).where(Division.level == "village"),
-                                  Division.code, county=func.substr(Division.code, 1, 6))
-                           .order_by(Division.code)).all())
+    known = dict(village_options(s, scope))
     if not known:  # no division table loaded: the villages that have claims, by their codes
         known = {c: c for c in s.scalars(scoped(scope, select(Claim.village_code).distinct())
                                          .order_by(Claim.village_code)) if c}
     codes = {c.village_code for c in claims if c.village_code}
     names = {code: known[code] for code in codes if known.get(code)}
     names.update(village_names(s, codes - known.keys()))  # rows outside the division table: rare, by code
-    village_options = [(c, name or c) for c, name in known.items()]
+    filter_villages = [(c, name or c) for c, name in known.items()]
     # the lines of the scope's products (a few documents), not DISTINCT over every claim (55 ms at 100,000)
     line_names = {str(line["id"]): str(line.get("name") or label("peril", line.get("peril")) or line["id"])
                   for doc in s.scalars(scoped_versions(scope, select(ProductVersion.document)))
@@ -200,7 +198,7 @@ def queue():
     return render_template(
         "claims_queue.html", rows=rows, total=total, page=page, pages=pages, f=f, states=STATES, lines=lines,
         line_names=line_names,
-        villages=village_options, bands=AMOUNT_BANDS, batches=batches, sorts=SORTS, sort_key=sort_key,
+        villages=filter_villages, bands=AMOUNT_BANDS, batches=batches, sorts=SORTS, sort_key=sort_key,
         page_url=page_url, sort_url=sort_url, actions=ACTIONS,
         claim_prefix=url_for("claims.detail", claim_id=0)[:-1],  # "/claims/": one url_for, not one per row
         bulk_actions=bulk_actions_for(current_user.role, f.get("state")), reject_reasons=REJECT_REASONS,
