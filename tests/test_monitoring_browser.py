@@ -34,20 +34,28 @@ pytestmark = pytest.mark.e2e
 
 V2 = "130434100201"  # a second administrative village, added to the demo county here
 HOUSEHOLD = V2 + "0001"
+#: a household of the demo's own village on April's list too: the demo imports March only up to its today
+#: (2025-03-05), which leaves a 400-person county's own list empty
+DEMO_HOUSEHOLD = "130434100200" + "9001"
 
 
 def _second_village(app, info, tmp_path) -> None:  # noqa: ANN001
     """A household of two in village V2 (4,200 per head, 边缘易致贫户), its clerk ``clerk2``, and April's
-    medical file: person 901 pays 4,000 self-paid — below the 5,000 line, ≥ 60% × 5,000 = 3,000."""
-    persons, households = f.roster([{"household_no": HOUSEHOLD, "village_code": V2, "income_yuan": 4200}],
-                                   [{"n": 901, "household_no": HOUSEHOLD}, {"n": 902, "household_no": HOUSEHOLD}])
+    medical file: person 901 pays 4,000 self-paid — below the 5,000 line, ≥ 60% × 5,000 = 3,000; and one of the
+    demo's village (:data:`DEMO_HOUSEHOLD`): person 903 pays 3,500, also in [3,000, 5,000)."""
+    persons, households = f.roster([{"household_no": HOUSEHOLD, "village_code": V2, "income_yuan": 4200},
+                                    {"household_no": DEMO_HOUSEHOLD, "village_code": "130434100200",
+                                     "income_yuan": 4200}],
+                                   [{"n": 901, "household_no": HOUSEHOLD}, {"n": 902, "household_no": HOUSEHOLD},
+                                    {"n": 903, "household_no": DEMO_HOUSEHOLD}, {"n": 904, "household_no": DEMO_HOUSEHOLD}])
     with app.app_context(), web_db.write() as s:
         assert s.scalar(select(Person.id).where(Person.id_no.in_(persons["id_no"].tolist()))) is None  # new people
         store_roster(s, persons, households)
         user = create_user(s, "clerk2", "二村文书", "village_clerk", villages=[V2], counties=["130434"])
         user.password_hash = hash_password(DEMO_PASSWORD)
     info.users["clerk2"] = ("clerk2", DEMO_PASSWORD)
-    _import(app, info, medical_file(tmp_path / "apr.csv", [("M901-04", 901, "2025-04-10", 4000)]), "2025-04")
+    _import(app, info, medical_file(tmp_path / "apr.csv", [("M901-04", 901, "2025-04-10", 4000),
+                                                           ("M903-04", 903, "2025-04-10", 3500)]), "2025-04")
 
 
 def _import(app, info, path, period: str) -> None:  # noqa: ANN001
