@@ -71,3 +71,43 @@ def test_claim_sources_list_every_lines_report_rows_when_the_first_line_has_none
     assert list(every.sources.itertuples(index=False, name=None)) == [
         ("illness", f.pid(11), "med.csv", 2, 700_000), ("illness", f.pid(11), "med.csv", 3, 500_000),
         schooling, ("disaster", "A1", "dis.csv", 2, 1_200_000), entry]  # the disaster line's unit: the household
+
+
+def test_a_bank_return_is_read_from_xlsm_or_upper_case_suffixes_and_english_headers_with_spaces(tmp_path):
+    """The bank's return file as banks send it: an Excel workbook saved as ``.xlsm`` or named ``.XLSX``
+    (read as Excel, not as CSV text), and a CSV with the English headers padded with spaces and no reason
+    column (every reason blank).  Each gives the claim ids, statuses and reasons as written."""
+    from openpyxl import Workbook
+
+    from claims.lifecycle.payouts import _read_return
+
+    for name in ("r.xlsm", "R.XLSX"):
+        wb = Workbook()
+        wb.active.append(["理赔编号", "状态", "原因"])
+        wb.active.append(["7", "成功", None])
+        wb.active.append(["9", "失败", "户名不符"])
+        wb.save(tmp_path / name)
+        got = _read_return(tmp_path / name)
+        assert got.to_dict("list") == {"claim_id": ["7", "9"], "status": ["成功", "失败"], "reason": ["", "户名不符"]}
+    (tmp_path / "r.csv").write_text(" claim_id , status \n7,paid\n9,failed\n", encoding="utf-8-sig")
+    got = _read_return(tmp_path / "r.csv")
+    assert got.to_dict("list") == {"claim_id": ["7", "9"], "status": ["paid", "failed"], "reason": ["", ""]}
+    (tmp_path / "e.csv").write_text("claim_id,status,reason\n7,paid,\n9,failed,N/A\n", encoding="utf-8-sig")
+    got = _read_return(tmp_path / "e.csv")  # the English reason column, "N/A" as written (not a missing value)
+    assert got.to_dict("list") == {"claim_id": ["7", "9"], "status": ["paid", "failed"], "reason": ["", "N/A"]}
+
+
+def test_a_bank_return_given_as_a_table_reads_numbers_as_text_and_a_missing_reason_as_blank(tmp_path):
+    """import_bank_return also takes the return as a table (a DataFrame): claim ids typed as numbers are
+    read as their text ("7", not 7 or "7.0"), a reason left empty (None) is blank, not "nan"; a file
+    without a status column is refused, naming the columns it needs."""
+    import pytest
+
+    from claims.lifecycle.payouts import PayoutError, _read_return
+
+    table = pd.DataFrame({"理赔编号": [7, 9], "状态": ["成功", "失败"], "原因": [None, "户名不符"]})
+    got = _read_return(table)
+    assert got.to_dict("list") == {"claim_id": ["7", "9"], "status": ["成功", "失败"], "reason": ["", "户名不符"]}
+    (tmp_path / "r.csv").write_text("理赔编号,原因\n7,\n", encoding="utf-8-sig")
+    with pytest.raises(PayoutError, match="状态/status"):
+        _read_return(tmp_path / "r.csv")
