@@ -184,3 +184,12 @@ def test_a_county_run_writes_the_old_writers_bytes_and_parquet_holds_the_same_ce
     parquet = write_claims(result.claims, tmp_path / "claims.parquet", fmt="parquet")
     from_csv = pd.read_csv(out / "claims.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert pq.read_table(parquet).to_pandas().astype(object).equals(from_csv.astype(object))
+
+
+def test_exceptions_with_a_stand_in_byte_or_a_float_line_are_the_old_writers_bytes(tmp_path):
+    stand_in = fixture_exceptions().assign(detail=["a\x1fb", "-", None])  # a control byte the writer stands in with
+    floats = fixture_exceptions().assign(line=[3.0, np.nan, 12.0])  # a float column: pandas writes 3.0
+    for name, frame in (("stand-in", stand_in), ("floats", floats)):
+        written = write_exceptions(frame, tmp_path / f"{name}.csv").read_bytes()
+        assert written == old_exceptions(frame, tmp_path / f"{name}-old.csv"), name
+    assert b"\nmedical/2025-03.csv,3.0,amount_not_numeric," in written

@@ -151,12 +151,25 @@ def write_sources(sources: pd.DataFrame, path: str | Path, fmt: str = "csv") -> 
 
 
 def write_exceptions(exceptions: pd.DataFrame, path: str | Path, fmt: str = "csv") -> Path:
-    """exceptions.csv: file, line, reason, detail, severity, reason_text (the code explained, bilingual)."""
+    """exceptions.csv: file, line, reason, detail, severity, reason_text (the code explained, bilingual; ''
+    for a code without one)."""
     out = exceptions.reindex(columns=EXCEPTION_COLUMNS)
+    columns = {col: arrow_column(out[col]) for col in EXCEPTION_COLUMNS}
+    if all(arr is not None for arr in columns.values()):
+        columns["reason_text"] = _reason_texts(columns["reason"])
+        written = write_table(columns, path, fmt=fmt)
+        if written is not None:
+            return written
     out["reason_text"] = out["reason"].map(ALL_REASONS).fillna("")
-    if fmt == "csv":
-        return write_csv(out, path)
-    return write_table({col: arrow_column(out[col]) for col in out.columns}, path, fmt=fmt)
+    return write_csv(out, path) if fmt == "csv" else write_table(
+        {col: arrow_column(out[col]) for col in out.columns}, path, fmt=fmt)
+
+
+def _reason_texts(reasons: pa.Array) -> pa.Array:
+    """Each reason code's :data:`ALL_REASONS` text, looked up by Arrow ('' for none)."""
+    codes = pa.array(list(ALL_REASONS), _TEXT)
+    found = pc.index_in(_as_text(reasons), value_set=codes)
+    return pc.fill_null(pc.take(pa.array(list(ALL_REASONS.values()), _TEXT), found), "")
 
 
 def _header(names: list[str]) -> bytes:
