@@ -135,7 +135,9 @@ def test_demo_builds_the_web_demo_data(tmp_path):
     lines = result.output.split("API tokens", 1)[1].splitlines()[1:]
     tokens = [line.split()[1] for line in lines if line.startswith("  ")]
     assert len(tokens) == 3
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo' / 'relief.db'}", "SECRET_KEY": "t"})
+    # served as `relief demo` serves it: on the demo's clock (its tokens run 90 days from 2025-03-05)
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo' / 'relief.db'}", "SECRET_KEY": "t",
+                      "RELIEF_TODAY": "2025-03-05"})
     for token in tokens:
         r = app.test_client().get("/api/v1/products", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200
