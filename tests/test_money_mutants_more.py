@@ -111,3 +111,53 @@ def test_a_bank_return_given_as_a_table_reads_numbers_as_text_and_a_missing_reas
     (tmp_path / "r.csv").write_text("理赔编号,原因\n7,\n", encoding="utf-8-sig")
     with pytest.raises(PayoutError, match="状态/status"):
         _read_return(tmp_path / "r.csv")
+
+
+def test_income_shortfall_takes_the_latest_survey_above_the_trigger_under_the_household_cap():
+    """魏县防贫保 with an income line (a copy of the document, as tests/test_engine.py's test_income_drop):
+    protection line 6,000 per head, 80 %, trigger 1,000, yearly cap 10,000; and a household cap of 5,000
+    on the product.
+    J1 (3 members): surveys of 1 December (4,000, listed first) and 30 June (2,000): the latest by date,
+    (6,000 − 4,000) × 3 = 6,000 > 1,000 → 6,000 × 80 % = 4,800; but the product's household cap takes the
+    lines in the product's order, and person 51's illness (12,000 self-paid: (10,000 − 5,000) × 50 % +
+    (12,000 − 10,000) × 60 % = 3,700) comes first: the income claim gets 5,000 − 3,700 = 1,300.
+    J2 (1 member): (6,000 − 5,000) × 1 = 1,000, not above the trigger → 0.
+    J3 (2 members): 6,000 per head, no shortfall → no claim.
+    J4 (5 members): (6,000 − 0) × 5 = 30,000 × 80 % = 24,000 → the 10,000 yearly cap → the household's 5,000."""
+    doc = copy.deepcopy(load_product("fangpinbao-weixian-2025").document)
+    doc["lines"].append({"id": "income", "peril": "income_drop", "basis": "household", "protection_line": 6000,
+                         "rate": 0.8, "trigger": 1000, "caps": {"per_year": 10000}})
+    doc["caps"] = {"per_person_year": 100000, "per_household_year": 5000}
+    product = load_product(doc)
+    persons, households = f.roster(
+        [{"household_no": "J1", "members": 3}, {"household_no": "J2", "members": 1},
+         {"household_no": "J3", "members": 2}, {"household_no": "J4", "members": 5}],
+        [{"n": 51, "household_no": "J1"}, {"n": 53, "household_no": "J2"}, {"n": 55, "household_no": "J3"},
+         {"n": 57, "household_no": "J4"}])
+    inc = f.income([("J1", "2025-12-01", 400_000), ("J1", "2025-06-30", 200_000), ("J2", "2025-12-01", 500_000),
+                    ("J3", "2025-12-01", 600_000), ("J4", "2025-12-01", 0)])
+    med = f.medical([(51, "2025-03-01", 1_200_000)])
+    claims = compute_claims(product, persons, households, {"income": inc, "medical": med})
+    got = {(r.line_id, r.unit_id): (r.base, r.uncapped, r.entitlement, r.due) for r in claims.itertuples()}
+    assert got == {
+        ("illness", f.pid(51)): (1_200_000, 370_000, 370_000, 370_000),
+        ("income", "J1"): (600_000, 480_000, 130_000, 130_000),
+        ("income", "J2"): (100_000, 0, 0, 0),
+        # J3: no shortfall, no claim row; J4: the household's 5,000 is below the line's 10,000
+        ("income", "J4"): (3_000_000, 2_400_000, 500_000, 500_000),
+    }
+
+
+def test_a_household_at_the_protection_line_has_no_income_claim_even_without_a_trigger():
+    """tests/test_engine.py's income line (6,000 per head, 100 %, no trigger): K1 (2 members) at 6,000.00
+    per head has (6,000 − 6,000) × 2 = 0 shortfall: no claim (not 0.01 per head); K2 (1 member) at
+    5,999.99 has 0.01 × 1 = 0.01."""
+    doc = copy.deepcopy(load_product("fangpinbao-weixian-2025").document)
+    doc["lines"] = [{"id": "income", "peril": "income_drop", "basis": "household", "protection_line": 6000,
+                     "rate": 1.0, "caps": {"per_year": 10000}}]
+    product = load_product(doc)
+    persons, households = f.roster([{"household_no": "K1", "members": 2}, {"household_no": "K2"}],
+                                   [{"n": 61, "household_no": "K1"}, {"n": 63, "household_no": "K2"}])
+    inc = f.income([("K1", "2025-12-01", 600_000), ("K2", "2025-12-01", 599_999)])
+    claims = compute_claims(product, persons, households, {"income": inc})
+    assert {r.unit_id: (r.base, r.entitlement, r.due) for r in claims.itertuples()} == {"K2": (1, 1, 1)}
