@@ -60,6 +60,9 @@ def _split_middle(piece: str) -> tuple[str, str, str] | None:
     first = _CJK.search(piece)
     if first is None:
         return None
+    mark = piece[first.start()]
+    if mark in OPENING_MARKS:  # "… 0 withdrawn；已保存映射方案": the Chinese clause opens with its own mark
+        return piece[:first.start()].rstrip(), OPENING_MARKS[mark], piece[first.start() + 1:]
     cut, joiner = max(((piece.rfind(j, 0, first.start()), j) for j in JOINERS), key=lambda t: t[0])
     if cut < 0:
         return piece[:first.start()].rstrip(), " ", piece[first.start():]
@@ -94,12 +97,16 @@ def halves(text: str) -> tuple[str, str] | None:
         zh.append(FULL_WIDTH.get(joiner, joiner) + head)
     en.append(pieces[-1])
     zh_text, en_text = "".join(zh), "".join(en)
+    if zh_text.count("（") > zh_text.count("）"):  # a clause opened by （ closed at the end of its English
+        zh_text, en_text = zh_text + "）", en_text.replace("）", ")")
     if not _CJK.search(pieces[0]) or not all(_LATIN.search(p) for p in en) or _CJK.match(en_text):
         return None
     return zh_text, en_text
 
 
-FULL_WIDTH = {": ": "：", "; ": "；", ", ": "，"}
+FULL_WIDTH = {": ": "：", "; ": "；", ", ": "，", " (": "（"}
+#: a full-width mark opening the next message's Chinese → the English joiner it stands for
+OPENING_MARKS = {chinese: english for english, chinese in FULL_WIDTH.items()}
 
 
 def pick_language(text: object, code: str | None = None) -> str:

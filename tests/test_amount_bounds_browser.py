@@ -146,7 +146,7 @@ def test_bounded_amounts_and_the_above_entitlement_mark_on_every_list(server, br
     ins.click("#action-verify button[type=submit]")
     ins.wait_for_url(f"{base}/claims/{claim_id}")
     error = ins.locator(".flash.error").inner_text()
-    assert "超过本责任年度限额 50,000.00 元" in error and f"room left {room:,.2f}" in error, error
+    assert "超过本责任年度限额 50,000.00 元" in error and f"剩余 {room:,.2f}" in error, error
     assert "text/html" in ins.evaluate("document.contentType")
     assert claim(app, claim_id).state == "investigating"
     shot(ins, "01-over-cap-refused")

@@ -115,6 +115,8 @@ def test_the_village_clerk_works_on_a_phone(server, browser):  # noqa: F811
     claim_id = int(page.url.rsplit("/", 1)[1])
     assert claim_id in verified
     check.page(page, "claim")
+    tallest = page.locator("table.grid th").evaluate_all("ths => Math.max(...ths.map(t => t.getBoundingClientRect().height))")
+    assert tallest < 2 * LINE, f"a label broken over lines ({tallest} px high)"  # was 家/庭/人/均… one per line
     page.click("#action-village_review button[type=submit]")
     page.wait_for_load_state()
     assert page.locator(".flash.error").count() == 0, page.locator(".flash.error").all_inner_texts()

@@ -69,6 +69,12 @@ def test_a_bilingual_message_splits_into_its_halves():
     assert halves("未做任何更改 / nothing was changed: 村 130434100200 不在您的范围内 / village 130434100200 is "
                   "outside your scope") == ("未做任何更改：村 130434100200 不在您的范围内",
                                             "nothing was changed: village 130434100200 is outside your scope")
+    # the next message opening with its own full-width mark (flask_app/views/imports.py, a profile saved)
+    assert halves("导入完成：新建理赔 1 笔 / imported: 1 claim(s) created, 0 withdrawn；已保存映射方案“甲” / mapping "
+                  "profile '甲' saved") == ("导入完成：新建理赔 1 笔；已保存映射方案“甲”",
+                                            "imported: 1 claim(s) created, 0 withdrawn; mapping profile '甲' saved")
+    assert halves("更新 0 笔 / 0 updated（按映射方案“甲”读取列 / columns read with profile '甲'）") == (
+        "更新 0 笔（按映射方案“甲”读取列）", "0 updated (columns read with profile '甲')")
     assert pick_language("请选择理赔 / choose a claim", "en") == "choose a claim"
     assert pick_language("只有中文的提示", "en") == "只有中文的提示"  # not bilingual: shown as it is
     assert pick_language("第 1 / 3 页", "en") == "第 1 / 3 页"  # a fraction is not two languages

@@ -139,7 +139,7 @@ def test_unknown_headers_mapped_in_the_browser_then_the_profile_reads_the_next_f
     page.wait_for_load_state()
     assert re.search(r"/imports/\d+$", page.url), page.url
     flash = page.inner_text(".flash.ok")
-    assert f"mapping profile '{PROFILE}' saved" in flash and "1 claim(s) created" in flash
+    assert f"已保存映射方案“{PROFILE}”" in flash and "新建理赔 1 笔" in flash
     assert page.locator(".flash.error").count() == 0
     assert list((work / "pending").iterdir()) == []  # imported: the kept upload is gone
     page.screenshot(path=str(ARTIFACTS / "mapping-2-imported.png"), full_page=True)
@@ -155,7 +155,7 @@ def test_unknown_headers_mapped_in_the_browser_then_the_profile_reads_the_next_f
     _upload(page, base, "m04.csv", APRIL)
     assert re.search(r"/imports/\d+$", page.url), page.url
     flash = page.inner_text(".flash.ok")
-    assert f"columns read with mapping profile '{PROFILE}'" in flash and "1 claim(s) created" in flash
+    assert f"（按映射方案“{PROFILE}”读取列）" in flash and "新建理赔 1 笔" in flash  # the Chinese half
     page.screenshot(path=str(ARTIFACTS / "mapping-3-next-file.png"), full_page=True)
     # person 3: self-paid 25,000.00 → 5,000 × 50 % + 10,000 × 60 % + 5,000 × 70 % = 2,500 + 6,000 + 3,500
     assert _claim_amounts(app, 3) == [Decimal("12000.00")]
