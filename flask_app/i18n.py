@@ -2,11 +2,13 @@
 
 * **Labels** in the templates are ``{{ _("中文") }}`` with the Chinese text as the msgid; the English catalog is
   ``flask_app/translations/en/LC_MESSAGES/messages.po`` (compiled to ``messages.mo`` beside it, both shipped as
-  package data).  Chinese needs no catalog: a msgid is its own Chinese text.  After changing a label::
+  package data).  Chinese needs no catalog: a msgid is its own Chinese text.  After changing a label, from the
+  project's root (``babel.cfg`` names the files; ``pgettext("上下文", "词")`` where one word has two meanings)::
 
-      pybabel extract -F babel.cfg -o /tmp/messages.pot flask_app
-      pybabel update -i /tmp/messages.pot -d flask_app/translations -l en --no-fuzzy-matching
-      pybabel compile -d flask_app/translations
+      pybabel extract -F babel.cfg --no-location --sort-output -o messages.pot .
+      pybabel update -i messages.pot -d flask_app/translations -l en --no-fuzzy-matching --ignore-obsolete
+      # write the English of each new msgid into messages.po, then
+      pybabel compile -d flask_app/translations && rm messages.pot
 
   (``tests/test_i18n.py`` fails while a template's msgid has no English or the ``.mo`` lags the ``.po``).
 * **The locale** is the ``relief_lang`` cookie set by the header's 中文 / EN switch (``/lang/<code>``, open to
