@@ -161,3 +161,25 @@ def test_a_household_at_the_protection_line_has_no_income_claim_even_without_a_t
     inc = f.income([("K1", "2025-12-01", 600_000), ("K2", "2025-12-01", 599_999)])
     claims = compute_claims(product, persons, households, {"income": inc})
     assert {r.unit_id: (r.base, r.entitlement, r.due) for r in claims.itertuples()} == {"K2": (1, 1, 1)}
+
+
+def test_a_yearly_cap_on_the_death_and_disability_lines_cuts_their_sums_insured():
+    """凤县助农保's 团体人身意外 (sum insured 50,000 on each line) with a yearly cap of 30,000 on the death line
+    and on the disability line (a copy of the document): person 71's death pays min(50,000, 30,000) =
+    30,000; person 73's grade-1 disability 50,000 × 100 % = 50,000 → 30,000; person 75's grade-5
+    disability 50,000 × 60 % = 30,000 is not cut (30,000 = the cap)."""
+    doc = copy.deepcopy(load_product("zhunongbao-fengxian-2025").document)
+    for line in doc["lines"]:
+        if line["id"] in ("death", "disability"):
+            line["caps"] = {"per_year": 30000}
+    product = load_product(doc)
+    persons, households = f.roster([{"household_no": h} for h in ("D1", "D2", "D3")],
+                                   [{"n": 71, "household_no": "D1"}, {"n": 73, "household_no": "D2"},
+                                    {"n": 75, "household_no": "D3"}])
+    acc = f.accident([(71, "2025-03-01", "death", None, 0), (73, "2025-04-01", "disability", 1, 0),
+                      (75, "2025-05-01", "disability", 5, 0)])
+    claims = compute_claims(product, persons, households, {"accident": acc})
+    got = {(r.line_id, r.unit_id): (r.uncapped, r.entitlement, r.due) for r in claims.itertuples()}
+    assert got == {("death", f.pid(71)): (5_000_000, 3_000_000, 3_000_000),
+                   ("disability", f.pid(73)): (5_000_000, 3_000_000, 3_000_000),
+                   ("disability", f.pid(75)): (3_000_000, 3_000_000, 3_000_000)}
