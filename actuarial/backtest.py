@@ -1,7 +1,8 @@
 """Backtest of budget adequacy (actuarial.md §3 G7): simulate counties × years from a known model, fit on
 the early years with :func:`actuarial.budget.budget`, score the last year.
 
-The known model is simulated by :func:`actuarial.simulation.simulate_history`.
+The known model is simulated by :func:`actuarial.simulation.simulate_history` (one line); the whole fund, every
+line at once with a common shock between lines, is scored by :mod:`actuarial.backtest_fund`.
 
 Scoring (:func:`run_backtest`) of year T − 1, fitted on years 0..T−2, per county c:
 
