@@ -288,6 +288,29 @@ class BacktestResult:
         return path
 
 
+def score_replication(r: int, result: Any, actual: pd.Series, preds: dict, naive: dict, heads_next: pd.Series,
+                      level: float, rng: np.random.Generator) -> tuple[dict, list[dict]]:
+    """One replication's scores: the all-county row (``result``'s budget against the counties' total) and one
+    row per county (its predictive's ``level`` quantile as the budget, covered = S ≤ budget, the randomized PIT
+    with one uniform per county drawn from ``rng`` in county order, and the naive baselines' budgets)."""
+    whole = {"replication": r, "heads": int(heads_next.sum()), "actual": float(actual.sum()),
+             "budget": float(result.budget_total), "mean": float(result.predictive.mean),
+             "covered": bool(actual.sum() <= result.budget_total)}
+    v = rng.random(len(heads_next))
+    rows = []
+    for i, (county, e) in enumerate(heads_next.items()):
+        pred = preds[county]
+        s = float(actual[county])
+        bud = pred.quantile(level)
+        row = {"replication": r, "county": county, "heads": int(e), "actual": s, "mean": pred.mean,
+               "budget_model": bud, "covered": s <= bud,
+               "pit": randomized_pit(pred.pmf, pred.bucket, s, float(v[i]))}
+        for x in BASELINE_LOADINGS:
+            row[f"budget_naive_x{x:g}"] = float(naive[x][county])
+        rows.append(row)
+    return whole, rows
+
+
 def run_backtest(counties: int, years: int, replications: int, *, level: float = 0.95, seed: int = 20260101,
                  bootstrap: int = 20, year_cv_floor: float = 0.10, progress: Callable[[int, int], None] | None = None,
                  **simulate: Any) -> BacktestResult:
@@ -328,24 +351,13 @@ def run_backtest(counties: int, years: int, replications: int, *, level: float =
         actual = (claims[claims["year"] == last].groupby("county")["paid"].sum()
                   .reindex(heads_next.index, fill_value=0.0))
         result = budget(fit_claims, fit_exposure, product, last, heads=int(heads_next.sum()), assumptions=assumptions)
-        port.append({"replication": r, "heads": int(heads_next.sum()), "actual": float(actual.sum()),
-                     "budget": float(result.budget_total), "mean": float(result.predictive.mean),
-                     "covered": bool(actual.sum() <= result.budget_total)})
         line_budget = next(p for p in result.perils if p.line_id == line_id)
         preds = county_predictive(line_budget, payout, last, heads_next, rng=rng, draws=bootstrap,
                                   year_cv_floor=year_cv_floor)
         naive = {x: naive_budget(fit_claims, fit_exposure, last, heads_next, x) for x in BASELINE_LOADINGS}
-        v = rng.random(len(heads_next))
-        for i, (county, e) in enumerate(heads_next.items()):
-            pred = preds[county]
-            s = float(actual[county])
-            bud = pred.quantile(level)
-            row = {"replication": r, "county": county, "heads": int(e), "actual": s, "mean": pred.mean,
-                   "budget_model": bud, "covered": s <= bud,
-                   "pit": randomized_pit(pred.pmf, pred.bucket, s, float(v[i]))}
-            for x in BASELINE_LOADINGS:
-                row[f"budget_naive_x{x:g}"] = float(naive[x][county])
-            rows.append(row)
+        whole, counted = score_replication(r, result, actual, preds, naive, heads_next, level, rng)
+        port.append(whole)
+        rows.extend(counted)
         if progress is not None:
             progress(r + 1, replications)
     return BacktestResult(level=level, counties=counties, years=years, replications=replications, bootstrap=bootstrap,

@@ -33,7 +33,7 @@ from actuarial.backtest import (
     COUNTY_LOG2,
     BacktestResult,
     naive_budget,
-    randomized_pit,
+    score_replication,
 )
 from actuarial.compound import Compound, CompoundAccuracyWarning, Frequency, Peril, grid_span, mixture, nice_step
 from actuarial.coverage import PayoutFunction
@@ -159,23 +159,12 @@ def run_fund_backtest(counties: int, years: int, replications: int, *, level: fl
             warnings.simplefilter("ignore", CompoundAccuracyWarning)
             result = budget(fit_claims, fit_exposure, product, last, heads=int(heads_next.sum()),
                             assumptions=assumptions)
-        port.append({"replication": r, "heads": int(heads_next.sum()), "actual": float(actual.sum()),
-                     "budget": float(result.budget_total), "mean": float(result.predictive.mean),
-                     "covered": bool(actual.sum() <= result.budget_total)})
         preds = county_fund_predictive(result, product, fit_claims, fit_exposure, last, heads_next, rng=rng,
                                        draws=bootstrap, year_cv_floor=year_cv_floor)
         naive = {x: naive_budget(fit_claims, fit_exposure, last, heads_next, x) for x in BASELINE_LOADINGS}
-        v = rng.random(len(heads_next))
-        for i, (county, e) in enumerate(heads_next.items()):
-            pred = preds[county]
-            s = float(actual[county])
-            bud = pred.quantile(level)
-            row = {"replication": r, "county": county, "heads": int(e), "actual": s, "mean": pred.mean,
-                   "budget_model": bud, "covered": s <= bud,
-                   "pit": randomized_pit(pred.pmf, pred.bucket, s, float(v[i]))}
-            for x in BASELINE_LOADINGS:
-                row[f"budget_naive_x{x:g}"] = float(naive[x][county])
-            rows.append(row)
+        whole, counted = score_replication(r, result, actual, preds, naive, heads_next, level, rng)
+        port.append(whole)
+        rows.extend(counted)
         if progress is not None:
             progress(r + 1, replications)
     return BacktestResult(level=level, counties=counties, years=years, replications=replications, bootstrap=bootstrap,
