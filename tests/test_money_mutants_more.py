@@ -183,3 +183,21 @@ def test_a_yearly_cap_on_the_death_and_disability_lines_cuts_their_sums_insured(
     assert got == {("death", f.pid(71)): (5_000_000, 3_000_000, 3_000_000),
                    ("disability", f.pid(73)): (5_000_000, 3_000_000, 3_000_000),
                    ("disability", f.pid(75)): (3_000_000, 3_000_000, 3_000_000)}
+
+
+def test_a_covers_household_cap_goes_first_come_by_date_across_its_lines():
+    """凤县助农保's 团体人身意外 cover (death + disability) with a per-household cap of 80,000 instead of its
+    victims table (a copy of the document).  Household D1: person 81 dies on 1 March (50,000), person 83
+    is disabled at grade 1 on 1 April (50,000 × 100 % = 50,000): 100,000 asked, first come by date:
+    81 gets 50,000, 83 gets 80,000 − 50,000 = 30,000, and the trace names the cover's cap."""
+    doc = copy.deepcopy(load_product("zhunongbao-fengxian-2025").document)
+    doc["covers"][0]["caps"] = {"per_household_year": 80000}
+    product = load_product(doc)
+    persons, households = f.roster([{"household_no": "D1"}],
+                                   [{"n": 81, "household_no": "D1"}, {"n": 83, "household_no": "D1", "relation": "配偶"}])
+    acc = f.accident([(83, "2025-04-01", "disability", 1, 0), (81, "2025-03-01", "death", None, 0)])
+    claims = compute_claims(product, persons, households, {"accident": acc})
+    got = {(r.line_id, r.unit_id): (r.entitlement, r.due) for r in claims.itertuples()}
+    assert got == {("death", f.pid(81)): (5_000_000, 5_000_000), ("disability", f.pid(83)): (3_000_000, 3_000_000)}
+    trace = claims.set_index("line_id").loc["disability", "trace"]
+    assert "团体人身意外" in trace and "每户年度封顶 80000" in trace
