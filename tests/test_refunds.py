@@ -45,7 +45,7 @@ def calc(tmp_path, files: dict[str, str], paid: str | None = None):
     out = tmp_path / "out"
     args = ["calc", "--product", "fangpinbao-weixian-2025", "--persons", str(tmp_path / "persons.csv"),
             "--households", str(tmp_path / "households.csv"), "--report", f"medical={folder}", "--out", str(out),
-            "--quiet"]
+            "--quiet", "--traces", "kept"]  # the overpaid claim's trace is read below (kept: due or overpaid)
     if paid is not None:
         (tmp_path / "paid.csv").write_text(f"unit_id,line_id,paid\n{f.pid(1)},illness,{paid}\n", encoding="utf-8")
         args += ["--paid", str(tmp_path / "paid.csv")]
