@@ -201,3 +201,18 @@ def test_a_covers_household_cap_goes_first_come_by_date_across_its_lines():
     assert got == {("death", f.pid(81)): (5_000_000, 5_000_000), ("disability", f.pid(83)): (3_000_000, 3_000_000)}
     trace = claims.set_index("line_id").loc["disability", "trace"]
     assert "团体人身意外" in trace and "每户年度封顶 80000" in trace
+
+
+def test_a_base_one_fen_into_a_band_is_traced_and_a_line_without_a_yearly_cap_names_none():
+    """魏县防贫保's illness brackets (warning line 5,000: 50 % to 10,000, 60 % to 20,000) without the line's
+    yearly cap (a copy of the document).  Person 11's 10,000.01 self-paid reaches the second band by 0.01:
+    (10,000 − 5,000) × 50 % = 2,500.00 + 0.01 × 60 % = 0.006, together 2,500.006 → 2,500.01 (half up to the
+    fen); the trace shows both bands and, with no yearly cap, no cap words."""
+    doc = copy.deepcopy(load_product("fangpinbao-weixian-2025").document)
+    next(line for line in doc["lines"] if line["id"] == "illness").pop("caps", None)
+    product = load_product(doc)
+    persons, households = f.roster([{"household_no": "A1"}], [{"n": 11, "household_no": "A1"}])
+    claims = compute_claims(product, persons, households, {"medical": f.medical([(11, "2025-03-01", 1_000_001)])})
+    assert [(r.uncapped, r.due, r.trace) for r in claims.itertuples()] == [
+        (250_001, 250_001, "[FPB-130434-2025/illness] 10000.01（1 条） > 预警线 5000.00：(5000.00, 10000.00]×50% = "
+                           "2500.00 + (10000.00, 10000.01]×60% = 0.006 = 2500.01；已付 0.00；本次应付 2500.01")]
