@@ -9,6 +9,10 @@ import uuid
 
 import pytest
 
+# the background jobs' RQ queue of this test run alone (claims.lifecycle.jobs.QUEUE; the worker subprocesses
+# inherit it): test runs sharing this machine's Redis (db 15) must not take or empty each other's jobs
+os.environ.setdefault("RELIEF_QUEUE", f"relief-test-{uuid.uuid4().hex[:12]}")
+
 PG_URL = os.environ.get("RELIEF_TEST_DATABASE_URL")
 
 

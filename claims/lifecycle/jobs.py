@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +48,9 @@ TASKS: dict[str, tuple[str, str]] = {
     "upward_report": ("flask_app.document_jobs:upward_report", "上报报告 / the report upward"),
 }
 STATES = {"queued": "排队中 / queued", "running": "运行中 / running", "done": "已完成 / done", "failed": "失败 / failed"}
-QUEUE = "relief"
+#: The RQ queue's name: ``RELIEF_QUEUE`` (default ``relief``), so that several deployments, or several test runs,
+#: can share one Redis without taking each other's jobs; the web app and ``relief worker`` read the same variable.
+QUEUE = os.environ.get("RELIEF_QUEUE") or "relief"
 #: How long RQ keeps a job that runs (seconds): a province-scale import takes minutes, not hours.
 JOB_TIMEOUT = 4 * 3600
 
