@@ -10,11 +10,11 @@ this module's own, with the reports under a temporary folder.  Screenshots go to
 from __future__ import annotations
 
 import re
-import threading
 import time
 
 import pytest
-from test_browser import CHROMIUM, Walk, browser  # noqa: F401 - fixture
+from browser_helpers import need_browser, served
+from test_browser import Walk, browser  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -23,11 +23,7 @@ TODAY = "2025-03-05"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("chromium not found on PATH (Debian: apt-get install chromium; .ci/run installs it)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    from werkzeug.serving import make_server
-
+    need_browser()
     from flask_app import create_app
     from flask_app.demo import build_demo
 
@@ -36,13 +32,8 @@ def server(tmp_path_factory):
     info = build_demo(url, work, people=400)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "RELIEF_TODAY": TODAY,
                       "RELIEF_BUDGET_REPORTS": str(work / "reports")})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield app, info, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-    app.extensions["relief_engine"].dispose()
+    with served(app) as base:
+        yield app, info, base
 
 
 def _run_status(page, base: str, run_id: str, seconds: float = 600) -> str:

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-import threading
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from browser_helpers import CHROMIUM, need_browser, served
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -33,11 +31,8 @@ MARK = "超核定"  # the mark's Chinese label (the English after the language s
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("chromium not found on PATH (Debian: apt-get install chromium; .ci/run installs it)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    need_browser()
     from sqlalchemy import select
-    from werkzeug.serving import make_server
 
     from claims.lifecycle.imports import import_report
     from claims.lifecycle.models import User
@@ -58,13 +53,8 @@ def server(tmp_path_factory):
         import_report(web_db.factory(), info.policy_id, "medical", info.county_dir / "medical" / "2025-04.csv",
                       actor=adjudicator, file_name="medical/2025-04.csv", period="2025-04")
     info.users["second_supervisor"] = ("sup2", DEMO_PASSWORD)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield app, info, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-    app.extensions["relief_engine"].dispose()
+    with served(app) as base:
+        yield app, info, base
 
 
 @pytest.fixture(scope="module")

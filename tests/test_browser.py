@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from browser_helpers import CHROMIUM, need_browser, served
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -33,11 +31,7 @@ START = dt.date(2025, 5, 6)  # April's report arrives in early May
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("chromium not found on PATH (Debian: apt-get install chromium; .ci/run installs it)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    from werkzeug.serving import make_server
-
+    need_browser()
     from flask_app import create_app
     from flask_app.demo import build_demo
 
@@ -45,13 +39,8 @@ def server(tmp_path_factory):
     url = f"sqlite:///{work / 'relief.db'}"
     info = build_demo(url, work, people=400)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test", "RELIEF_TODAY": START.isoformat()})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield app, info, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-    app.extensions["relief_engine"].dispose()
+    with served(app) as base:
+        yield app, info, base
 
 
 @pytest.fixture(scope="module")

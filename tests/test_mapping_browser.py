@@ -15,13 +15,12 @@ above 5,000 yuan, brackets (5,000, 10,000] × 50 %, (10,000, 20,000] × 60 %, ab
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 from decimal import Decimal
 from pathlib import Path
 
 import factories as f
 import pytest
+from browser_helpers import CHROMIUM, need_browser, served
 from sqlalchemy import select, update
 from test_api import make_app
 from test_mapping_profiles import COLUMNS, COUNTY_HEADERS
@@ -33,7 +32,6 @@ from flask_app.auth import hash_password
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -59,11 +57,7 @@ APRIL = county_csv([("D7", 3, "2025-04-02", "30000.00", "5000.00")])
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("chromium not found on PATH (Debian: apt-get install chromium; .ci/run installs it)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    from werkzeug.serving import make_server
-
+    need_browser()
     work = tmp_path_factory.mktemp("mapping-browser")
     url = f"sqlite:///{work / 'relief.db'}"
     upgrade(url)
@@ -71,13 +65,8 @@ def server(tmp_path_factory):
     app.config.update(TESTING=False, RELIEF_PENDING_UPLOADS=str(work / "pending"))
     with app.app_context(), transaction(web_db.factory()) as s:
         s.execute(update(User).values(password_hash=hash_password(PASSWORD)))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{httpd.server_port}", work
-    httpd.shutdown()
-    thread.join(5)
-    app.extensions["relief_engine"].dispose()
+    with served(app) as base:
+        yield app, base, work
 
 
 @pytest.fixture(scope="module")
