@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import time
 from decimal import Decimal
 
 import pandas as pd
 import pytest
 from db_factories import add_policy, claim
+from test_jobs import _wait
 
 from claims.engine.history_rule import HistoryTooShort, history_verdict
 from claims.engine.in_year import elapsed_days, in_year_table, totals
@@ -166,18 +166,7 @@ def test_a_report_file_never_leaves_its_run(tmp_path):
 
 # ------------------------------------------------------------------------------------ the budget job
 def _finished(url: str, job_id: int, seconds: float = 600) -> Job:
-    engine = make_engine(url, immediate=False)
-    deadline = time.monotonic() + seconds
-    try:
-        while time.monotonic() < deadline:
-            with session_factory(engine)() as s:
-                job = s.get(Job, job_id)
-                if job.state in ("done", "failed"):
-                    return job
-            time.sleep(0.5)
-    finally:
-        engine.dispose()
-    raise AssertionError(f"job {job_id} did not finish in {seconds} s")
+    return _wait(url, job_id, seconds=seconds)  # a budget run takes longer than an import
 
 
 @pytest.fixture(scope="module")
