@@ -34,3 +34,13 @@ def served(app) -> Iterator[str]:  # noqa: ANN001 - a Flask app
         httpd.shutdown()
         thread.join(5)
         app.extensions["relief_engine"].dispose()
+
+
+def log_in(page, base: str, username: str, password: str):  # noqa: ANN001, ANN201 - a Playwright page
+    """Log ``page`` in through the login form as a person does; the page, on the home page."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    return page

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, need_browser, served
+from browser_helpers import CHROMIUM, log_in, need_browser, served
 
 pytestmark = pytest.mark.e2e
 
@@ -72,12 +72,7 @@ def login(browser, base: str, info, role: str):
     context.set_default_timeout(15_000)
     page = context.new_page()
     username, password = info.users[role]
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
+    return log_in(page, base, username, password)
 
 
 def shot(page, name: str) -> None:

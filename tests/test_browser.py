@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, need_browser, served
+from browser_helpers import CHROMIUM, log_in, need_browser, served
 
 pytestmark = pytest.mark.e2e
 
@@ -67,12 +67,7 @@ class Walk:
         context.set_default_timeout(15_000)
         page = context.new_page()
         username, password = self.info.users[role]
-        page.goto(f"{self.base}/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{self.base}/")
-        return page
+        return log_in(page, self.base, username, password)
 
     def shot(self, page, name: str) -> None:
         self.shots += 1

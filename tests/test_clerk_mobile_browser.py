@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser_helpers import log_in
 from sqlalchemy import select
 from test_browser import ARTIFACTS, browser, server  # noqa: F401 - fixtures
 
@@ -57,12 +58,7 @@ def _phone_login(browser, base: str, info):  # noqa: ANN001
     context.set_default_timeout(15_000)
     page = context.new_page()
     username, password = info.users["village_clerk"]
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
+    return log_in(page, base, username, password)
 
 
 class Checks:

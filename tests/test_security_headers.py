@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from browser_helpers import log_in
 from web_helpers import login
 
 from claims.lifecycle.users import create_user
@@ -200,11 +201,7 @@ def test_in_a_browser_the_pages_work_under_the_policy_and_inline_script_is_block
             page = browser.new_page()
             page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
             username, password = info.users["insurer_adjudicator"]
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", username)
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
+            log_in(page, base, username, password)
             page.goto(f"{base}/claims")
             boxes = page.locator("input[name=claim_id]")
             assert boxes.count() > 0
