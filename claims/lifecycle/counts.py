@@ -7,15 +7,16 @@ the **stamp** is unchanged:
 
     stamp = (max(claims.id), max(claim_events.id))
 
-read by the two primary keys' indexes in one statement (≈ 0.2 ms).  A statement that filters claims only on
-:data:`FIXED_COLUMNS` (their identity, never changed after the claim is made; claims are never deleted) is
-kept on ``max(claims.id)`` alone: a transition, which changes a claim's state, amount and version only, cannot
-change it, so a day of adjudication does not recount the unfiltered queue on every page.  Every new claim raises the first; every
+read by the two primary keys' indexes in one statement (≈ 0.2 ms).  Every new claim raises the first; every
 change of a claim writes its event in the same transaction (the database's audit guard wants the newest
 event to describe the change: ``claims.lifecycle.audit``), which raises the second.  A transaction that
 commits an event id lower than one already counted (two writers committing out of order) does not move the
 stamp: a kept count also expires after :data:`KEEP_SECONDS`, which bounds that case.  Counts are of rows a
 user may see (the statement carries the user's scope), and a count is never money: nothing is paid from it.
+
+A statement that filters claims only on :data:`FIXED_COLUMNS` (their identity, never changed after the claim
+is made; claims are never deleted) is kept on ``max(claims.id)`` alone: a transition changes a claim's state,
+amount and version, not these, so a day of adjudication does not recount the unfiltered queue on every page.
 """
 
 from __future__ import annotations

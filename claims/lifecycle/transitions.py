@@ -57,8 +57,6 @@ SYSTEM = Actor(id=None, role="system")
 def _load_ids(session: Session, ids: Sequence[int], versions: Sequence[int] | None) -> None:
     session.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS tmp_claim_ids (id INTEGER PRIMARY KEY, version INTEGER)"))
     session.execute(text("DELETE FROM tmp_claim_ids"))
-    if not ids:
-        return
     if session.get_bind().dialect.name == "postgresql":
         # one statement for any number of ids: two arrays unnested side by side
         session.execute(text("INSERT INTO tmp_claim_ids (id, version) "
