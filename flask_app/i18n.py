@@ -27,7 +27,7 @@ from pathlib import Path
 
 from babel import support
 from flask import Blueprint, Flask, has_request_context, redirect, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel
 
 from flask_app.sessions import safe_next
 
@@ -48,7 +48,7 @@ bp = Blueprint("i18n", __name__)
 
 def locale_code() -> str:
     """``zh`` or ``en``: the cookie's choice when it names a known locale, else the default."""
-    cookies = request.cookies  # ``in`` first: a MultiDict's ``get`` of a missing key raises and catches inside
+    cookies = request.cookies
     chosen = cookies[COOKIE] if COOKIE in cookies else DEFAULT  # noqa: SIM401 - get() of a missing key raises inside
     return chosen if chosen in LOCALES else DEFAULT
 
@@ -124,12 +124,7 @@ def pick_language(text: object, code: str | None = None) -> str:
     both = halves(text)
     if both is None:
         return text
-    return both[1] if (code or _current_code()) == "en" else both[0]
-
-
-def _current_code() -> str:
-    locale = get_locale()
-    return "en" if locale is not None and locale.language == "en" else "zh"
+    return both[1] if (code or _page_code()) == "en" else both[0]
 
 
 @bp.get("/lang/<code>")
@@ -142,6 +137,7 @@ def switch(code: str):  # noqa: ANN201
 
 
 def _page_code() -> str:
+    """The page's language code: the request's (:func:`locale_code`), the default outside a request."""
     return locale_code() if has_request_context() else DEFAULT
 
 
@@ -179,6 +175,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _language() -> dict:
-        code = _current_code()
+        code = _page_code()
         return {"lang_code": code, "html_lang": "en" if code == "en" else "zh-CN",
                 "other_lang": "zh" if code == "en" else "en"}
